@@ -1,0 +1,46 @@
+# slokit — run `make help` for the targets.
+GO        ?= go
+FUZZTIME  ?= 10s
+BIN       ?= bin/slokit
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION)
+
+.PHONY: help build test test-unit test-e2e bench bench-rules fuzz golden demo lint example
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/slokit
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/slokit
+
+test: lint ## run every test (unit, golden, real components, bounded fuzzing)
+	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+test-unit: ## unit and golden tests only (-short skips real components)
+	$(GO) test -short ./...
+
+test-e2e: ## the end-to-end tests against real Prometheus/Alertmanager/Chromium
+	$(GO) test -count=1 -run 'E2E|Real|Promtool' ./...
+
+bench: ## run the benchmarks with -benchmem
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-rules: ## measure rule evaluation cost in a real Prometheus, slokit vs Sloth
+	bash bench/rules/run.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@bash .ci/fuzz.sh $(FUZZTIME)
+
+golden: ## rewrite golden files from the current output
+	UPDATE_GOLDEN=1 $(GO) test ./...
+
+example: ## validate and generate the bundled shortlink example into out/
+	$(GO) run ./cmd/slokit generate -f examples/shortlink.yaml --out out
+
+demo: ## the whole loop on one machine: service, load, fault, alert, verdict
+	$(GO) run ./cmd/slokit demo
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) vet ./...

@@ -1,0 +1,50 @@
+// Package chaos runs game days: it injects a fault, watches an SLO's burn rates and
+// alerts, removes the fault on every path, and judges whether the alerting did its job.
+package chaos
+
+import (
+	"context"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// Run identifies one game-day run; backends label everything they create with it so that
+// `slokit chaos cleanup` can find leftovers.
+type Run struct {
+	// ID is unique per run (a short random token).
+	ID string
+	// GameDay is the game day's name from its file.
+	GameDay string
+}
+
+// Injector applies one fault and takes it away again.
+type Injector interface {
+	// Inject starts the fault and returns once it is applied.
+	Inject(ctx context.Context) error
+	// Remove stops the fault. It is idempotent and safe after a failed or partial Inject.
+	Remove(ctx context.Context) error
+}
+
+// FaultTimer is implemented by injectors that learn when the fault really took effect and
+// ended (Chaos Mesh records them); the verdict then measures from those times.
+type FaultTimer interface {
+	FaultTimes(ctx context.Context) (began, ended time.Time, err error)
+}
+
+// Sweeper removes what runs left behind; runID "" sweeps every slokit run.
+type Sweeper interface {
+	Sweep(ctx context.Context, runID string) (removed []string, err error)
+}
+
+// Backend builds Injectors of one kind from the fault parameters of a GameDay file.
+type Backend interface {
+	// Name is the value of fault.backend that selects this backend ("http-proxy", "chaosmesh", …).
+	Name() string
+	// Validate checks params strictly and returns every problem with its position.
+	Validate(file string, params *yaml.Node) slo.Diagnostics
+	// New builds the injector for run. params has passed Validate.
+	New(params *yaml.Node, run Run) (Injector, error)
+}

@@ -1,0 +1,21 @@
+package testutil
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestStartPrometheusAndAlertmanager(t *testing.T) {
+	p := StartPrometheus(t, "global:\n  scrape_interval: 1s\n", nil)
+	a := StartAlertmanager(t, "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
+	for _, u := range []string{p.URL + "/api/v1/status/buildinfo", a.URL + "/api/v2/status"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s", u, resp.Status)
+		}
+	}
+}

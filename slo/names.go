@@ -1,0 +1,53 @@
+package slo
+
+import (
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Every name slokit writes into Prometheus lives here: recording rules, labels and alert
+// labels. Dashboards, the game-day runner and the embedded engine read these names; do not
+// spell them anywhere else.
+
+// Label names added to every generated series and alert.
+const (
+	// LabelService carries Objective.Service.
+	LabelService = "slokit_service"
+	// LabelSLO carries Objective.Name.
+	LabelSLO = "slokit_slo"
+	// LabelWindow carries the range of a windowed series, in Prometheus duration
+	// syntax ("5m", "1h", "30d"); on alerts it names the tier's long window.
+	LabelWindow = "slokit_window"
+	// LabelSeverity is the default severity label on alerts ("page" or "ticket").
+	LabelSeverity = "severity"
+)
+
+// Recording rule names.
+const (
+	// MetricBadRate is the per-second rate of bad events over the shortest window
+	// (only for events and latency SLIs). Carries LabelWindow.
+	MetricBadRate = "slokit:sli_bad:rate"
+	// MetricTotalRate is the per-second rate of all events over the shortest window
+	// (only for events and latency SLIs). Carries LabelWindow.
+	MetricTotalRate = "slokit:sli_total:rate"
+	// MetricErrorRatio is the traffic-weighted error ratio (bad/total) over the window
+	// named by LabelWindow; one series per window in RatioWindows.
+	MetricErrorRatio = "slokit:sli_error:ratio"
+	// MetricBurnRate is MetricErrorRatio divided by the error budget, per window.
+	MetricBurnRate = "slokit:slo_burn:rate"
+	// MetricObjective is the objective as a ratio (0.999).
+	MetricObjective = "slokit:slo_objective:ratio"
+	// MetricErrorBudget is 1 − objective.
+	MetricErrorBudget = "slokit:slo_error_budget:ratio"
+	// MetricBudgetRemaining is the fraction of the period's error budget left:
+	// 1 − (error ratio over the period / error budget). Negative once overspent.
+	MetricBudgetRemaining = "slokit:slo_error_budget_remaining:ratio"
+)
+
+// FormatWindow renders d in Prometheus duration syntax, as used in LabelWindow values
+// and range selectors ("5m", "1h", "30d", "1h30m").
+func FormatWindow(d time.Duration) string { return model.Duration(d).String() }
+
+// RuleGroupName is the name of the rule group holding o's rules.
+func RuleGroupName(o Objective) string { return "slokit-" + o.ID() }

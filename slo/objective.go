@@ -1,0 +1,124 @@
+package slo
+
+import (
+	"fmt"
+	"time"
+)
+
+// Service is one validated slokit/v1 (or imported Sloth/OpenSLO) document: a service and
+// its objectives, in domain types. Generators take only this type, never the wire spec.
+type Service struct {
+	// Name of the service, [a-z0-9-]+ (Sloth and OpenSLO names are kept as given).
+	Name string
+	// Labels copied onto every generated rule and alert. Never nil after Load.
+	Labels map[string]string
+	// Objectives in file order.
+	Objectives []Objective
+	// Source is the file the service was read from ("" when built in code).
+	Source string
+}
+
+// Objective is one SLO in domain form.
+type Objective struct {
+	// Service is the owning service's name.
+	Service string
+	// Name is the SLO name, unique within the service.
+	Name string
+	// Target is the objective as a ratio in (0,1): 99.9% is 0.999.
+	Target float64
+	// Period is the rolling compliance window (30d when the spec omits it).
+	Period time.Duration
+	// Description is free text for humans; may be empty.
+	Description string
+	// Labels are the service labels merged with the SLO's own labels.
+	Labels map[string]string
+	// SLI says how good and bad events are measured. Exactly one kind is set.
+	SLI SLI
+	// Alerting configures the generated burn-rate alerts.
+	Alerting Alerting
+}
+
+// ErrorBudget is 1 − Target: the fraction of events allowed to be bad over the period.
+func (o Objective) ErrorBudget() float64 { return 1 - o.Target }
+
+// ID is the stable identifier "<service>-<slo>" used in rule group names.
+func (o Objective) ID() string { return o.Service + "-" + o.Name }
+
+// SLI is the indicator of an Objective; exactly one of its fields is non-nil.
+type SLI struct {
+	Events  *EventsSLI
+	Latency *LatencySLI
+	Raw     *RawSLI
+}
+
+// Kind names the SLI kind that is set: "events", "latency", "raw" or "" when none is.
+func (s SLI) Kind() string {
+	switch {
+	case s.Events != nil:
+		return "events"
+	case s.Latency != nil:
+		return "latency"
+	case s.Raw != nil:
+		return "raw"
+	}
+	return ""
+}
+
+// EventsSLI counts bad and total events with two counter selectors; the generator
+// builds the rate() expressions around them.
+type EventsSLI struct {
+	// Bad is a PromQL series selector of counters of bad events.
+	Bad string
+	// Total is a PromQL series selector of counters of all events.
+	Total string
+}
+
+// LatencySLI treats requests faster than Threshold as good, read from a classic histogram.
+type LatencySLI struct {
+	// Histogram is the histogram's base metric name, without _bucket/_count suffixes.
+	Histogram string
+	// Selector holds equality matchers applied to the histogram's series.
+	Selector map[string]string
+	// Threshold is the latency under which a request is good; it must be a bucket boundary.
+	Threshold time.Duration
+}
+
+// ThresholdLE renders Threshold as the histogram's le label value in seconds, the way
+// Prometheus client libraries format bucket boundaries (0.1, 0.25, 1, 2.5).
+func (l LatencySLI) ThresholdLE() string {
+	return formatLE(l.Threshold.Seconds())
+}
+
+func formatLE(seconds float64) string {
+	return fmt.Sprintf("%g", seconds)
+}
+
+// RawSLI is an error-ratio PromQL template; "{{.window}}" is replaced by each window's
+// range (for example "5m").
+type RawSLI struct {
+	ErrorRatio string
+}
+
+// Alerting configures the burn-rate alerts of one Objective.
+type Alerting struct {
+	// Name is the alert name shared by both severities; defaults to a CamelCase form of
+	// service and SLO names.
+	Name string
+	// Labels and Annotations are added to both severities' alerts.
+	Labels      map[string]string
+	Annotations map[string]string
+	// Page and Ticket configure the two severities.
+	Page   Severity
+	Ticket Severity
+	// Windows overrides the default tier catalogue when non-empty (see DefaultWindows).
+	Windows []Window
+}
+
+// Severity configures one severity's alert rule.
+type Severity struct {
+	// Disabled drops the severity's alert rule.
+	Disabled bool
+	// Labels default to {severity: page} or {severity: ticket}.
+	Labels      map[string]string
+	Annotations map[string]string
+}
