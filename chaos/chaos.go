@@ -48,3 +48,27 @@ type Backend interface {
 	// New builds the injector for run. params has passed Validate.
 	New(params *yaml.Node, run Run) (Injector, error)
 }
+
+// AlertState is one active alert of the SLO under test, as the signal source sees it.
+type AlertState struct {
+	// Name is the alertname.
+	Name string
+	// Severity is "page" or "ticket" (slo.Page, slo.Ticket).
+	Severity slo.SeverityName
+	// Window is the tier's long window (the slokit_window label), like "1h".
+	Window string
+	// State is "pending" or "firing".
+	State string
+	// ActiveAt is when the alert's condition first became true.
+	ActiveAt time.Time
+	Labels   map[string]string
+}
+
+// Signals reads an SLO's burn rates and alerts from wherever the rules are evaluated
+// (a Prometheus server, or slokit's embedded lab).
+type Signals interface {
+	// BurnRates returns the latest burn rate per window label ("5m", "1h", …) of o.
+	BurnRates(ctx context.Context, o slo.Objective) (map[string]float64, error)
+	// Alerts returns o's pending and firing alerts.
+	Alerts(ctx context.Context, o slo.Objective) ([]AlertState, error)
+}

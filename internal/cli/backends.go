@@ -1,0 +1,9 @@
+package cli
+
+import "github.com/slokit/slokit/chaos"
+
+// backends lists the fault backends `slokit chaos` can use. Each adapter package adds
+// its constructor here; chaos itself imports none of them.
+func backends() []chaos.Backend {
+	return []chaos.Backend{}
+}
