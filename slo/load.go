@@ -1,9 +1,33 @@
 package slo
 
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize is the largest spec file Parse reads.
+const MaxFileSize = 8 << 20
+
 // Parse decodes and validates one spec file's bytes (slokit/v1, Sloth prometheus/v1 or
 // OpenSLO v1), reporting every problem at once. The Service is nil when any error is found.
 func Parse(file string, data []byte) (*Service, Diagnostics) {
-	return nil, Diagnostics{{File: file, Message: "spec parsing is being implemented"}}
+	w := newWalker(file)
+	svc := w.parse(data)
+	sortDiagnostics(w.diags)
+	if w.failed() {
+		return nil, w.diags
+	}
+	svc.Source = file
+	return svc, w.diags
 }
 
 // LoadFiles reads and parses each path; diagnostics of every file are returned together.
@@ -11,11 +35,180 @@ func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
 	var out []*Service
 	var all Diagnostics
 	for _, p := range paths {
-		s, ds := Parse(p, nil)
+		data, err := readFile(p)
+		if err != nil {
+			all = append(all, Diagnostic{File: p, Message: err.Error()})
+			continue
+		}
+		s, ds := Parse(p, data)
 		all = append(all, ds...)
 		if s != nil {
 			out = append(out, s)
 		}
 	}
 	return out, all
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the spec: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the spec: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)
+	}
+	return data, nil
+}
+
+// sortDiagnostics puts diagnostics in file order (position-less ones first), keeping
+// the order in which they were found for equal positions.
+func sortDiagnostics(ds Diagnostics) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		if ds[i].Line != ds[j].Line {
+			return ds[i].Line < ds[j].Line
+		}
+		return ds[i].Col < ds[j].Col
+	})
+}
+
+// format is the kind of spec a document holds.
+type format int
+
+const (
+	formatUnknown format = iota
+	formatV1
+	formatSloth
+	formatOpenSLO
+)
+
+func (w *walker) parse(data []byte) *Service {
+	docs := w.documents(data)
+	if w.failed() {
+		return nil
+	}
+	if len(docs) == 0 {
+		w.errf(nil, "", "empty file: a spec starts with version: %s", VersionV1)
+		return nil
+	}
+	switch w.detect(docs[0]) {
+	case formatV1:
+		w.onlyOne(docs)
+		return w.convertV1(w.decodeV1(docs[0]))
+	case formatSloth:
+		w.onlyOne(docs)
+		return w.convertSloth(w.decodeSloth(docs[0]))
+	case formatOpenSLO:
+		return w.convertOpenSLO(docs)
+	}
+	return nil
+}
+
+// onlyOne rejects every document after the first: one service per file.
+func (w *walker) onlyOne(docs []*yaml.Node) {
+	for _, d := range docs[1:] {
+		w.errf(d, "", "a second YAML document starts here: a spec file holds one service; move it to its own file")
+	}
+}
+
+var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// documents splits data into its YAML documents' root nodes, skipping empty documents.
+func (w *walker) documents(data []byte) []*yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			w.yamlError(err)
+			return out
+		}
+		if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 && !isNull(doc.Content[0]) {
+			out = append(out, doc.Content[0])
+		}
+	}
+}
+
+// yamlError reports a YAML syntax error at its line (yaml.v3 gives no column).
+func (w *walker) yamlError(err error) {
+	msg := err.Error()
+	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		w.diags = append(w.diags, Diagnostic{File: w.file, Line: line, Col: 1, Message: "invalid YAML: " + m[2]})
+		return
+	}
+	w.errf(nil, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+// detect tells the format of a document from its version or apiVersion field.
+func (w *walker) detect(root *yaml.Node) format {
+	root = w.resolve(root)
+	if root == nil {
+		return formatUnknown
+	}
+	if root.Kind == yaml.SequenceNode && len(root.Content) > 0 {
+		// OpenSLO allows a list of objects in one document.
+		if first := w.resolve(root.Content[0]); first != nil && first.Kind == yaml.MappingNode {
+			if v := lookup(first, "apiVersion"); v != nil && strings.HasPrefix(v.Value, "openslo/") {
+				return w.detect(first)
+			}
+		}
+	}
+	if root.Kind != yaml.MappingNode {
+		w.errf(root, "", "must be a mapping starting with version: %s, got %s", VersionV1, kindName(root))
+		return formatUnknown
+	}
+	if v := lookup(root, "version"); v != nil {
+		switch v.Value {
+		case VersionV1:
+			return formatV1
+		case VersionSloth:
+			return formatSloth
+		}
+		w.errf(v, "version", "unsupported version %q: slokit reads version: %s, Sloth's version: %s and OpenSLO's apiVersion: %s", v.Value, VersionV1, VersionSloth, APIVersionOpenSLO)
+		return formatUnknown
+	}
+	if v := lookup(root, "apiVersion"); v != nil {
+		switch {
+		case v.Value == APIVersionOpenSLO:
+			return formatOpenSLO
+		case strings.HasPrefix(v.Value, "openslo/"):
+			w.errf(v, "apiVersion", "unsupported OpenSLO version %q: slokit reads apiVersion: %s", v.Value, APIVersionOpenSLO)
+		case strings.HasPrefix(v.Value, "sloth.slok.dev/"):
+			w.errf(v, "apiVersion", "Sloth's Kubernetes PrometheusServiceLevel is not read: save its spec as a version: %s file", VersionSloth)
+		default:
+			w.errf(v, "apiVersion", "unsupported apiVersion %q: slokit reads version: %s, Sloth's version: %s and OpenSLO's apiVersion: %s", v.Value, VersionV1, VersionSloth, APIVersionOpenSLO)
+		}
+		return formatUnknown
+	}
+	w.errf(root, "version", "required: start the file with version: %s (or %s for Sloth files, apiVersion: %s for OpenSLO)", VersionV1, VersionSloth, APIVersionOpenSLO)
+	return formatUnknown
+}
+
+// lookup returns the scalar value of key in mapping n, or nil.
+func lookup(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			v := n.Content[i+1]
+			for v != nil && v.Kind == yaml.AliasNode {
+				v = v.Alias
+			}
+			if v != nil && v.Kind == yaml.ScalarNode {
+				return v
+			}
+			return nil
+		}
+	}
+	return nil
 }

@@ -1,0 +1,365 @@
+package slo
+
+import (
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Spec format identifiers, as written in a file's version (or apiVersion) field.
+const (
+	// VersionV1 is slokit's own format.
+	VersionV1 = "slokit/v1"
+	// VersionSloth is Sloth's prometheus/v1 format, read unchanged.
+	VersionSloth = "prometheus/v1"
+	// APIVersionOpenSLO is the OpenSLO v1 apiVersion; only kind SLO is read.
+	APIVersionOpenSLO = "openslo/v1"
+)
+
+// DefaultPeriod is the period of an SLO that does not set one.
+const DefaultPeriod = 30 * 24 * time.Hour
+
+// The slokit/v1 wire types: what the YAML says, each value kept with its node so that
+// every diagnostic has a position. They are decoded structurally (unknown fields, wrong
+// kinds), then validated and converted to domain types in one place (convertV1).
+
+type specV1 struct {
+	Node     *yaml.Node
+	Version  scalar
+	Service  scalar
+	Labels   stringMap
+	SLOs     []sloV1
+	SLOsNode *yaml.Node
+}
+
+type sloV1 struct {
+	Node        *yaml.Node
+	Path        string
+	Name        scalar
+	Objective   scalar
+	Period      scalar
+	Description scalar
+	Labels      stringMap
+	SLI         *sliV1
+	Alerting    *alertingV1
+}
+
+type sliV1 struct {
+	Node    *yaml.Node
+	Events  *eventsV1
+	Latency *latencyV1
+	Raw     *rawV1
+}
+
+type eventsV1 struct {
+	Node       *yaml.Node
+	Bad, Total scalar
+}
+
+type latencyV1 struct {
+	Node      *yaml.Node
+	Histogram scalar
+	Selector  stringMap
+	Threshold scalar
+}
+
+type rawV1 struct {
+	Node       *yaml.Node
+	ErrorRatio scalar
+}
+
+type alertingV1 struct {
+	Node         *yaml.Node
+	Name         scalar
+	Labels       stringMap
+	Annotations  stringMap
+	Page, Ticket *severityV1
+	Windows      *yaml.Node
+}
+
+type severityV1 struct {
+	Node        *yaml.Node
+	Disabled    bool
+	Labels      stringMap
+	Annotations stringMap
+}
+
+// decodeV1 reads the structure of a slokit/v1 document.
+func (w *walker) decodeV1(root *yaml.Node) specV1 {
+	spec := specV1{Node: root}
+	f, ok := w.fields(root, "", "version", "service", "labels", "slos")
+	if !ok {
+		return spec
+	}
+	spec.Version = w.scalarAt(f["version"], "version")
+	spec.Service = w.scalarAt(f["service"], "service")
+	spec.Labels = w.stringMapAt(f["labels"], "labels")
+	items, list := w.seqAt(f["slos"], "slos")
+	spec.SLOsNode = list
+	for i, item := range items {
+		spec.SLOs = append(spec.SLOs, w.decodeSLOV1(item, indexPath("slos", i)))
+	}
+	return spec
+}
+
+func (w *walker) decodeSLOV1(n *yaml.Node, path string) sloV1 {
+	s := sloV1{Node: w.resolve(n), Path: path}
+	f, ok := w.fields(n, path, "name", "objective", "period", "description", "labels", "sli", "alerting")
+	if !ok {
+		return s
+	}
+	s.Name = w.scalarAt(f["name"], joinPath(path, "name"))
+	s.Objective = w.scalarAt(f["objective"], joinPath(path, "objective"))
+	s.Period = w.scalarAt(f["period"], joinPath(path, "period"))
+	s.Description = w.scalarAt(f["description"], joinPath(path, "description"))
+	s.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
+	if n := f["sli"]; !isNull(n) {
+		s.SLI = w.decodeSLIV1(n, joinPath(path, "sli"))
+	}
+	if n := f["alerting"]; !isNull(n) {
+		s.Alerting = w.decodeAlertingV1(n, joinPath(path, "alerting"))
+	}
+	return s
+}
+
+func (w *walker) decodeSLIV1(n *yaml.Node, path string) *sliV1 {
+	s := &sliV1{Node: w.resolve(n)}
+	f, ok := w.fields(n, path, "events", "latency", "raw")
+	if !ok {
+		return s
+	}
+	if n, present := f["events"]; present {
+		p := joinPath(path, "events")
+		e := &eventsV1{Node: w.resolve(n)}
+		if g, ok := w.fields(n, p, "bad", "total"); ok {
+			e.Bad = w.scalarAt(g["bad"], joinPath(p, "bad"))
+			e.Total = w.scalarAt(g["total"], joinPath(p, "total"))
+		}
+		s.Events = e
+	}
+	if n, present := f["latency"]; present {
+		p := joinPath(path, "latency")
+		l := &latencyV1{Node: w.resolve(n)}
+		if g, ok := w.fields(n, p, "histogram", "selector", "threshold"); ok {
+			l.Histogram = w.scalarAt(g["histogram"], joinPath(p, "histogram"))
+			l.Selector = w.stringMapAt(g["selector"], joinPath(p, "selector"))
+			l.Threshold = w.scalarAt(g["threshold"], joinPath(p, "threshold"))
+		}
+		s.Latency = l
+	}
+	if n, present := f["raw"]; present {
+		p := joinPath(path, "raw")
+		r := &rawV1{Node: w.resolve(n)}
+		if g, ok := w.fields(n, p, "errorRatio"); ok {
+			r.ErrorRatio = w.scalarAt(g["errorRatio"], joinPath(p, "errorRatio"))
+		}
+		s.Raw = r
+	}
+	return s
+}
+
+func (w *walker) decodeAlertingV1(n *yaml.Node, path string) *alertingV1 {
+	a := &alertingV1{Node: w.resolve(n)}
+	f, ok := w.fields(n, path, "name", "labels", "annotations", "page", "ticket", "windows")
+	if !ok {
+		return a
+	}
+	a.Name = w.scalarAt(f["name"], joinPath(path, "name"))
+	a.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
+	a.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
+	a.Page = w.decodeSeverityV1(f["page"], joinPath(path, "page"))
+	a.Ticket = w.decodeSeverityV1(f["ticket"], joinPath(path, "ticket"))
+	a.Windows = f["windows"]
+	return a
+}
+
+func (w *walker) decodeSeverityV1(n *yaml.Node, path string) *severityV1 {
+	if isNull(n) {
+		return nil
+	}
+	s := &severityV1{Node: w.resolve(n)}
+	f, ok := w.fields(n, path, "disabled", "labels", "annotations")
+	if !ok {
+		return s
+	}
+	s.Disabled, _ = w.boolAt(f["disabled"], joinPath(path, "disabled"))
+	s.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
+	s.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
+	return s
+}
+
+// convertV1 validates a decoded slokit/v1 spec and converts it to domain types.
+func (w *walker) convertV1(spec specV1) *Service {
+	svc := &Service{
+		Name:   w.nameAt(spec.Service, spec.Node, "service", "service"),
+		Labels: w.labelsAt(spec.Labels, "labels"),
+	}
+	if len(spec.SLOs) == 0 {
+		at := spec.SLOsNode
+		if at == nil {
+			at = spec.Node
+		}
+		w.errf(at, "slos", "required: at least one SLO")
+	}
+	seen := map[string]string{}
+	for _, s := range spec.SLOs {
+		o, ok := w.convertSLOV1(svc, s)
+		if o.Name != "" {
+			if first, dup := seen[o.Name]; dup {
+				w.errf(s.Name.Node, joinPath(s.Path, "name"), "duplicate SLO name %q (first used by %s): names must be unique per service", o.Name, first)
+				ok = false
+			} else {
+				seen[o.Name] = s.Path
+			}
+		}
+		if ok {
+			svc.Objectives = append(svc.Objectives, o)
+		}
+	}
+	return svc
+}
+
+func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
+	before := len(w.diags.Errors())
+	p := s.Path
+	o := Objective{
+		Service:     svc.Name,
+		Name:        w.nameAt(s.Name, s.Node, joinPath(p, "name"), "SLO"),
+		Description: s.Description.Value,
+		Labels:      mergeLabels(svc.Labels, w.labelsAt(s.Labels, joinPath(p, "labels"))),
+	}
+	o.Target, _ = w.objectiveAt(s.Objective, s.Node, joinPath(p, "objective"))
+	var periodOK bool
+	o.Period, periodOK = w.durationAt(s.Period, s.Node, joinPath(p, "period"), "30d", DefaultPeriod)
+
+	o.SLI = w.convertSLIV1(s, joinPath(p, "sli"))
+
+	var windowNodes []*yaml.Node
+	var alertingNode *yaml.Node
+	a := s.Alerting
+	if a == nil {
+		a = &alertingV1{}
+	}
+	ap := joinPath(p, "alerting")
+	alertingNode = a.Node
+	o.Alerting = Alerting{
+		Name:        w.alertNameAt(a.Name, joinPath(ap, "name"), svc.Name, o.Name),
+		Labels:      w.labelsAt(a.Labels, joinPath(ap, "labels")),
+		Annotations: w.annotationsAt(a.Annotations, joinPath(ap, "annotations")),
+		Page:        w.convertSeverityV1(a.Page, joinPath(ap, "page"), Page),
+		Ticket:      w.convertSeverityV1(a.Ticket, joinPath(ap, "ticket"), Ticket),
+	}
+	o.Alerting.Windows, windowNodes = w.windowsAt(a.Windows, joinPath(ap, "windows"), o.Period, periodOK)
+
+	if len(w.diags.Errors()) > before {
+		return o, false
+	}
+	w.checkObjective(o, objNodes{
+		slo: s.Node, objective: s.Objective.Node, period: s.Period.Node, alerting: alertingNode,
+		windows: windowNodes, objectivePath: joinPath(p, "objective"), periodPath: joinPath(p, "period"),
+		windowPath: joinPath(ap, "windows"), alertingPath: ap,
+	})
+	return o, true
+}
+
+func (w *walker) convertSeverityV1(s *severityV1, path string, name SeverityName) Severity {
+	if s == nil {
+		return severityDefaults(Severity{}, name)
+	}
+	return severityDefaults(Severity{
+		Disabled:    s.Disabled,
+		Labels:      w.labelsAt(s.Labels, joinPath(path, "labels")),
+		Annotations: w.annotationsAt(s.Annotations, joinPath(path, "annotations")),
+	}, name)
+}
+
+func (w *walker) convertSLIV1(s sloV1, path string) SLI {
+	if s.SLI == nil {
+		w.errf(s.Node, path, "required: one of events, latency or raw")
+		return SLI{}
+	}
+	var kinds []string
+	if s.SLI.Events != nil {
+		kinds = append(kinds, "events")
+	}
+	if s.SLI.Latency != nil {
+		kinds = append(kinds, "latency")
+	}
+	if s.SLI.Raw != nil {
+		kinds = append(kinds, "raw")
+	}
+	switch len(kinds) {
+	case 0:
+		w.errf(s.SLI.Node, path, "required: one of events, latency or raw")
+		return SLI{}
+	case 1:
+	default:
+		w.errf(s.SLI.Node, path, "sets %s: an SLO has exactly one SLI kind; split it into one SLO per kind", strings.Join(kinds, " and "))
+		return SLI{}
+	}
+	switch {
+	case s.SLI.Events != nil:
+		e, p := s.SLI.Events, joinPath(path, "events")
+		bad := w.selectorAt(e.Bad, e.Node, joinPath(p, "bad"), `http_requests_total{code=~"5.."}`)
+		total := w.selectorAt(e.Total, e.Node, joinPath(p, "total"), `http_requests_total`)
+		return SLI{Events: &EventsSLI{Bad: bad, Total: total}}
+	case s.SLI.Latency != nil:
+		return SLI{Latency: w.convertLatencyV1(s.SLI.Latency, joinPath(path, "latency"))}
+	default:
+		r, p := s.SLI.Raw, joinPath(path, "raw")
+		return SLI{Raw: &RawSLI{ErrorRatio: w.templateAt(r.ErrorRatio, r.Node, joinPath(p, "errorRatio"), "the error ratio")}}
+	}
+}
+
+func (w *walker) convertLatencyV1(l *latencyV1, path string) *LatencySLI {
+	out := &LatencySLI{Selector: map[string]string{}}
+	hp := joinPath(path, "histogram")
+	switch h := l.Histogram; {
+	case !h.set() || h.Value == "":
+		w.errf(l.Node, hp, "required: the histogram's metric name, like http_request_duration_seconds")
+	case !isMetricName(h.Value):
+		w.errf(h.Node, hp, "%q is not a metric name: give the histogram's base name, like http_request_duration_seconds", h.Value)
+	case hasHistogramSuffix(h.Value):
+		w.errf(h.Node, hp, "give the histogram's base name without the %s suffix: %s", histogramSuffix(h.Value), strings.TrimSuffix(h.Value, histogramSuffix(h.Value)))
+	default:
+		out.Histogram = h.Value
+	}
+	for _, e := range l.Selector.Entries {
+		kp := joinPath(joinPath(path, "selector"), e.Key.Value)
+		switch e.Key.Value {
+		case "le":
+			w.errf(e.Key.Node, kp, "le is set by slokit from threshold: remove it from the selector")
+			continue
+		case "__name__":
+			w.errf(e.Key.Node, kp, "the metric name comes from histogram: remove __name__ from the selector")
+			continue
+		}
+		if !isLabelName(e.Key.Value) {
+			w.errf(e.Key.Node, kp, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", e.Key.Value)
+			continue
+		}
+		out.Selector[e.Key.Value] = e.Value.Value
+	}
+	th := l.Threshold
+	tp := joinPath(path, "threshold")
+	if th.set() && (th.Tag == "!!int" || th.Tag == "!!float") && th.Value != "0" {
+		w.errf(th.Node, tp, "%s is not a duration: write the threshold with a unit, like 100ms or 1s (it must equal one of the histogram's bucket boundaries)", th.Value)
+		return out
+	}
+	out.Threshold, _ = w.durationAt(th, l.Node, tp, "100ms", 0)
+	return out
+}
+
+var histogramSuffixes = []string{"_bucket", "_count", "_sum"}
+
+func histogramSuffix(name string) string {
+	for _, s := range histogramSuffixes {
+		if strings.HasSuffix(name, s) {
+			return s
+		}
+	}
+	return ""
+}
+
+func hasHistogramSuffix(name string) bool { return histogramSuffix(name) != "" }

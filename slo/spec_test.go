@@ -1,0 +1,113 @@
+package slo_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slokit/slokit/slo"
+)
+
+func mustParse(t *testing.T, path string) *slo.Service {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, ds := slo.Parse(path, data)
+	if svc == nil || len(ds.Errors()) > 0 {
+		t.Fatalf("%s: want a valid spec, got:\n%s", path, ds.Err())
+	}
+	return svc
+}
+
+func TestParseShortlinkExample(t *testing.T) {
+	path := filepath.Join("..", "examples", "shortlink.yaml")
+	svc := mustParse(t, path)
+	sev := func(name string, disabled bool) slo.Severity {
+		return slo.Severity{Disabled: disabled, Labels: map[string]string{"severity": name}, Annotations: map[string]string{}}
+	}
+	labels := map[string]string{"team": "platform"}
+	runbook := func(anchor string) map[string]string {
+		return map[string]string{"runbook_url": "https://runbooks.example/shortlink#" + anchor}
+	}
+	want := &slo.Service{
+		Name:   "shortlink",
+		Labels: labels,
+		Source: path,
+		Objectives: []slo.Objective{
+			{
+				Service: "shortlink", Name: "redirect-availability", Target: 0.999, Period: 30 * 24 * time.Hour,
+				Description: "Redirects are served without a server error.", Labels: labels,
+				SLI: slo.SLI{Events: &slo.EventsSLI{
+					Bad:   `http_requests_total{service="shortlink",route="GET /{code}",code=~"5.."}`,
+					Total: `http_requests_total{service="shortlink",route="GET /{code}"}`,
+				}},
+				Alerting: slo.Alerting{Name: "ShortlinkRedirectAvailability", Labels: map[string]string{},
+					Annotations: runbook("redirect-availability"), Page: sev("page", false), Ticket: sev("ticket", false)},
+			},
+			{
+				Service: "shortlink", Name: "redirect-latency", Target: 0.99, Period: 30 * 24 * time.Hour,
+				Description: "Redirects answer within 100ms.", Labels: labels,
+				SLI: slo.SLI{Latency: &slo.LatencySLI{
+					Histogram: "http_request_duration_seconds",
+					Selector:  map[string]string{"service": "shortlink", "route": "GET /{code}", "method": "GET"},
+					Threshold: 100 * time.Millisecond,
+				}},
+				Alerting: slo.Alerting{Name: "ShortlinkRedirectLatency", Labels: map[string]string{},
+					Annotations: runbook("redirect-latency"), Page: sev("page", false), Ticket: sev("ticket", false)},
+			},
+			{
+				Service: "shortlink", Name: "create-availability", Target: 0.995, Period: 30 * 24 * time.Hour,
+				Description: "Short links are created without a server error.", Labels: labels,
+				SLI: slo.SLI{Events: &slo.EventsSLI{
+					Bad:   `http_requests_total{service="shortlink",route="POST /api/v1/links",code=~"5.."}`,
+					Total: `http_requests_total{service="shortlink",route="POST /api/v1/links"}`,
+				}},
+				Alerting: slo.Alerting{Name: "ShortlinkCreateAvailability", Labels: map[string]string{},
+					Annotations: runbook("create-availability"), Page: sev("page", false), Ticket: sev("ticket", true)},
+			},
+			{
+				Service: "shortlink", Name: "create-latency", Target: 0.95, Period: 30 * 24 * time.Hour,
+				Description: "Short links are created within 250ms.", Labels: labels,
+				SLI: slo.SLI{Latency: &slo.LatencySLI{
+					Histogram: "http_request_duration_seconds",
+					Selector:  map[string]string{"service": "shortlink", "route": "POST /api/v1/links", "method": "POST"},
+					Threshold: 250 * time.Millisecond,
+				}},
+				Alerting: slo.Alerting{Name: "ShortlinkCreateLatency", Labels: map[string]string{},
+					Annotations: runbook("create-latency"), Page: sev("page", false), Ticket: sev("ticket", false)},
+			},
+		},
+	}
+	if !reflect.DeepEqual(svc, want) {
+		t.Errorf("Parse(shortlink.yaml):\n got %+v\nwant %+v", svc, want)
+	}
+}
+
+// TestExamplesLoadClean checks that every bundled example loads without errors or
+// warnings.
+func TestExamplesLoadClean(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	if len(paths) == 0 {
+		t.Fatal("no examples found")
+	}
+	svcs, ds := slo.LoadFiles(paths...)
+	if len(ds) > 0 {
+		t.Errorf("examples should load clean, got:\n%s", diagText(ds))
+	}
+	if len(svcs) != len(paths) {
+		t.Errorf("got %d services from %d files", len(svcs), len(paths))
+	}
+}
+
+func diagText(ds slo.Diagnostics) string {
+	lines := make([]string, len(ds))
+	for i, d := range ds {
+		lines[i] = d.String()
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,473 @@
+package slo
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+)
+
+// This file holds the semantic checks every spec format shares: names, objectives,
+// durations, labels, PromQL and alert windows.
+
+var nameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// suggestName turns s into a valid slokit name for hints ("Redirect Latency" →
+// "redirect-latency").
+func suggestName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.TrimRight(b.String(), "-")
+	if out == "" {
+		return "my-name"
+	}
+	return out
+}
+
+// nameAt validates a slokit/v1 service or SLO name: required, [a-z0-9-]+.
+func (w *walker) nameAt(s scalar, parent *yaml.Node, path, what string) string {
+	if !s.set() || s.Value == "" {
+		w.errf(parent, path, "required: the %s name, lowercase letters, digits and '-'", what)
+		return ""
+	}
+	if !nameRE.MatchString(s.Value) {
+		w.errf(s.Node, path, "%q is not a valid %s name: use lowercase letters, digits and '-' only, like %q",
+			s.Value, what, suggestName(s.Value))
+	}
+	return s.Value
+}
+
+// looseNameAt validates an imported (Sloth, OpenSLO) name: required, no spaces or
+// control characters; otherwise kept as given.
+func (w *walker) looseNameAt(s scalar, parent *yaml.Node, path, what string) string {
+	if !s.set() || s.Value == "" {
+		w.errf(parent, path, "required: the %s name", what)
+		return ""
+	}
+	for _, r := range s.Value {
+		if r <= ' ' || r == 0x7f {
+			w.errf(s.Node, path, "%q is not a valid %s name: no spaces or control characters, like %q",
+				s.Value, what, suggestName(s.Value))
+			break
+		}
+	}
+	return s.Value
+}
+
+// objectiveAt reads an objective written in percent (99.9) and returns it as a ratio
+// (0.999). ok is false after an error.
+func (w *walker) objectiveAt(s scalar, parent *yaml.Node, path string) (float64, bool) {
+	if !s.set() {
+		w.errf(parent, path, "required: the objective in percent, like 99.9")
+		return 0, false
+	}
+	text := strings.TrimSpace(s.Value)
+	switch s.Tag {
+	case "!!int", "!!float":
+	case "!!str":
+		switch {
+		case strings.Contains(text, ","):
+			w.errf(s.Node, path, "%q is not a number: use a decimal point, like %s",
+				s.Value, strings.ReplaceAll(strings.TrimSuffix(text, "%"), ",", "."))
+			return 0, false
+		case strings.HasSuffix(text, "%"):
+			w.errf(s.Node, path, "%q: write the percentage without %%, like %s", s.Value, strings.TrimSpace(strings.TrimSuffix(text, "%")))
+			return 0, false
+		}
+	default:
+		w.errf(s.Node, path, "must be a number in percent, like 99.9, got %s", kindName(s.Node))
+		return 0, false
+	}
+	var pct float64
+	if err := s.Node.Decode(&pct); err != nil {
+		f, perr := strconv.ParseFloat(text, 64)
+		if perr != nil {
+			w.errf(s.Node, path, "must be a number in percent, like 99.9, got %q", s.Value)
+			return 0, false
+		}
+		pct = f
+	}
+	switch {
+	case math.IsNaN(pct) || math.IsInf(pct, 0):
+		w.errf(s.Node, path, "must be a finite number in percent, like 99.9, got %s", s.Value)
+		return 0, false
+	case pct >= 100:
+		w.errf(s.Node, path, "must be below 100, got %s: an objective of 100%% leaves no error budget, so every burn rate divides by zero; use 99.99 or lower", s.Value)
+		return 0, false
+	case pct <= 0:
+		w.errf(s.Node, path, "must be above 0, got %s: objectives are percentages like 99.9", s.Value)
+		return 0, false
+	case pct < 1:
+		w.warnf(s.Node, path, "objective %s means %s%%, not %s%%: objectives are percentages; did you mean %s?",
+			s.Value, s.Value, strconv.FormatFloat(pct*100, 'g', -1, 64), strconv.FormatFloat(pct*100, 'g', -1, 64))
+	}
+	return percentToRatio(text, pct), true
+}
+
+// percentToRatio divides a percentage by 100 exactly on its decimal text, so that 99.9
+// becomes the float64 nearest to 0.999 rather than 99.9/100 = 0.9990000000000001.
+func percentToRatio(text string, pct float64) float64 {
+	if r, ok := new(big.Rat).SetString(text); ok {
+		f, _ := r.Quo(r, big.NewRat(100, 1)).Float64()
+		if f > 0 && f < 1 {
+			return f
+		}
+	}
+	return pct / 100
+}
+
+// durationAt reads a duration in Prometheus syntax (5m, 1h, 30d, 1h30m). A missing
+// value returns def with ok true when def > 0, an error otherwise.
+func (w *walker) durationAt(s scalar, parent *yaml.Node, path, example string, def time.Duration) (time.Duration, bool) {
+	if !s.set() {
+		if def > 0 {
+			return def, true
+		}
+		w.errf(parent, path, "required: a duration like %s", example)
+		return 0, false
+	}
+	text := strings.TrimSpace(s.Value)
+	switch s.Tag {
+	case "!!int", "!!float":
+		if text == "0" {
+			w.errf(s.Node, path, "must be longer than 0, like %s", example)
+		} else {
+			w.errf(s.Node, path, "%s has no unit: write a duration like %s (units ms, s, m, h, d, w, y)", s.Value, example)
+		}
+		return 0, false
+	case "!!str":
+	default:
+		w.errf(s.Node, path, "must be a duration like %s, got %s", example, kindName(s.Node))
+		return 0, false
+	}
+	d, err := model.ParseDuration(text)
+	if err != nil {
+		hint := ""
+		switch {
+		case strings.Contains(text, "."):
+			hint = ": Prometheus durations use whole numbers, like 90m for 1.5h"
+		case strings.HasPrefix(text, "-"):
+			hint = ": durations cannot be negative"
+		case strings.Contains(text, " "):
+			hint = ": write it without spaces"
+		}
+		w.errf(s.Node, path, "%q is not a duration like %s (units ms, s, m, h, d, w, y)%s", s.Value, example, hint)
+		return 0, false
+	}
+	if d <= 0 {
+		w.errf(s.Node, path, "must be longer than 0, like %s", example)
+		return 0, false
+	}
+	return time.Duration(d), true
+}
+
+// labelsAt validates a label set: Prometheus label names, non-empty values, and none of
+// the labels slokit sets itself.
+func (w *walker) labelsAt(m stringMap, path string) map[string]string {
+	out := map[string]string{}
+	for _, e := range m.Entries {
+		kp := joinPath(path, e.Key.Value)
+		switch {
+		case !model.LegacyValidation.IsValidLabelName(e.Key.Value):
+			w.errf(e.Key.Node, kp, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", e.Key.Value)
+			continue
+		case strings.HasPrefix(e.Key.Value, "__"):
+			w.errf(e.Key.Node, kp, "label names starting with __ are reserved for Prometheus")
+			continue
+		case e.Key.Value == LabelService || e.Key.Value == LabelSLO || e.Key.Value == LabelWindow:
+			w.errf(e.Key.Node, kp, "%s is set by slokit itself: choose another label name", e.Key.Value)
+			continue
+		case e.Value.Value == "":
+			w.errf(e.Value.Node, kp, "empty label value: Prometheus drops empty labels; give a value or remove the label")
+			continue
+		}
+		out[e.Key.Value] = e.Value.Value
+	}
+	return out
+}
+
+// annotationsAt validates annotation names; values are free text (and may hold
+// Prometheus templates).
+func (w *walker) annotationsAt(m stringMap, path string) map[string]string {
+	out := map[string]string{}
+	for _, e := range m.Entries {
+		if !model.LegacyValidation.IsValidLabelName(e.Key.Value) {
+			w.errf(e.Key.Node, joinPath(path, e.Key.Value), "%q is not a valid annotation name: use letters, digits and '_', not starting with a digit", e.Key.Value)
+			continue
+		}
+		out[e.Key.Value] = e.Value.Value
+	}
+	return out
+}
+
+// mergeLabels returns base overridden by over, never nil.
+func mergeLabels(base, over map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
+func (w *walker) promql() parser.Parser {
+	if w.parser == nil {
+		w.parser = parser.NewParser(parser.Options{})
+	}
+	return w.parser
+}
+
+// describeExpr names the kind of a PromQL expression for error messages.
+func describeExpr(e parser.Expr) string {
+	switch e := e.(type) {
+	case *parser.MatrixSelector:
+		return "a range selector: drop the [range]"
+	case *parser.Call:
+		return "a call to " + e.Func.Name + "()"
+	case *parser.AggregateExpr:
+		return "an aggregation (" + e.Op.String() + ")"
+	case *parser.BinaryExpr:
+		return "a binary expression (" + e.Op.String() + ")"
+	case *parser.ParenExpr:
+		return "a parenthesised expression"
+	case *parser.NumberLiteral:
+		return "a number"
+	case *parser.StringLiteral:
+		return "a string"
+	case *parser.SubqueryExpr:
+		return "a subquery"
+	}
+	return "an expression"
+}
+
+// selectorAt validates a plain PromQL series selector (no functions, ranges, offsets).
+func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) string {
+	if !s.set() || strings.TrimSpace(s.Value) == "" {
+		w.errf(parent, path, "required: a series selector like %s", example)
+		return ""
+	}
+	if s.Tag != "!!str" {
+		w.errf(s.Node, path, "must be a series selector like %s, got %s", example, kindName(s.Node))
+		return ""
+	}
+	text := strings.TrimSpace(s.Value)
+	expr, err := w.promql().ParseExpr(text)
+	if err != nil {
+		w.errf(s.Node, path, "invalid PromQL: %v", err)
+		return ""
+	}
+	vs, ok := expr.(*parser.VectorSelector)
+	if !ok {
+		w.errf(s.Node, path, "must be a plain series selector like %s, got %s; slokit builds the rate() itself (use sli.raw for a full expression)", example, describeExpr(expr))
+		return ""
+	}
+	if vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
+		w.errf(s.Node, path, "offset and @ modifiers are not allowed in a selector")
+		return ""
+	}
+	return text
+}
+
+// windowPlaceholder matches the window placeholder with any inner spacing.
+var windowPlaceholder = regexp.MustCompile(`\{\{\s*\.window\s*\}\}`)
+
+// WindowPlaceholder is the text replaced by each window's range in RawSLI.ErrorRatio.
+const WindowPlaceholder = "{{.window}}"
+
+// templateAt validates an error-ratio PromQL template with {{.window}}, rendered with a
+// 5m window and parsed. It returns the template with the placeholder normalised.
+func (w *walker) templateAt(s scalar, parent *yaml.Node, path, what string) string {
+	if !s.set() || strings.TrimSpace(s.Value) == "" {
+		w.errf(parent, path, "required: %s in PromQL using {{.window}}, like sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))", what)
+		return ""
+	}
+	if s.Tag != "!!str" {
+		w.errf(s.Node, path, "must be a PromQL expression, got %s", kindName(s.Node))
+		return ""
+	}
+	t := windowPlaceholder.ReplaceAllString(strings.TrimSpace(s.Value), WindowPlaceholder)
+	if !strings.Contains(t, WindowPlaceholder) {
+		w.errf(s.Node, path, "must use {{.window}} as the range of its selectors, like rate(x[{{.window}}]), so that every alert window gets its own value")
+		return ""
+	}
+	rendered := strings.ReplaceAll(t, WindowPlaceholder, "5m")
+	if strings.Contains(rendered, "{{") {
+		w.errf(s.Node, path, "only the {{.window}} placeholder is supported")
+		return ""
+	}
+	expr, err := w.promql().ParseExpr(rendered)
+	if err != nil {
+		w.errf(s.Node, path, "invalid PromQL (with {{.window}} = 5m): %v", err)
+		return ""
+	}
+	if typ := expr.Type(); typ != parser.ValueTypeVector && typ != parser.ValueTypeScalar {
+		w.errf(s.Node, path, "must evaluate to an instant vector, got a %s", typ)
+		return ""
+	}
+	return t
+}
+
+// alertNameAt validates an alert name, or derives CamelCase(service-slo) when absent.
+func (w *walker) alertNameAt(s scalar, path, service, slo string) string {
+	if !s.set() || s.Value == "" {
+		return DefaultAlertName(service, slo)
+	}
+	if !model.LegacyValidation.IsValidMetricName(s.Value) {
+		w.errf(s.Node, path, "%q is not a valid alert name: use letters, digits, '_' and ':', not starting with a digit, like %q",
+			s.Value, DefaultAlertName(s.Value, ""))
+	}
+	return s.Value
+}
+
+// DefaultAlertName is the CamelCase alert name of an SLO: "shortlink" and
+// "redirect-availability" give "ShortlinkRedirectAvailability".
+func DefaultAlertName(service, slo string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range service + "-" + slo {
+		switch {
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
+			if up && r >= 'a' && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	out := b.String()
+	if out == "" || (out[0] >= '0' && out[0] <= '9') {
+		out = "SLO" + out
+	}
+	return out
+}
+
+// severityDefaults fills a severity's labels: {severity: page|ticket} unless the user set
+// the severity label.
+func severityDefaults(s Severity, name SeverityName) Severity {
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	if _, ok := s.Labels[LabelSeverity]; !ok {
+		s.Labels[LabelSeverity] = string(name)
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	return s
+}
+
+// formatFloat renders f the shortest way ("14.4", "6").
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// formatDuration renders d for messages in Prometheus syntax, rounded to the second
+// when over a second ("26s", "4m19s", "43m12s").
+func formatDuration(d time.Duration) string {
+	if d >= time.Second {
+		return FormatWindow(d.Round(time.Second))
+	}
+	return d.String()
+}
+
+// windowsAt reads an alerting.windows override: a non-empty list of tiers.
+func (w *walker) windowsAt(n *yaml.Node, path string, period time.Duration, periodOK bool) ([]Window, []*yaml.Node) {
+	items, listNode := w.seqAt(n, path)
+	if listNode == nil || isNull(listNode) {
+		return nil, nil
+	}
+	if listNode.Kind == yaml.SequenceNode && len(items) == 0 {
+		w.errf(listNode, path, "must list at least one window; remove it to use the default tiers")
+		return nil, nil
+	}
+	var out []Window
+	var nodes []*yaml.Node
+	seen := map[Window]int{}
+	for i, item := range items {
+		ip := indexPath(path, i)
+		f, ok := w.fields(item, ip, "severity", "long", "short", "burnRate")
+		if !ok {
+			continue
+		}
+		item = w.resolve(item)
+		var win Window
+		good := true
+		sev := w.scalarAt(f["severity"], joinPath(ip, "severity"))
+		switch {
+		case !sev.set():
+			w.errf(item, joinPath(ip, "severity"), "required: page or ticket")
+			good = false
+		case sev.Value != string(Page) && sev.Value != string(Ticket):
+			w.errf(sev.Node, joinPath(ip, "severity"), "must be page or ticket, got %q", sev.Value)
+			good = false
+		default:
+			win.Severity = SeverityName(sev.Value)
+		}
+		long, okL := w.durationAt(w.scalarAt(f["long"], joinPath(ip, "long")), item, joinPath(ip, "long"), "1h", 0)
+		short, okS := w.durationAt(w.scalarAt(f["short"], joinPath(ip, "short")), item, joinPath(ip, "short"), "5m", 0)
+		good = good && okL && okS
+		if okL && okS && short >= long {
+			w.errf(w.resolve(f["short"]), joinPath(ip, "short"), "must be shorter than long (%s): the short window only confirms that the burn is still going on; the Workbook uses long/12", FormatWindow(long))
+			good = false
+		}
+		if okL && periodOK && long > period {
+			w.errf(w.resolve(f["long"]), joinPath(ip, "long"), "%s is longer than the period (%s): a window cannot exceed the period it spends", FormatWindow(long), FormatWindow(period))
+			good = false
+		}
+		br := w.scalarAt(f["burnRate"], joinPath(ip, "burnRate"))
+		switch {
+		case !br.set():
+			w.errf(item, joinPath(ip, "burnRate"), "required: the burn-rate threshold, like 14.4")
+			good = false
+		case br.Tag != "!!int" && br.Tag != "!!float":
+			w.errf(br.Node, joinPath(ip, "burnRate"), "must be a number like 14.4, got %s", kindName(br.Node))
+			good = false
+		default:
+			var rate float64
+			if err := br.Node.Decode(&rate); err != nil || math.IsNaN(rate) || math.IsInf(rate, 0) || rate <= 0 {
+				w.errf(br.Node, joinPath(ip, "burnRate"), "must be a number above 0, like 14.4, got %s", br.Value)
+				good = false
+			}
+			win.BurnRate = rate
+		}
+		if !good {
+			continue
+		}
+		win.Long, win.Short = long, short
+		if j, dup := seen[win]; dup {
+			w.errf(item, ip, "same tier as windows[%d]: remove one", j)
+			continue
+		}
+		seen[win] = i
+		out = append(out, win)
+		nodes = append(nodes, item)
+	}
+	return out, nodes
+}
+
+// describeWindow renders a tier for messages: "page tier 14.4× over 1h/5m".
+func describeWindow(win Window) string {
+	return fmt.Sprintf("%s tier %s× over %s/%s", win.Severity, formatFloat(win.BurnRate), FormatWindow(win.Long), FormatWindow(win.Short))
+}
+
+func isMetricName(s string) bool { return model.LegacyValidation.IsValidMetricName(s) }
+
+func isLabelName(s string) bool { return model.LegacyValidation.IsValidLabelName(s) }

@@ -1,0 +1,90 @@
+package slo
+
+import (
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Warnings: valid specs whose alerts cannot work as the user expects. The numbers are
+// those of /docs/spec.md "Warnings" and the SRE Workbook maths (ALERTING-MATH.md).
+
+const (
+	// MinUsefulWindow is the shortest alert window slokit accepts without a warning:
+	// scrape intervals are typically 15s to 1m and rate() needs at least two samples,
+	// so windows should span at least four scrapes.
+	MinUsefulWindow = time.Minute
+	// MinOutageBudget is the shortest total-outage error budget (budget × period) slokit
+	// accepts without a warning: scrape interval, rule evaluation interval and
+	// Alertmanager grouping add one to two minutes before anyone is notified.
+	MinOutageBudget = 5 * time.Minute
+)
+
+// objNodes locates one Objective's fields in the file so that warnings point at them.
+type objNodes struct {
+	slo, objective, period, alerting *yaml.Node
+	// windows parallels Alerting.Windows when the tiers are overridden.
+	windows                                             []*yaml.Node
+	objectivePath, periodPath, windowPath, alertingPath string
+}
+
+// checkObjective appends the warnings of a converted, valid Objective.
+func (w *walker) checkObjective(o Objective, at objNodes) {
+	budget := o.ErrorBudget()
+	pct := formatFloat(o.Target * 100)
+	override := len(o.Alerting.Windows) > 0
+	objNode := at.objective
+	if objNode == nil {
+		objNode = at.slo
+	}
+	active := 0
+	shortWarned := false
+	for i, win := range o.Windows() {
+		if (win.Severity == Page && o.Alerting.Page.Disabled) || (win.Severity == Ticket && o.Alerting.Ticket.Disabled) {
+			continue
+		}
+		active++
+		node, path := objNode, at.objectivePath
+		if override && i < len(at.windows) {
+			node, path = at.windows[i], indexPath(at.windowPath, i)
+		}
+		if win.BurnRate*budget >= 1 {
+			// A tier fires only when the error ratio exceeds B·b; a ratio cannot exceed 1.
+			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed; raise the objective or lower the tier's burnRate in alerting.windows",
+				describeWindow(win), pct, formatFloat(roundTo(1/budget, 3)))
+		}
+		if win.Short < MinUsefulWindow && !shortWarned {
+			// Default windows shrink with the period (30d → 5m, 1d → 10s).
+			wnode, wpath := at.period, at.periodPath
+			if override && i < len(at.windows) {
+				wnode, wpath = at.windows[i], indexPath(at.windowPath, i)
+			}
+			if wnode == nil {
+				wnode = at.slo
+			}
+			w.warnf(wnode, wpath, "the %s has a %s short window, shorter than typical scrape intervals (15s-1m): rate() needs two samples in the window, so the tier may never fire; use windows of at least %s (alerting.windows overrides them)",
+				describeWindow(win), formatDuration(win.Short), FormatWindow(MinUsefulWindow))
+			shortWarned = !override
+		}
+	}
+	if active == 0 {
+		node := at.alerting
+		if node == nil {
+			node = at.slo
+		}
+		w.warnf(node, at.alertingPath, "no alert tier is left enabled: this SLO will have recording rules but no alerts")
+	}
+	if outage := time.Duration(budget * float64(o.Period)); outage < MinOutageBudget {
+		w.warnf(objNode, at.objectivePath, "a total outage spends the whole %s error budget of %s%% in %s, before scrape and rule-evaluation delays let any alert reach someone; consider a lower objective or a longer period",
+			FormatWindow(o.Period), pct, formatDuration(outage))
+	}
+}
+
+// roundTo rounds f to n significant decimals for messages.
+func roundTo(f float64, n int) float64 {
+	p := 1.0
+	for range n {
+		p *= 10
+	}
+	return float64(int64(f*p+0.5)) / p
+}
