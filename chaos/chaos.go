@@ -72,3 +72,9 @@ type Signals interface {
 	// Alerts returns o's pending and firing alerts.
 	Alerts(ctx context.Context, o slo.Objective) ([]AlertState, error)
 }
+
+// BudgetReader is implemented by Signals that can read the fraction of the period's
+// error budget left (slo.MetricBudgetRemaining); the runner reports it before and after.
+type BudgetReader interface {
+	BudgetRemaining(ctx context.Context, o slo.Objective) (float64, error)
+}

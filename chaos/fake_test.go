@@ -1,0 +1,191 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// fakeClock is simulated time: Sleep advances it instantly.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+// world is a simulated service + Prometheus: while the fault is in place the SLO burns
+// at e/b; alerts follow the Workbook formulas, shifted by lag.
+type world struct {
+	clock *fakeClock
+	o     slo.Objective
+	e     float64 // error ratio the fault really causes
+	lag   time.Duration
+
+	mu        sync.Mutex
+	calls     []string // "inject", "remove"
+	injectAt  time.Time
+	removeAt  time.Time
+	active    bool
+	injectErr error
+	removeErr error
+	// removeCtxErr is the error of the context Remove was called with.
+	removeCtxErr error
+	// baseline is the burn rate without the fault.
+	baseline float64
+	// preAlerts are alerts active before any fault.
+	preAlerts []AlertState
+	// onPoll runs at every BurnRates call with the simulated elapsed time since inject.
+	onPoll func(sinceInject time.Duration)
+}
+
+func (w *world) Inject(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, "inject")
+	if w.injectErr != nil {
+		return w.injectErr
+	}
+	w.active, w.injectAt = true, w.clock.Now()
+	return nil
+}
+
+func (w *world) Remove(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, "remove")
+	w.removeCtxErr = ctx.Err()
+	if w.removeErr != nil {
+		return w.removeErr
+	}
+	if w.active {
+		w.active, w.removeAt = false, w.clock.Now()
+	}
+	return nil
+}
+
+func (w *world) BurnRates(ctx context.Context, o slo.Objective) (map[string]float64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	now, active, in, out := w.clock.Now(), w.active, w.injectAt, w.removeAt
+	w.mu.Unlock()
+	if w.onPoll != nil && !in.IsZero() {
+		w.onPoll(now.Sub(in))
+	}
+	b := o.ErrorBudget()
+	out5 := w.baseline
+	shortest := o.RatioWindows()[0]
+	switch {
+	case active:
+		out5 = w.e / b
+	case !out.IsZero() && now.Sub(out) < shortest:
+		out5 = w.e / b * (1 - float64(now.Sub(out))/float64(shortest))
+	}
+	return map[string]float64{slo.FormatWindow(shortest): out5, "1h": out5 / 2}, nil
+}
+
+func (w *world) Alerts(ctx context.Context, o slo.Objective) ([]AlertState, error) {
+	w.mu.Lock()
+	now, in, out := w.clock.Now(), w.injectAt, w.removeAt
+	w.mu.Unlock()
+	out2 := append([]AlertState(nil), w.preAlerts...)
+	if in.IsZero() {
+		return out2, nil
+	}
+	for _, t := range o.Windows() {
+		det := DetectionTime(t, o.ErrorBudget(), w.e)
+		if det == 0 {
+			continue
+		}
+		fire := in.Add(det + w.lag)
+		if now.Before(fire) || !out.IsZero() && !now.Before(out.Add(ResetTime(t, o.ErrorBudget(), w.e)+w.lag)) {
+			continue
+		}
+		if !out.IsZero() && fire.After(out) {
+			continue
+		}
+		out2 = append(out2, AlertState{Name: "ShortlinkRedirectAvailability", Severity: t.Severity,
+			Window: slo.FormatWindow(t.Long), State: "firing", ActiveAt: fire})
+	}
+	return out2, nil
+}
+
+func (w *world) Calls() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.calls...)
+}
+
+// fakeBackend validates params {percent: N} strictly and estimates e = N/100.
+type fakeBackend struct{ w *world }
+
+func (fakeBackend) Name() string { return "fake" }
+
+func (fakeBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
+	d := &decoder{file: file}
+	d.mapping(params, "fault.params",
+		field{"percent", true, func(n *yaml.Node, p string) {
+			var f float64
+			if d.float(n, p, &f) && (f <= 0 || f > 100) {
+				d.errf(n, p, "must be in (0,100], got %v", f)
+			}
+		}})
+	return d.ds
+}
+
+func (b fakeBackend) New(params *yaml.Node, run Run) (Injector, error) {
+	if b.w == nil {
+		return nil, errors.New("no world")
+	}
+	return b.w, nil
+}
+
+func (fakeBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
+	for i := 0; i+1 < len(params.Content); i += 2 {
+		if params.Content[i].Value == "percent" {
+			var f float64
+			if err := params.Content[i+1].Decode(&f); err == nil {
+				return f / 100, true
+			}
+		}
+	}
+	return 0, false
+}
+
+var (
+	_ Backend   = fakeBackend{}
+	_ Estimator = fakeBackend{}
+	_ Injector  = (*world)(nil)
+	_ Signals   = (*world)(nil)
+)
+
+// goodObjective is the DESIGN.md redirect SLO: 99.9% over 30d, default tiers.
+func goodObjective() slo.Objective {
+	return slo.Objective{Service: "shortlink", Name: "redirect-availability", Target: 0.999,
+		Period: 30 * 24 * time.Hour, Alerting: slo.Alerting{Name: "ShortlinkRedirectAvailability"}}
+}

@@ -1,0 +1,349 @@
+package chaos
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// GameDay is one validated game-day file in domain form. Zero values of optional fields
+// mean "use the default"; Prepare resolves them against the SLO and the alert maths.
+type GameDay struct {
+	// Name is the game day's name, [a-z0-9-]+; backends label what they create with it.
+	Name string
+	// Description is free text for the report.
+	Description string
+	// Source is the file the game day was read from.
+	Source string
+	// SLO names the objective under test.
+	SLO SLORef
+	// Signals says where burn rates and alerts are read.
+	Signals SignalsSpec
+	// Fault is what gets injected.
+	Fault Fault
+	// ExpectedErrorRatio is the error ratio the fault is expected to cause, in (0,1];
+	// 0 means "ask the backend" (Estimator) and, failing that, unknown.
+	ExpectedErrorRatio float64
+	expectedPos        pos
+	// SteadyState is checked before anything is injected.
+	SteadyState SteadyState
+	// Expect lists the alerts that must fire while the fault is in place.
+	Expect []Expectation
+	// MustNotFire lists alerts that must not fire at any time during the run.
+	MustNotFire []AlertSelector
+	// Recovery is what "recovered" means after the fault is removed.
+	Recovery Recovery
+	// Guardrails abort the run early.
+	Guardrails Guardrails
+}
+
+// pos is a position in the game-day file, kept for diagnostics found after parsing.
+type pos struct{ line, col int }
+
+func posOf(n *yaml.Node) pos { return pos{n.Line, n.Column} }
+
+// SLORef names one objective in an SLO spec file.
+type SLORef struct {
+	// File is the spec file, relative to the game-day file's directory unless absolute.
+	File string
+	// Service selects the service when File holds several; "" means the only one.
+	Service string
+	// Name is the SLO's name.
+	Name string
+}
+
+// SignalsSpec says where the runner reads signals.
+type SignalsSpec struct {
+	// Prometheus is the base URL of a Prometheus-compatible HTTP API.
+	Prometheus string
+	// PollInterval is how often signals are read; 0 means 1s.
+	PollInterval time.Duration
+	// Tolerance is added to predicted times when they become deadlines: one scrape
+	// interval, one rule-evaluation interval and rate() extrapolation at window edges.
+	// 0 means 2m (Prometheus' default 1m scrape plus 1m evaluation).
+	Tolerance time.Duration
+}
+
+// Fault is the fault a game day injects.
+type Fault struct {
+	// Backend selects the Backend by name ("http-proxy", "chaosmesh", …).
+	Backend string
+	// Duration is how long the fault stays in place; 0 means "until every expected alert
+	// fired or missed its deadline".
+	Duration time.Duration
+	// Params is the backend-specific node, validated by Backend.Validate.
+	Params *yaml.Node
+}
+
+// SteadyState is checked in preflight: a run that starts from a burning SLO proves nothing.
+type SteadyState struct {
+	// Window is the burn-rate window checked ("5m"); "" means the objective's shortest.
+	Window string
+	// MaxBurnRate is the highest acceptable burn rate on Window; 0 means 1.
+	MaxBurnRate float64
+	// NoAlerts requires that no alert of the SLO is pending or firing. nil means true.
+	NoAlerts *bool
+}
+
+// AlertSelector picks alert tiers of the SLO under test.
+type AlertSelector struct {
+	// Severity is "page" or "ticket".
+	Severity slo.SeverityName
+	// Window is the tier's long window; 0 matches every tier of Severity.
+	Window time.Duration
+	at     pos
+}
+
+// Expectation is one alert that must fire within a time.
+type Expectation struct {
+	AlertSelector
+	// Within is the deadline from injection; 0 means the predicted detection time of the
+	// fastest matching tier plus Signals.Tolerance.
+	Within time.Duration
+}
+
+// Recovery is checked after the fault is removed.
+type Recovery struct {
+	// Within is the deadline from removal; 0 means the slowest predicted reset of the
+	// expected tiers plus Signals.Tolerance.
+	Within time.Duration
+	// BurnRateBelow is the bound the Window burn rate must fall under; 0 means 1.
+	BurnRateBelow float64
+	// Window is the burn-rate window checked; "" means the objective's shortest.
+	Window string
+	at     pos
+}
+
+// Guardrails stop a run that does more harm than it should.
+type Guardrails struct {
+	// MaxBudget is the largest fraction of the period's error budget the run may spend;
+	// 0 means 0.2 (20%).
+	MaxBudget float64
+	// Timeout bounds the whole run; 0 means the fault's hold time plus the recovery
+	// deadline plus 5m.
+	Timeout time.Duration
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// Parse decodes and validates one game-day file, reporting every problem at once with
+// its position. Fault parameters are checked by the backend named in fault.backend,
+// looked up in backends; an unknown backend is an error. The GameDay is nil when any
+// error is found.
+func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnostics) {
+	d := &decoder{file: file}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
+		} else {
+			d.errf(nil, "", "not valid YAML: %v", err)
+		}
+		return nil, d.ds
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	g := &GameDay{Source: file}
+	var faultNode, backendNode *yaml.Node
+	d.mapping(root, "",
+		field{"name", true, func(n *yaml.Node, p string) {
+			d.str(n, p, &g.Name)
+			if g.Name != "" && !nameRE.MatchString(g.Name) {
+				d.errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
+			}
+		}},
+		field{"description", false, func(n *yaml.Node, p string) { d.str(n, p, &g.Description) }},
+		field{"slo", true, func(n *yaml.Node, p string) {
+			d.mapping(n, p,
+				field{"file", true, func(n *yaml.Node, p string) { d.str(n, p, &g.SLO.File) }},
+				field{"service", false, func(n *yaml.Node, p string) { d.str(n, p, &g.SLO.Service) }},
+				field{"name", true, func(n *yaml.Node, p string) { d.str(n, p, &g.SLO.Name) }},
+			)
+		}},
+		field{"signals", true, func(n *yaml.Node, p string) {
+			d.mapping(n, p,
+				field{"prometheus", true, func(n *yaml.Node, p string) {
+					d.str(n, p, &g.Signals.Prometheus)
+					if g.Signals.Prometheus == "" {
+						return
+					}
+					u, err := url.Parse(g.Signals.Prometheus)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						d.errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
+					}
+				}},
+				field{"pollInterval", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }},
+				field{"tolerance", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }},
+			)
+		}},
+		field{"fault", true, func(n *yaml.Node, p string) {
+			faultNode = n
+			d.mapping(n, p,
+				field{"backend", true, func(n *yaml.Node, p string) { backendNode = n; d.str(n, p, &g.Fault.Backend) }},
+				field{"duration", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }},
+				field{"params", false, func(n *yaml.Node, p string) { g.Fault.Params = n }},
+			)
+		}},
+		field{"expectedErrorRatio", false, func(n *yaml.Node, p string) {
+			g.expectedPos = posOf(n)
+			d.ratio(n, p, &g.ExpectedErrorRatio)
+		}},
+		field{"steadyState", false, func(n *yaml.Node, p string) {
+			d.mapping(n, p,
+				field{"window", false, func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }},
+				field{"maxBurnRate", false, func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }},
+				field{"noAlerts", false, func(n *yaml.Node, p string) {
+					var b bool
+					d.boolean(n, p, &b)
+					g.SteadyState.NoAlerts = &b
+				}},
+			)
+		}},
+		field{"expect", true, func(n *yaml.Node, p string) {
+			d.list(n, p, func(n *yaml.Node, p string) {
+				var e Expectation
+				e.at = posOf(n)
+				d.mapping(n, p, append(d.selectorFields(&e.AlertSelector),
+					field{"within", false, func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }})...)
+				g.Expect = append(g.Expect, e)
+			})
+			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+				d.errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
+			}
+		}},
+		field{"mustNotFire", false, func(n *yaml.Node, p string) {
+			d.list(n, p, func(n *yaml.Node, p string) {
+				s := AlertSelector{at: posOf(n)}
+				d.mapping(n, p, d.selectorFields(&s)...)
+				g.MustNotFire = append(g.MustNotFire, s)
+			})
+		}},
+		field{"recovery", false, func(n *yaml.Node, p string) {
+			g.Recovery.at = posOf(n)
+			d.mapping(n, p,
+				field{"within", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }},
+				field{"burnRateBelow", false, func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }},
+				field{"window", false, func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }},
+			)
+		}},
+		field{"guardrails", false, func(n *yaml.Node, p string) {
+			d.mapping(n, p,
+				field{"maxBudget", false, func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }},
+				field{"timeout", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }},
+			)
+		}},
+	)
+	for i, e := range g.Expect {
+		for _, m := range g.MustNotFire {
+			if e.overlaps(m) {
+				d.errf(&yaml.Node{Line: m.at.line, Column: m.at.col}, "mustNotFire",
+					"contradicts expect[%d]: the same alert cannot both be expected and forbidden", i)
+			}
+		}
+	}
+	if g.Fault.Backend != "" && backends != nil {
+		var b Backend
+		var names []string
+		for _, c := range backends {
+			names = append(names, c.Name())
+			if c.Name() == g.Fault.Backend {
+				b = c
+			}
+		}
+		switch {
+		case b == nil:
+			d.errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
+		default:
+			params := g.Fault.Params
+			if params == nil {
+				params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
+				g.Fault.Params = params
+			}
+			d.ds = append(d.ds, b.Validate(file, params)...)
+		}
+	}
+	if len(d.ds.Errors()) > 0 {
+		return nil, d.ds
+	}
+	return g, d.ds
+}
+
+func (d *decoder) list(n *yaml.Node, path string, each func(n *yaml.Node, path string)) {
+	if n.Kind != yaml.SequenceNode {
+		d.errf(n, path, "must be a list, got %s", kindName(n))
+		return
+	}
+	for i, c := range n.Content {
+		each(c, path+"["+strconv.Itoa(i)+"]")
+	}
+}
+
+func (d *decoder) selectorFields(s *AlertSelector) []field {
+	return []field{
+		{"severity", true, func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			switch slo.SeverityName(v) {
+			case slo.Page, slo.Ticket:
+				s.Severity = slo.SeverityName(v)
+			default:
+				d.errf(n, p, "must be page or ticket, got %q", v)
+			}
+		}},
+		{"window", false, func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }},
+	}
+}
+
+// window decodes a burn-rate window label, kept in Prometheus syntax ("5m").
+func (d *decoder) window(n *yaml.Node, path string, dst *string) {
+	var w time.Duration
+	if d.duration(n, path, &w) {
+		*dst = slo.FormatWindow(w)
+	}
+}
+
+func (d *decoder) positive(n *yaml.Node, path string, dst *float64) {
+	var f float64
+	if !d.float(n, path, &f) {
+		return
+	}
+	if f <= 0 {
+		d.errf(n, path, "must be positive, got %v", f)
+		return
+	}
+	*dst = f
+}
+
+// matches reports whether an alert of severity and long window w is selected by s.
+func (s AlertSelector) matches(severity slo.SeverityName, w string) bool {
+	return s.Severity == severity && (s.Window == 0 || slo.FormatWindow(s.Window) == w)
+}
+
+func (s AlertSelector) overlaps(o AlertSelector) bool {
+	return s.Severity == o.Severity && (s.Window == 0 || o.Window == 0 || s.Window == o.Window)
+}
+
+// String renders the selector like "page" or "page/1h".
+func (s AlertSelector) String() string {
+	if s.Window == 0 {
+		return string(s.Severity)
+	}
+	return string(s.Severity) + "/" + slo.FormatWindow(s.Window)
+}

@@ -1,0 +1,321 @@
+package chaos
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// Defaults of a game day's optional fields, documented in docs/gameday.md.
+const (
+	DefaultPollInterval = time.Second
+	DefaultTolerance    = 2 * time.Minute
+	DefaultMaxBudget    = 0.2
+	DefaultMaxBurnRate  = 1.0
+	DefaultBurnBelow    = 1.0
+	// timeoutMargin is added to the planned duration of a run for its default timeout.
+	timeoutMargin = 5 * time.Minute
+)
+
+// Plan is a GameDay resolved against its objective: every default filled in, every
+// deadline computed from the alert maths. The runner executes a Plan.
+type Plan struct {
+	GameDay   *GameDay
+	Objective slo.Objective
+	// ErrorRatio is the fault's expected error ratio; 0 when unknown.
+	ErrorRatio float64
+	// ErrorRatioSource says where ErrorRatio came from: "gameday", "backend" or "".
+	ErrorRatioSource string
+	Expect           []PlannedExpectation
+	MustNotFire      []AlertSelector
+	SteadyState      PlannedSteadyState
+	Recovery         PlannedRecovery
+	// Hold is how long the fault stays in place; 0 means until the expectations settle.
+	Hold         time.Duration
+	PollInterval time.Duration
+	Tolerance    time.Duration
+	MaxBudget    float64
+	Timeout      time.Duration
+	// ShortestWindow is the objective's shortest ratio window ("5m"); its burn rate is
+	// integrated into the budget the run spent.
+	ShortestWindow string
+}
+
+// PlannedExpectation is one expected alert with its resolved deadline and predictions.
+type PlannedExpectation struct {
+	Selector AlertSelector
+	// Tiers are the objective's tiers the selector matches.
+	Tiers []slo.Window
+	// Within is the deadline measured from injection.
+	Within time.Duration
+	// WithinPredicted is true when Within is the prediction plus tolerance.
+	WithinPredicted bool
+	// Predicted is the fastest matching tier's predicted detection time; 0 when unknown.
+	Predicted time.Duration
+	// PredictedReset is the slowest matching tier's predicted reset time; 0 when unknown.
+	PredictedReset time.Duration
+}
+
+// PlannedSteadyState is the resolved preflight check.
+type PlannedSteadyState struct {
+	Window      string
+	MaxBurnRate float64
+	NoAlerts    bool
+}
+
+// PlannedRecovery is the resolved recovery check.
+type PlannedRecovery struct {
+	Within          time.Duration
+	WithinPredicted bool
+	BurnRateBelow   float64
+	Window          string
+}
+
+// Estimator is implemented by backends that know the error ratio a fault causes (an
+// HTTP abort of 50% of requests causes 0.5); Prepare uses it when the game day does not
+// set expectedErrorRatio.
+type Estimator interface {
+	ExpectedErrorRatio(params *yaml.Node) (ratio float64, ok bool)
+}
+
+// Prepare resolves g against its objective o. estimated is the error ratio the backend
+// derived from the fault parameters (0 when it cannot tell); the game day's own
+// expectedErrorRatio wins over it. A game day whose fault cannot reach the burn rate of
+// an expected tier is rejected here, before anything is injected, with the maths.
+func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnostics) {
+	d := &decoder{file: g.Source}
+	p := &Plan{
+		GameDay:      g,
+		Objective:    o,
+		Hold:         g.Fault.Duration,
+		PollInterval: or(g.Signals.PollInterval, DefaultPollInterval),
+		Tolerance:    or(g.Signals.Tolerance, DefaultTolerance),
+		MaxBudget:    orF(g.Guardrails.MaxBudget, DefaultMaxBudget),
+		MustNotFire:  g.MustNotFire,
+	}
+	switch {
+	case g.ExpectedErrorRatio > 0:
+		p.ErrorRatio, p.ErrorRatioSource = g.ExpectedErrorRatio, "gameday"
+	case estimated > 0:
+		p.ErrorRatio, p.ErrorRatioSource = estimated, "backend"
+	}
+	windows := o.RatioWindows()
+	p.ShortestWindow = slo.FormatWindow(windows[0])
+	checkWindow := func(w, path string) string {
+		if w == "" {
+			return p.ShortestWindow
+		}
+		for _, rw := range windows {
+			if slo.FormatWindow(rw) == w {
+				return w
+			}
+		}
+		d.errf(nil, path, "%s has no burn rate over %s; its windows are %s", o.ID(), w, formatWindows(windows))
+		return w
+	}
+	noAlerts := g.SteadyState.NoAlerts == nil || *g.SteadyState.NoAlerts
+	p.SteadyState = PlannedSteadyState{
+		Window:      checkWindow(g.SteadyState.Window, "steadyState.window"),
+		MaxBurnRate: orF(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
+		NoAlerts:    noAlerts,
+	}
+	budget := o.ErrorBudget()
+	var slowestReset time.Duration
+	resetKnown := p.ErrorRatio > 0
+	tierErr := false // a broken expectation makes the recovery default moot
+	for i, e := range g.Expect {
+		path := fmt.Sprintf("expect[%d]", i)
+		at := &yaml.Node{Line: e.at.line, Column: e.at.col}
+		tiers := matchingTiers(o, e.AlertSelector)
+		if len(tiers) == 0 {
+			d.errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), e.AlertSelector, formatTiers(o))
+			tierErr = true
+			continue
+		}
+		pe := PlannedExpectation{Selector: e.AlertSelector, Tiers: tiers, Within: e.Within}
+		if p.ErrorRatio > 0 {
+			var reachable []slo.Window
+			for _, w := range tiers {
+				if p.ErrorRatio > w.BurnRate*budget {
+					reachable = append(reachable, w)
+				}
+			}
+			if len(reachable) == 0 {
+				var why []string
+				for _, w := range tiers {
+					why = append(why, fmt.Sprintf("%s fires only when the error ratio over %s and %s exceeds %g × %g = %g",
+						tierName(w), slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), w.BurnRate, round(budget), round(w.BurnRate*budget)))
+				}
+				d.errf(at, path, "the fault cannot fire %s: its expected error ratio %g (%s) is a burn rate of %.3g×, and %s; a tier fires only if e > B·b (raise the fault's error ratio or expect a slower tier)",
+					e.AlertSelector, p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/budget, strings.Join(why, "; "))
+				tierErr = true
+				continue
+			}
+			pe.Tiers = reachable
+			for j, w := range reachable {
+				det := DetectionTime(w, budget, p.ErrorRatio)
+				if j == 0 || det < pe.Predicted {
+					pe.Predicted = det
+				}
+				if r := ResetTime(w, budget, p.ErrorRatio); r > pe.PredictedReset {
+					pe.PredictedReset = r
+				}
+			}
+			if pe.PredictedReset > slowestReset {
+				slowestReset = pe.PredictedReset
+			}
+		}
+		if pe.Within == 0 {
+			if pe.Predicted == 0 {
+				d.errf(at, path+".within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within")
+				continue
+			}
+			pe.Within, pe.WithinPredicted = pe.Predicted+p.Tolerance, true
+		}
+		if p.Hold > 0 && pe.Predicted > 0 && pe.Predicted > p.Hold {
+			d.warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
+		}
+		p.Expect = append(p.Expect, pe)
+	}
+	for i, m := range g.MustNotFire {
+		at := &yaml.Node{Line: m.at.line, Column: m.at.col}
+		path := fmt.Sprintf("mustNotFire[%d]", i)
+		tiers := matchingTiers(o, m)
+		if len(tiers) == 0 {
+			d.errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), m, formatTiers(o))
+			continue
+		}
+		if p.ErrorRatio > 0 && p.Hold > 0 {
+			for _, w := range tiers {
+				if p.ErrorRatio > w.BurnRate*budget {
+					if det := DetectionTime(w, budget, p.ErrorRatio); det < p.Hold {
+						d.warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", tierName(w), fmtDur(det), fmtDur(p.Hold))
+					}
+				}
+			}
+		}
+	}
+	rat := &yaml.Node{Line: g.Recovery.at.line, Column: g.Recovery.at.col}
+	p.Recovery = PlannedRecovery{
+		Within:        g.Recovery.Within,
+		BurnRateBelow: orF(g.Recovery.BurnRateBelow, DefaultBurnBelow),
+		Window:        checkWindow(g.Recovery.Window, "recovery.window"),
+	}
+	if p.Recovery.Within == 0 {
+		if resetKnown && slowestReset > 0 {
+			// The short-window burn rate falls under 1 no later than the short window
+			// empties; the alert resets before that (S·(1−B·b/e) < S).
+			p.Recovery.Within, p.Recovery.WithinPredicted = slowestReset+p.Tolerance, true
+			if sw := windowDuration(p.Recovery.Window); sw > slowestReset {
+				p.Recovery.Within = sw + p.Tolerance
+			}
+		} else if !tierErr {
+			d.errf(rat, "recovery.within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
+		}
+	}
+	p.Timeout = g.Guardrails.Timeout
+	if p.Timeout == 0 {
+		hold := p.Hold
+		for _, e := range p.Expect {
+			hold = max(hold, e.Within)
+		}
+		p.Timeout = hold + p.Recovery.Within + timeoutMargin
+	}
+	if len(d.ds.Errors()) > 0 {
+		return nil, d.ds
+	}
+	return p, d.ds
+}
+
+// DetectionTime is the time from the start of a step fault of error ratio e to tier w's
+// condition becoming true: B·b·L/e (ALERTING-MATH.md). It is 0 when the tier cannot fire.
+func DetectionTime(w slo.Window, budget, e float64) time.Duration {
+	if e <= w.BurnRate*budget {
+		return 0
+	}
+	return time.Duration(w.BurnRate * budget * float64(w.Long) / e).Round(time.Second)
+}
+
+// ResetTime is the time from the end of the fault to tier w's condition becoming false,
+// once the fault lasted at least its detection time: S·(1−B·b/e).
+func ResetTime(w slo.Window, budget, e float64) time.Duration {
+	if e <= w.BurnRate*budget {
+		return 0
+	}
+	return time.Duration(float64(w.Short) * (1 - w.BurnRate*budget/e)).Round(time.Second)
+}
+
+func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
+	var out []slo.Window
+	for _, w := range o.Windows() {
+		if w.Severity == slo.Page && o.Alerting.Page.Disabled || w.Severity == slo.Ticket && o.Alerting.Ticket.Disabled {
+			continue
+		}
+		if s.matches(w.Severity, slo.FormatWindow(w.Long)) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func tierName(w slo.Window) string { return string(w.Severity) + "/" + slo.FormatWindow(w.Long) }
+
+func formatTiers(o slo.Objective) string {
+	var names []string
+	for _, w := range o.Windows() {
+		if w.Severity == slo.Page && o.Alerting.Page.Disabled || w.Severity == slo.Ticket && o.Alerting.Ticket.Disabled {
+			continue
+		}
+		names = append(names, fmt.Sprintf("%s (%g× over %s and %s)", tierName(w), w.BurnRate, slo.FormatWindow(w.Long), slo.FormatWindow(w.Short)))
+	}
+	if len(names) == 0 {
+		return "none (both severities are disabled)"
+	}
+	return strings.Join(names, ", ")
+}
+
+func formatWindows(ws []time.Duration) string {
+	var s []string
+	for _, w := range ws {
+		s = append(s, slo.FormatWindow(w))
+	}
+	return strings.Join(s, ", ")
+}
+
+func windowDuration(w string) time.Duration {
+	d, err := parseWindow(w)
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func orF(f, def float64) float64 {
+	if f == 0 {
+		return def
+	}
+	return f
+}
+
+// round trims float noise like 0.0010000000000000009 for messages.
+func round(f float64) float64 {
+	var r float64
+	_, _ = fmt.Sscanf(fmt.Sprintf("%.6g", f), "%g", &r)
+	return r
+}
+
+// fmtDur renders d rounded to the second, like "1m44s".
+func fmtDur(d time.Duration) string {
+	return d.Round(time.Second).String()
+}
