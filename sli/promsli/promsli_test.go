@@ -322,4 +322,3 @@ func TestConcurrentFirstUse(t *testing.T) {
 		t.Errorf("counted %v requests, want 1600", total)
 	}
 }
-
