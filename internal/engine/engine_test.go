@@ -122,8 +122,10 @@ func TestRunTotalOutagePagesAndResets(t *testing.T) {
 
 func TestRangeEvaluationEqualsStepByStep(t *testing.T) {
 	scenarios := map[string]func(time.Duration) float64{
-		"outage":   outage(3*time.Hour, 3*time.Hour+20*time.Minute),
-		"spikes":   func(at time.Duration) float64 { return map[bool]float64{true: 1}[at%(10*time.Minute) < 5*time.Minute && at > 2*time.Hour] },
+		"outage": outage(3*time.Hour, 3*time.Hour+20*time.Minute),
+		"spikes": func(at time.Duration) float64 {
+			return map[bool]float64{true: 1}[at%(10*time.Minute) < 5*time.Minute && at > 2*time.Hour]
+		},
 		"slowburn": func(at time.Duration) float64 { return 0.003 },
 	}
 	for name, f := range scenarios {
