@@ -189,7 +189,7 @@ func (w *walker) detect(root *yaml.Node) format {
 		}
 		return formatUnknown
 	}
-	w.errf(root, "version", "required: start the file with version: %s (or %s for Sloth files, apiVersion: %s for OpenSLO)", VersionV1, VersionSloth, APIVersionOpenSLO)
+	w.missing(root, "version", "required: start the file with version: %s (or %s for Sloth files, apiVersion: %s for OpenSLO)", VersionV1, VersionSloth, APIVersionOpenSLO)
 	return formatUnknown
 }
 

@@ -113,13 +113,13 @@ func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
 	o.APIVersion = w.scalarAt(f["apiVersion"], joinPath(path, "apiVersion"))
 	switch {
 	case !o.APIVersion.set():
-		w.errf(o.Node, joinPath(path, "apiVersion"), "required: %s", APIVersionOpenSLO)
+		w.missing(o.Node, joinPath(path, "apiVersion"), "required: %s", APIVersionOpenSLO)
 	case o.APIVersion.Value != APIVersionOpenSLO:
 		w.errf(o.APIVersion.Node, joinPath(path, "apiVersion"), "unsupported OpenSLO version %q: slokit reads apiVersion: %s", o.APIVersion.Value, APIVersionOpenSLO)
 	}
 	o.Kind = w.scalarAt(f["kind"], joinPath(path, "kind"))
 	if !o.Kind.set() {
-		w.errf(o.Node, joinPath(path, "kind"), "required: the OpenSLO kind, like SLO")
+		w.missing(o.Node, joinPath(path, "kind"), "required: the OpenSLO kind, like SLO")
 	}
 	mp := joinPath(path, "metadata")
 	o.MetaNode = w.resolve(f["metadata"])
@@ -160,6 +160,10 @@ func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 		}
 		if v.Kind != yaml.ScalarNode || isNull(v) {
 			w.errf(v, kp, "must be a string, got %s", kindName(v))
+			continue
+		}
+		if !isLabelName(k.Value) {
+			w.warnf(k, kp, "label %q dropped: Prometheus label names use letters, digits and '_' only", k.Value)
 			continue
 		}
 		m := w.labelsAt(stringMap{Entries: []stringEntry{{Key: scalar{Value: k.Value, Node: k}, Value: scalar{Value: v.Value, Node: v}}}}, path)
@@ -208,13 +212,13 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 		}
 		obj.SLI = w.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"))
 	default:
-		w.errf(specNode, joinPath(sp, "indicator"), "required: the SLI, inline under indicator (ratioMetric) or as indicatorRef")
+		w.missing(specNode, joinPath(sp, "indicator"), "required: the SLI, inline under indicator (ratioMetric) or as indicatorRef")
 	}
 
 	bm := w.scalarAt(f["budgetingMethod"], joinPath(sp, "budgetingMethod"))
 	switch {
 	case !bm.set():
-		w.errf(specNode, joinPath(sp, "budgetingMethod"), "required: Occurrences")
+		w.missing(specNode, joinPath(sp, "budgetingMethod"), "required: Occurrences")
 	case bm.Value != "Occurrences":
 		w.errf(bm.Node, joinPath(sp, "budgetingMethod"), "%q is not supported: slokit's burn-rate alerts count events, so only Occurrences applies", bm.Value)
 	}
@@ -259,7 +263,7 @@ func firstNode(ns ...*yaml.Node) *yaml.Node {
 func (w *walker) openSLOTimeWindow(n, parent *yaml.Node, path string) (time.Duration, *yaml.Node) {
 	items, list := w.seqAt(n, path)
 	if len(items) == 0 {
-		w.errf(firstNode(list, parent), path, "required: one rolling window, like [{duration: 28d, isRolling: true}]")
+		w.missing(firstNode(list, parent), path, "required: one rolling window, like [{duration: 28d, isRolling: true}]")
 		return 0, nil
 	}
 	if len(items) > 1 {
@@ -276,14 +280,14 @@ func (w *walker) openSLOTimeWindow(n, parent *yaml.Node, path string) (time.Dura
 	}
 	rolling, rn := w.boolAt(f["isRolling"], joinPath(ip, "isRolling"))
 	if rn == nil {
-		w.errf(item, joinPath(ip, "isRolling"), "required: true (slokit supports rolling windows only)")
+		w.missing(item, joinPath(ip, "isRolling"), "required: true (slokit supports rolling windows only)")
 	} else if !rolling {
 		w.errf(rn, joinPath(ip, "isRolling"), "must be true: burn-rate alerts need a rolling window")
 	}
 	ds := w.scalarAt(f["duration"], joinPath(ip, "duration"))
 	dp := joinPath(ip, "duration")
 	if !ds.set() {
-		w.errf(item, dp, "required: the window length, like 28d")
+		w.missing(item, dp, "required: the window length, like 28d")
 		return 0, nil
 	}
 	m := openSLOShorthand.FindStringSubmatch(strings.TrimSpace(ds.Value))
@@ -313,7 +317,7 @@ func (w *walker) openSLOTimeWindow(n, parent *yaml.Node, path string) (time.Dura
 func (w *walker) openSLOObjectives(n, parent *yaml.Node, path string) (float64, *yaml.Node, string) {
 	items, list := w.seqAt(n, path)
 	if len(items) == 0 {
-		w.errf(firstNode(list, parent), path, "required: one objective, like [{target: 0.999}]")
+		w.missing(firstNode(list, parent), path, "required: one objective, like [{target: 0.999}]")
 		return 0, nil, path
 	}
 	if len(items) > 1 {
@@ -350,7 +354,7 @@ func (w *walker) openSLOObjectives(n, parent *yaml.Node, path string) (float64, 
 	case t.set():
 		return w.ratioAt(t, joinPath(ip, "target")), t.Node, joinPath(ip, "target")
 	default:
-		w.errf(item, joinPath(ip, "target"), "required: the objective as a ratio, like 0.999 (or targetPercent: 99.9)")
+		w.missing(item, joinPath(ip, "target"), "required: the objective as a ratio, like 0.999 (or targetPercent: 99.9)")
 	}
 	return 0, nil, ip
 }
@@ -368,7 +372,7 @@ func (w *walker) ratioAt(s scalar, path string) float64 {
 	}
 	switch {
 	case r >= 1 && r < 100:
-		w.errf(s.Node, path, "must be a ratio below 1, got %s: for %s%% write target: %s or targetPercent: %s", s.Value, s.Value, formatFloat(r/100), s.Value)
+		w.errf(s.Node, path, "must be a ratio below 1, got %s: for %s%% write target: %s or targetPercent: %s", s.Value, s.Value, strconv.FormatFloat(r/100, 'g', 10, 64), s.Value)
 		return 0
 	case r >= 1:
 		w.errf(s.Node, path, "must be a ratio below 1, got %s: a target of 1 leaves no error budget", s.Value)
@@ -393,7 +397,7 @@ func (w *walker) openSLOIndicator(n, parent *yaml.Node, path string) SLI {
 	rp := joinPath(path, "ratioMetric")
 	rm := f["ratioMetric"]
 	if rm == nil {
-		w.errf(firstNode(w.resolve(n), parent), rp, "required: a ratioMetric with good (or bad) and total")
+		w.missing(firstNode(w.resolve(n), parent), rp, "required: a ratioMetric with good (or bad) and total")
 		return SLI{}
 	}
 	g, ok := w.fields(rm, rp, "counter", "good", "bad", "total", "rawType", "raw")
@@ -404,7 +408,7 @@ func (w *walker) openSLOIndicator(n, parent *yaml.Node, path string) SLI {
 	counter, cn := w.boolAt(g["counter"], joinPath(rp, "counter"))
 	switch {
 	case cn == nil:
-		w.errf(rmNode, joinPath(rp, "counter"), "required: true (slokit reads counters and builds rate() over each window)")
+		w.missing(rmNode, joinPath(rp, "counter"), "required: true (slokit reads counters and builds rate() over each window)")
 	case !counter:
 		w.errf(cn, joinPath(rp, "counter"), "must be true: slokit supports counters only and builds rate() over each window")
 	}
@@ -420,7 +424,7 @@ func (w *walker) openSLOIndicator(n, parent *yaml.Node, path string) SLI {
 		w.errf(w.resolve(bad), joinPath(rp, "bad"), "set either good or bad, not both")
 		return SLI{}
 	case good == nil && bad == nil:
-		w.errf(rmNode, joinPath(rp, "good"), "required: good or bad, with total")
+		w.missing(rmNode, joinPath(rp, "good"), "required: good or bad, with total")
 		return SLI{}
 	}
 	total := w.openSLOQuery(g["total"], rmNode, joinPath(rp, "total"))
@@ -441,7 +445,7 @@ func (w *walker) openSLOIndicator(n, parent *yaml.Node, path string) SLI {
 // openSLOQuery reads {metricSource: {type: Prometheus, spec: {query: SELECTOR}}}.
 func (w *walker) openSLOQuery(n, parent *yaml.Node, path string) string {
 	if n == nil {
-		w.errf(parent, path, "required: {metricSource: {type: Prometheus, spec: {query: <series selector>}}}")
+		w.missing(parent, path, "required: {metricSource: {type: Prometheus, spec: {query: <series selector>}}}")
 		return ""
 	}
 	f, ok := w.fields(n, path, "metricSource")
@@ -451,7 +455,7 @@ func (w *walker) openSLOQuery(n, parent *yaml.Node, path string) string {
 	mp := joinPath(path, "metricSource")
 	ms := f["metricSource"]
 	if ms == nil {
-		w.errf(w.resolve(n), mp, "required: {type: Prometheus, spec: {query: <series selector>}}")
+		w.missing(w.resolve(n), mp, "required: {type: Prometheus, spec: {query: <series selector>}}")
 		return ""
 	}
 	g, ok := w.fields(ms, mp, "metricSourceRef", "type", "spec")

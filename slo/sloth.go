@@ -134,7 +134,7 @@ func (w *walker) convertSloth(spec slothSpec) *Service {
 		if at == nil {
 			at = spec.Node
 		}
-		w.errf(at, "slos", "required: at least one SLO")
+		w.missing(at, "slos", "required: at least one SLO")
 	}
 	seen := map[string]string{}
 	for _, s := range spec.SLOs {
@@ -206,7 +206,7 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 	}
 	switch {
 	case n == 0:
-		w.errf(at, path, "required: one of events or raw")
+		w.missing(at, path, "required: one of events or raw")
 		return SLI{}
 	case n > 1:
 		w.errf(at, path, "sets more than one of events, raw and plugin: an SLO has exactly one SLI kind")

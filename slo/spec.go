@@ -200,7 +200,7 @@ func (w *walker) convertV1(spec specV1) *Service {
 		if at == nil {
 			at = spec.Node
 		}
-		w.errf(at, "slos", "required: at least one SLO")
+		w.missing(at, "slos", "required: at least one SLO")
 	}
 	seen := map[string]string{}
 	for _, s := range spec.SLOs {
@@ -276,7 +276,7 @@ func (w *walker) convertSeverityV1(s *severityV1, path string, name SeverityName
 
 func (w *walker) convertSLIV1(s sloV1, path string) SLI {
 	if s.SLI == nil {
-		w.errf(s.Node, path, "required: one of events, latency or raw")
+		w.missing(s.Node, path, "required: one of events, latency or raw")
 		return SLI{}
 	}
 	var kinds []string
@@ -291,7 +291,7 @@ func (w *walker) convertSLIV1(s sloV1, path string) SLI {
 	}
 	switch len(kinds) {
 	case 0:
-		w.errf(s.SLI.Node, path, "required: one of events, latency or raw")
+		w.missing(s.SLI.Node, path, "required: one of events, latency or raw")
 		return SLI{}
 	case 1:
 	default:
@@ -317,7 +317,7 @@ func (w *walker) convertLatencyV1(l *latencyV1, path string) *LatencySLI {
 	hp := joinPath(path, "histogram")
 	switch h := l.Histogram; {
 	case !h.set() || h.Value == "":
-		w.errf(l.Node, hp, "required: the histogram's metric name, like http_request_duration_seconds")
+		w.missing(l.Node, hp, "required: the histogram's metric name, like http_request_duration_seconds")
 	case !isMetricName(h.Value):
 		w.errf(h.Node, hp, "%q is not a metric name: give the histogram's base name, like http_request_duration_seconds", h.Value)
 	case hasHistogramSuffix(h.Value):

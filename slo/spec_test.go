@@ -111,3 +111,94 @@ func diagText(ds slo.Diagnostics) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// golden compares got with the golden file at path; UPDATE_GOLDEN=1 rewrites it.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run UPDATE_GOLDEN=1 go test ./slo to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("diagnostics differ from %s (UPDATE_GOLDEN=1 refreshes it)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+func corpus(t *testing.T, dir string, min int) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < min {
+		t.Fatalf("testdata/%s holds %d specs, want at least %d", dir, len(paths), min)
+	}
+	return paths
+}
+
+func parseFile(t *testing.T, path string) (*slo.Service, slo.Diagnostics) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slo.Parse(filepath.ToSlash(path), data)
+}
+
+// TestInvalidCorpus parses every broken spec under testdata/invalid and compares all of
+// its diagnostics with the .err file next to it.
+func TestInvalidCorpus(t *testing.T) {
+	for _, path := range corpus(t, "invalid", 30) {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".yaml"), func(t *testing.T) {
+			svc, ds := parseFile(t, path)
+			if svc != nil {
+				t.Errorf("Parse returned a service for an invalid spec")
+			}
+			if len(ds.Errors()) == 0 {
+				t.Errorf("Parse found no error")
+			}
+			if err := ds.Err(); !slo.IsValidation(err) {
+				t.Errorf("Diagnostics.Err() = %v, want a *ValidationError", err)
+			}
+			golden(t, strings.TrimSuffix(path, ".yaml")+".err", diagText(ds)+"\n")
+		})
+	}
+}
+
+// TestWarnCorpus parses valid specs that deserve warnings: a Service is returned, and the
+// warnings match the .err file.
+func TestWarnCorpus(t *testing.T) {
+	for _, path := range corpus(t, "warn", 5) {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".yaml"), func(t *testing.T) {
+			svc, ds := parseFile(t, path)
+			if svc == nil || len(ds.Errors()) > 0 {
+				t.Fatalf("want a valid spec, got:\n%s", diagText(ds))
+			}
+			if len(ds.Warnings()) == 0 {
+				t.Errorf("want at least one warning")
+			}
+			golden(t, strings.TrimSuffix(path, ".yaml")+".err", diagText(ds)+"\n")
+		})
+	}
+}
+
+// TestValidCorpus parses every spec under testdata/valid: no error, no warning.
+func TestValidCorpus(t *testing.T) {
+	for _, path := range corpus(t, "valid", 5) {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".yaml"), func(t *testing.T) {
+			svc, ds := parseFile(t, path)
+			if len(ds) > 0 {
+				t.Errorf("want no diagnostics, got:\n%s", diagText(ds))
+			}
+			if svc == nil || len(svc.Objectives) == 0 {
+				t.Fatalf("want a service with objectives, got %+v", svc)
+			}
+		})
+	}
+}

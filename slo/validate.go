@@ -43,7 +43,7 @@ func suggestName(s string) string {
 // nameAt validates a slokit/v1 service or SLO name: required, [a-z0-9-]+.
 func (w *walker) nameAt(s scalar, parent *yaml.Node, path, what string) string {
 	if !s.set() || s.Value == "" {
-		w.errf(parent, path, "required: the %s name, lowercase letters, digits and '-'", what)
+		w.missing(parent, path, "required: the %s name, lowercase letters, digits and '-'", what)
 		return ""
 	}
 	if !nameRE.MatchString(s.Value) {
@@ -57,7 +57,7 @@ func (w *walker) nameAt(s scalar, parent *yaml.Node, path, what string) string {
 // control characters; otherwise kept as given.
 func (w *walker) looseNameAt(s scalar, parent *yaml.Node, path, what string) string {
 	if !s.set() || s.Value == "" {
-		w.errf(parent, path, "required: the %s name", what)
+		w.missing(parent, path, "required: the %s name", what)
 		return ""
 	}
 	for _, r := range s.Value {
@@ -74,7 +74,7 @@ func (w *walker) looseNameAt(s scalar, parent *yaml.Node, path, what string) str
 // (0.999). ok is false after an error.
 func (w *walker) objectiveAt(s scalar, parent *yaml.Node, path string) (float64, bool) {
 	if !s.set() {
-		w.errf(parent, path, "required: the objective in percent, like 99.9")
+		w.missing(parent, path, "required: the objective in percent, like 99.9")
 		return 0, false
 	}
 	text := strings.TrimSpace(s.Value)
@@ -139,7 +139,7 @@ func (w *walker) durationAt(s scalar, parent *yaml.Node, path, example string, d
 		if def > 0 {
 			return def, true
 		}
-		w.errf(parent, path, "required: a duration like %s", example)
+		w.missing(parent, path, "required: a duration like %s", example)
 		return 0, false
 	}
 	text := strings.TrimSpace(s.Value)
@@ -261,7 +261,7 @@ func describeExpr(e parser.Expr) string {
 // selectorAt validates a plain PromQL series selector (no functions, ranges, offsets).
 func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) string {
 	if !s.set() || strings.TrimSpace(s.Value) == "" {
-		w.errf(parent, path, "required: a series selector like %s", example)
+		w.missing(parent, path, "required: a series selector like %s", example)
 		return ""
 	}
 	if s.Tag != "!!str" {
@@ -296,7 +296,7 @@ const WindowPlaceholder = "{{.window}}"
 // 5m window and parsed. It returns the template with the placeholder normalised.
 func (w *walker) templateAt(s scalar, parent *yaml.Node, path, what string) string {
 	if !s.set() || strings.TrimSpace(s.Value) == "" {
-		w.errf(parent, path, "required: %s in PromQL using {{.window}}, like sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))", what)
+		w.missing(parent, path, "required: %s in PromQL using {{.window}}, like sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))", what)
 		return ""
 	}
 	if s.Tag != "!!str" {
@@ -376,6 +376,9 @@ func severityDefaults(s Severity, name SeverityName) Severity {
 	return s
 }
 
+// formatPercent renders a target ratio as a percentage for messages (0.999 → "99.9").
+func formatPercent(target float64) string { return strconv.FormatFloat(target*100, 'g', 10, 64) }
+
 // formatFloat renders f the shortest way ("14.4", "6").
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
@@ -413,7 +416,7 @@ func (w *walker) windowsAt(n *yaml.Node, path string, period time.Duration, peri
 		sev := w.scalarAt(f["severity"], joinPath(ip, "severity"))
 		switch {
 		case !sev.set():
-			w.errf(item, joinPath(ip, "severity"), "required: page or ticket")
+			w.missing(item, joinPath(ip, "severity"), "required: page or ticket")
 			good = false
 		case sev.Value != string(Page) && sev.Value != string(Ticket):
 			w.errf(sev.Node, joinPath(ip, "severity"), "must be page or ticket, got %q", sev.Value)
@@ -435,7 +438,7 @@ func (w *walker) windowsAt(n *yaml.Node, path string, period time.Duration, peri
 		br := w.scalarAt(f["burnRate"], joinPath(ip, "burnRate"))
 		switch {
 		case !br.set():
-			w.errf(item, joinPath(ip, "burnRate"), "required: the burn-rate threshold, like 14.4")
+			w.missing(item, joinPath(ip, "burnRate"), "required: the burn-rate threshold, like 14.4")
 			good = false
 		case br.Tag != "!!int" && br.Tag != "!!float":
 			w.errf(br.Node, joinPath(ip, "burnRate"), "must be a number like 14.4, got %s", kindName(br.Node))

@@ -19,6 +19,8 @@ type walker struct {
 	// expansion ("billion laughs") cannot blow up.
 	budget int
 	parser parser.Parser // created on first use
+	// errPaths holds the paths that already have an error.
+	errPaths map[string]bool
 }
 
 // maxNodes is the most nodes a walker visits in one file, aliases counted at every use.
@@ -36,7 +38,20 @@ func (w *walker) add(n *yaml.Node, path string, warn bool, format string, args .
 
 // errf records an error at node n (nil: no position).
 func (w *walker) errf(n *yaml.Node, path, format string, args ...any) {
+	if w.errPaths == nil {
+		w.errPaths = map[string]bool{}
+	}
+	w.errPaths[path] = true
 	w.add(n, path, false, format, args...)
+}
+
+// missing records a "required" error at path unless an error was already recorded
+// there (a value of the wrong kind is reported once, not also as missing).
+func (w *walker) missing(n *yaml.Node, path, format string, args ...any) {
+	if w.errPaths[path] {
+		return
+	}
+	w.errf(n, path, format, args...)
 }
 
 // warnf records a warning at node n.

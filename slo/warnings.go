@@ -31,7 +31,7 @@ type objNodes struct {
 // checkObjective appends the warnings of a converted, valid Objective.
 func (w *walker) checkObjective(o Objective, at objNodes) {
 	budget := o.ErrorBudget()
-	pct := formatFloat(o.Target * 100)
+	pct := formatPercent(o.Target)
 	override := len(o.Alerting.Windows) > 0
 	objNode := at.objective
 	if objNode == nil {
@@ -50,8 +50,11 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		}
 		if win.BurnRate*budget >= 1 {
 			// A tier fires only when the error ratio exceeds B·b; a ratio cannot exceed 1.
-			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed; raise the objective or lower the tier's burnRate in alerting.windows",
-				describeWindow(win), pct, formatFloat(roundTo(1/budget, 3)))
+			// Over L, a total outage spends L/(b·P) of the budget; the tier needs B·L/P.
+			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed (a %s outage spends %s%% of the %s budget, the tier needs %s%%); raise the objective or lower the tier's burnRate in alerting.windows",
+				describeWindow(win), pct, formatFloat(roundTo(1/budget, 3)),
+				FormatWindow(win.Long), formatFloat(roundTo(100*float64(win.Long)/(budget*float64(o.Period)), 2)),
+				FormatWindow(o.Period), formatFloat(roundTo(100*win.BurnRate*float64(win.Long)/float64(o.Period), 2)))
 		}
 		if win.Short < MinUsefulWindow && !shortWarned {
 			// Default windows shrink with the period (30d → 5m, 1d → 10s).
