@@ -1,0 +1,328 @@
+package alerts
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/alertmanager/dispatch"
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
+	"github.com/slokit/slokit/internal/testutil"
+	"github.com/slokit/slokit/slo"
+)
+
+// amObjective is a 99.9%/30d events SLO of the shortlink service, the fixture the
+// routing tests vary.
+func amObjective(name string) slo.Objective {
+	return slo.Objective{
+		Service: "shortlink",
+		Name:    name,
+		Target:  0.999,
+		Period:  30 * 24 * time.Hour,
+		Labels:  map[string]string{"team": "platform"},
+		SLI: slo.SLI{Events: &slo.EventsSLI{
+			Bad:   `http_requests_total{service="shortlink",code=~"5.."}`,
+			Total: `http_requests_total{service="shortlink"}`,
+		}},
+		Alerting: slo.Alerting{Name: "ShortlinkAvailability"},
+	}
+}
+
+// amFixture is two services, one of which pages with a relabelled severity and one whose
+// SLO uses a 7d period (windows scaled down) and has no ticket tier.
+func amFixture() []slo.Objective {
+	a := amObjective("redirect-availability")
+	b := amObjective("redirect-latency")
+	b.Alerting.Name = "ShortlinkLatency"
+	b.Alerting.Page.Labels = map[string]string{"severity": "critical"}
+	c := amObjective("checkout-availability")
+	c.Service = "checkout"
+	c.Labels = map[string]string{"team": "payments"}
+	c.Period = 7 * 24 * time.Hour
+	c.Alerting.Name = "CheckoutAvailability"
+	c.Alerting.Ticket.Disabled = true
+	return []slo.Objective{a, b, c}
+}
+
+func loadAM(t *testing.T, y []byte) *amconfig.Config {
+	t.Helper()
+	cfg, err := amconfig.Load(string(y))
+	if err != nil {
+		t.Fatalf("Alertmanager rejects the generated config: %v\n%s", err, y)
+	}
+	return cfg
+}
+
+func TestAlertmanagerRoutesEachAlertToItsReceiver(t *testing.T) {
+	f, err := Routing(amFixture(), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := dispatch.NewRoute(loadAM(t, y).Route, nil)
+
+	alert := func(kv ...string) model.LabelSet {
+		ls := model.LabelSet{}
+		for i := 0; i < len(kv); i += 2 {
+			ls[model.LabelName(kv[i])] = model.LabelValue(kv[i+1])
+		}
+		return ls
+	}
+	tests := []struct {
+		name   string
+		labels model.LabelSet
+		want   string
+		wait   time.Duration
+		repeat time.Duration
+	}{
+		{"fast page", alert("alertname", "ShortlinkAvailability", "slokit_service", "shortlink", "slokit_slo", "redirect-availability", "slokit_window", "1h", "severity", "page", "team", "platform"),
+			"slokit-shortlink-pager", 30 * time.Second, 4 * time.Hour},
+		{"slow ticket", alert("alertname", "ShortlinkAvailability", "slokit_service", "shortlink", "slokit_slo", "redirect-availability", "slokit_window", "3d", "severity", "ticket"),
+			"slokit-shortlink-ticket", 5 * time.Minute, 24 * time.Hour},
+		{"relabelled page severity", alert("alertname", "ShortlinkLatency", "slokit_service", "shortlink", "slokit_slo", "redirect-latency", "slokit_window", "1h", "severity", "critical"),
+			"slokit-shortlink-pager", 30 * time.Second, 4 * time.Hour},
+		{"other service page", alert("alertname", "CheckoutAvailability", "slokit_service", "checkout", "slokit_slo", "checkout-availability", "slokit_window", "14m", "severity", "page"),
+			"slokit-checkout-pager", 30 * time.Second, 4 * time.Hour},
+		{"unknown severity of a slokit service falls back to its ticket receiver", alert("alertname", "ShortlinkAvailability", "slokit_service", "shortlink", "severity", "info"),
+			"slokit-shortlink-ticket", 5 * time.Minute, 24 * time.Hour},
+		{"not a slokit alert", alert("alertname", "NodeDown", "severity", "page"),
+			AMNullReceiver, 5 * time.Minute, 24 * time.Hour},
+		{"unknown service", alert("alertname", "X", "slokit_service", "billing", "severity", "page"),
+			AMNullReceiver, 5 * time.Minute, 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes := tree.Match(tt.labels)
+			if len(routes) != 1 {
+				t.Fatalf("%d routes match %v, want exactly 1", len(routes), tt.labels)
+			}
+			r := routes[0]
+			if r.RouteOpts.Receiver != tt.want {
+				t.Errorf("receiver = %q, want %q", r.RouteOpts.Receiver, tt.want)
+			}
+			if r.RouteOpts.GroupWait != tt.wait || r.RouteOpts.RepeatInterval != tt.repeat {
+				t.Errorf("group_wait %v repeat %v, want %v %v", r.RouteOpts.GroupWait, r.RouteOpts.RepeatInterval, tt.wait, tt.repeat)
+			}
+			var by []string
+			for l := range r.RouteOpts.GroupBy {
+				by = append(by, string(l))
+			}
+			sort.Strings(by)
+			if want := []string{"alertname", "slokit_service", "slokit_slo"}; !reflect.DeepEqual(by, want) {
+				t.Errorf("group_by = %v, want %v", by, want)
+			}
+		})
+	}
+}
+
+func TestAlertmanagerRoutesByTeam(t *testing.T) {
+	f, err := Routing(amFixture(), RoutingOptions{RouteBy: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := dispatch.NewRoute(loadAM(t, y).Route, nil)
+	tests := []struct {
+		labels model.LabelSet
+		want   string
+	}{
+		{model.LabelSet{"slokit_service": "shortlink", "slokit_slo": "redirect-latency", "team": "platform", "severity": "critical"}, "slokit-platform-pager"},
+		{model.LabelSet{"slokit_service": "checkout", "team": "payments", "severity": "page"}, "slokit-payments-pager"},
+		// The team label alone does not make an alert slokit's.
+		{model.LabelSet{"alertname": "NodeDown", "team": "platform", "severity": "page"}, AMNullReceiver},
+	}
+	for _, tt := range tests {
+		routes := tree.Match(tt.labels)
+		if len(routes) != 1 || routes[0].RouteOpts.Receiver != tt.want {
+			var got []string
+			for _, r := range routes {
+				got = append(got, r.RouteOpts.Receiver)
+			}
+			t.Errorf("%v reaches %v, want [%s]", tt.labels, got, tt.want)
+		}
+	}
+
+	o := amObjective("x")
+	o.Labels = nil
+	if _, err := Routing([]slo.Objective{o}, RoutingOptions{RouteBy: "team"}); err == nil || !strings.Contains(err.Error(), `no label "team"`) {
+		t.Errorf("routing by a missing label: err = %v, want it to name the label", err)
+	}
+}
+
+// inhibits applies Alertmanager's inhibition semantics with its own matchers: some rule's
+// source matchers match src, its target matchers match dst, and the equal labels agree.
+func inhibits(cfg *amconfig.Config, src, dst model.LabelSet) bool {
+	for _, r := range cfg.InhibitRules {
+		if !labels.Matchers(r.SourceMatchers).Matches(src) || !labels.Matchers(r.TargetMatchers).Matches(dst) {
+			continue
+		}
+		equal := true
+		for _, l := range r.Equal {
+			if src[model.LabelName(l)] != dst[model.LabelName(l)] {
+				equal = false
+			}
+		}
+		if equal {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAlertmanagerInhibition(t *testing.T) {
+	f, err := Routing(amFixture(), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadAM(t, y)
+	sl := func(slo, window, severity string) model.LabelSet {
+		return model.LabelSet{"alertname": "A", "slokit_service": "shortlink", "slokit_slo": model.LabelValue(slo),
+			"slokit_window": model.LabelValue(window), "severity": model.LabelValue(severity)}
+	}
+	co := func(window, severity string) model.LabelSet {
+		return model.LabelSet{"alertname": "C", "slokit_service": "checkout", "slokit_slo": "checkout-availability",
+			"slokit_window": model.LabelValue(window), "severity": model.LabelValue(severity)}
+	}
+	tests := []struct {
+		name     string
+		src, dst model.LabelSet
+		want     bool
+	}{
+		{"page inhibits the ticket of the same SLO", sl("redirect-availability", "1h", "page"), sl("redirect-availability", "1d", "ticket"), true},
+		{"slow page inhibits the slow ticket too", sl("redirect-availability", "6h", "page"), sl("redirect-availability", "3d", "ticket"), true},
+		{"page does not inhibit another SLO's ticket", sl("redirect-availability", "1h", "page"), sl("redirect-latency", "1d", "ticket"), false},
+		{"relabelled page inhibits its ticket", sl("redirect-latency", "1h", "critical"), sl("redirect-latency", "1d", "ticket"), true},
+		{"1h page inhibits 6h page", sl("redirect-availability", "1h", "page"), sl("redirect-availability", "6h", "page"), true},
+		{"6h page does not inhibit 1h page", sl("redirect-availability", "6h", "page"), sl("redirect-availability", "1h", "page"), false},
+		{"1d ticket inhibits 3d ticket", sl("redirect-availability", "1d", "ticket"), sl("redirect-availability", "3d", "ticket"), true},
+		{"ticket does not inhibit a page", sl("redirect-availability", "1d", "ticket"), sl("redirect-availability", "6h", "page"), false},
+		{"scaled 7d windows: 14m page inhibits 1h24m page", co("14m", "page"), co("1h24m", "page"), true},
+		{"scaled windows: 14m page does not inhibit a 14m page of another SLO", co("14m", "page"), model.LabelSet{"alertname": "C", "slokit_service": "checkout", "slokit_slo": "other", "slokit_window": "1h24m", "severity": "page"}, false},
+		{"alerts that are not slokit's are left alone",
+			model.LabelSet{"alertname": "NodeDown", "severity": "page"}, model.LabelSet{"alertname": "DiskFull", "severity": "ticket"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := inhibits(cfg, tt.src, tt.dst); got != tt.want {
+				t.Errorf("inhibits(%v, %v) = %v, want %v", tt.src, tt.dst, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAlertmanagerSecretsAreReadFromFiles(t *testing.T) {
+	f, err := Routing(amFixture(), RoutingOptions{SecretsDir: "/run/secrets/am"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Receivers {
+		for _, p := range r.PagerdutyConfigs {
+			if !strings.HasPrefix(p.RoutingKeyFile, "/run/secrets/am/") {
+				t.Errorf("%s: routing_key_file %q not under the secrets dir", r.Name, p.RoutingKeyFile)
+			}
+		}
+		for _, s := range r.SlackConfigs {
+			if !strings.HasPrefix(s.APIURLFile, "/run/secrets/am/") {
+				t.Errorf("%s: api_url_file %q not under the secrets dir", r.Name, s.APIURLFile)
+			}
+		}
+		if len(r.PagerdutyConfigs)+len(r.SlackConfigs) != 1 {
+			t.Errorf("%s: want one integration, got %+v", r.Name, r)
+		}
+	}
+	if _, err := Routing(amFixture(), RoutingOptions{Pager: ReceiverSpec{Kind: Slack, URL: "https://hooks.slack.com/services/secret"}}); err == nil {
+		t.Error("an inline Slack URL was accepted; secrets must come from files")
+	}
+}
+
+func TestAlertmanagerRejectsPageAndTicketWithTheSameLabels(t *testing.T) {
+	a := amObjective("a")
+	b := amObjective("b")
+	b.Alerting.Ticket.Labels = map[string]string{"severity": "page"}
+	_, err := Routing([]slo.Objective{a, b}, RoutingOptions{})
+	if err == nil || !strings.Contains(err.Error(), "shortlink-b") {
+		t.Fatalf("err = %v, want a complaint naming shortlink-b", err)
+	}
+}
+
+func TestAlertmanagerGolden(t *testing.T) {
+	f, err := Routing(amFixture(), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag, err := f.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goldenOnCall(t, "alertmanager.yml", full)
+	goldenOnCall(t, "alertmanager-fragment.yml", frag)
+}
+
+func TestAmtoolCheckConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs amtool")
+	}
+	amtool := testutil.Binary(t, "amtool")
+	f, err := Routing(amFixture(), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "alertmanager.yml")
+	if err := os.WriteFile(p, y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(amtool, "check-config", p).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("SUCCESS")) {
+		t.Fatalf("amtool check-config: %v\n%s\n%s", err, out, y)
+	}
+	t.Logf("%s", out)
+}
+
+// goldenOnCall compares got with testdata/<name>, rewriting it when UPDATE_GOLDEN=1.
+func goldenOnCall(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (UPDATE_GOLDEN=1 to accept):\n--- got\n%s", p, got)
+	}
+}
