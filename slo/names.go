@@ -51,3 +51,7 @@ func FormatWindow(d time.Duration) string { return model.Duration(d).String() }
 
 // RuleGroupName is the name of the rule group holding o's rules.
 func RuleGroupName(o Objective) string { return "slokit-" + o.ID() }
+
+// DashboardUID is the uid of o's Grafana detail dashboard; alert annotations link to
+// /d/<uid>?var-service=<service>&var-slo=<slo>.
+func DashboardUID(o Objective) string { return "slokit-" + o.ID() }

@@ -1,0 +1,126 @@
+package alerts
+
+import (
+	"math"
+	"time"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// Prediction is what the alerting maths (docs/rules.md, the SRE Workbook ch. 5) says one
+// tier does for a step fault of constant error ratio under constant traffic.
+type Prediction struct {
+	// Window is the tier.
+	Window slo.Window
+	// ErrorRatio is the fault's error ratio e in (0,1].
+	ErrorRatio float64
+	// Threshold is the error ratio the tier fires above: BurnRate × error budget.
+	Threshold float64
+	// Fires reports whether the tier can fire at all: e > Threshold.
+	Fires bool
+	// Detect is the time from fault start until both windows exceed the threshold:
+	// Threshold × Long / e. Zero when Fires is false.
+	Detect time.Duration
+	// Reset is the time from fault end until the condition is false again, once the
+	// fault has lasted at least Short: Short × (1 − Threshold/e). Zero when Fires is false.
+	Reset time.Duration
+	// BudgetAtDetect is the fraction of the period's budget spent when the tier fires:
+	// BurnRate × Long / Period, whatever e is. Zero when Fires is false.
+	BudgetAtDetect float64
+}
+
+// Predict returns the prediction for tier w of o under a step fault of error ratio e.
+// Measured times add up to one scrape interval, one rule-evaluation interval and the
+// rate() extrapolation at window edges.
+func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
+	th := w.BurnRate * o.ErrorBudget()
+	p := Prediction{Window: w, ErrorRatio: e, Threshold: th}
+	if !(e > th) {
+		return p
+	}
+	p.Fires = true
+	p.Detect = scale(w.Long, th/e)
+	p.Reset = scale(w.Short, 1-th/e)
+	p.BudgetAtDetect = w.BurnRate * float64(w.Long) / float64(o.Period)
+	return p
+}
+
+// LowestBurnCaught is the lowest sustained burn rate tier w fires on: any burn strictly
+// above it. The tier can catch nothing when its threshold error ratio is 1 or more
+// (then ok is false).
+func LowestBurnCaught(o slo.Objective, w slo.Window) (burn float64, ok bool) {
+	return w.BurnRate, w.BurnRate*o.ErrorBudget() < 1
+}
+
+// BudgetDuration is how long the period's budget lasts at a constant burn rate r: P / r.
+func BudgetDuration(o slo.Objective, r float64) time.Duration {
+	if r <= 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	return scale(o.Period, 1/r)
+}
+
+// OneFailurePagesBelow is the traffic, in events per long window, below which a single
+// bad event makes tier w fire (when it also lands in the short window): with n events in
+// the window one failure is an error ratio of 1/n, above the threshold when n < 1/threshold.
+func OneFailurePagesBelow(o slo.Objective, w slo.Window) float64 {
+	return 1 / (w.BurnRate * o.ErrorBudget())
+}
+
+// TierPredictions returns, per tier of o that is not disabled, the prediction for a total
+// outage (e = 1), fastest tier first.
+func TierPredictions(o slo.Objective) []Prediction {
+	var out []Prediction
+	for _, w := range o.Windows() {
+		if severity(o, w.Severity).Disabled {
+			continue
+		}
+		out = append(out, Predict(o, w, 1))
+	}
+	return out
+}
+
+// AlertName is the alert name of o's rules: Alerting.Name, else service and SLO names in
+// CamelCase ("shortlink", "redirect-availability" → "ShortlinkRedirectAvailability").
+func AlertName(o slo.Objective) string {
+	if o.Alerting.Name != "" {
+		return o.Alerting.Name
+	}
+	return camel(o.Service) + camel(o.Name)
+}
+
+func camel(s string) string {
+	out := make([]byte, 0, len(s))
+	up := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			if up && c >= 'a' {
+				c -= 'a' - 'A'
+			}
+			out = append(out, c)
+			up = false
+		case c >= '0' && c <= '9':
+			out = append(out, c)
+			up = true
+		default:
+			up = true
+		}
+	}
+	return string(out)
+}
+
+func severity(o slo.Objective, s slo.SeverityName) slo.Severity {
+	if s == slo.Ticket {
+		return o.Alerting.Ticket
+	}
+	return o.Alerting.Page
+}
+
+func scale(d time.Duration, f float64) time.Duration {
+	return time.Duration(float64(d) * f).Round(time.Second)
+}
+
+// percent renders a ratio as a percentage without float noise (0.999 → "99.9").
+func percent(r float64) string { return slo.FormatFloat(r * 100) }

@@ -1,0 +1,250 @@
+package alerts
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// Options tune the generated alerts. The zero value is ready to use.
+type Options struct {
+	// GrafanaURL is Grafana's base URL ("https://grafana.example"). When set, alerts carry
+	// a dashboard_url annotation linking to the SLO's detail dashboard
+	// (/d/<slo.DashboardUID>?var-service=…&var-slo=…). Empty: no dashboard_url.
+	GrafanaURL string
+	// RunbookURL returns the runbook_url of o's alerts when the spec sets none in its
+	// annotations. Nil: DefaultRunbookURL.
+	RunbookURL func(o slo.Objective) string
+}
+
+// DefaultRunbookURL is the runbook path used when neither the spec nor Options give one:
+// the runbook page generated next to the rules, "runbooks/<service>-<slo>.md".
+func DefaultRunbookURL(o slo.Objective) string { return "runbooks/" + o.ID() + ".md" }
+
+// Annotation keys slokit writes on alerts (besides any from the spec).
+const (
+	AnnotationSummary     = "summary"
+	AnnotationDescription = "description"
+	AnnotationRunbook     = "runbook_url"
+	AnnotationDashboard   = "dashboard_url"
+	AnnotationSLO         = "slo"
+	AnnotationObjective   = "objective"
+)
+
+// Group returns o's complete rule group: the recording rules of slo.RecordingRules followed
+// by the alerting rules of Rules, evaluated in that order.
+func Group(o slo.Objective, opts Options) (slo.RuleGroup, error) {
+	g, err := slo.RecordingGroup(o)
+	if err != nil {
+		return slo.RuleGroup{}, err
+	}
+	alerts, err := Rules(o, opts)
+	if err != nil {
+		return slo.RuleGroup{}, err
+	}
+	g.Rules = append(g.Rules, alerts...)
+	return g, nil
+}
+
+// RuleFile returns one rule file holding a group per objective of every service, in
+// input order (services, then their objectives).
+func RuleFile(services []*slo.Service, opts Options) (slo.RuleFile, error) {
+	var f slo.RuleFile
+	for _, s := range services {
+		for _, o := range s.Objectives {
+			g, err := Group(o, opts)
+			if err != nil {
+				return slo.RuleFile{}, err
+			}
+			f.Groups = append(f.Groups, g)
+		}
+	}
+	return f, nil
+}
+
+// Rules returns o's alerting rules: one per severity that is enabled and has tiers, page
+// first. Each fires when any of its tiers does,
+//
+//	(burn{window=L1} > B1 and ignoring(slokit_window) burn{window=S1} > B1) or (… L2, S2, B2)
+//
+// over MetricBurnRate, so the alert carries slokit_window = the firing tier's long window
+// and $value is that window's burn rate. There is no `for:` (it only delays detection and
+// resets the wait on every dip; the short window already filters blips).
+func Rules(o slo.Objective, opts Options) ([]slo.Rule, error) {
+	p := parser.NewParser(parser.Options{})
+	var out []slo.Rule
+	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
+		cfg := severity(o, sev)
+		if cfg.Disabled {
+			continue
+		}
+		var tiers []slo.Window
+		for _, w := range o.Windows() {
+			if w.Severity == sev {
+				tiers = append(tiers, w)
+			}
+		}
+		if len(tiers) == 0 {
+			continue
+		}
+		terms := make([]string, len(tiers))
+		for i, w := range tiers {
+			b := slo.FormatFloat(w.BurnRate)
+			terms[i] = fmt.Sprintf("(%s > %s and ignoring(%s) %s > %s)",
+				slo.SeriesSelector(o, slo.MetricBurnRate, w.Long), b, slo.LabelWindow,
+				slo.SeriesSelector(o, slo.MetricBurnRate, w.Short), b)
+		}
+		expr, err := slo.CanonicalExpr(p, strings.Join(terms, " or "))
+		if err != nil {
+			return nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
+		}
+		labels := map[string]string{slo.LabelSeverity: string(sev)}
+		for k, v := range o.Alerting.Labels {
+			labels[k] = v
+		}
+		for k, v := range cfg.Labels {
+			labels[k] = v
+		}
+		out = append(out, slo.Rule{
+			Alert:       AlertName(o),
+			Expr:        expr,
+			Labels:      labels,
+			Annotations: annotations(o, cfg, tiers, opts),
+		})
+	}
+	return out, nil
+}
+
+// annotations merges spec annotations (severity over SLO) over slokit's defaults.
+func annotations(o slo.Objective, cfg slo.Severity, tiers []slo.Window, opts Options) map[string]string {
+	period := slo.FormatWindow(o.Period)
+	remaining := slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0)
+	tierText := make([]string, len(tiers))
+	for i, w := range tiers {
+		tierText[i] = fmt.Sprintf("%s× over %s and %s", slo.FormatFloat(w.BurnRate),
+			slo.FormatWindow(w.Long), slo.FormatWindow(w.Short))
+	}
+	m := map[string]string{
+		AnnotationSummary: `{{ $labels.slokit_service }}/{{ $labels.slokit_slo }}: error budget burning ` +
+			`{{ printf "%.1f" $value }}× too fast over {{ $labels.slokit_window }}`,
+		AnnotationDescription: fmt.Sprintf(`SLO {{ $labels.slokit_slo }} of {{ $labels.slokit_service }} (objective %s%% over %s) `+
+			`is burning its error budget at {{ printf "%%.1f" $value }}× the rate that would spend it in exactly %s, `+
+			`measured over the last {{ $labels.slokit_window }}. This alert fires at %s. `+
+			`{{ with query "1 - %s" }}{{ . | first | value | humanizePercentage }} of the %s error budget is spent. {{ end }}`+
+			`{{ with printf "clamp_min(%s, 0) * %d / %%f" $value | query }}At this rate the rest is gone in {{ . | first | value | humanizeDuration }}.{{ end }}`,
+			percent(o.Target), period, period, strings.Join(tierText, ", or "),
+			escapeQuotes(remaining), period,
+			escapeQuotes(remaining), int64(o.Period/time.Second)),
+		AnnotationSLO:       o.Service + "/" + o.Name,
+		AnnotationObjective: percent(o.Target) + "% over " + period,
+	}
+	if opts.GrafanaURL != "" {
+		m[AnnotationDashboard] = DashboardURL(opts.GrafanaURL, o)
+	}
+	for _, src := range []map[string]string{o.Alerting.Annotations, cfg.Annotations} {
+		for k, v := range src {
+			m[k] = v
+		}
+	}
+	if m[AnnotationRunbook] == "" {
+		rb := opts.RunbookURL
+		if rb == nil {
+			rb = DefaultRunbookURL
+		}
+		m[AnnotationRunbook] = rb(o)
+	}
+	return m
+}
+
+// DashboardURL links to o's detail dashboard in the Grafana at base.
+func DashboardURL(base string, o slo.Objective) string {
+	q := url.Values{"var-service": {o.Service}, "var-slo": {o.Name}}
+	return strings.TrimRight(base, "/") + "/d/" + slo.DashboardUID(o) + "?" + q.Encode()
+}
+
+// escapeQuotes makes s safe inside a double-quoted Go template string.
+func escapeQuotes(s string) string { return strings.ReplaceAll(s, `"`, `\"`) }
+
+// MarshalRuleFile renders f as a Prometheus rule file: slo.GeneratedHeader, then exactly
+// one YAML document (Prometheus reads only the first document of a rule file).
+func MarshalRuleFile(f slo.RuleFile) ([]byte, error) {
+	return marshal(f)
+}
+
+// PrometheusRule is the prometheus-operator monitoring.coreos.com/v1 PrometheusRule
+// object, written field for field as the operator's CRD defines it.
+type PrometheusRule struct {
+	APIVersion string             `yaml:"apiVersion"`
+	Kind       string             `yaml:"kind"`
+	Metadata   PrometheusMetadata `yaml:"metadata"`
+	Spec       slo.RuleFile       `yaml:"spec"`
+}
+
+// PrometheusMetadata is the object metadata slokit sets on a PrometheusRule.
+type PrometheusMetadata struct {
+	Name      string            `yaml:"name"`
+	Namespace string            `yaml:"namespace,omitempty"`
+	Labels    map[string]string `yaml:"labels,omitempty"`
+}
+
+// NewPrometheusRule wraps f for service in a PrometheusRule named "slokit-<service>",
+// labelled app.kubernetes.io/managed-by=slokit plus extraLabels (which a Prometheus
+// resource's ruleSelector usually matches, like {release: prometheus}).
+func NewPrometheusRule(service, namespace string, extraLabels map[string]string, f slo.RuleFile) PrometheusRule {
+	labels := map[string]string{"app.kubernetes.io/managed-by": "slokit", "app.kubernetes.io/part-of": service}
+	for k, v := range extraLabels {
+		labels[k] = v
+	}
+	return PrometheusRule{
+		APIVersion: "monitoring.coreos.com/v1",
+		Kind:       "PrometheusRule",
+		Metadata:   PrometheusMetadata{Name: "slokit-" + service, Namespace: namespace, Labels: labels},
+		Spec:       f,
+	}
+}
+
+// MarshalPrometheusRules renders rules as YAML documents separated by "---", after
+// slo.GeneratedHeader (kubectl reads every document; this is not a Prometheus rule file).
+func MarshalPrometheusRules(rules ...PrometheusRule) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString(slo.GeneratedHeader)
+	for i, r := range rules {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		out, err := marshalYAML(r)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(out)
+	}
+	return []byte(b.String()), nil
+}
+
+func marshal(v any) ([]byte, error) {
+	out, err := marshalYAML(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(slo.GeneratedHeader), out...), nil
+}
+
+// marshalYAML encodes v as one YAML document indented by two spaces.
+func marshalYAML(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}

@@ -1,0 +1,256 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/slo"
+)
+
+type generateFlags struct {
+	files      []string
+	format     string
+	out        string
+	grafanaURL string
+	namespace  string
+	quiet      bool
+}
+
+func newGenerateCmd(e *env) *cobra.Command {
+	var f generateFlags
+	cmd := &cobra.Command{
+		Use:   "generate -f FILE... [-o FORMAT] [--out DIR|-]",
+		Short: "Generate Prometheus recording and alerting rules (and more) from SLO specs",
+		Long: `Validate the SLO spec files and generate, per service, the recording rules and the
+multiwindow multi-burn-rate alerts of its SLOs. Files are written into --out DIR, one per
+service, or to stdout with --out - (the default). A summary per SLO goes to stderr: rules,
+and per alert tier the predicted detection and reset times for a total outage, the budget
+spent when it fires and the lowest burn rate it catches.
+
+Output formats (-o):
+` + formatsHelp(),
+		Example: `  slokit generate -f examples/shortlink.yaml --out out
+  slokit generate -f slos.yaml -o prometheusrule --namespace monitoring > rules.yaml`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runGenerate(e, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVarP(&f.files, "file", "f", nil, "SLO spec `FILE`s (repeat or comma-separate)")
+	fl.StringVarP(&f.format, "output", "o", "prometheus", "output `FORMAT` (see above)")
+	fl.StringVar(&f.out, "out", "-", "output `DIR`, or - for stdout")
+	fl.StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base `URL`; alerts then link to the SLO's dashboard")
+	fl.StringVar(&f.namespace, "namespace", "", "Kubernetes `NAMESPACE` of generated objects (-o prometheusrule)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the per-SLO summary")
+	return cmd
+}
+
+func runGenerate(e *env, f generateFlags) error {
+	if len(f.files) == 0 {
+		return &usageError{errors.New("no spec files: pass -f FILE")}
+	}
+	format, err := findFormat(f.format)
+	if err != nil {
+		return err
+	}
+	services, diags := slo.LoadFiles(f.files...)
+	printDiagnostics(e.stderr, diags.Warnings())
+	if err := diags.Err(); err != nil {
+		return err
+	}
+	in := genInput{
+		Services:  mergeServices(services),
+		Alerts:    alerts.Options{GrafanaURL: f.grafanaURL},
+		Namespace: f.namespace,
+		Stdout:    f.out == "-",
+	}
+	files, err := format.write(in)
+	if err != nil {
+		return err
+	}
+	if in.Stdout {
+		if len(files) != 1 {
+			return fmt.Errorf("-o %s writes %d files: pass --out DIR", format.name, len(files))
+		}
+		if _, err := e.stdout.Write(files[0].Data); err != nil {
+			return err
+		}
+	} else {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return fmt.Errorf("create the output directory: %w", err)
+		}
+		for _, file := range files {
+			p := filepath.Join(f.out, file.Name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return fmt.Errorf("create the output directory: %w", err)
+			}
+			if err := os.WriteFile(p, file.Data, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", p, err)
+			}
+			fmt.Fprintf(e.stderr, "wrote %s\n", p)
+		}
+	}
+	if !f.quiet {
+		return printSummary(e.stderr, in.Services, in.Alerts)
+	}
+	return nil
+}
+
+// mergeServices joins services of the same name (split over several files) and sorts them.
+func mergeServices(in []*slo.Service) []*slo.Service {
+	byName := map[string]*slo.Service{}
+	var out []*slo.Service
+	for _, s := range in {
+		if m, ok := byName[s.Name]; ok {
+			m.Objectives = append(m.Objectives, s.Objectives...)
+			continue
+		}
+		c := *s
+		c.Objectives = append([]slo.Objective(nil), s.Objectives...)
+		byName[s.Name] = &c
+		out = append(out, &c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func printDiagnostics(w io.Writer, ds slo.Diagnostics) {
+	for _, d := range ds {
+		fmt.Fprintln(w, d.String())
+	}
+}
+
+// ruleFiles returns one rule file per service, or a single one holding every service
+// when single is set.
+func ruleFiles(in genInput) ([]string, []slo.RuleFile, error) {
+	if in.Stdout {
+		f, err := alerts.RuleFile(in.Services, in.Alerts)
+		return []string{""}, []slo.RuleFile{f}, err
+	}
+	var names []string
+	var files []slo.RuleFile
+	for _, s := range in.Services {
+		f, err := alerts.RuleFile([]*slo.Service{s}, in.Alerts)
+		if err != nil {
+			return nil, nil, err
+		}
+		names = append(names, s.Name)
+		files = append(files, f)
+	}
+	return names, files, nil
+}
+
+func prometheusFormat() outputFormat {
+	return outputFormat{
+		name: "prometheus",
+		help: "Prometheus rule file per service (<service>.rules.yaml), for rule_files:",
+		write: func(in genInput) ([]genFile, error) {
+			names, files, err := ruleFiles(in)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]genFile, len(files))
+			for i, f := range files {
+				data, err := alerts.MarshalRuleFile(f)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = genFile{Name: names[i] + ".rules.yaml", Data: data}
+			}
+			return out, nil
+		},
+	}
+}
+
+func prometheusRuleFormat() outputFormat {
+	return outputFormat{
+		name: "prometheusrule",
+		help: "prometheus-operator PrometheusRule per service (<service>.prometheusrule.yaml)",
+		write: func(in genInput) ([]genFile, error) {
+			var objs []alerts.PrometheusRule
+			var out []genFile
+			for _, s := range in.Services {
+				f, err := alerts.RuleFile([]*slo.Service{s}, in.Alerts)
+				if err != nil {
+					return nil, err
+				}
+				obj := alerts.NewPrometheusRule(s.Name, in.Namespace, nil, f)
+				if in.Stdout {
+					objs = append(objs, obj)
+					continue
+				}
+				data, err := alerts.MarshalPrometheusRules(obj)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, genFile{Name: s.Name + ".prometheusrule.yaml", Data: data})
+			}
+			if in.Stdout {
+				data, err := alerts.MarshalPrometheusRules(objs...)
+				return []genFile{{Data: data}}, err
+			}
+			return out, nil
+		},
+	}
+}
+
+// printSummary writes, per SLO, its rule counts and what each alert tier is predicted to
+// do under a total outage.
+func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range services {
+		for _, o := range s.Objectives {
+			g, err := alerts.Group(o, opts)
+			if err != nil {
+				return err
+			}
+			nAlert := 0
+			for _, r := range g.Rules {
+				if r.Alert != "" {
+					nAlert++
+				}
+			}
+			fmt.Fprintf(tw, "%s/%s: %s%% over %s, %s SLI, %d rules (%d recording, %d alerting)\n",
+				o.Service, o.Name, slo.FormatFloat(o.Target*100), slo.FormatWindow(o.Period), o.SLI.Kind(),
+				len(g.Rules), len(g.Rules)-nAlert, nAlert)
+			preds := alerts.TierPredictions(o)
+			if len(preds) == 0 {
+				fmt.Fprintln(tw, "  no alert tier is enabled")
+				continue
+			}
+			fmt.Fprintln(tw, "  tier\twindows\tburn\ttotal outage fires after\tresets after\tbudget spent at firing\tlowest burn caught\tone failure fires below")
+			for _, p := range preds {
+				win := p.Window
+				fires, reset, spent, lowest := "never", "-", "-", "nothing"
+				if p.Fires {
+					fires, reset = p.Detect.String(), p.Reset.String()
+					spent = slo.FormatFloat(roundTo(p.BudgetAtDetect*100, 2)) + "%"
+				}
+				if b, ok := alerts.LowestBurnCaught(o, win); ok {
+					lowest = fmt.Sprintf(">%s× (error ratio >%s%%)", slo.FormatFloat(b),
+						slo.FormatFloat(roundTo(b*o.ErrorBudget()*100, 4)))
+				}
+				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\n",
+					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
+					slo.FormatFloat(win.BurnRate), fires, reset, spent, lowest,
+					slo.FormatFloat(roundTo(alerts.OneFailurePagesBelow(o, win), 1)), slo.FormatWindow(win.Long))
+			}
+		}
+	}
+	return tw.Flush()
+}
+
+func roundTo(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
