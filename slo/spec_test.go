@@ -202,3 +202,117 @@ func TestValidCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestImports pins how Sloth and OpenSLO files map onto domain Objectives.
+func TestImports(t *testing.T) {
+	sev := func(labels map[string]string, ann map[string]string, disabled bool) slo.Severity {
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		return slo.Severity{Disabled: disabled, Labels: labels, Annotations: ann}
+	}
+	tests := []struct {
+		path string
+		want []slo.Objective
+	}{
+		{
+			path: "testdata/valid/sloth-raw.yaml",
+			want: []slo.Objective{{
+				Service: "myservice", Name: "requests-availability", Target: 0.995, Period: 30 * 24 * time.Hour,
+				Description: "A ratio recorded elsewhere.",
+				Labels:      map[string]string{"owner": "myteam", "category": "availability"},
+				SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))
+/
+sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
+				Alerting: slo.Alerting{
+					Name: "MyServiceHighErrorRate", Labels: map[string]string{},
+					Annotations: map[string]string{"summary": "High error rate on 'myservice' requests responses"},
+					Page: sev(map[string]string{"severity": "pageteam", "routing_key": "myteam"},
+						map[string]string{"runbook": "https://runbooks.example"}, false),
+					Ticket: sev(map[string]string{"severity": "ticket"}, nil, true),
+				},
+			}},
+		},
+		{
+			path: "testdata/valid/openslo-list.yaml",
+			want: []slo.Objective{{
+				Service: "web", Name: "web-availability", Target: 0.995, Period: 7 * 24 * time.Hour,
+				Description: "SLO for web availability",
+				Labels:      map[string]string{"env": "prod"},
+				SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `1 - (sum(rate(http_requests_total{component="web",code!~"5.."}[{{.window}}])) / sum(rate(http_requests_total{component="web"}[{{.window}}])))`}},
+				Alerting: slo.Alerting{
+					Name: "WebWebAvailability", Labels: map[string]string{}, Annotations: map[string]string{},
+					Page:   sev(map[string]string{"severity": "page"}, nil, false),
+					Ticket: sev(map[string]string{"severity": "ticket"}, nil, false),
+				},
+			}},
+		},
+		{
+			path: "../examples/openslo-checkout.yaml",
+			want: []slo.Objective{
+				{
+					Service: "checkout", Name: "checkout-availability", Target: 0.999, Period: 28 * 24 * time.Hour,
+					Description: "Checkouts complete without a server error.",
+					Labels:      map[string]string{"team": "storefront"},
+					SLI: slo.SLI{Events: &slo.EventsSLI{
+						Bad:   `http_requests_total{service="checkout",route="POST /checkout",code=~"5.."}`,
+						Total: `http_requests_total{service="checkout",route="POST /checkout"}`,
+					}},
+					Alerting: slo.Alerting{
+						Name: "CheckoutCheckoutAvailability", Labels: map[string]string{}, Annotations: map[string]string{},
+						Page:   sev(map[string]string{"severity": "page"}, nil, false),
+						Ticket: sev(map[string]string{"severity": "ticket"}, nil, false),
+					},
+				},
+				{
+					Service: "checkout", Name: "cart-fast", Target: 0.99, Period: 28 * 24 * time.Hour,
+					Description: "Cart pages answer within 300ms",
+					Labels:      map[string]string{"team": "storefront"},
+					SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `1 - (sum(rate(http_request_duration_seconds_bucket{service="checkout",route="GET /cart",le="0.3"}[{{.window}}])) / sum(rate(http_request_duration_seconds_count{service="checkout",route="GET /cart"}[{{.window}}])))`}},
+					Alerting: slo.Alerting{
+						Name: "CheckoutCartFast", Labels: map[string]string{}, Annotations: map[string]string{},
+						Page:   sev(map[string]string{"severity": "page"}, nil, false),
+						Ticket: sev(map[string]string{"severity": "ticket"}, nil, false),
+					},
+				},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			svc := mustParse(t, tt.path)
+			if !reflect.DeepEqual(svc.Objectives, tt.want) {
+				t.Errorf("objectives:\n got %+v\nwant %+v", svc.Objectives, tt.want)
+				for i := range min(len(svc.Objectives), len(tt.want)) {
+					g, w := svc.Objectives[i], tt.want[i]
+					if !reflect.DeepEqual(g.SLI, w.SLI) {
+						t.Errorf("[%d] SLI got %+v %+v %+v", i, g.SLI.Events, g.SLI.Latency, g.SLI.Raw)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestObjectivePrecision checks that percentages convert to the nearest ratio, not to
+// a float division artefact (99.9/100 = 0.9990000000000001).
+func TestObjectivePrecision(t *testing.T) {
+	for _, tt := range []struct {
+		objective string
+		want      float64
+	}{
+		{"99.9", 0.999}, {"99.95", 0.9995}, {"99.999", 0.99999}, {"95", 0.95}, {"99", 0.99},
+		{`"99.5"`, 0.995}, {"9.99e1", 0.999}, {"0.5", 0.005},
+	} {
+		spec := "version: slokit/v1\nservice: s\nslos:\n  - name: a\n    objective: " + tt.objective +
+			"\n    sli: {events: {bad: 'x{code=\"500\"}', total: x}}\n"
+		svc, ds := slo.Parse("p.yaml", []byte(spec))
+		if svc == nil {
+			t.Errorf("objective %s: %s", tt.objective, ds.Err())
+			continue
+		}
+		if got := svc.Objectives[0].Target; got != tt.want {
+			t.Errorf("objective %s: target %v, want %v", tt.objective, got, tt.want)
+		}
+	}
+}

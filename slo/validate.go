@@ -190,8 +190,8 @@ func (w *walker) labelsAt(m stringMap, path string) map[string]string {
 		case strings.HasPrefix(e.Key.Value, "__"):
 			w.errf(e.Key.Node, kp, "label names starting with __ are reserved for Prometheus")
 			continue
-		case e.Key.Value == LabelService || e.Key.Value == LabelSLO || e.Key.Value == LabelWindow:
-			w.errf(e.Key.Node, kp, "%s is set by slokit itself: choose another label name", e.Key.Value)
+		case strings.HasPrefix(e.Key.Value, "slokit_"):
+			w.errf(e.Key.Node, kp, "label names starting with slokit_ are reserved for the labels slokit sets itself (%s, %s, %s): choose another name", LabelService, LabelSLO, LabelWindow)
 			continue
 		case e.Value.Value == "":
 			w.errf(e.Value.Node, kp, "empty label value: Prometheus drops empty labels; give a value or remove the label")

@@ -1,0 +1,95 @@
+package slo_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// FuzzParseSpec feeds arbitrary bytes to Parse, seeded with every spec in testdata and
+// examples. Parse must never panic, and whatever it returns must hold the invariants
+// every generator relies on.
+func FuzzParseSpec(f *testing.F) {
+	for _, pattern := range []string{"testdata/*/*.yaml", "../examples/*.yaml"} {
+		paths, err := filepath.Glob(pattern)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		svc, ds := slo.Parse("fuzz.yaml", data)
+		if (svc == nil) != (len(ds.Errors()) > 0) {
+			t.Fatalf("service returned = %v with %d errors: a service comes back iff there is no error\n%s",
+				svc != nil, len(ds.Errors()), diagText(ds))
+		}
+		for _, d := range ds {
+			if d.File != "fuzz.yaml" || d.Message == "" || d.Line < 0 || d.Col < 0 || (d.Line > 0) != (d.Col > 0) {
+				t.Fatalf("malformed diagnostic %#v", d)
+			}
+		}
+		if svc == nil {
+			return
+		}
+		checkService(t, svc)
+		again, ds2 := slo.Parse("fuzz.yaml", data)
+		if !reflect.DeepEqual(svc, again) || !reflect.DeepEqual(ds, ds2) {
+			t.Fatalf("Parse is not deterministic")
+		}
+	})
+}
+
+// checkService asserts the invariants of a Service returned without errors.
+func checkService(t *testing.T, svc *slo.Service) {
+	t.Helper()
+	if svc.Name == "" || svc.Labels == nil || len(svc.Objectives) == 0 {
+		t.Fatalf("incomplete service: name %q, labels %v, %d objectives", svc.Name, svc.Labels, len(svc.Objectives))
+	}
+	names := map[string]bool{}
+	for _, o := range svc.Objectives {
+		if o.Service != svc.Name || o.Name == "" || names[o.Name] {
+			t.Fatalf("objective %q of service %q: empty, duplicate or wrong service %q", o.Name, svc.Name, o.Service)
+		}
+		names[o.Name] = true
+		if !(o.Target > 0 && o.Target < 1) {
+			t.Fatalf("objective %s: target %v outside (0,1)", o.Name, o.Target)
+		}
+		if o.Period <= 0 {
+			t.Fatalf("objective %s: period %v", o.Name, o.Period)
+		}
+		kinds := 0
+		for _, set := range []bool{o.SLI.Events != nil, o.SLI.Latency != nil, o.SLI.Raw != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 || o.SLI.Kind() == "" {
+			t.Fatalf("objective %s: %d SLI kinds set, want exactly 1", o.Name, kinds)
+		}
+		switch {
+		case o.SLI.Events != nil && (o.SLI.Events.Bad == "" || o.SLI.Events.Total == ""):
+			t.Fatalf("objective %s: empty events selector", o.Name)
+		case o.SLI.Latency != nil && (o.SLI.Latency.Histogram == "" || o.SLI.Latency.Threshold <= 0 || o.SLI.Latency.Selector == nil):
+			t.Fatalf("objective %s: incomplete latency SLI %+v", o.Name, *o.SLI.Latency)
+		case o.SLI.Raw != nil && o.SLI.Raw.ErrorRatio == "":
+			t.Fatalf("objective %s: empty raw SLI", o.Name)
+		}
+		if o.Labels == nil || o.Alerting.Name == "" || o.Alerting.Page.Labels["severity"] == "" || o.Alerting.Ticket.Labels["severity"] == "" {
+			t.Fatalf("objective %s: missing defaults in %+v", o.Name, o.Alerting)
+		}
+		for _, w := range o.Windows() {
+			if w.Short <= 0 || w.Short >= w.Long || w.Long > o.Period || !(w.BurnRate > 0) {
+				t.Fatalf("objective %s: bad window %+v for period %v", o.Name, w, o.Period)
+			}
+		}
+	}
+}
