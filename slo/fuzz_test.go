@@ -41,6 +41,12 @@ func FuzzParseSpec(f *testing.F) {
 			return
 		}
 		checkService(t, svc)
+		// Whatever the validator accepts, the generator must turn into rules.
+		for _, o := range svc.Objectives {
+			if _, err := slo.RecordingRules(o); err != nil {
+				t.Fatalf("validated objective %s does not generate: %v", o.Name, err)
+			}
+		}
 		again, ds2 := slo.Parse("fuzz.yaml", data)
 		if !reflect.DeepEqual(svc, again) || !reflect.DeepEqual(ds, ds2) {
 			t.Fatalf("Parse is not deterministic")

@@ -102,6 +102,21 @@ func TestExamplesLoadClean(t *testing.T) {
 	if len(svcs) != len(paths) {
 		t.Errorf("got %d services from %d files", len(svcs), len(paths))
 	}
+	for _, svc := range svcs {
+		checkService(t, svc)
+		checkGeneratable(t, svc)
+	}
+}
+
+// checkGeneratable asserts that the generator accepts every Objective the validator let
+// through: the two must agree on what a valid spec is.
+func checkGeneratable(t *testing.T, svc *slo.Service) {
+	t.Helper()
+	for _, o := range svc.Objectives {
+		if _, err := slo.RecordingRules(o); err != nil {
+			t.Errorf("%s: validated objective %s does not generate: %v", svc.Source, o.Name, err)
+		}
+	}
 }
 
 func diagText(ds slo.Diagnostics) string {
@@ -183,6 +198,8 @@ func TestWarnCorpus(t *testing.T) {
 			if len(ds.Warnings()) == 0 {
 				t.Errorf("want at least one warning")
 			}
+			checkService(t, svc)
+			checkGeneratable(t, svc)
 			golden(t, strings.TrimSuffix(path, ".yaml")+".err", diagText(ds)+"\n")
 		})
 	}
@@ -199,6 +216,8 @@ func TestValidCorpus(t *testing.T) {
 			if svc == nil || len(svc.Objectives) == 0 {
 				t.Fatalf("want a service with objectives, got %+v", svc)
 			}
+			checkService(t, svc)
+			checkGeneratable(t, svc)
 		})
 	}
 }
