@@ -335,3 +335,29 @@ func TestObjectivePrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestDocExample parses the annotated spec in doc.go, so that the documentation cannot
+// drift from what Parse accepts.
+func TestDocExample(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yaml []string
+	for _, line := range strings.Split(string(src), "\n") {
+		if rest, ok := strings.CutPrefix(line, "//\t"); ok && (len(yaml) > 0 || strings.HasPrefix(rest, "version: slokit/v1")) {
+			yaml = append(yaml, rest)
+		}
+	}
+	if len(yaml) < 10 {
+		t.Fatalf("no annotated slokit/v1 example found in doc.go")
+	}
+	svc, ds := slo.Parse("doc.go", []byte(strings.Join(yaml, "\n")))
+	if len(ds) > 0 || svc == nil {
+		t.Fatalf("doc.go example:\n%s", diagText(ds))
+	}
+	if got := len(svc.Objectives); got != 3 {
+		t.Errorf("doc.go example has %d objectives, want 3", got)
+	}
+	checkGeneratable(t, svc)
+}
