@@ -374,13 +374,18 @@ func (r *AMRoute) setTiming(t Timing) {
 	r.RepeatInterval = model.Duration(t.RepeatInterval).String()
 }
 
-// amSeverityLabels returns the labels that distinguish o's alerts of severity sev: the
-// severity's own labels when the spec sets them, else {severity: <sev>}.
+// amSeverityLabels returns the labels that distinguish o's alerts of severity sev, as the
+// rule generator sets them: severity=<sev>, overridden by a severity label of the SLO's
+// alerting labels, then the severity's own labels.
 func amSeverityLabels(o slo.Objective, sev slo.SeverityName) map[string]string {
-	if l := amSeverity(o, sev).Labels; len(l) > 0 {
-		return l
+	out := map[string]string{slo.LabelSeverity: string(sev)}
+	if v, ok := o.Alerting.Labels[slo.LabelSeverity]; ok {
+		out[slo.LabelSeverity] = v
 	}
-	return map[string]string{slo.LabelSeverity: string(sev)}
+	for k, v := range amSeverity(o, sev).Labels {
+		out[k] = v
+	}
+	return out
 }
 
 func amSeverity(o slo.Objective, sev slo.SeverityName) slo.Severity {
