@@ -192,4 +192,3 @@ func TestSLOsValidate(t *testing.T) {
 		t.Errorf("objectives:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
-
