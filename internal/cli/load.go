@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slokit/slokit/internal/load"
+)
+
+func newLoadCmd(e *env) *cobra.Command {
+	var (
+		cfg         load.Config
+		mix, output string
+		rate        float64
+		duration    time.Duration
+		timeout     time.Duration
+		maxWorkers  uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "load --target URL",
+		Short: "Send a steady mix of creates, redirects and misses to a shortlink service",
+		Long: `load sends requests at a constant rate to a shortlink service: creates
+(POST /api/v1/links), redirects (GET /{code} of created links, not followed) and misses
+(GET /{code} of unknown codes), then prints latency percentiles and status codes per kind.
+
+With --duration 0 it runs until interrupted and then prints the summary; interrupting a
+run with a duration prints the summary and exits 130.`,
+		Example: `  slokit load --target http://127.0.0.1:8080 --rate 50 --duration 1m
+  slokit load --target http://127.0.0.1:8080 --mix create=1,redirect=8,miss=1 -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return &usageError{fmt.Errorf("-o must be text or json, got %q", output)}
+			}
+			if cfg.Target == "" {
+				return &usageError{errors.New("--target is required, like --target http://127.0.0.1:8080")}
+			}
+			m, err := load.ParseMix(mix)
+			if err != nil {
+				return &usageError{err}
+			}
+			cfg.Mix, cfg.Rate, cfg.Duration, cfg.Timeout, cfg.MaxWorkers = m, rate, duration, timeout, maxWorkers
+			ctx := cmd.Context()
+			g, err := load.Start(ctx, cfg)
+			if err != nil {
+				return &usageError{err}
+			}
+			until := "until interrupted"
+			if duration > 0 {
+				until = "for " + duration.String()
+			}
+			fmt.Fprintf(e.stderr, "load: %g requests/s (%s) against %s %s\n", rate, m, cfg.Target, until)
+			rep := g.Wait(ctx)
+			if output == "json" {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(rep)
+			} else {
+				err = rep.WriteText(e.stdout)
+			}
+			if err != nil {
+				return err
+			}
+			if duration > 0 && ctx.Err() != nil {
+				return fmt.Errorf("load interrupted after %s: %w", rep.Elapsed.Round(time.Millisecond), ctx.Err())
+			}
+			if rep.Total.Requests > 0 && rep.Total.Codes[0] == int(rep.Total.Requests) {
+				return errors.New("load: no request got a response; is the target running?")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Target, "target", "", "base URL of the shortlink service (required)")
+	f.Float64Var(&rate, "rate", 50, "requests per second, all kinds together")
+	f.DurationVar(&duration, "duration", 30*time.Second, "how long to send; 0 runs until interrupted")
+	f.StringVar(&mix, "mix", load.DefaultMix.String(), "weights of the request kinds")
+	f.DurationVar(&timeout, "timeout", 5*time.Second, "per-request timeout")
+	f.Uint64Var(&maxWorkers, "max-workers", 256, "most requests in flight at once")
+	f.StringVarP(&output, "output", "o", "text", "summary format on stdout: text or json")
+	return cmd
+}
