@@ -1,0 +1,349 @@
+package backtest
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// maxScenarioNodes bounds the YAML nodes one file may make the decoder visit, aliases
+// counted at every use.
+const maxScenarioNodes = 100000
+
+// MaxScenarioDuration bounds one scenario's length (a backtest's cost grows with it).
+const MaxScenarioDuration = 90 * 24 * time.Hour
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// ParseScenarios decodes a scenario file strictly, reporting every problem with its
+// position. The file holds:
+//
+//	version: slokit/v1          # optional
+//	scenarios:
+//	  - name: brownout          # [a-z0-9-]+, unique in the file
+//	    description: text       # optional
+//	    traffic: 20             # events per second; default 10
+//	    segments:               # consecutive stretches, from time 0
+//	      - {duration: 3d}                              # clean warm-up
+//	      - {duration: 2h, errorRatio: 0.02, fault: true}
+//	      - {duration: 30m, slowRatio: 0.3, traffic: 50} # latency SLIs: share slower than the threshold
+//	      - {duration: 1h, missing: true}                # scrapes fail
+//	    expect: {mustFire: [page], mustNotFire: [ticket]}
+func ParseScenarios(file string, data []byte) ([]Scenario, slo.Diagnostics) {
+	d := &decoder{file: file, budget: maxScenarioNodes}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		d.errf(nil, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, d.diags
+	}
+	if len(root.Content) == 0 {
+		d.errf(nil, "", "the file is empty; it needs a scenarios list")
+		return nil, d.diags
+	}
+	top := d.mapping(root.Content[0], "", []string{"version", "scenarios"})
+	if top == nil {
+		return nil, d.diags
+	}
+	if v := top["version"]; v != nil {
+		if s, ok := d.str(v, "version"); ok && s != "slokit/v1" {
+			d.errf(v, "version", "must be slokit/v1, got %q", s)
+		}
+	}
+	seq := top["scenarios"]
+	if seq == nil {
+		d.errf(root.Content[0], "scenarios", "required: a list of scenarios")
+		return nil, d.diags
+	}
+	seq = d.resolve(seq)
+	if seq == nil || seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
+		d.errf(seq, "scenarios", "must be a non-empty list of scenarios")
+		return nil, d.diags
+	}
+	var out []Scenario
+	names := map[string]int{}
+	for i, n := range seq.Content {
+		path := fmt.Sprintf("scenarios[%d]", i)
+		sc, ok := d.scenario(n, path)
+		if sc.Name != "" {
+			if first, dup := names[sc.Name]; dup {
+				d.errf(n, path+".name", "%q is already the name of scenarios[%d]", sc.Name, first)
+				continue
+			}
+			names[sc.Name] = i
+		}
+		if ok {
+			out = append(out, sc)
+		}
+	}
+	SortDiagnostics(d.diags)
+	if len(d.diags.Errors()) > 0 {
+		return nil, d.diags
+	}
+	return out, d.diags
+}
+
+type decoder struct {
+	file   string
+	diags  slo.Diagnostics
+	budget int
+}
+
+func (d *decoder) errf(n *yaml.Node, path, format string, args ...any) {
+	diag := slo.Diagnostic{File: d.file, Path: path, Message: fmt.Sprintf(format, args...)}
+	if n != nil {
+		diag.Line, diag.Col = n.Line, n.Column
+	}
+	d.diags = append(d.diags, diag)
+}
+
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil {
+		return nil
+	}
+	d.budget--
+	if d.budget == 0 {
+		d.errf(n, "", "the file expands to more than %d YAML nodes; remove aliases", maxScenarioNodes)
+	}
+	if d.budget <= 0 {
+		return nil
+	}
+	return n
+}
+
+// mapping returns n's fields, reporting unknown and duplicate keys.
+func (d *decoder) mapping(n *yaml.Node, path string, known []string) map[string]*yaml.Node {
+	n = d.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, path, "must be a mapping with fields %s", strings.Join(known, ", "))
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		if !contains(known, k.Value) {
+			d.errf(k, p, "unknown field; known fields are %s", strings.Join(known, ", "))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			d.errf(k, p, "set twice")
+			continue
+		}
+		out[k.Value] = v
+	}
+	return out
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
+	n = d.resolve(n)
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		d.errf(n, path, "must be a string")
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) num(n *yaml.Node, path string, lo, hi float64, what string) (float64, bool) {
+	n = d.resolve(n)
+	if n == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(n.Value, 64)
+	if n.Kind != yaml.ScalarNode || err != nil || (n.Tag != "!!int" && n.Tag != "!!float") {
+		d.errf(n, path, "must be a number (%s), got %q", what, n.Value)
+		return 0, false
+	}
+	if !(v >= lo && v <= hi) {
+		d.errf(n, path, "must be in [%g, %g] (%s), got %s", lo, hi, what, n.Value)
+		return 0, false
+	}
+	return v, true
+}
+
+func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
+	n = d.resolve(n)
+	if n == nil {
+		return false, false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		d.errf(n, path, "must be true or false, got %q", n.Value)
+		return false, false
+	}
+	return n.Value == "true", true
+}
+
+func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return 0, false
+	}
+	md, err := model.ParseDuration(s)
+	if err != nil || md <= 0 {
+		d.errf(n, path, "must be a positive duration like 30s, 5m, 2h or 3d, got %q", s)
+		return 0, false
+	}
+	return time.Duration(md), true
+}
+
+func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
+	before := len(d.diags)
+	f := d.mapping(n, path, []string{"name", "description", "traffic", "segments", "expect"})
+	if f == nil {
+		return Scenario{}, false
+	}
+	sc := Scenario{Source: d.file}
+	if v := f["name"]; v == nil {
+		d.errf(n, path+".name", "required: a name of lowercase letters, digits and dashes")
+	} else if s, ok := d.str(v, path+".name"); ok {
+		if !nameRE.MatchString(s) {
+			d.errf(v, path+".name", "must be lowercase letters, digits and dashes (like brownout-2h), got %q", s)
+		}
+		sc.Name = s
+	}
+	if v := f["description"]; v != nil {
+		sc.Description, _ = d.str(v, path+".description")
+	}
+	if v := f["traffic"]; v != nil {
+		sc.Traffic, _ = d.num(v, path+".traffic", 1e-6, 1e9, "events per second")
+	}
+	segs := d.resolve(f["segments"])
+	switch {
+	case f["segments"] == nil:
+		d.errf(n, path+".segments", "required: a list of segments, each with a duration")
+	case segs == nil:
+	case segs.Kind != yaml.SequenceNode || len(segs.Content) == 0:
+		d.errf(segs, path+".segments", "must be a non-empty list of segments")
+	default:
+		for i, sn := range segs.Content {
+			if g, ok := d.segment(sn, fmt.Sprintf("%s.segments[%d]", path, i)); ok {
+				sc.Segments = append(sc.Segments, g)
+			}
+		}
+		if dur := sc.Duration(); dur > MaxScenarioDuration {
+			d.errf(segs, path+".segments", "last %s in total; at most %s is allowed", fmtDur(dur), fmtDur(MaxScenarioDuration))
+		}
+	}
+	if v := f["expect"]; v != nil {
+		sc.Expect = d.expect(v, path+".expect")
+	}
+	return sc, len(d.diags) == before
+}
+
+func (d *decoder) segment(n *yaml.Node, path string) (Segment, bool) {
+	before := len(d.diags)
+	f := d.mapping(n, path, []string{"duration", "traffic", "errorRatio", "slowRatio", "missing", "fault"})
+	if f == nil {
+		return Segment{}, false
+	}
+	var g Segment
+	if v := f["duration"]; v == nil {
+		d.errf(n, path+".duration", "required: how long the segment lasts, like 2h")
+	} else {
+		g.Duration, _ = d.duration(v, path+".duration")
+	}
+	if v := f["traffic"]; v != nil {
+		g.Traffic, _ = d.num(v, path+".traffic", 1e-6, 1e9, "events per second")
+	}
+	er, sr := f["errorRatio"], f["slowRatio"]
+	switch {
+	case er != nil && sr != nil:
+		d.errf(sr, path+".slowRatio", "set errorRatio (events SLIs) or slowRatio (latency SLIs), not both: both are the segment's share of bad events")
+	case er != nil:
+		g.BadRatio, _ = d.num(er, path+".errorRatio", 0, 1, "a ratio: 0.02 is 2%")
+	case sr != nil:
+		g.BadRatio, _ = d.num(sr, path+".slowRatio", 0, 1, "a ratio: 0.2 is 20%")
+	}
+	if v := f["missing"]; v != nil {
+		g.Missing, _ = d.boolean(v, path+".missing")
+	}
+	if v := f["fault"]; v != nil {
+		g.Fault, _ = d.boolean(v, path+".fault")
+	}
+	return g, len(d.diags) == before
+}
+
+func (d *decoder) expect(n *yaml.Node, path string) Expect {
+	f := d.mapping(n, path, []string{"mustFire", "mustNotFire"})
+	var ex Expect
+	seen := map[slo.SeverityName]string{}
+	read := func(key string) []slo.SeverityName {
+		v := d.resolve(f[key])
+		if v == nil {
+			return nil
+		}
+		p := path + "." + key
+		if v.Kind != yaml.SequenceNode {
+			d.errf(v, p, "must be a list of severities (page, ticket)")
+			return nil
+		}
+		var out []slo.SeverityName
+		for i, item := range v.Content {
+			ip := fmt.Sprintf("%s[%d]", p, i)
+			s, ok := d.str(item, ip)
+			if !ok {
+				continue
+			}
+			sev := slo.SeverityName(s)
+			if sev != slo.Page && sev != slo.Ticket {
+				d.errf(item, ip, "must be page or ticket, got %q", s)
+				continue
+			}
+			if other, dup := seen[sev]; dup {
+				d.errf(item, ip, "%s is already listed in %s", s, other)
+				continue
+			}
+			seen[sev] = key
+			out = append(out, sev)
+		}
+		return out
+	}
+	if f == nil {
+		return ex
+	}
+	ex.MustFire = read("mustFire")
+	ex.MustNotFire = read("mustNotFire")
+	return ex
+}
+
+// SortDiagnostics orders diagnostics by file position.
+func SortDiagnostics(ds slo.Diagnostics) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		if ds[i].Line != ds[j].Line {
+			return ds[i].Line < ds[j].Line
+		}
+		return ds[i].Col < ds[j].Col
+	})
+}
