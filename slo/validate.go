@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -271,7 +274,7 @@ func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) s
 	text := strings.TrimSpace(s.Value)
 	expr, err := w.promql().ParseExpr(text)
 	if err != nil {
-		w.errf(s.Node, path, "invalid PromQL: %v", err)
+		w.promqlError(s.Node, path, err)
 		return ""
 	}
 	vs, ok := expr.(*parser.VectorSelector)
@@ -284,6 +287,52 @@ func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) s
 		return ""
 	}
 	return text
+}
+
+// promqlError reports a PromQL parse error. When the YAML scalar is one line whose
+// characters map one to one onto the query (plain, or quoted without escapes), the
+// diagnostic points at the offending character; otherwise at the scalar, with the
+// parser's line:col inside the query.
+func (w *walker) promqlError(n *yaml.Node, path string, err error) {
+	var perrs parser.ParseErrors
+	if !errors.As(err, &perrs) || len(perrs) == 0 || strings.Contains(n.Value, "\n") {
+		w.errf(n, path, "invalid PromQL: %v", err)
+		return
+	}
+	pe := perrs[0]
+	// The parser saw the value without its leading spaces.
+	start := int(pe.PositionRange.Start) + len(n.Value) - len(strings.TrimLeftFunc(n.Value, unicode.IsSpace))
+	shift := -1
+	switch n.Style {
+	case 0:
+		shift = 0
+	case yaml.DoubleQuotedStyle:
+		if isPlainASCII(n.Value) && !strings.ContainsAny(n.Value, "\\\"") {
+			shift = 1
+		}
+	case yaml.SingleQuotedStyle:
+		if !strings.Contains(n.Value, "'") {
+			shift = 1
+		}
+	}
+	if shift < 0 || start < 0 || start > len(n.Value) {
+		w.errf(n, path, "invalid PromQL: %v", err)
+		return
+	}
+	at := *n
+	at.Column = n.Column + shift + utf8.RuneCountInString(n.Value[:start])
+	w.errf(&at, path, "invalid PromQL: %v", pe.Err)
+}
+
+// isPlainASCII reports whether s holds printable ASCII only, so that a double-quoted
+// YAML scalar without backslashes is written exactly as it reads.
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // windowPlaceholder matches the window placeholder with any inner spacing.
