@@ -225,6 +225,9 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 
 	var periodNode *yaml.Node
 	obj.Period, periodNode = w.openSLOTimeWindow(f["timeWindow"], specNode, joinPath(sp, "timeWindow"))
+	if obj.Period > 0 {
+		w.periodFits(obj.Period, false, periodNode, joinPath(sp, "timeWindow[0].duration"))
+	}
 
 	var objNode *yaml.Node
 	objPath := joinPath(sp, "objectives")

@@ -251,6 +251,9 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 		Ticket:      w.convertSeverityV1(a.Ticket, joinPath(ap, "ticket"), Ticket),
 	}
 	o.Alerting.Windows, windowNodes = w.windowsAt(a.Windows, joinPath(ap, "windows"), o.Period, periodOK)
+	if periodOK {
+		w.periodFits(o.Period, a.Windows != nil && !isNull(w.resolve(a.Windows)), s.Period.Node, joinPath(p, "period"))
+	}
 
 	if len(w.diags.Errors()) > before {
 		return o, false

@@ -515,6 +515,28 @@ func (w *walker) windowsAt(n *yaml.Node, path string, period time.Duration, peri
 	return out, nodes
 }
 
+// MinPeriod is the shortest period slokit accepts; periods under MinDefaultTiersPeriod
+// need alerting.windows, because the default tiers scaled to them collapse to a second.
+const (
+	MinPeriod             = time.Minute
+	MinDefaultTiersPeriod = time.Hour
+)
+
+// periodFits checks that a period is long enough for its alert windows.
+func (w *walker) periodFits(period time.Duration, overridden bool, n *yaml.Node, path string) bool {
+	switch {
+	case period < MinPeriod:
+		w.errf(n, path, "%s is too short for an SLO period: use at least %s (30d or 28d in production)", FormatWindow(period), FormatWindow(MinPeriod))
+		return false
+	case period < MinDefaultTiersPeriod && !overridden:
+		fast := DefaultWindows(period)[0]
+		w.errf(n, path, "%s is too short for the default alert tiers (the fast page would use %s and %s windows): set alerting.windows, or use a period of at least %s",
+			FormatWindow(period), FormatWindow(fast.Long), FormatWindow(fast.Short), FormatWindow(MinDefaultTiersPeriod))
+		return false
+	}
+	return true
+}
+
 // describeWindow renders a tier for messages: "page tier 14.4× over 1h/5m".
 func describeWindow(win Window) string {
 	return fmt.Sprintf("%s tier %s× over %s/%s", win.Severity, formatFloat(win.BurnRate), FormatWindow(win.Long), FormatWindow(win.Short))
