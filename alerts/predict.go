@@ -103,7 +103,7 @@ func camel(s string) string {
 			up = false
 		case c >= '0' && c <= '9':
 			out = append(out, c)
-			up = true
+			up = false
 		default:
 			up = true
 		}
