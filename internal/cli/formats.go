@@ -34,6 +34,8 @@ type genInput struct {
 	Namespace string
 	// Stdout is set when the output goes to stdout (--out -).
 	Stdout bool
+	// Oncall configures the Alertmanager, Grafana and runbook formats.
+	Oncall oncallFlags
 }
 
 // genFile is one generated file.
@@ -47,6 +49,11 @@ func outputFormats() []outputFormat {
 	return []outputFormat{
 		prometheusFormat(),
 		prometheusRuleFormat(),
+		alertmanagerFormat(),
+		alertmanagerFragmentFormat(),
+		grafanaFormat(),
+		grafanaOperatorFormat(),
+		runbookFormat(),
 	}
 }
 

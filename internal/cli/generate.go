@@ -23,6 +23,7 @@ type generateFlags struct {
 	grafanaURL string
 	namespace  string
 	quiet      bool
+	oncall     oncallFlags
 }
 
 func newGenerateCmd(e *env) *cobra.Command {
@@ -52,6 +53,7 @@ Output formats (-o):
 	fl.StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base `URL`; alerts then link to the SLO's dashboard")
 	fl.StringVar(&f.namespace, "namespace", "", "Kubernetes `NAMESPACE` of generated objects (-o prometheusrule)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the per-SLO summary")
+	addOncallFlags(fl, &f.oncall)
 	return cmd
 }
 
@@ -73,6 +75,7 @@ func runGenerate(e *env, f generateFlags) error {
 		Alerts:    alerts.Options{GrafanaURL: f.grafanaURL},
 		Namespace: f.namespace,
 		Stdout:    f.out == "-",
+		Oncall:    f.oncall,
 	}
 	files, err := format.write(in)
 	if err != nil {
