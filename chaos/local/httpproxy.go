@@ -1,0 +1,478 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/slo"
+)
+
+// Latency distributions of HTTPDelay.
+const (
+	DistFixed   = "fixed"   // every delayed request waits Latency
+	DistUniform = "uniform" // uniform in [Latency-Jitter, Latency+Jitter]
+	DistNormal  = "normal"  // normal with mean Latency and standard deviation Jitter
+)
+
+// HTTPFault is what the proxy does to matching requests while the fault is active.
+// At least one of Abort and Delay is set.
+type HTTPFault struct {
+	// Abort answers a share of the matching requests itself, without forwarding them.
+	Abort *HTTPAbort
+	// Delay holds a share of the matching requests before forwarding them.
+	Delay *HTTPDelay
+	// Match restricts the fault to some requests; the zero value matches all.
+	Match HTTPMatch
+}
+
+// HTTPAbort answers Percent of the requests with Status.
+type HTTPAbort struct {
+	// Percent of matching requests aborted, in (0,100].
+	Percent float64
+	// Status is the status code sent; 0 means 503.
+	Status int
+}
+
+// HTTPDelay delays Percent of the requests by a latency drawn from Distribution.
+type HTTPDelay struct {
+	// Percent of matching requests delayed, in (0,100].
+	Percent float64
+	// Latency is the fixed delay, or the distribution's centre.
+	Latency time.Duration
+	// Jitter is the half-width (uniform) or standard deviation (normal); ignored by fixed.
+	Jitter time.Duration
+	// Distribution is DistFixed, DistUniform or DistNormal; "" means DistFixed.
+	Distribution string
+}
+
+// HTTPMatch selects the requests a fault applies to. Both conditions must hold when
+// both are set.
+type HTTPMatch struct {
+	// Routes are Go ServeMux patterns ("GET /{code}", "/api/"); a request matches when
+	// one of them would route it. Empty matches every request.
+	Routes []string
+	// PathPrefix matches requests whose URL path starts with it. Empty matches all.
+	PathPrefix string
+}
+
+// Validate reports the first problem of f.
+func (f *HTTPFault) Validate() error {
+	if f.Abort == nil && f.Delay == nil {
+		return errors.New("an HTTP fault needs abort, delay or both")
+	}
+	if a := f.Abort; a != nil {
+		if !(a.Percent > 0 && a.Percent <= 100) {
+			return fmt.Errorf("abort percent must be in (0,100], got %v", a.Percent)
+		}
+		if a.Status != 0 && (a.Status < 100 || a.Status > 599) {
+			return fmt.Errorf("abort status must be an HTTP status in [100,599], got %d", a.Status)
+		}
+	}
+	if dl := f.Delay; dl != nil {
+		if !(dl.Percent > 0 && dl.Percent <= 100) {
+			return fmt.Errorf("delay percent must be in (0,100], got %v", dl.Percent)
+		}
+		if dl.Latency < 0 || dl.Jitter < 0 {
+			return fmt.Errorf("delay latency and jitter must be >= 0, got %v and %v", dl.Latency, dl.Jitter)
+		}
+		switch dl.Distribution {
+		case "", DistFixed, DistUniform, DistNormal:
+		default:
+			return fmt.Errorf("delay distribution must be fixed, uniform or normal, got %q", dl.Distribution)
+		}
+	}
+	_, err := newMatcher(f.Match)
+	return err
+}
+
+// matcher is a compiled HTTPMatch.
+type matcher struct {
+	mux    *http.ServeMux // nil: every route
+	prefix string
+}
+
+func newMatcher(m HTTPMatch) (mt *matcher, err error) {
+	mt = &matcher{prefix: m.PathPrefix}
+	if len(m.Routes) == 0 {
+		return mt, nil
+	}
+	mt.mux = http.NewServeMux()
+	for _, r := range m.Routes {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					err = errors.Join(err, fmt.Errorf("route %q: %v", r, v))
+				}
+			}()
+			mt.mux.Handle(r, http.NotFoundHandler())
+		}()
+	}
+	return mt, err
+}
+
+func (m *matcher) match(r *http.Request) bool {
+	if m.prefix != "" && !strings.HasPrefix(r.URL.Path, m.prefix) {
+		return false
+	}
+	if m.mux == nil {
+		return true
+	}
+	_, pattern := m.mux.Handler(r)
+	return pattern != ""
+}
+
+// active is one injected fault; removed is closed when it is taken away so that
+// requests held by its delay are released at once.
+type active struct {
+	fault   HTTPFault
+	match   *matcher
+	removed chan struct{}
+}
+
+// HTTPProxyConfig configures an HTTPProxy.
+type HTTPProxyConfig struct {
+	// Listen is the address the proxy listens on, like 127.0.0.1:8081 (port 0 picks one).
+	Listen string
+	// Target is the base URL requests are forwarded to, like http://127.0.0.1:8080.
+	Target string
+	// Fault is what Inject applies; nil means the proxy only forwards until SetFault.
+	Fault *HTTPFault
+	// Log receives diagnostics; nil discards them.
+	Log *slog.Logger
+}
+
+// HTTPProxy is a reverse proxy in front of a target that aborts or delays requests while
+// a fault is active and forwards them untouched otherwise. It implements chaos.Injector:
+// Inject applies the configured fault, Remove returns to forwarding; the proxy keeps
+// serving in between so load can run through it for the whole game day.
+type HTTPProxy struct {
+	cfg    HTTPProxyConfig
+	target *url.URL
+	log    *slog.Logger
+	rp     *httputil.ReverseProxy
+	fault  atomic.Pointer[active]
+
+	mu   sync.Mutex
+	srv  *http.Server
+	addr string
+	done chan struct{}
+}
+
+var (
+	_ chaos.Injector = (*HTTPProxy)(nil)
+	_ http.Handler   = (*HTTPProxy)(nil)
+)
+
+// NewHTTPProxy checks cfg and builds a proxy; Start makes it listen.
+func NewHTTPProxy(cfg HTTPProxyConfig) (*HTTPProxy, error) {
+	u, err := url.Parse(cfg.Target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("http-proxy: target %q: want an http(s) URL like http://127.0.0.1:8080", cfg.Target)
+	}
+	if cfg.Listen == "" {
+		return nil, errors.New("http-proxy: listen is empty: want an address like 127.0.0.1:8081")
+	}
+	if cfg.Fault != nil {
+		if err := cfg.Fault.Validate(); err != nil {
+			return nil, fmt.Errorf("http-proxy: %w", err)
+		}
+	}
+	p := &HTTPProxy{cfg: cfg, target: u, log: cfg.Log}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 512
+	tr.MaxIdleConnsPerHost = 512
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+		},
+		Transport: tr,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			p.log.Debug("http-proxy: upstream error", "err", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	return p, nil
+}
+
+// Start listens on the configured address and serves in the background until Close.
+// Calling it again is a no-op.
+func (p *HTTPProxy) Start(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv != nil {
+		return nil
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", p.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("http-proxy: listen: %w", err)
+	}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	p.addr = l.Addr().String()
+	p.done = make(chan struct{})
+	go func(srv *http.Server, done chan struct{}) {
+		defer close(done)
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			p.log.Error("http-proxy stopped", "err", err)
+		}
+	}(p.srv, p.done)
+	p.log.Info("http-proxy listening", "listen", p.addr, "target", p.target.String())
+	return nil
+}
+
+// URL is the proxy's base URL once started, like http://127.0.0.1:8081.
+func (p *HTTPProxy) URL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.addr == "" {
+		return ""
+	}
+	return "http://" + p.addr
+}
+
+// Close removes the fault and stops the proxy, closing its connections.
+func (p *HTTPProxy) Close() error {
+	p.SetFault(nil)
+	p.mu.Lock()
+	srv, done := p.srv, p.done
+	p.srv = nil
+	p.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Close()
+	<-done
+	return err
+}
+
+// SetFault applies f at once (nil forwards everything); requests held by the previous
+// fault's delay are released.
+func (p *HTTPProxy) SetFault(f *HTTPFault) error {
+	var next *active
+	if f != nil {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("http-proxy: %w", err)
+		}
+		m, _ := newMatcher(f.Match)
+		next = &active{fault: *f, match: m, removed: make(chan struct{})}
+	}
+	if old := p.fault.Swap(next); old != nil {
+		close(old.removed)
+	}
+	return nil
+}
+
+// Inject starts the proxy if it is not running and applies the configured fault.
+func (p *HTTPProxy) Inject(ctx context.Context) error {
+	if p.cfg.Fault == nil {
+		return errors.New("http-proxy: no fault configured")
+	}
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	p.log.Info("http-proxy: fault injected", "listen", p.cfg.Listen)
+	return p.SetFault(p.cfg.Fault)
+}
+
+// Remove returns the proxy to forwarding; it is idempotent and safe after a failed Inject.
+func (p *HTTPProxy) Remove(context.Context) error {
+	if p.fault.Load() != nil {
+		p.log.Info("http-proxy: fault removed", "listen", p.cfg.Listen)
+	}
+	return p.SetFault(nil)
+}
+
+// ServeHTTP applies the active fault, if any, then forwards the request.
+func (p *HTTPProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a := p.fault.Load(); a != nil && a.match.match(r) {
+		if dl := a.fault.Delay; dl != nil && hit(dl.Percent) {
+			t := time.NewTimer(dl.sample())
+			select {
+			case <-t.C:
+			case <-a.removed:
+				t.Stop()
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if ab := a.fault.Abort; ab != nil && hit(ab.Percent) {
+			status := ab.Status
+			if status == 0 {
+				status = http.StatusServiceUnavailable
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Slokit-Fault", "abort")
+			w.WriteHeader(status)
+			_, _ = fmt.Fprintf(w, "slokit http-proxy: request aborted by an injected fault (%d)\n", status)
+			return
+		}
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+func hit(percent float64) bool { return percent >= 100 || rand.Float64()*100 < percent }
+
+// sample draws one delay, never negative.
+func (d *HTTPDelay) sample() time.Duration {
+	var v float64
+	switch d.Distribution {
+	case DistUniform:
+		v = float64(d.Latency) + (rand.Float64()*2-1)*float64(d.Jitter)
+	case DistNormal:
+		v = float64(d.Latency) + rand.NormFloat64()*float64(d.Jitter)
+	default:
+		v = float64(d.Latency)
+	}
+	return time.Duration(math.Max(0, v))
+}
+
+// HTTPProxyBackend builds HTTP fault proxies from game-day files:
+//
+//	fault:
+//	  backend: http-proxy
+//	  params:
+//	    listen: 127.0.0.1:8081            # where the load generator sends traffic
+//	    target: http://127.0.0.1:8080     # the service
+//	    abort: {percent: 50, status: 503} # optional
+//	    delay: {percent: 100, latency: 300ms, jitter: 50ms, distribution: normal} # optional
+//	    match: {routes: ["GET /{code}"], pathPrefix: /}                           # optional
+//
+// The proxy it builds implements Start and Close: the runner starts it before preflight
+// so load flows through it, and closes it after the run. Inject starts it too when the
+// runner did not.
+type HTTPProxyBackend struct {
+	// Log receives the proxies' diagnostics; nil discards them.
+	Log *slog.Logger
+}
+
+var (
+	_ chaos.Backend   = HTTPProxyBackend{}
+	_ chaos.Estimator = HTTPProxyBackend{}
+)
+
+// Name is "http-proxy".
+func (HTTPProxyBackend) Name() string { return "http-proxy" }
+
+// Validate checks params strictly.
+func (HTTPProxyBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
+	_, ds := decodeHTTPProxy(file, params)
+	return ds
+}
+
+// New builds the proxy; it does not listen until Start or Inject.
+func (b HTTPProxyBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
+	cfg, ds := decodeHTTPProxy("", params)
+	if err := ds.Err(); err != nil {
+		return nil, err
+	}
+	cfg.Log = b.Log
+	if cfg.Log != nil {
+		cfg.Log = cfg.Log.With("run", run.ID)
+	}
+	return NewHTTPProxy(cfg)
+}
+
+// ExpectedErrorRatio is the abort share: an abort of 50% of requests causes 0.5 on the
+// requests it matches. Delays alone report no ratio, as it depends on the SLO threshold.
+func (HTTPProxyBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
+	cfg, ds := decodeHTTPProxy("", params)
+	if len(ds.Errors()) > 0 || cfg.Fault == nil || cfg.Fault.Abort == nil {
+		return 0, false
+	}
+	if s := cfg.Fault.Abort.Status; s != 0 && s < 500 {
+		return 0, false // 4xx are not server errors to most availability SLIs
+	}
+	return cfg.Fault.Abort.Percent / 100, true
+}
+
+func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostics) {
+	d := &decoder{file: file}
+	var cfg HTTPProxyConfig
+	f := &HTTPFault{}
+	var abortNode, delayNode *yaml.Node
+	seen := d.mapping(n, paramsPath,
+		field{"listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }},
+		field{"target", func(n *yaml.Node, p string) {
+			d.str(n, p, &cfg.Target)
+			if u, err := url.Parse(cfg.Target); cfg.Target != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+				d.errf(n, p, "must be an http(s) URL like http://127.0.0.1:8080, got %q", cfg.Target)
+			}
+		}},
+		field{"abort", func(n *yaml.Node, p string) {
+			abortNode = n
+			f.Abort = &HTTPAbort{}
+			s := d.mapping(n, p,
+				field{"percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }},
+				field{"status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }},
+			)
+			d.require(n, p, s, "percent")
+		}},
+		field{"delay", func(n *yaml.Node, p string) {
+			delayNode = n
+			f.Delay = &HTTPDelay{}
+			s := d.mapping(n, p,
+				field{"percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }},
+				field{"latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }},
+				field{"jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }},
+				field{"distribution", func(n *yaml.Node, p string) {
+					d.oneOf(n, p, &f.Delay.Distribution, DistFixed, DistUniform, DistNormal)
+				}},
+			)
+			d.require(n, p, s, "latency")
+			if _, ok := s["percent"]; !ok {
+				f.Delay.Percent = 100
+			}
+			if _, ok := s["jitter"]; ok && (f.Delay.Distribution == "" || f.Delay.Distribution == DistFixed) {
+				d.errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
+			}
+		}},
+		field{"match", func(n *yaml.Node, p string) {
+			d.mapping(n, p,
+				field{"routes", func(n *yaml.Node, p string) {
+					d.strList(n, p, &f.Match.Routes)
+					for i, r := range f.Match.Routes {
+						if _, err := newMatcher(HTTPMatch{Routes: f.Match.Routes[:i+1]}); err != nil && r != "" {
+							d.errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
+							break
+						}
+					}
+				}},
+				field{"pathPrefix", func(n *yaml.Node, p string) {
+					d.str(n, p, &f.Match.PathPrefix)
+					if f.Match.PathPrefix != "" && !strings.HasPrefix(f.Match.PathPrefix, "/") {
+						d.errf(n, p, "must start with /, got %q", f.Match.PathPrefix)
+					}
+				}},
+			)
+		}},
+	)
+	d.require(n, paramsPath, seen, "listen", "target")
+	if abortNode == nil && delayNode == nil && (n == nil || n.Kind == yaml.MappingNode) {
+		d.errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
+	}
+	if f.Abort != nil || f.Delay != nil {
+		cfg.Fault = f
+	}
+	return cfg, d.ds
+}
