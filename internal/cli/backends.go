@@ -10,5 +10,6 @@ import (
 func backends() []chaos.Backend {
 	return []chaos.Backend{
 		local.HTTPProxyBackend{},
+		local.TCPBackend{},
 	}
 }
