@@ -20,8 +20,11 @@ const MaxFileSize = 8 << 20
 // Parse decodes and validates one spec file's bytes (slokit/v1, Sloth prometheus/v1 or
 // OpenSLO v1), reporting every problem at once. The Service is nil when any error is found.
 func Parse(file string, data []byte) (*Service, Diagnostics) {
-	w := newWalker(file)
+	w := newWalker(file, len(data))
 	svc := w.parse(data)
+	if w.exhausted != nil {
+		return nil, Diagnostics{*w.exhausted}
+	}
 	sortDiagnostics(w.diags)
 	if w.failed() {
 		return nil, w.diags
@@ -142,6 +145,7 @@ func (w *walker) yamlError(err error) {
 	msg := err.Error()
 	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		w.nerr++
 		w.diags = append(w.diags, Diagnostic{File: w.file, Line: line, Col: 1, Message: "invalid YAML: " + m[2]})
 		return
 	}

@@ -175,7 +175,7 @@ func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 }
 
 func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObject) (Objective, scalar, bool) {
-	before := len(w.diags.Errors())
+	before := w.nerr
 	var service scalar
 	obj := Objective{
 		Name:   w.looseNameAt(o.Name, firstNode(o.MetaNode, o.Node), joinPath(o.Path, "metadata.name"), "SLO"),
@@ -243,7 +243,7 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 		Page:        severityDefaults(Severity{}, Page),
 		Ticket:      severityDefaults(Severity{}, Ticket),
 	}
-	if len(w.diags.Errors()) > before {
+	if w.nerr > before {
 		return obj, service, false
 	}
 	w.checkObjective(obj, objNodes{

@@ -155,7 +155,7 @@ func (w *walker) convertSloth(spec slothSpec) *Service {
 }
 
 func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
-	before := len(w.diags.Errors())
+	before := w.nerr
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
@@ -183,7 +183,7 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 			Annotations: w.annotationsAt(a.TicketAlert.Annotations, joinPath(ap, "ticket_alert.annotations")),
 		}, Ticket),
 	}
-	if len(w.diags.Errors()) > before {
+	if w.nerr > before {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{

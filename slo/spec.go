@@ -221,7 +221,7 @@ func (w *walker) convertV1(spec specV1) *Service {
 }
 
 func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
-	before := len(w.diags.Errors())
+	before := w.nerr
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
@@ -255,7 +255,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 		w.periodFits(o.Period, a.Windows != nil && !isNull(w.resolve(a.Windows)), s.Period.Node, joinPath(p, "period"))
 	}
 
-	if len(w.diags.Errors()) > before {
+	if w.nerr > before {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{

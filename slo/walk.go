@@ -19,16 +19,24 @@ type walker struct {
 	// expansion ("billion laughs") cannot blow up.
 	budget int
 	parser parser.Parser // created on first use
+	// exhausted is set when the budget ran out; it replaces every other diagnostic.
+	exhausted *Diagnostic
+	// nerr counts the errors in diags.
+	nerr int
 	// errPaths holds the paths that already have an error.
 	errPaths map[string]bool
 }
 
-// maxNodes is the most nodes a walker visits in one file, aliases counted at every use.
-const maxNodes = 200000
+// maxNodes is the most nodes a walker visits in one file beyond one per byte of the
+// file, aliases counted at every use. A file without aliases never reaches it.
+const maxNodes = 100000
 
-func newWalker(file string) *walker { return &walker{file: file, budget: maxNodes} }
+func newWalker(file string, size int) *walker { return &walker{file: file, budget: maxNodes + size} }
 
 func (w *walker) add(n *yaml.Node, path string, warn bool, format string, args ...any) {
+	if !warn {
+		w.nerr++
+	}
 	d := Diagnostic{File: w.file, Path: path, Message: fmt.Sprintf(format, args...), Warning: warn}
 	if n != nil {
 		d.Line, d.Col = n.Line, n.Column
@@ -60,14 +68,7 @@ func (w *walker) warnf(n *yaml.Node, path, format string, args ...any) {
 }
 
 // failed reports whether any error (not warning) was recorded.
-func (w *walker) failed() bool {
-	for _, d := range w.diags {
-		if !d.Warning {
-			return true
-		}
-	}
-	return false
-}
+func (w *walker) failed() bool { return w.nerr > 0 }
 
 // resolve follows aliases and charges the node budget. It returns nil once the budget is
 // spent (after reporting it once).
@@ -80,7 +81,8 @@ func (w *walker) resolve(n *yaml.Node) *yaml.Node {
 	}
 	w.budget--
 	if w.budget == 0 {
-		w.errf(n, "", "document too large: more than %d YAML nodes once aliases are expanded", maxNodes)
+		w.exhausted = &Diagnostic{File: w.file, Line: n.Line, Col: n.Column,
+			Message: "YAML aliases expand to too many nodes: write the values out instead of nesting aliases"}
 	}
 	if w.budget <= 0 {
 		return nil
