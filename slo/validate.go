@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"text/template/parse"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -214,9 +215,32 @@ func (w *walker) annotationsAt(m stringMap, path string) map[string]string {
 			w.errf(e.Key.Node, joinPath(path, e.Key.Value), "%q is not a valid annotation name: use letters, digits and '_', not starting with a digit", e.Key.Value)
 			continue
 		}
+		if err := checkAlertTemplate(e.Value.Value); err != nil {
+			w.errf(e.Value.Node, joinPath(path, e.Key.Value), "invalid alert template: %v", err)
+			continue
+		}
 		out[e.Key.Value] = e.Value.Value
 	}
 	return out
+}
+
+// alertTemplateVars are the variables Prometheus defines before expanding an alert's
+// annotations.
+const alertTemplateVars = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+
+// checkAlertTemplate parses an annotation the way Prometheus will expand it (Go
+// text/template with $labels, $value, …), without checking function names, so that a
+// broken template fails here rather than when the alert fires.
+func checkAlertTemplate(text string) error {
+	if !strings.Contains(text, "{{") {
+		return nil
+	}
+	t := parse.New("annotation")
+	t.Mode = parse.SkipFuncCheck
+	if _, err := t.Parse(alertTemplateVars+text, "{{", "}}", map[string]*parse.Tree{}); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "template: annotation:1: "))
+	}
+	return nil
 }
 
 // mergeLabels returns base overridden by over, never nil.
