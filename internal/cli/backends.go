@@ -11,5 +11,6 @@ func backends() []chaos.Backend {
 	return []chaos.Backend{
 		local.HTTPProxyBackend{},
 		local.TCPBackend{},
+		local.ProcessBackend{},
 	}
 }
