@@ -109,8 +109,10 @@ slos:
 	// slos.yaml:6:16: slos[0].objective: warning: the page tier 14.4× over 1h/5m can never fire: at 90% even a total outage burns the budget only 10× as fast as allowed (a 1h outage spends 1.39% of the 30d budget, the tier needs 2%); raise the objective or lower the tier's burnRate in alerting.windows
 }
 
-// Sloth prometheus/v1 files are read unchanged; Sloth's full-PromQL events become the
-// raw error ratio "(error_query) / (total_query)", as Sloth records it.
+// Sloth prometheus/v1 files are read unchanged. Events queries that are exactly
+// sum(rate(<selector>[{{.window}}])) become an events SLI (the same ratio, cheaper
+// rules); any other PromQL becomes the raw error ratio "(error_query) / (total_query)",
+// as Sloth records it.
 func ExampleParse_sloth() {
 	spec := []byte(`
 version: "prometheus/v1"
@@ -128,20 +130,30 @@ slos:
         labels: {severity: critical}
       ticket_alert:
         disable: true
+  - name: "requests-latency"
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(http_request_duration_seconds_count[{{.window}}])) - sum(rate(http_request_duration_seconds_bucket{le="0.4"}[{{.window}}]))
+        total_query: sum(rate(http_request_duration_seconds_count[{{.window}}]))
 `)
 	svc, diags := slo.Parse("sloth.yaml", spec)
 	if err := diags.Err(); err != nil {
 		fmt.Println(err)
 		return
 	}
-	o := svc.Objectives[0]
-	fmt.Println(o.SLI.Kind(), o.Target, slo.FormatWindow(o.Period))
-	fmt.Println(o.SLI.Raw.ErrorRatio)
-	fmt.Println(o.Alerting.Name, o.Alerting.Page.Labels, o.Alerting.Ticket.Disabled)
+	avail, latency := svc.Objectives[0], svc.Objectives[1]
+	fmt.Println(avail.SLI.Kind(), avail.Target, slo.FormatWindow(avail.Period))
+	fmt.Println(avail.SLI.Events.Bad, avail.SLI.Events.Total)
+	fmt.Println(avail.Alerting.Name, avail.Alerting.Page.Labels, avail.Alerting.Ticket.Disabled)
+	fmt.Println(latency.SLI.Kind(), latency.Alerting.Name)
+	fmt.Println(latency.SLI.Raw.ErrorRatio)
 	// Output:
-	// raw 0.999 30d
-	// (sum(rate(http_requests_total{code=~"5.."}[{{.window}}])))
-	// /
-	// (sum(rate(http_requests_total[{{.window}}])))
+	// events 0.999 30d
+	// http_requests_total{code=~"5.."} http_requests_total
 	// MyServiceHighErrorRate map[severity:critical] true
+	// raw MyserviceRequestsLatency
+	// (sum(rate(http_request_duration_seconds_count[{{.window}}])) - sum(rate(http_request_duration_seconds_bucket{le="0.4"}[{{.window}}])))
+	// /
+	// (sum(rate(http_request_duration_seconds_count[{{.window}}])))
 }

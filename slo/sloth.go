@@ -1,6 +1,10 @@
 package slo
 
 import (
+	"regexp"
+	"strings"
+
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -224,5 +228,36 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 	if bad == "" || total == "" {
 		return SLI{}
 	}
+	// sum(rate(S[{{.window}}])) over both counters is exactly an events SLI: the same
+	// ratio, and slokit can then derive long windows from short recorded rates.
+	if b, ok := w.sumRateSelector(bad); ok {
+		if t, ok := w.sumRateSelector(total); ok {
+			return SLI{Events: &EventsSLI{Bad: b, Total: t}}
+		}
+	}
 	return SLI{Raw: &RawSLI{ErrorRatio: "(" + bad + ")\n/\n(" + total + ")"}}
+}
+
+// sumRateTemplate matches sum(rate(…[{{.window}}])) or sum(increase(…)), optionally in
+// parentheses; the inner part must then parse as a plain selector.
+var sumRateTemplate = regexp.MustCompile(`^\(?\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(.+?)\s*\[\{\{\.window\}\}\]\s*\)\s*\)\s*\)?$`)
+
+// sumRateSelector returns S when query is sum(rate(S[{{.window}}])) with S a plain
+// series selector (increase instead of rate gives the same ratio).
+func (w *walker) sumRateSelector(query string) (string, bool) {
+	q := strings.TrimSpace(query)
+	// query already parsed as PromQL, so its parentheses balance.
+	m := sumRateTemplate.FindStringSubmatch(q)
+	if m == nil || strings.Count(q, "(") != strings.Count(q, ")") {
+		return "", false
+	}
+	expr, err := w.promql().ParseExpr(m[1])
+	if err != nil {
+		return "", false
+	}
+	vs, ok := expr.(*parser.VectorSelector)
+	if !ok || vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
+		return "", false
+	}
+	return m[1], true
 }

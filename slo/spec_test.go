@@ -361,3 +361,39 @@ func TestDocExample(t *testing.T) {
 	}
 	checkGeneratable(t, svc)
 }
+
+// TestSlothEventsMapping pins which Sloth events queries become an events SLI (exactly
+// sum(rate(<selector>[{{.window}}]))) and which stay raw.
+func TestSlothEventsMapping(t *testing.T) {
+	tests := []struct {
+		errorQuery string
+		wantKind   string
+		wantBad    string
+	}{
+		{`sum(rate(errors_total{job="a"}[{{.window}}]))`, "events", `errors_total{job="a"}`},
+		{`(sum(rate(errors_total[{{ .window }}])))`, "events", `errors_total`},
+		{`sum( increase( errors_total{code=~"5.."} [{{.window}}] ) )`, "events", `errors_total{code=~"5.."}`},
+		{`sum by (job) (rate(errors_total[{{.window}}]))`, "raw", ""},
+		{`sum(rate(errors_total[{{.window}}] offset 1m))`, "raw", ""},
+		{`sum(rate(errors_total[{{.window}}])) * 2`, "raw", ""},
+		{`sum(irate(errors_total[{{.window}}]))`, "raw", ""},
+		{`sum(rate(errors_total[{{.window}}])) / sum(rate(x[{{.window}}]))`, "raw", ""},
+	}
+	for _, tt := range tests {
+		spec := "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99\n    sli:\n      events:\n" +
+			"        error_query: '" + tt.errorQuery + "'\n        total_query: sum(rate(requests_total[{{.window}}]))\n"
+		svc, ds := slo.Parse("sloth.yaml", []byte(spec))
+		if svc == nil {
+			t.Errorf("%s: %v", tt.errorQuery, ds.Err())
+			continue
+		}
+		sli := svc.Objectives[0].SLI
+		if sli.Kind() != tt.wantKind {
+			t.Errorf("%s: kind %s, want %s", tt.errorQuery, sli.Kind(), tt.wantKind)
+			continue
+		}
+		if tt.wantKind == "events" && (sli.Events.Bad != tt.wantBad || sli.Events.Total != "requests_total") {
+			t.Errorf("%s: events %+v, want bad %s", tt.errorQuery, *sli.Events, tt.wantBad)
+		}
+	}
+}
