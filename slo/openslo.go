@@ -104,8 +104,18 @@ func (w *walker) convertOpenSLO(docs []*yaml.Node) *Service {
 	return svc
 }
 
+// objectScope names an OpenSLO object for walker.scope: documents repeat field paths.
+func objectScope(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	return strconv.Itoa(n.Line) + ":" + strconv.Itoa(n.Column) + "/"
+}
+
 func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
 	o := openSLOObject{Node: w.resolve(n), Path: path}
+	w.scope = objectScope(o.Node)
+	defer func() { w.scope = "" }()
 	f, ok := w.fields(n, path, "apiVersion", "kind", "metadata", "spec")
 	if !ok {
 		return o
@@ -175,6 +185,8 @@ func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 }
 
 func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObject) (Objective, scalar, bool) {
+	w.scope = objectScope(o.Node)
+	defer func() { w.scope = "" }()
 	before := w.nerr
 	var service scalar
 	obj := Objective{

@@ -23,8 +23,10 @@ type walker struct {
 	exhausted *Diagnostic
 	// nerr counts the errors in diags.
 	nerr int
-	// errPaths holds the paths that already have an error.
+	// errPaths holds the paths (prefixed by scope) that already have an error.
 	errPaths map[string]bool
+	// scope tells apart objects whose paths repeat (OpenSLO documents).
+	scope string
 }
 
 // maxNodes is the most nodes a walker visits in one file beyond one per byte of the
@@ -49,14 +51,14 @@ func (w *walker) errf(n *yaml.Node, path, format string, args ...any) {
 	if w.errPaths == nil {
 		w.errPaths = map[string]bool{}
 	}
-	w.errPaths[path] = true
+	w.errPaths[w.scope+path] = true
 	w.add(n, path, false, format, args...)
 }
 
 // missing records a "required" error at path unless an error was already recorded
 // there (a value of the wrong kind is reported once, not also as missing).
 func (w *walker) missing(n *yaml.Node, path, format string, args ...any) {
-	if w.errPaths[path] {
+	if w.errPaths[w.scope+path] {
 		return
 	}
 	w.errf(n, path, format, args...)
