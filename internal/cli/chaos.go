@@ -1,0 +1,550 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/chaos/promsource"
+	"github.com/slokit/slokit/chaos/report"
+	"github.com/slokit/slokit/slo"
+)
+
+func newChaosCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "chaos",
+		Short: "Game days: inject a fault and prove the SLO's alerts fire and the SLO recovers",
+		Long: `A game day injects a fault, watches an SLO's burn rates and alerts, removes the fault
+on every path (success, failure, guardrail, Ctrl-C, SIGTERM) and judges whether the right
+alert fired within the time the alert maths predicts. See docs/gameday.md.
+
+` + exitCodesHelp,
+	}
+	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e))
+	return cmd
+}
+
+// gameDaySetup is a validated game day with everything a run needs.
+type gameDaySetup struct {
+	plan     *chaos.Plan
+	backend  chaos.Backend
+	warnings slo.Diagnostics
+}
+
+// loadGameDay parses path, loads the SLO it names and prepares the plan. Every problem
+// of the game day and the SLO file comes back as one *slo.ValidationError.
+func loadGameDay(path string, bks []chaos.Backend, prometheus string) (*gameDaySetup, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the game day: %w", err)
+	}
+	g, ds := chaos.Parse(path, data, bks)
+	if g == nil {
+		return nil, ds.Err()
+	}
+	if prometheus != "" {
+		g.Signals.Prometheus = prometheus
+	}
+	sloPath := g.SLO.File
+	if !filepath.IsAbs(sloPath) {
+		sloPath = filepath.Join(filepath.Dir(path), sloPath)
+	}
+	if _, err := os.Stat(sloPath); err != nil {
+		return nil, slo.Diagnostics{{File: path, Path: "slo.file", Message: fmt.Sprintf("cannot read the SLO spec %s (relative paths start at the game day's directory): %v", sloPath, err)}}.Err()
+	}
+	services, sds := slo.LoadFiles(sloPath)
+	if err := sds.Err(); err != nil {
+		return nil, err
+	}
+	var names []string
+	var found *slo.Objective
+	for _, s := range services {
+		if g.SLO.Service != "" && s.Name != g.SLO.Service {
+			continue
+		}
+		for i, o := range s.Objectives {
+			names = append(names, s.Name+"/"+o.Name)
+			if o.Name == g.SLO.Name && found == nil {
+				found = &s.Objectives[i]
+			}
+		}
+	}
+	if found == nil {
+		return nil, slo.Diagnostics{{File: path, Path: "slo.name", Message: fmt.Sprintf("%s has no SLO named %q (service %q); it has %s",
+			sloPath, g.SLO.Name, g.SLO.Service, strings.Join(names, ", "))}}.Err()
+	}
+	var backend chaos.Backend
+	for _, b := range bks {
+		if b.Name() == g.Fault.Backend {
+			backend = b
+		}
+	}
+	var estimated float64
+	if est, ok := backend.(chaos.Estimator); ok {
+		if v, ok := est.ExpectedErrorRatio(g.Fault.Params); ok {
+			estimated = v
+		}
+	}
+	plan, pds := chaos.Prepare(g, *found, estimated)
+	ds = append(ds, pds...)
+	if plan == nil {
+		return nil, ds.Err()
+	}
+	return &gameDaySetup{plan: plan, backend: backend, warnings: append(ds.Warnings(), sds.Warnings()...)}, nil
+}
+
+func chaosWarnings(w io.Writer, ds slo.Diagnostics) {
+	for _, d := range ds {
+		fmt.Fprintln(w, d.String())
+	}
+}
+
+func newChaosRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func journalDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return chaos.DefaultJournalDir()
+}
+
+func newChaosRunCmd(e *env) *cobra.Command {
+	var (
+		output, resultFile, reportFile, journal, prometheus, echartsJS string
+		noColor                                                        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run GAMEDAY.yaml",
+		Short: "Run a game day: preflight, inject, expect, remove, recover, verdict",
+		Long: `Run a game day. Progress goes to stderr; the result to stdout (-o text|json), to --result
+as JSON and to --report as a self-contained HTML page.
+
+Before injecting, the run is recorded in a journal (--journal-dir, default
+$XDG_STATE_HOME/slokit/runs) so that 'slokit chaos cleanup' can remove the fault if
+slokit is killed; the entry is deleted once the fault is removed.
+
+` + exitCodesHelp,
+		Args: chaosExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return &usageError{fmt.Errorf("-o must be text or json, got %q", output)}
+			}
+			ctx := cmd.Context()
+			bks := backends()
+			setup, err := loadGameDay(args[0], bks, prometheus)
+			if err != nil {
+				return err
+			}
+			chaosWarnings(e.stderr, setup.warnings)
+			plan := setup.plan
+			var js []byte
+			if reportFile != "" {
+				js, err = report.LoadECharts(echartsJS)
+				if err != nil {
+					return err
+				}
+			}
+			dir, err := journalDir(journal)
+			if err != nil {
+				return err
+			}
+			sig, err := promsource.New(plan.GameDay.Signals.Prometheus)
+			if err != nil {
+				return err
+			}
+			run := chaos.Run{ID: newChaosRunID(), GameDay: plan.GameDay.Name}
+			inj, err := setup.backend.New(plan.GameDay.Fault.Params, run)
+			if err != nil {
+				return fmt.Errorf("building the %s fault: %w", plan.GameDay.Fault.Backend, err)
+			}
+			if c, ok := inj.(io.Closer); ok {
+				defer c.Close()
+			}
+			entry, err := chaos.NewJournalEntry(plan.GameDay)
+			if err != nil {
+				return err
+			}
+			pp := newProgressPrinter(e.stderr, !noColor)
+			fmt.Fprintf(e.stderr, "game day %s, run %s: %s on %s/%s, signals from %s\n", plan.GameDay.Name, run.ID,
+				plan.GameDay.Fault.Backend, plan.Objective.Service, plan.Objective.Name, sig)
+			r := &chaos.Runner{Plan: plan, Injector: inj, Signals: sig, Run: run,
+				Journal: &chaos.Journal{Dir: dir}, Entry: entry, Progress: pp.print, Log: e.log}
+			res, runErr := r.Execute(ctx)
+			pp.done()
+			if res == nil {
+				return runErr
+			}
+			if err := writeRunOutputs(e, res, output, resultFile, reportFile, js); err != nil {
+				return errors.Join(runErr, err)
+			}
+			return runExitError(res, runErr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&output, "output", "o", "text", "result format on stdout: text or json")
+	f.StringVar(&resultFile, "result", "", "also write the JSON result to this file")
+	f.StringVar(&reportFile, "report", "", "write an HTML report (SLI and burn-rate timelines, alert marks, measured vs predicted) to this file")
+	f.StringVar(&echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths; see docs/gameday.md)")
+	f.StringVar(&journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
+	f.StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game day")
+	f.BoolVar(&noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
+	return cmd
+}
+
+// runExitError maps a run's outcome to the documented exit codes.
+func runExitError(res *chaos.Result, runErr error) error {
+	reasons := strings.Join(res.Reasons, "; ")
+	switch {
+	case res.Outcome == chaos.Interrupted:
+		return &CodeError{Code: ExitInterrupted, Err: fmt.Errorf("game day %s interrupted; the fault was removed", res.GameDay)}
+	case runErr != nil:
+		return runErr
+	case res.Outcome == chaos.Aborted:
+		return &CodeError{Code: ExitAborted, Err: fmt.Errorf("game day %s aborted: %s", res.GameDay, reasons)}
+	case res.Outcome == chaos.Fail:
+		return &CodeError{Code: ExitVerdict, Err: fmt.Errorf("game day %s failed: %s", res.GameDay, reasons)}
+	}
+	return nil
+}
+
+func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile string, js []byte) error {
+	var errs []error
+	if output == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		errs = append(errs, enc.Encode(res))
+	} else {
+		errs = append(errs, writeResultText(e.stdout, res))
+	}
+	if resultFile != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err == nil {
+			err = os.WriteFile(resultFile, append(b, '\n'), 0o644)
+		}
+		errs = append(errs, err)
+	}
+	if reportFile != "" {
+		f, err := os.Create(reportFile)
+		if err == nil {
+			err = report.Write(f, res, report.Options{EChartsJS: js})
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err == nil {
+			fmt.Fprintf(e.stderr, "report written to %s\n", reportFile)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func chaosSecs(s *float64) string {
+	if s == nil {
+		return "—"
+	}
+	return (time.Duration(*s * float64(time.Second))).Round(time.Second).String()
+}
+
+func chaosMark(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAILED"
+}
+
+// writeResultText prints the verdict for humans.
+func writeResultText(w io.Writer, res *chaos.Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "game day %s (run %s) on %s/%s: %s\n", res.GameDay, res.RunID, res.Service, res.SLO, strings.ToUpper(string(res.Outcome)))
+	for _, x := range res.Expectations {
+		allowed := chaosSecs(&x.WithinSeconds)
+		if x.WithinPredicted {
+			allowed += " = predicted + tolerance"
+		}
+		if x.DetectedSeconds != nil {
+			fmt.Fprintf(&b, "  expect %-12s fired %s after %s (predicted %s, allowed %s)  %s\n",
+				x.Alert, x.FiredTier, chaosSecs(x.DetectedSeconds), chaosSecs(x.PredictedSeconds), allowed, chaosMark(x.Met))
+		} else {
+			fmt.Fprintf(&b, "  expect %-12s did not fire (predicted %s, allowed %s)  %s\n", x.Alert, chaosSecs(x.PredictedSeconds), allowed, chaosMark(x.Met))
+		}
+		if x.FiredTier != "" {
+			fmt.Fprintf(&b, "  reset  %-12s %s after the fault ended (predicted %s)\n", x.FiredTier, chaosSecs(x.ResetSeconds), chaosSecs(x.PredictedResetSeconds))
+		}
+	}
+	for _, m := range res.MustNotFire {
+		if m.Fired {
+			fmt.Fprintf(&b, "  must not fire %-5s %s fired  FAILED\n", m.Alert, m.FiredTier)
+		} else {
+			fmt.Fprintf(&b, "  must not fire %-5s did not fire  ok\n", m.Alert)
+		}
+	}
+	rc := res.Recovery
+	fmt.Fprintf(&b, "  recovery: %s burn < %g and no alert firing after %s (allowed %s)  %s\n",
+		rc.Window, rc.BurnRateBelow, chaosSecs(rc.RecoveredSeconds), chaosSecs(&rc.WithinSeconds), chaosMark(rc.Met))
+	fmt.Fprintf(&b, "  budget spent: %.2f%% of the period's error budget (guardrail %.0f%%)", 100*res.Budget.Spent, 100*res.Budget.Max)
+	if res.Budget.RemainingBefore != nil && res.Budget.RemainingAfter != nil {
+		fmt.Fprintf(&b, "; remaining %.2f%% → %.2f%%", 100**res.Budget.RemainingBefore, 100**res.Budget.RemainingAfter)
+	}
+	b.WriteString("\n")
+	for _, r := range res.Reasons {
+		fmt.Fprintf(&b, "  reason: %s\n", r)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// progressPrinter renders runner progress on stderr: a status line rewritten in place
+// with colour on a terminal, plain lines every few seconds otherwise.
+type progressPrinter struct {
+	w     io.Writer
+	tty   bool
+	color bool
+	last  time.Duration
+	open  bool // a status line is on screen (TTY only)
+}
+
+func newProgressPrinter(w io.Writer, color bool) *progressPrinter {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	return &progressPrinter{w: w, tty: tty, color: color && tty && os.Getenv("NO_COLOR") == ""}
+}
+
+const plainEvery = 5 * time.Second
+
+func (p *progressPrinter) paint(code, s string) string {
+	if !p.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p *progressPrinter) print(pr chaos.Progress) {
+	head := fmt.Sprintf("[%7s] %-9s", pr.Elapsed.Round(time.Second), pr.Phase)
+	if pr.Event != "" {
+		ev := pr.Event
+		switch {
+		case strings.HasSuffix(ev, " firing"):
+			ev = p.paint("1;31", ev)
+		case strings.HasSuffix(ev, " pending"):
+			ev = p.paint("33", ev)
+		case strings.HasSuffix(ev, " resolved"), ev == "recovered":
+			ev = p.paint("32", ev)
+		}
+		p.clear()
+		fmt.Fprintf(p.w, "%s %s\n", p.paint("36", head), ev)
+		return
+	}
+	if pr.Burn == nil {
+		return
+	}
+	if !p.tty && pr.Elapsed-p.last < plainEvery && p.last != 0 {
+		return
+	}
+	p.last = pr.Elapsed
+	line := head + " burn " + formatBurn(pr.Burn) + fmt.Sprintf("  budget %.2f%%", 100*pr.Spent)
+	if len(pr.Alerts) > 0 {
+		var a []string
+		for _, s := range pr.Alerts {
+			a = append(a, fmt.Sprintf("%s/%s %s", s.Severity, s.Window, s.State))
+		}
+		line += "  alerts " + strings.Join(a, ", ")
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+		p.open = true
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progressPrinter) clear() {
+	if p.open {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.open = false
+	}
+}
+
+func (p *progressPrinter) done() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+}
+
+// formatBurn lists burn rates by window length: "5m=12.3 30m=4.1 1h=2".
+func formatBurn(burn map[string]float64) string {
+	type wb struct {
+		d time.Duration
+		s string
+	}
+	var ws []wb
+	for w, v := range burn {
+		d, _ := time.ParseDuration(strings.TrimSuffix(strings.TrimSuffix(w, "d"), "w"))
+		if strings.HasSuffix(w, "d") || strings.HasSuffix(w, "w") {
+			d = 1 << 62 // days and weeks sort last; Go durations do not parse them
+		}
+		ws = append(ws, wb{d, fmt.Sprintf("%s=%.3g", w, v)})
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].d < ws[j].d || ws[i].d == ws[j].d && ws[i].s < ws[j].s })
+	out := make([]string, len(ws))
+	for i, x := range ws {
+		out[i] = x.s
+	}
+	return strings.Join(out, " ")
+}
+
+func newChaosValidateCmd(e *env) *cobra.Command {
+	var prometheus string
+	cmd := &cobra.Command{
+		Use:   "validate GAMEDAY.yaml...",
+		Short: "Check game days and print their plan: predicted detection and reset, deadlines, guardrails",
+		Args:  chaosMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var all slo.Diagnostics
+			for _, path := range args {
+				setup, err := loadGameDay(path, backends(), prometheus)
+				if err != nil {
+					var ve *slo.ValidationError
+					if errors.As(err, &ve) {
+						all = append(all, ve.Diagnostics...)
+						continue
+					}
+					return err
+				}
+				chaosWarnings(e.stderr, setup.warnings)
+				writePlan(e.stdout, path, setup.plan)
+			}
+			return all.Err()
+		},
+	}
+	cmd.Flags().StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game days")
+	return cmd
+}
+
+func writePlan(w io.Writer, path string, p *chaos.Plan) {
+	o := p.Objective
+	e := "unknown"
+	if p.ErrorRatio > 0 {
+		e = fmt.Sprintf("%g (from the %s), a %.3g× burn", p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/o.ErrorBudget())
+	}
+	fmt.Fprintf(w, "%s: ok: %s on %s/%s (%g%% over %s), fault %s, error ratio %s\n",
+		path, p.GameDay.Name, o.Service, o.Name, 100*o.Target, slo.FormatWindow(o.Period), p.GameDay.Fault.Backend, e)
+	for _, x := range p.Expect {
+		how := "set in the file"
+		if x.WithinPredicted {
+			how = "predicted + " + p.Tolerance.String() + " tolerance"
+		}
+		pred := "unknown"
+		if x.Predicted > 0 {
+			pred = x.Predicted.String()
+		}
+		fmt.Fprintf(w, "  expect %s: predicted detection %s, reset %s; deadline %s (%s)\n", x.Selector, pred, x.PredictedReset, x.Within, how)
+	}
+	for _, m := range p.MustNotFire {
+		fmt.Fprintf(w, "  must not fire: %s\n", m)
+	}
+	hold := "until the expected alerts fire or miss their deadline"
+	if p.Hold > 0 {
+		hold = p.Hold.String()
+	}
+	fmt.Fprintf(w, "  fault held: %s\n", hold)
+	fmt.Fprintf(w, "  recovery: %s burn < %g and no alert firing within %s\n", p.Recovery.Window, p.Recovery.BurnRateBelow, p.Recovery.Within)
+	fmt.Fprintf(w, "  guardrails: at most %.0f%% of the period's budget, timeout %s\n", 100*p.MaxBudget, p.Timeout)
+}
+
+func newChaosCleanupCmd(e *env) *cobra.Command {
+	var (
+		journal, runID, output string
+		force, sweep           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove faults that killed runs left behind, from the run journal and by backend sweeps",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return &usageError{fmt.Errorf("-o must be text or json, got %q", output)}
+			}
+			dir, err := journalDir(journal)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			out, cerr := chaos.Cleanup(ctx, &chaos.Journal{Dir: dir}, backends(),
+				chaos.CleanupOptions{RunID: runID, Force: force, Sweep: sweep})
+			if output == "json" {
+				if out == nil {
+					out = []chaos.CleanupResult{}
+				}
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(out); err != nil {
+					return err
+				}
+			} else {
+				if len(out) == 0 {
+					fmt.Fprintf(e.stdout, "nothing to clean up in %s\n", dir)
+				}
+				for _, r := range out {
+					switch {
+					case r.Error != "":
+						fmt.Fprintf(e.stdout, "run %s (%s): FAILED: %s\n", r.RunID, r.Backend, r.Error)
+					case r.Skipped != "":
+						fmt.Fprintf(e.stdout, "run %s (%s): skipped: %s\n", r.RunID, r.Backend, r.Skipped)
+					default:
+						fmt.Fprintf(e.stdout, "run %s (%s): removed %s\n", r.RunID, r.Backend, strings.Join(r.Removed, ", "))
+					}
+				}
+			}
+			return cerr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
+	f.StringVar(&runID, "run", "", "clean only this run ID")
+	f.BoolVar(&force, "force", false, "also clean entries whose slokit process still runs")
+	f.BoolVar(&sweep, "sweep", false, "also ask each backend to sweep leftovers of every slokit run (for example Chaos Mesh objects by label)")
+	f.StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+// chaosExactArgs requires n positional arguments, as a usage error.
+func chaosExactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
+
+// chaosMinArgs requires at least n positional arguments, as a usage error.
+func chaosMinArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return &usageError{fmt.Errorf("%s needs at least %d argument(s)", cmd.CommandPath(), n)}
+		}
+		return nil
+	}
+}
