@@ -1,0 +1,221 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/internal/engine"
+	"github.com/slokit/slokit/internal/testutil"
+	"github.com/slokit/slokit/slo"
+)
+
+// check is one promql_expr_test: the tier's firing ALERTS series at At, present or not.
+type check struct {
+	At      time.Duration
+	Labels  map[string]string // the alert's labels
+	Present bool
+}
+
+// writePromtoolFiles writes rules.yml (group without annotations: the comparison is about
+// verdicts and times) and test.yml (the scenario's series as input_series, and checks).
+func writePromtoolFiles(t testing.TB, dir string, o slo.Objective, group slo.RuleGroup, sc Scenario, opts Options, checks []check) string {
+	t.Helper()
+	opts.defaults()
+	g := group
+	g.Rules = slices.Clone(group.Rules)
+	for i := range g.Rules {
+		g.Rules[i].Annotations = nil
+	}
+	rules, err := yaml.Marshal(slo.RuleFile{Groups: []slo.RuleGroup{g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	counters, err := seriesFor(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type series struct {
+		Series string `yaml:"series"`
+		Values string `yaml:"values"`
+	}
+	var in []series
+	for _, c := range counters {
+		var b strings.Builder
+		for at := time.Duration(0); at <= sc.Duration(); at += opts.ScrapeInterval {
+			if at > 0 {
+				b.WriteByte(' ')
+			}
+			if sc.missingAt(at) {
+				b.WriteByte('_')
+				continue
+			}
+			good, bad := sc.events(at)
+			b.WriteString(strconv.FormatFloat(c.inc(good, bad), 'g', -1, 64))
+		}
+		in = append(in, series{Series: c.labels.String(), Values: b.String()})
+	}
+	type sample struct {
+		Labels string  `yaml:"labels"`
+		Value  float64 `yaml:"value"`
+	}
+	type exprTest struct {
+		Expr       string   `yaml:"expr"`
+		EvalTime   string   `yaml:"eval_time"`
+		ExpSamples []sample `yaml:"exp_samples"`
+	}
+	var tests []exprTest
+	for _, c := range checks {
+		l := maps.Clone(c.Labels)
+		l["alertstate"] = "firing"
+		sel := fmt.Sprintf(`ALERTS{alertstate="firing",%s=%q}`, slo.LabelWindow, c.Labels[slo.LabelWindow])
+		et := exprTest{Expr: sel, EvalTime: slo.FormatWindow(c.At), ExpSamples: []sample{}}
+		if c.Present {
+			et.ExpSamples = []sample{{Labels: "ALERTS" + labelString(l), Value: 1}}
+		}
+		tests = append(tests, et)
+	}
+	if len(tests) == 0 {
+		// Still force evaluation to the end of the scenario.
+		tests = append(tests, exprTest{Expr: "vector(1)", EvalTime: slo.FormatWindow(sc.Duration()), ExpSamples: []sample{{Labels: "{}", Value: 1}}})
+	}
+	file := map[string]any{
+		"rule_files":          []string{"rules.yml"},
+		"evaluation_interval": slo.FormatWindow(opts.EvalInterval),
+		"tests": []map[string]any{{
+			"interval":         slo.FormatWindow(opts.ScrapeInterval),
+			"input_series":     in,
+			"promql_expr_test": tests,
+		}},
+	}
+	data, err := yaml.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "test.yml")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func labelString(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, m[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// transitionsOf replays sc in the engine and returns its alert transitions.
+func transitionsOf(t testing.TB, o slo.Objective, group slo.RuleGroup, sc Scenario, opts Options) []engine.Transition {
+	t.Helper()
+	opts.defaults()
+	var out []engine.Transition
+	eng := engine.New(engine.Options{Interval: opts.EvalInterval, Retention: -1,
+		OnTransition: func(tr engine.Transition) { out = append(out, tr) }})
+	if err := eng.LoadGroups([]slo.RuleGroup{group}); err != nil {
+		t.Fatal(err)
+	}
+	counters, err := seriesFor(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for at := time.Duration(0); at <= sc.Duration(); at += opts.ScrapeInterval {
+		if sc.missingAt(at) {
+			continue
+		}
+		good, bad := sc.events(at)
+		for _, c := range counters {
+			if err := eng.Append(c.labels, Epoch.Add(at), c.inc(good, bad)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := eng.Run(context.Background(), Epoch, Epoch.Add(sc.Duration())); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPromtoolAgreesOnDetectionAndReset replays scenarios in slokit's engine, then asks
+// the Debian promtool (Prometheus 2.x) whether each tier's alert is firing one
+// evaluation interval after every transition slokit measured and not two intervals
+// before it: the two engines agree on every firing and resolution to one interval.
+func TestPromtoolAgreesOnDetectionAndReset(t *testing.T) {
+	promtool := testutil.Binary(t, "promtool")
+	slos := shortlink(t)
+	cases := []struct {
+		slo string
+		sc  Scenario
+	}{
+		{"create-availability", builtin(t, slos["create-availability"], "total-outage")},
+		{"create-availability", builtin(t, slos["create-availability"], "spikes")},
+		{"redirect-availability", Scenario{Name: "outage-8h", Segments: []Segment{
+			{Duration: 6 * time.Hour}, {Duration: 40 * time.Minute, BadRatio: 1, Fault: true},
+			{Duration: 20 * time.Minute, Missing: true}, {Duration: 90 * time.Minute}}}},
+		{"redirect-latency", Scenario{Name: "slow-8h", Traffic: 5, Segments: []Segment{
+			{Duration: 6 * time.Hour}, {Duration: 90 * time.Minute, BadRatio: 0.3, Fault: true}, {Duration: 40 * time.Minute}}}},
+	}
+	opts := Options{}
+	opts.defaults()
+	iv := opts.EvalInterval
+	for _, c := range cases {
+		t.Run(c.slo+"/"+c.sc.Name, func(t *testing.T) {
+			o := slos[c.slo]
+			g, err := alerts.Group(o, alerts.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			trs := transitionsOf(t, o, g, c.sc, opts)
+			var checks []check
+			for i, tr := range trs {
+				if tr.To == engine.StatePending {
+					continue
+				}
+				at := tr.At.Sub(Epoch)
+				// Only stable transitions: the state holds two intervals either side.
+				stable := true
+				for j, other := range trs {
+					if j != i && other.To != engine.StatePending && other.Labels[slo.LabelWindow] == tr.Labels[slo.LabelWindow] {
+						if d := other.At.Sub(tr.At); d > -3*iv && d < 3*iv {
+							stable = false
+						}
+					}
+				}
+				if !stable || at < 2*iv || at+iv > c.sc.Duration() {
+					continue
+				}
+				firing := tr.To == engine.StateFiring
+				checks = append(checks,
+					check{At: at + iv, Labels: tr.Labels, Present: firing},
+					check{At: at - 2*iv, Labels: tr.Labels, Present: !firing})
+			}
+			if len(checks) < 4 {
+				t.Fatalf("only %d checks from transitions %v; the scenario proves too little", len(checks), trs)
+			}
+			dir := t.TempDir()
+			file := writePromtoolFiles(t, dir, o, g, c.sc, opts, checks)
+			out, err := exec.Command(promtool, "test", "rules", file).CombinedOutput()
+			if err != nil {
+				t.Fatalf("promtool disagrees with slokit (%d checks):\n%s", len(checks), out)
+			}
+			t.Logf("promtool agrees on %d checks around %d transitions", len(checks), len(checks)/2)
+		})
+	}
+}
