@@ -34,9 +34,12 @@ func Parse(file string, data []byte) (*Service, Diagnostics) {
 }
 
 // LoadFiles reads and parses each path; diagnostics of every file are returned together.
+// An SLO defined twice across files (same service and name, so the same rule group) is an
+// error of the later file.
 func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
 	var out []*Service
 	var all Diagnostics
+	seen := map[string]string{} // objective ID → file
 	for _, p := range paths {
 		data, err := readFile(p)
 		if err != nil {
@@ -45,7 +48,20 @@ func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
 		}
 		s, ds := Parse(p, data)
 		all = append(all, ds...)
-		if s != nil {
+		if s == nil {
+			continue
+		}
+		dup := false
+		for _, o := range s.Objectives {
+			if first, ok := seen[o.ID()]; ok {
+				all = append(all, Diagnostic{File: p, Message: fmt.Sprintf(
+					"service %q SLO %q is also defined in %s: its rules would collide; keep one definition", o.Service, o.Name, first)})
+				dup = true
+				continue
+			}
+			seen[o.ID()] = p
+		}
+		if !dup {
 			out = append(out, s)
 		}
 	}

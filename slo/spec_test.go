@@ -397,3 +397,38 @@ func TestSlothEventsMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadFiles reads several files at once: diagnostics of all of them come back
+// together, unreadable files are reported, and an SLO defined in two files is an error.
+func TestLoadFiles(t *testing.T) {
+	dir := t.TempDir()
+	spec := "version: slokit/v1\nservice: api\nslos:\n  - name: %s\n    objective: 99\n    sli: {events: {bad: 'x{c=\"5\"}', total: x}}\n"
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.yaml", strings.ReplaceAll(spec, "%s", "read"))
+	b := write("b.yaml", strings.ReplaceAll(spec, "%s", "write"))
+	dup := write("dup.yaml", strings.ReplaceAll(spec, "%s", "read"))
+	bad := write("bad.yaml", "version: slokit/v1\nservice: api\n")
+	missing := filepath.Join(dir, "missing.yaml")
+
+	svcs, ds := slo.LoadFiles(a, b, dup, bad, missing)
+	if len(svcs) != 2 || svcs[0].Source != a || svcs[1].Source != b {
+		t.Errorf("want the services of a.yaml and b.yaml, got %d", len(svcs))
+	}
+	want := []string{
+		dup + `: service "api" SLO "read" is also defined in ` + a + `: its rules would collide; keep one definition`,
+		bad + ":1:1: slos: required: at least one SLO",
+		missing + ": cannot read the spec: open " + missing + ": no such file or directory",
+	}
+	if got := strings.Split(diagText(ds), "\n"); !reflect.DeepEqual(got, want) {
+		t.Errorf("diagnostics:\n got %q\nwant %q", got, want)
+	}
+	if !slo.IsValidation(ds.Err()) {
+		t.Errorf("Err() = %v, want a validation error", ds.Err())
+	}
+}

@@ -123,6 +123,9 @@ func kindName(n *yaml.Node) string {
 		case "!!bool":
 			return "the boolean " + n.Value
 		}
+		if len(n.Value) > 40 {
+			return strconv.Quote(n.Value[:37] + "...")
+		}
 		return strconv.Quote(n.Value)
 	case yaml.DocumentNode:
 		return "a document"
