@@ -14,7 +14,9 @@ import (
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/alertmanager/pkg/labels"
+	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/internal/testutil"
 	"github.com/slokit/slokit/slo"
@@ -261,6 +263,90 @@ func TestAlertmanagerRejectsPageAndTicketWithTheSameLabels(t *testing.T) {
 	_, err := Routing([]slo.Objective{a, b}, RoutingOptions{})
 	if err == nil || !strings.Contains(err.Error(), "shortlink-b") {
 		t.Fatalf("err = %v, want a complaint naming shortlink-b", err)
+	}
+}
+
+// TestNotificationTemplatesRender executes the Slack and PagerDuty texts with
+// Alertmanager's template engine on a firing group of one slokit alert.
+func TestNotificationTemplatesRender(t *testing.T) {
+	tmpl, err := amtemplate.FromGlobs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := amtemplate.KV{"alertname": "ShortlinkAvailability", "slokit_service": "shortlink", "slokit_slo": "redirect-availability", "severity": "page"}
+	ann := amtemplate.KV{"summary": "shortlink/redirect-availability: error budget burning 20.0× too fast over 1h",
+		"description": "It burns.", "runbook_url": "https://runbooks.example/x", "dashboard_url": "https://grafana.example/d/y"}
+	data := &amtemplate.Data{Status: "firing", CommonLabels: labels, CommonAnnotations: ann,
+		Alerts: amtemplate.Alerts{{Status: "firing", Labels: labels, Annotations: ann}}}
+	tests := []struct{ name, text, want string }{
+		{"slack title", slackTitle, "[FIRING:1] ShortlinkAvailability (shortlink/redirect-availability)"},
+		{"slack text", slackText, "*shortlink/redirect-availability: error budget burning 20.0× too fast over 1h*\nIt burns.\nRunbook: https://runbooks.example/x\nDashboard: https://grafana.example/d/y\n"},
+		{"pagerduty description", pagerdutyDescription, "ShortlinkAvailability: shortlink/redirect-availability: error budget burning 20.0× too fast over 1h"},
+	}
+	for _, tt := range tests {
+		got, err := tmpl.ExecuteTextString(tt.text, data)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%s =\n%q\nwant\n%q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestFragmentMergesIntoAnExistingConfig appends the fragment's lists to a user's
+// configuration, as its header says, and checks that both the user's routes and slokit's
+// work in Alertmanager's route tree.
+func TestFragmentMergesIntoAnExistingConfig(t *testing.T) {
+	existing := `route:
+  receiver: ops
+  group_by: [alertname]
+  routes:
+    - receiver: deadmans-switch
+      matchers: ['alertname="Watchdog"']
+receivers:
+  - name: ops
+  - name: deadmans-switch
+inhibit_rules: []
+`
+	f, err := Routing(amFixture(), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag, err := f.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user, add map[string]any
+	if err := yaml.Unmarshal([]byte(existing), &user); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(frag, &add); err != nil {
+		t.Fatal(err)
+	}
+	route := user["route"].(map[string]any)
+	route["routes"] = append(route["routes"].([]any), add["routes"].([]any)...)
+	user["receivers"] = append(user["receivers"].([]any), add["receivers"].([]any)...)
+	user["inhibit_rules"] = append(user["inhibit_rules"].([]any), add["inhibit_rules"].([]any)...)
+	merged, err := yaml.Marshal(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := dispatch.NewRoute(loadAM(t, merged).Route, nil)
+	for ls, want := range map[string]string{
+		`Watchdog`:              "deadmans-switch",
+		`NodeDown`:              "ops",
+		`ShortlinkAvailability`: "slokit-shortlink-pager",
+	} {
+		set := model.LabelSet{"alertname": model.LabelValue(ls), "severity": "page"}
+		if strings.HasPrefix(ls, "Shortlink") {
+			set["slokit_service"], set["slokit_slo"] = "shortlink", "redirect-availability"
+		}
+		routes := tree.Match(set)
+		if len(routes) != 1 || routes[0].RouteOpts.Receiver != want {
+			t.Errorf("%s reaches %d routes (first %v), want %s", ls, len(routes), routes[0].RouteOpts.Receiver, want)
+		}
 	}
 }
 
