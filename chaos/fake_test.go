@@ -118,12 +118,12 @@ func (w *world) Alerts(ctx context.Context, o slo.Objective) ([]AlertState, erro
 		return out2, nil
 	}
 	for _, t := range o.Windows() {
-		det := DetectionTime(t, o.ErrorBudget(), w.e)
+		det := detect(o, t, w.e)
 		if det == 0 {
 			continue
 		}
 		fire := in.Add(det + w.lag)
-		if now.Before(fire) || !out.IsZero() && !now.Before(out.Add(ResetTime(t, o.ErrorBudget(), w.e)+w.lag)) {
+		if now.Before(fire) || !out.IsZero() && !now.Before(out.Add(reset(o, t, w.e)+w.lag)) {
 			continue
 		}
 		if !out.IsZero() && fire.After(out) {

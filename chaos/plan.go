@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -140,7 +141,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		if p.ErrorRatio > 0 {
 			var reachable []slo.Window
 			for _, w := range tiers {
-				if p.ErrorRatio > w.BurnRate*budget {
+				if alerts.Predict(o, w, p.ErrorRatio).Fires {
 					reachable = append(reachable, w)
 				}
 			}
@@ -157,11 +158,11 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			}
 			pe.Tiers = reachable
 			for j, w := range reachable {
-				det := DetectionTime(w, budget, p.ErrorRatio)
+				det := detect(o, w, p.ErrorRatio)
 				if j == 0 || det < pe.Predicted {
 					pe.Predicted = det
 				}
-				if r := ResetTime(w, budget, p.ErrorRatio); r > pe.PredictedReset {
+				if r := reset(o, w, p.ErrorRatio); r > pe.PredictedReset {
 					pe.PredictedReset = r
 				}
 			}
@@ -191,8 +192,8 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		}
 		if p.ErrorRatio > 0 && p.Hold > 0 {
 			for _, w := range tiers {
-				if p.ErrorRatio > w.BurnRate*budget {
-					if det := DetectionTime(w, budget, p.ErrorRatio); det < p.Hold {
+				if alerts.Predict(o, w, p.ErrorRatio).Fires {
+					if det := detect(o, w, p.ErrorRatio); det < p.Hold {
 						d.warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", tierName(w), fmtDur(det), fmtDur(p.Hold))
 					}
 				}
@@ -231,23 +232,11 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	return p, d.ds
 }
 
-// DetectionTime is the time from the start of a step fault of error ratio e to tier w's
-// condition becoming true: B·b·L/e (ALERTING-MATH.md). It is 0 when the tier cannot fire.
-func DetectionTime(w slo.Window, budget, e float64) time.Duration {
-	if e <= w.BurnRate*budget {
-		return 0
-	}
-	return time.Duration(w.BurnRate * budget * float64(w.Long) / e).Round(time.Second)
-}
+// detect and reset are alerts.Predict's detection and reset times of tier w for o under
+// a step fault of error ratio e; zero when the tier cannot fire.
+func detect(o slo.Objective, w slo.Window, e float64) time.Duration { return alerts.Predict(o, w, e).Detect }
 
-// ResetTime is the time from the end of the fault to tier w's condition becoming false,
-// once the fault lasted at least its detection time: S·(1−B·b/e).
-func ResetTime(w slo.Window, budget, e float64) time.Duration {
-	if e <= w.BurnRate*budget {
-		return 0
-	}
-	return time.Duration(float64(w.Short) * (1 - w.BurnRate*budget/e)).Round(time.Second)
-}
+func reset(o slo.Objective, w slo.Window, e float64) time.Duration { return alerts.Predict(o, w, e).Reset }
 
 func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
 	var out []slo.Window

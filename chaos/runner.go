@@ -510,7 +510,7 @@ func (s *runState) verdict() {
 				// Predict the reset of the tier that actually fired.
 				for _, w := range e.Tiers {
 					if tierName(w) == t.Tier() {
-						er.PredictedResetSeconds = secs(ResetTime(w, p.Objective.ErrorBudget(), p.ErrorRatio))
+						er.PredictedResetSeconds = secs(reset(p.Objective, w, p.ErrorRatio))
 					}
 				}
 			}

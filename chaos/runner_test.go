@@ -60,13 +60,13 @@ func TestPreparePredictions(t *testing.T) {
 		Predicted:       104 * time.Second,
 		PredictedReset:  1800*time.Second - 1800*time.Second*12/1000*10/5, // 30m·(1−0.006/0.5)
 	}
-	want.PredictedReset = ResetTime(want.Tiers[1], 0.001, 0.5)
+	want.PredictedReset = reset(p.Objective, want.Tiers[1], 0.5)
 	got := p.Expect[0]
 	got.Selector.at = pos{}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("expectation\n got %+v\nwant %+v", got, want)
 	}
-	if got, want := ResetTime(want.Tiers[0], 0.001, 0.5), 291*time.Second; got != want {
+	if got, want := reset(p.Objective, want.Tiers[0], 0.5), 291*time.Second; got != want {
 		t.Errorf("page/1h reset = %s, want %s", got, want)
 	}
 	if p.ErrorRatio != 0.5 || p.ErrorRatioSource != "backend" {
