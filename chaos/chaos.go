@@ -78,3 +78,10 @@ type Signals interface {
 type BudgetReader interface {
 	BudgetRemaining(ctx context.Context, o slo.Objective) (float64, error)
 }
+
+// Starter is implemented by injectors that must run for the whole game day without the
+// fault applied yet, like a proxy that the load flows through. The runner starts them
+// before preflight; whoever built the injector closes it (io.Closer) after the run.
+type Starter interface {
+	Start(ctx context.Context) error
+}

@@ -91,6 +91,10 @@ type SteadyState struct {
 	MaxBurnRate float64
 	// NoAlerts requires that no alert of the SLO is pending or firing. nil means true.
 	NoAlerts *bool
+	// Wait is how long preflight waits for the steady state (polling) before it gives
+	// up; 0 checks once. It lets a run start right after the service or its proxy came
+	// up, while the burn-rate windows still hold the start-up.
+	Wait time.Duration
 }
 
 // AlertSelector picks alert tiers of the SLO under test.
@@ -207,6 +211,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			d.mapping(n, p,
 				field{"window", false, func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }},
 				field{"maxBurnRate", false, func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }},
+				field{"wait", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }},
 				field{"noAlerts", false, func(n *yaml.Node, p string) {
 					var b bool
 					d.boolean(n, p, &b)

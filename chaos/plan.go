@@ -66,6 +66,7 @@ type PlannedSteadyState struct {
 	Window      string
 	MaxBurnRate float64
 	NoAlerts    bool
+	Wait        time.Duration
 }
 
 // PlannedRecovery is the resolved recovery check.
@@ -123,6 +124,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		Window:      checkWindow(g.SteadyState.Window, "steadyState.window"),
 		MaxBurnRate: orF(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
 		NoAlerts:    noAlerts,
+		Wait:        g.SteadyState.Wait,
 	}
 	budget := o.ErrorBudget()
 	var slowestReset time.Duration
@@ -224,7 +226,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		for _, e := range p.Expect {
 			hold = max(hold, e.Within)
 		}
-		p.Timeout = hold + p.Recovery.Within + timeoutMargin
+		p.Timeout = p.SteadyState.Wait + hold + p.Recovery.Within + timeoutMargin
 	}
 	if len(d.ds.Errors()) > 0 {
 		return nil, d.ds
@@ -234,9 +236,13 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 
 // detect and reset are alerts.Predict's detection and reset times of tier w for o under
 // a step fault of error ratio e; zero when the tier cannot fire.
-func detect(o slo.Objective, w slo.Window, e float64) time.Duration { return alerts.Predict(o, w, e).Detect }
+func detect(o slo.Objective, w slo.Window, e float64) time.Duration {
+	return alerts.Predict(o, w, e).Detect
+}
 
-func reset(o slo.Objective, w slo.Window, e float64) time.Duration { return alerts.Predict(o, w, e).Reset }
+func reset(o slo.Objective, w slo.Window, e float64) time.Duration {
+	return alerts.Predict(o, w, e).Reset
+}
 
 func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
 	var out []slo.Window

@@ -141,38 +141,37 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			r.Log.Warn("budget remaining unavailable", "err", err)
 		}
 	}
-	burn, active, err := s.poll(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
+	if st, ok := r.Injector.(Starter); ok {
+		if err := st.Start(ctx); err != nil {
+			return res, fmt.Errorf("starting the %s backend (no fault applied yet): %w", p.GameDay.Fault.Backend, err)
+		}
+	}
+	for {
+		burn, active, err := s.poll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				s.res.Outcome = Interrupted
+				return res, ctx.Err()
+			}
+			if r.Clock.Now().Sub(s.start) >= p.SteadyState.Wait {
+				return res, fmt.Errorf("preflight: reading signals for %s: %w", o.ID(), err)
+			}
+		} else {
+			var reasons []string
+			s.res.SteadyState, reasons = steadyState(p, burn, active)
+			if s.res.SteadyState.Met {
+				break
+			}
+			if r.Clock.Now().Sub(s.start) >= p.SteadyState.Wait {
+				s.res.Reasons = append(s.res.Reasons, reasons...)
+				s.res.Outcome = Aborted
+				return res, nil
+			}
+		}
+		if err := r.Clock.Sleep(ctx, p.PollInterval); err != nil {
 			s.res.Outcome = Interrupted
-			return res, ctx.Err()
+			return res, err
 		}
-		return res, fmt.Errorf("preflight: reading signals for %s: %w", o.ID(), err)
-	}
-	ss := &s.res.SteadyState
-	*ss = SteadyStateResult{Window: p.SteadyState.Window, MaxBurnRate: p.SteadyState.MaxBurnRate, NoAlerts: p.SteadyState.NoAlerts, Met: true}
-	if v, ok := burn[p.SteadyState.Window]; ok {
-		ss.BurnRate = ptrF(v)
-		if v > p.SteadyState.MaxBurnRate {
-			ss.Met = false
-			s.reason("steady state not met: the %s burn rate is %.3g, above steadyState.maxBurnRate %g; wait until the SLO is healthy", p.SteadyState.Window, v, p.SteadyState.MaxBurnRate)
-		}
-	} else {
-		ss.Met = false
-		s.reason("steady state unknown: no %s{%s=%q,%s=%q,%s=%q} series; are slokit's rules loaded and is the service scraped?",
-			slo.MetricBurnRate, slo.LabelService, o.Service, slo.LabelSLO, o.Name, slo.LabelWindow, p.SteadyState.Window)
-	}
-	if p.SteadyState.NoAlerts && len(active) > 0 {
-		ss.Met = false
-		var names []string
-		for _, a := range active {
-			names = append(names, fmt.Sprintf("%s/%s %s", a.Severity, a.Window, a.State))
-		}
-		s.reason("steady state not met: alerts of %s are already active (%s); a run must start from a quiet SLO", o.ID(), strings.Join(names, ", "))
-	}
-	if !ss.Met {
-		s.res.Outcome = Aborted
-		return res, nil
 	}
 
 	// inject
@@ -569,4 +568,31 @@ func (s *runState) sortedTracks() []AlertTrack {
 		out = append(out, *s.tracks[k])
 	}
 	return out
+}
+
+// steadyState checks the preflight conditions on one poll's signals.
+func steadyState(p *Plan, burn map[string]float64, active []AlertState) (SteadyStateResult, []string) {
+	o := p.Objective
+	ss := SteadyStateResult{Window: p.SteadyState.Window, MaxBurnRate: p.SteadyState.MaxBurnRate, NoAlerts: p.SteadyState.NoAlerts, Met: true}
+	var reasons []string
+	if v, ok := burn[p.SteadyState.Window]; ok {
+		ss.BurnRate = ptrF(v)
+		if v > p.SteadyState.MaxBurnRate {
+			ss.Met = false
+			reasons = append(reasons, fmt.Sprintf("steady state not met: the %s burn rate is %.3g, above steadyState.maxBurnRate %g; wait until the SLO is healthy", p.SteadyState.Window, v, p.SteadyState.MaxBurnRate))
+		}
+	} else {
+		ss.Met = false
+		reasons = append(reasons, fmt.Sprintf("steady state unknown: no %s{%s=%q,%s=%q,%s=%q} series; are slokit's rules loaded and is the service scraped and receiving traffic?",
+			slo.MetricBurnRate, slo.LabelService, o.Service, slo.LabelSLO, o.Name, slo.LabelWindow, p.SteadyState.Window))
+	}
+	if p.SteadyState.NoAlerts && len(active) > 0 {
+		ss.Met = false
+		var names []string
+		for _, a := range active {
+			names = append(names, fmt.Sprintf("%s/%s %s", a.Severity, a.Window, a.State))
+		}
+		reasons = append(reasons, fmt.Sprintf("steady state not met: alerts of %s are already active (%s); a run must start from a quiet SLO", o.ID(), strings.Join(names, ", ")))
+	}
+	return ss, reasons
 }

@@ -422,3 +422,49 @@ func TestCleanupSkipsLiveRuns(t *testing.T) {
 		t.Errorf("live entry removed: %v", err)
 	}
 }
+
+// startingWorld is an injector that must be started before preflight, like a proxy.
+type startingWorld struct{ *world }
+
+func (s startingWorld) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, "start")
+	return nil
+}
+
+// TestRunWaitsForSteadyState starts the backend first, then waits (steadyState.wait)
+// while the start-up still burns, and only injects once the SLO is healthy.
+func TestRunWaitsForSteadyState(t *testing.T) {
+	w := &world{clock: newFakeClock(), o: goodObjective(), e: 0.5, baseline: 5}
+	begin := w.clock.Now()
+	w.onPoll = nil
+	p := plan(t, gameDayYAML+"steadyState: {wait: 1m}\n", w.o)
+	r := newRunner(t, p, w)
+	r.Injector = startingWorld{w}
+	var injectedAfter time.Duration
+	r.Progress = func(pr Progress) {
+		if w.clock.Now().Sub(begin) >= 20*time.Second {
+			w.baseline = 0.2 // healthy from 20s on
+		}
+		if pr.Event == "fault injected" {
+			injectedAfter = pr.Elapsed
+		}
+	}
+	res, err := r.Execute(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != Pass {
+		t.Fatalf("outcome %s: %q", res.Outcome, res.Reasons)
+	}
+	if got := w.Calls(); !reflect.DeepEqual(got, []string{"start", "inject", "remove"}) {
+		t.Errorf("calls %v, want start before inject", got)
+	}
+	if injectedAfter < 20*time.Second || injectedAfter > 22*time.Second {
+		t.Errorf("injected after %s, want as soon as the SLO is healthy (20-21s)", injectedAfter)
+	}
+	if !res.SteadyState.Met || *res.SteadyState.BurnRate != 0.2 {
+		t.Errorf("steady state %+v", res.SteadyState)
+	}
+}
