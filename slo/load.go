@@ -114,7 +114,8 @@ func (w *walker) parse(data []byte) *Service {
 		w.errf(nil, "", "empty file: a spec starts with version: %s", VersionV1)
 		return nil
 	}
-	switch w.detect(docs[0]) {
+	w.format = w.detect(docs[0])
+	switch w.format {
 	case formatV1:
 		w.onlyOne(docs)
 		return w.convertV1(w.decodeV1(docs[0]))

@@ -27,6 +27,8 @@ type walker struct {
 	errPaths map[string]bool
 	// scope tells apart objects whose paths repeat (OpenSLO documents).
 	scope string
+	// format is the spec format being read.
+	format format
 }
 
 // maxNodes is the most nodes a walker visits in one file beyond one per byte of the

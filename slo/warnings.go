@@ -51,10 +51,11 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		if win.BurnRate*budget >= 1 {
 			// A tier fires only when the error ratio exceeds B·b; a ratio cannot exceed 1.
 			// Over L, a total outage spends L/(b·P) of the budget; the tier needs B·L/P.
-			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed (a %s outage spends %s%% of the %s budget, the tier needs %s%%); raise the objective or lower the tier's burnRate in alerting.windows",
+			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed (a %s outage spends %s%% of the %s budget, the tier needs %s%%); raise the objective or %s",
 				describeWindow(win), pct, formatFloat(roundTo(1/budget, 3)),
 				FormatWindow(win.Long), formatFloat(roundTo(100*float64(win.Long)/(budget*float64(o.Period)), 2)),
-				FormatWindow(o.Period), formatFloat(roundTo(100*win.BurnRate*float64(win.Long)/float64(o.Period), 2)))
+				FormatWindow(o.Period), formatFloat(roundTo(100*win.BurnRate*float64(win.Long)/float64(o.Period), 2)),
+				w.windowsHint("lower the tier's burnRate"))
 		}
 		if win.Short < MinUsefulWindow && !shortWarned {
 			// Default windows shrink with the period (30d → 5m, 1d → 10s).
@@ -65,8 +66,8 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 			if wnode == nil {
 				wnode = at.slo
 			}
-			w.warnf(wnode, wpath, "the %s has a %s short window, shorter than typical scrape intervals (15s-1m): rate() needs two samples in the window, so the tier may never fire; use windows of at least %s (alerting.windows overrides them)",
-				describeWindow(win), formatDuration(win.Short), FormatWindow(MinUsefulWindow))
+			w.warnf(wnode, wpath, "the %s has a %s short window, shorter than typical scrape intervals (15s-1m): rate() needs two samples in the window, so the tier may never fire; use windows of at least %s (%s)",
+				describeWindow(win), formatDuration(win.Short), FormatWindow(MinUsefulWindow), w.windowsHint("set them"))
 			shortWarned = !override
 		}
 	}
@@ -81,6 +82,15 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		w.warnf(objNode, at.objectivePath, "a total outage spends the whole %s error budget of %s%% in %s, before scrape and rule-evaluation delays let any alert reach someone; consider a lower objective or a longer period",
 			FormatWindow(o.Period), pct, formatDuration(outage))
 	}
+}
+
+// windowsHint tells how to change the alert tiers in the file's format: slokit/v1 has
+// alerting.windows; Sloth and OpenSLO files use the default tiers.
+func (w *walker) windowsHint(action string) string {
+	if w.format == formatV1 {
+		return action + " in alerting.windows"
+	}
+	return "convert the file to slokit/v1 and " + action + " in alerting.windows"
 }
 
 // roundTo rounds f to n significant decimals for messages.
