@@ -140,6 +140,13 @@ func (e *Engine) LoadGroups(groups []slo.RuleGroup) error {
 	return nil
 }
 
+// Retention returns the history kept behind the newest evaluation (negative: all).
+func (e *Engine) Retention() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.retention
+}
+
 // RangeEvaluable reports whether Run can evaluate the loaded rules one range query per
 // rule (every rule reads only series that rules before it record).
 func (e *Engine) RangeEvaluable() bool {

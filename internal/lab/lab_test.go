@@ -1,0 +1,128 @@
+package lab
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// TestLabServesPrometheusAPI scrapes a real client_golang registry over HTTP, evaluates
+// a recording and an alerting rule, and reads everything back with client_golang's own
+// API client, unchanged.
+func TestLabServesPrometheusAPI(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "demo_requests_total", Help: "requests"}, []string{"code"})
+	reg.MustRegister(errs)
+	errs.WithLabelValues("200").Add(0)
+	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	defer target.Close()
+	// Keep errors coming while the test runs.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				errs.WithLabelValues("500").Inc()
+				errs.WithLabelValues("200").Add(3)
+			}
+		}
+	}()
+
+	l, err := New(Config{
+		Targets:        []Target{{URL: target.URL + "/metrics", Job: "demo"}},
+		ScrapeInterval: 100 * time.Millisecond,
+		Groups: []slo.RuleGroup{{Name: "demo", Rules: []slo.Rule{
+			{Record: "demo:error:ratio", Expr: `sum(rate(demo_requests_total{code="500"}[1s])) / sum(rate(demo_requests_total[1s]))`},
+			{Alert: "DemoErrors", Expr: `demo:error:ratio > 0.1`, Labels: map[string]string{"severity": "page"},
+				Annotations: map[string]string{"summary": "errors"}},
+		}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	resp, err := http.Get(l.URL() + "/-/ready")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/-/ready: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	c, err := api.NewClient(api.Config{Address: l.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	papi := v1.NewAPI(c)
+	// Wait (bounded) until the alert fires; no timing is asserted.
+	var firing []v1.Alert
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		res, err := papi.Alerts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		firing = firing[:0]
+		for _, a := range res.Alerts {
+			if a.State == v1.AlertStateFiring {
+				firing = append(firing, a)
+			}
+		}
+		if len(firing) > 0 {
+			break
+		}
+	}
+	if len(firing) != 1 {
+		t.Fatalf("firing alerts = %+v, want DemoErrors", firing)
+	}
+	a := firing[0]
+	if a.Labels["alertname"] != "DemoErrors" || a.Labels["severity"] != "page" || a.Annotations["summary"] != "errors" || a.ActiveAt.IsZero() {
+		t.Errorf("alert = %+v", a)
+	}
+
+	v, _, _, err := papi.Query(context.Background(), "demo:error:ratio", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok || len(vec) != 1 || vec[0].Value < 0.2 || vec[0].Value > 0.3 {
+		t.Errorf("demo:error:ratio = %v, want about 0.25 (1 error in 4 requests)", v)
+	}
+	v, _, _, err = papi.Query(context.Background(), `up{job="demo"}`, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vec, ok := v.(model.Vector); !ok || len(vec) != 1 || vec[0].Value != 1 {
+		t.Errorf("up = %v, want 1", v)
+	}
+	now := time.Now()
+	m, _, _, err := papi.QueryRange(context.Background(), `demo_requests_total{code="500"}`, v1.Range{Start: now.Add(-time.Second), End: now, Step: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mat, ok := m.(model.Matrix); !ok || len(mat) != 1 || len(mat[0].Values) < 5 {
+		t.Errorf("range query = %v, want one series with about 10 points", m)
+	}
+	if _, _, _, err := papi.Query(context.Background(), "rate(", time.Now()); err == nil {
+		t.Error("a bad query did not fail")
+	}
+}
