@@ -554,8 +554,8 @@ func (w *walker) periodFits(period time.Duration, overridden bool, n *yaml.Node,
 		return false
 	case period < MinDefaultTiersPeriod && !overridden:
 		fast := DefaultWindows(period)[0]
-		w.errf(n, path, "%s is too short for the default alert tiers (the fast page would use %s and %s windows): set alerting.windows, or use a period of at least %s",
-			FormatWindow(period), FormatWindow(fast.Long), FormatWindow(fast.Short), FormatWindow(MinDefaultTiersPeriod))
+		w.errf(n, path, "%s is too short for the default alert tiers (the fast page would use %s and %s windows): use a period of at least %s, or %s",
+			FormatWindow(period), FormatWindow(fast.Long), FormatWindow(fast.Short), FormatWindow(MinDefaultTiersPeriod), w.windowsHint("set the tiers"))
 		return false
 	}
 	return true
