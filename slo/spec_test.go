@@ -321,7 +321,8 @@ func TestObjectivePrecision(t *testing.T) {
 		want      float64
 	}{
 		{"99.9", 0.999}, {"99.95", 0.9995}, {"99.999", 0.99999}, {"95", 0.95}, {"99", 0.99},
-		{`"99.5"`, 0.995}, {"9.99e1", 0.999}, {"0.5", 0.005},
+		{`"99.5"`, 0.995}, {"9.99e1", 0.999}, {"0.5", 0.005}, {"99.90", 0.999}, {"0x63", 0.99},
+		{"99.99999999", 0.9999999999},
 	} {
 		spec := "version: slokit/v1\nservice: s\nslos:\n  - name: a\n    objective: " + tt.objective +
 			"\n    sli: {events: {bad: 'x{code=\"500\"}', total: x}}\n"

@@ -121,13 +121,14 @@ func (w *walker) objectiveAt(s scalar, parent *yaml.Node, path string) (float64,
 		w.warnf(s.Node, path, "objective %s means %s%%, not %s%%: objectives are percentages; did you mean %s?",
 			s.Value, s.Value, strconv.FormatFloat(pct*100, 'g', -1, 64), strconv.FormatFloat(pct*100, 'g', -1, 64))
 	}
-	return percentToRatio(text, pct), true
+	return percentToRatio(pct), true
 }
 
-// percentToRatio divides a percentage by 100 exactly on its decimal text, so that 99.9
-// becomes the float64 nearest to 0.999 rather than 99.9/100 = 0.9990000000000001.
-func percentToRatio(text string, pct float64) float64 {
-	if r, ok := new(big.Rat).SetString(text); ok {
+// percentToRatio divides a percentage by 100 exactly on its shortest decimal form, so
+// that 99.9 becomes the float64 nearest to 0.999 rather than 99.9/100 =
+// 0.9990000000000001.
+func percentToRatio(pct float64) float64 {
+	if r, ok := new(big.Rat).SetString(strconv.FormatFloat(pct, 'g', -1, 64)); ok {
 		f, _ := r.Quo(r, big.NewRat(100, 1)).Float64()
 		if f > 0 && f < 1 {
 			return f
