@@ -136,7 +136,15 @@ func TestOperatorObjectCarriesTheDashboard(t *testing.T) {
 // TestAlertLinksReachTheDetailDashboard pins the contract with the alerts' dashboard_url:
 // its path names the detail dashboard's uid and its query sets template variables that exist.
 func TestAlertLinksReachTheDetailDashboard(t *testing.T) {
-	for _, o := range fixture() {
+	long1, long2 := fixture()[0], fixture()[0]
+	long1.Service, long1.Name = "k8s-apiserver", "requests-availability" // 42 characters in full
+	long2.Service, long2.Name = "k8s-apiserver", "requests-availability-eu"
+	uids := map[string]string{}
+	for _, o := range append(fixture(), long1, long2) {
+		if prev, dup := uids[slo.DashboardUID(o)]; dup {
+			t.Errorf("%s and %s share the dashboard uid %s", prev, o.ID(), slo.DashboardUID(o))
+		}
+		uids[slo.DashboardUID(o)] = o.ID()
 		d, err := dashboards.Detail(o)
 		if err != nil {
 			t.Fatal(err)

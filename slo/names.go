@@ -1,6 +1,8 @@
 package slo
 
 import (
+	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -53,5 +55,18 @@ func FormatWindow(d time.Duration) string { return model.Duration(d).String() }
 func RuleGroupName(o Objective) string { return "slokit-" + o.ID() }
 
 // DashboardUID is the uid of o's Grafana detail dashboard; alert annotations link to
-// /d/<uid>?var-service=<service>&var-slo=<slo>.
-func DashboardUID(o Objective) string { return "slokit-" + o.ID() }
+// /d/<uid>?var-service=<service>&var-slo=<slo>. It is "slokit-<service>-<slo>", or, when
+// that exceeds the 40 characters Grafana allows, its first 31 characters, a dash and 8 hex
+// digits of its FNV-1a hash, so that long names stay distinct.
+func DashboardUID(o Objective) string {
+	uid := "slokit-" + o.ID()
+	if len(uid) <= maxDashboardUID {
+		return uid
+	}
+	h := fnv.New32a()
+	h.Write([]byte(uid))
+	return fmt.Sprintf("%s-%08x", uid[:maxDashboardUID-9], h.Sum32())
+}
+
+// maxDashboardUID is the longest dashboard uid Grafana accepts.
+const maxDashboardUID = 40
