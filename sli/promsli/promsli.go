@@ -43,7 +43,9 @@ type Recorder struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	inFlight prometheus.Gauge
+	// inFlight backs the in-flight gauge: one atomic add per change, where
+	// prometheus.Gauge's float needs a compare-and-swap loop.
+	inFlight atomic.Int64
 
 	mu     sync.Mutex                        // serialises adding routes
 	routes atomic.Pointer[map[string]*route] // copy-on-write: lock-free reads
@@ -131,13 +133,13 @@ func New(reg prometheus.Registerer, cfg Config) (*Recorder, error) {
 			Buckets:                     buckets,
 			NativeHistogramBucketFactor: cfg.NativeHistogramBucketFactor,
 		}, []string{sli.LabelRoute, sli.LabelMethod}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name:        sli.MetricInFlight,
-			Help:        "HTTP requests being served.",
-			ConstLabels: constLabels,
-		}),
 	}
-	for _, c := range []prometheus.Collector{r.requests, r.duration, r.inFlight} {
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        sli.MetricInFlight,
+		Help:        "HTTP requests being served.",
+		ConstLabels: constLabels,
+	}, func() float64 { return float64(r.inFlight.Load()) })
+	for _, c := range []prometheus.Collector{r.requests, r.duration, inFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("promsli: register metrics for service %q: %w", cfg.Service, err)
 		}
@@ -148,13 +150,13 @@ func New(reg prometheus.Registerer, cfg Config) (*Recorder, error) {
 }
 
 // Started increments the in-flight gauge.
-func (r *Recorder) Started() { r.inFlight.Inc() }
+func (r *Recorder) Started() { r.inFlight.Add(1) }
 
 // Done decrements the in-flight gauge, counts the request and observes its latency. After
 // the first request of a (route, method, code) it allocates nothing unless an exemplar is
 // attached.
 func (r *Recorder) Done(ctx context.Context, o sli.Observation) {
-	r.inFlight.Dec()
+	r.inFlight.Add(-1)
 	m := r.method(o.Route, o.Method)
 	r.counter(m, o.Route, o.Method, o.Code).Inc()
 	secs := o.Duration.Seconds()
