@@ -301,7 +301,7 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 		rc.Window, rc.BurnRateBelow, chaosSecs(rc.RecoveredSeconds), chaosSecs(&rc.WithinSeconds), chaosMark(rc.Met))
 	fmt.Fprintf(&b, "  budget spent: %.2f%% of the period's error budget (guardrail %.0f%%)", 100*res.Budget.Spent, 100*res.Budget.Max)
 	if res.Budget.RemainingBefore != nil && res.Budget.RemainingAfter != nil {
-		fmt.Fprintf(&b, "; remaining %.2f%% → %.2f%%", 100**res.Budget.RemainingBefore, 100**res.Budget.RemainingAfter)
+		fmt.Fprintf(&b, "; %s %.2f%% → %.2f%%", slo.MetricBudgetRemaining, 100**res.Budget.RemainingBefore, 100**res.Budget.RemainingAfter)
 	}
 	b.WriteString("\n")
 	for _, r := range res.Reasons {
