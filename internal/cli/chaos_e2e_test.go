@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -379,4 +380,114 @@ func status(t *testing.T, u string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// fakePrometheus answers the two API calls the runner makes with a healthy SLO: burn
+// rates well under 1 and no alerts.
+func fakePrometheus(t *testing.T) string {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/query", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		now := float64(time.Now().Unix())
+		metric := `{"slokit_service":"shortlink","slokit_slo":"redirect-availability","slokit_window":"5s"}`
+		val := "0.1"
+		if strings.Contains(r.Form.Get("query"), slo.MetricBudgetRemaining) {
+			val = "0.9"
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":%s,"value":[%v,"%s"]}]}}`, metric, now, val)
+	})
+	mux.HandleFunc("/api/v1/alerts", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"status":"success","data":{"alerts":[]}}`)
+	})
+	return serve(t, mux)
+}
+
+// procState is the state letter of /proc/PID/stat: "T" for a stopped process.
+func procState(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return f[0]
+}
+
+// TestChaosCleanupAfterKill9 runs a game day that pauses a process, kills slokit with
+// SIGKILL mid-fault (the process stays stopped: nothing removed the fault), and proves
+// that `slokit chaos cleanup` resumes it from the run journal.
+func TestChaosCleanupAfterKill9(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	slokit, err := exec.LookPath("slokit") // the test binary, set up by testscript.Main
+	if err != nil {
+		t.Skipf("slokit command not set up: %v", err)
+	}
+	target := exec.Command("sleep", "300")
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = target.Process.Kill(); _ = target.Wait() }()
+	pid := target.Process.Pid
+
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal")
+	if err := os.WriteFile(filepath.Join(dir, "slos.yaml"), []byte(e2eSLOs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gd := filepath.Join(dir, "pause.yaml")
+	if err := os.WriteFile(gd, []byte(fmt.Sprintf(`name: pause-target
+slo: {file: slos.yaml, name: redirect-availability}
+signals: {prometheus: "%s"}
+fault:
+  backend: process
+  params: {action: pause, pid: %d}
+expectedErrorRatio: 1
+expect: [{severity: page, within: 10m}]
+`, fakePrometheus(t), pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(slokit, "chaos", "run", gd, "--journal-dir", journal)
+	var runErr syncBuffer
+	run.Stderr = &runErr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for procState(t, pid) != "T" {
+		if time.Now().After(deadline) {
+			_ = run.Process.Kill()
+			t.Fatalf("the process was never paused; slokit said:\n%s", runErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := run.Process.Kill(); err != nil { // SIGKILL: no deferred removal can run
+		t.Fatal(err)
+	}
+	_ = run.Wait()
+	time.Sleep(100 * time.Millisecond)
+	if st := procState(t, pid); st != "T" {
+		t.Fatalf("after kill -9 the process is %q; the test needs the fault left behind", st)
+	}
+	entries, err := (&chaos.Journal{Dir: journal}).List()
+	if err != nil || len(entries) != 1 || entries[0].Backend != "process" {
+		t.Fatalf("journal after kill -9: %+v, %v", entries, err)
+	}
+
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"chaos", "cleanup", "--journal-dir", journal}, nil, &stdout, &stderr)
+	if code != ExitOK {
+		t.Fatalf("cleanup exit %d:\n%s%s", code, stdout.String(), stderr.String())
+	}
+	want := fmt.Sprintf("run %s (process): removed process fault of run %s\n", entries[0].RunID, entries[0].RunID)
+	if stdout.String() != want {
+		t.Errorf("cleanup said %q, want %q", stdout.String(), want)
+	}
+	if st := procState(t, pid); st == "T" {
+		t.Error("cleanup left the process stopped")
+	}
+	if entries, _ := (&chaos.Journal{Dir: journal}).List(); len(entries) != 0 {
+		t.Errorf("journal entries left: %+v", entries)
+	}
 }
