@@ -135,17 +135,15 @@ func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
 // semantics checks what the shape cannot: supported action, selector and namespace,
 // and Chaos Mesh's own admission-webhook validation (which a cluster may not run).
 func (c *checker) semantics(k kind, f *Fault, spec *yaml.Node) {
-	actionAt := func() *yaml.Node {
-		if v := mapValue(spec, "action"); v != nil {
-			return v
-		}
-		return spec
+	actionAt, actionPath := spec, "spec"
+	if v := mapValue(spec, "action"); v != nil {
+		actionAt, actionPath = v, "spec.action"
 	}
 	switch {
 	case f.Action == "":
-		c.errorf(actionAt(), "spec", "%s names no action; slokit supports %s", k.name, strings.Join(k.actions, ", "))
+		c.errorf(actionAt, actionPath, "%s names no action; slokit supports %s", k.name, strings.Join(k.actions, ", "))
 	case !slices.Contains(k.actions, f.Action):
-		c.errorf(actionAt(), "spec.action", "%s action %q is not supported by slokit; use one of %s", k.name, f.Action, strings.Join(k.actions, ", "))
+		c.errorf(actionAt, actionPath, "%s action %q is not supported by slokit; use one of %s", k.name, f.Action, strings.Join(k.actions, ", "))
 	}
 
 	sel := podSelector(f.Object)
@@ -188,11 +186,18 @@ func (c *checker) semantics(k kind, f *Fault, spec *yaml.Node) {
 
 	// Chaos Mesh's admission webhook checks (durations, percentages, modes, ports):
 	// run them here so that a cluster without the webhook cannot accept a bad spec.
+	// The webhook defaults before it validates, as the cluster's mutating webhook does.
 	obj := f.Object.DeepCopyObject().(chaosObject)
 	obj.SetNamespace(f.Namespace)
+	genericwebhook.Default(obj)
+	reported := map[string]bool{}
 	for _, e := range genericwebhook.Validate(obj) {
 		at, path := locate(spec, k.specType(), e.Field)
-		c.errorf(at, path, "%s", e.ErrorBody())
+		// Validators promoted through embedded selectors can report the same problem twice.
+		if key := fmt.Sprintf("%d:%d:%s", at.Line, at.Column, e.ErrorBody()); !reported[key] {
+			reported[key] = true
+			c.errorf(at, path, "%s", e.ErrorBody())
+		}
 	}
 	if f.Kind == v1alpha1.KindPodChaos && f.Action == string(v1alpha1.PodFailureAction) {
 		if v := mapValue(spec, "duration"); v == nil {
