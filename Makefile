@@ -5,7 +5,7 @@ BIN       ?= bin/slokit
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION)
 
-.PHONY: help build test test-unit test-e2e bench bench-rules fuzz golden demo lint example
+.PHONY: help build test test-unit test-e2e bench bench-rules bench-throughput fuzz golden demo lint example
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,9 @@ bench: ## run the benchmarks with -benchmem
 
 bench-rules: ## measure rule evaluation cost in a real Prometheus, slokit vs Sloth
 	bash bench/rules/run.sh
+
+bench-throughput: ## shortlink requests/s with and without sli instrumentation under wrk
+	bash bench/throughput/run.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@bash .ci/fuzz.sh $(FUZZTIME)
