@@ -51,8 +51,12 @@ type Config struct {
 	Listen string
 	// Logger receives scrape and evaluation errors. Nil discards them.
 	Logger *slog.Logger
-	// Client scrapes the targets. Nil means a client with a ScrapeInterval timeout.
+	// Client scrapes the targets and posts alerts. Nil means a client with a
+	// ScrapeInterval timeout.
 	Client *http.Client
+	// AlertmanagerURL, when set, receives firing and resolved alerts after every
+	// evaluation on its /api/v2/alerts, as Prometheus sends them. Empty: none are sent.
+	AlertmanagerURL string
 }
 
 func (c *Config) defaults() {
@@ -82,6 +86,8 @@ type Lab struct {
 	up   map[string]bool
 	scr  int // completed scrape rounds
 	eval int // completed evaluations
+	// resolved holds alerts resolved since the last send to Alertmanager.
+	resolved []engine.Transition
 }
 
 // New validates cfg, loads its rules and binds the API's listener, so URL is known before
@@ -94,6 +100,12 @@ func New(cfg Config) (*Lab, error) {
 			return nil, fmt.Errorf("lab: targets[%d]: URL %q must be an absolute http(s) URL", i, t.URL)
 		}
 	}
+	if cfg.AlertmanagerURL != "" {
+		if u, err := url.Parse(cfg.AlertmanagerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("lab: Alertmanager URL %q must be an absolute http(s) URL", cfg.AlertmanagerURL)
+		}
+	}
+	l := &Lab{cfg: cfg, up: map[string]bool{}}
 	extra := cfg.Retention
 	if extra <= 0 {
 		extra = time.Hour
@@ -103,7 +115,12 @@ func New(cfg Config) (*Lab, error) {
 	if err := probe.LoadGroups(cfg.Groups); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	eng := engine.New(engine.Options{Interval: cfg.EvalInterval, Logger: cfg.Logger, Retention: probe.Retention() + extra})
+	eng := engine.New(engine.Options{Interval: cfg.EvalInterval, Logger: cfg.Logger, Retention: probe.Retention() + extra,
+		OnTransition: func(tr engine.Transition) {
+			if tr.From == engine.StateFiring && tr.To == engine.StateInactive {
+				l.resolved = append(l.resolved, tr)
+			}
+		}})
 	if err := eng.LoadGroups(cfg.Groups); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
@@ -111,7 +128,8 @@ func New(cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: listen on %s: %w", cfg.Listen, err)
 	}
-	return &Lab{cfg: cfg, eng: eng, ln: ln, up: map[string]bool{}}, nil
+	l.eng, l.ln = eng, ln
+	return l, nil
 }
 
 // URL is the API's base URL, like http://127.0.0.1:39123.
@@ -164,6 +182,9 @@ func (l *Lab) loop(ctx context.Context) {
 		case now := <-eval.C:
 			if err := l.eng.EvalAt(ctx, now); err != nil && ctx.Err() == nil {
 				l.cfg.Logger.Warn("rule evaluation failed", "err", err)
+			}
+			if err := l.notify(ctx, now); err != nil && ctx.Err() == nil {
+				l.cfg.Logger.Warn("sending alerts to Alertmanager failed", "url", l.cfg.AlertmanagerURL, "err", err)
 			}
 			l.mu.Lock()
 			l.eval++

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 
+	"github.com/slokit/slokit/internal/testutil"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -20,48 +22,16 @@ import (
 // a recording and an alerting rule, and reads everything back with client_golang's own
 // API client, unchanged.
 func TestLabServesPrometheusAPI(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "demo_requests_total", Help: "requests"}, []string{"code"})
-	reg.MustRegister(errs)
-	errs.WithLabelValues("200").Add(0)
-	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	defer target.Close()
-	// Keep errors coming while the test runs.
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				errs.WithLabelValues("500").Inc()
-				errs.WithLabelValues("200").Add(3)
-			}
-		}
-	}()
-
+	target := demoTarget(t)
 	l, err := New(Config{
-		Targets:        []Target{{URL: target.URL + "/metrics", Job: "demo"}},
+		Targets:        []Target{{URL: target + "/metrics", Job: "demo"}},
 		ScrapeInterval: 100 * time.Millisecond,
-		Groups: []slo.RuleGroup{{Name: "demo", Rules: []slo.Rule{
-			{Record: "demo:error:ratio", Expr: `sum(rate(demo_requests_total{code="500"}[1s])) / sum(rate(demo_requests_total[1s]))`},
-			{Alert: "DemoErrors", Expr: `demo:error:ratio > 0.1`, Labels: map[string]string{"severity": "page"},
-				Annotations: map[string]string{"summary": "errors"}},
-		}}},
+		Groups:         demoRules(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	startLab(t, l)
 
 	resp, err := http.Get(l.URL() + "/-/ready")
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -124,5 +94,92 @@ func TestLabServesPrometheusAPI(t *testing.T) {
 	}
 	if _, _, _, err := papi.Query(context.Background(), "rate(", time.Now()); err == nil {
 		t.Error("a bad query did not fail")
+	}
+}
+
+// demoTarget serves a client_golang registry whose request counter keeps growing with
+// one error in four requests, until the test ends; it returns the server's URL.
+func demoTarget(t *testing.T) string {
+	reg := prometheus.NewRegistry()
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "demo_requests_total", Help: "requests"}, []string{"code"})
+	reg.MustRegister(errs)
+	errs.WithLabelValues("200").Add(0)
+	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	t.Cleanup(target.Close)
+	// Keep errors coming while the test runs.
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				errs.WithLabelValues("500").Inc()
+				errs.WithLabelValues("200").Add(3)
+			}
+		}
+	}()
+
+	return target.URL
+}
+
+func demoRules() []slo.RuleGroup {
+	return []slo.RuleGroup{{Name: "demo", Rules: []slo.Rule{
+		{Record: "demo:error:ratio", Expr: `sum(rate(demo_requests_total{code="500"}[1s])) / sum(rate(demo_requests_total[1s]))`},
+		{Alert: "DemoErrors", Expr: `demo:error:ratio > 0.1`, Labels: map[string]string{"severity": "page"},
+			Annotations: map[string]string{"summary": "errors"}},
+	}}}
+}
+
+// startLab runs l until the test ends.
+func startLab(t *testing.T, l *Lab) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// TestLabSendsAlertsToAlertmanager forwards the demo alert to the Debian Alertmanager
+// and reads it back from Alertmanager's own API.
+func TestLabSendsAlertsToAlertmanager(t *testing.T) {
+	am := testutil.StartAlertmanager(t, "route:\n  receiver: none\nreceivers:\n  - name: none\n")
+	l, err := New(Config{
+		Targets:         []Target{{URL: demoTarget(t) + "/metrics", Job: "demo"}},
+		ScrapeInterval:  100 * time.Millisecond,
+		Groups:          demoRules(),
+		AlertmanagerURL: am.URL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startLab(t, l)
+	var got []struct {
+		Labels map[string]string `json:"labels"`
+		Status struct {
+			State string `json:"state"`
+		} `json:"status"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(am.URL + "/api/v2/alerts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 0 {
+			break
+		}
+	}
+	if len(got) != 1 || got[0].Labels["alertname"] != "DemoErrors" || got[0].Labels["severity"] != "page" || got[0].Status.State != "active" {
+		t.Errorf("Alertmanager holds %+v, want the active DemoErrors alert", got)
 	}
 }
