@@ -259,5 +259,5 @@ func (w *walker) sumRateSelector(query string) (string, bool) {
 	if !ok || vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
 		return "", false
 	}
-	return m[1], true
+	return vs.String(), true
 }

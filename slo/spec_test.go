@@ -43,8 +43,8 @@ func TestParseShortlinkExample(t *testing.T) {
 				Service: "shortlink", Name: "redirect-availability", Target: 0.999, Period: 30 * 24 * time.Hour,
 				Description: "Redirects are served without a server error.", Labels: labels,
 				SLI: slo.SLI{Events: &slo.EventsSLI{
-					Bad:   `http_requests_total{service="shortlink",route="GET /{code}",code=~"5.."}`,
-					Total: `http_requests_total{service="shortlink",route="GET /{code}"}`,
+					Bad:   `http_requests_total{code=~"5..",route="GET /{code}",service="shortlink"}`,
+					Total: `http_requests_total{route="GET /{code}",service="shortlink"}`,
 				}},
 				Alerting: slo.Alerting{Name: "ShortlinkRedirectAvailability", Labels: map[string]string{},
 					Annotations: runbook("redirect-availability"), Page: sev("page", false), Ticket: sev("ticket", false)},
@@ -64,8 +64,8 @@ func TestParseShortlinkExample(t *testing.T) {
 				Service: "shortlink", Name: "create-availability", Target: 0.995, Period: 30 * 24 * time.Hour,
 				Description: "Short links are created without a server error.", Labels: labels,
 				SLI: slo.SLI{Events: &slo.EventsSLI{
-					Bad:   `http_requests_total{service="shortlink",route="POST /api/v1/links",code=~"5.."}`,
-					Total: `http_requests_total{service="shortlink",route="POST /api/v1/links"}`,
+					Bad:   `http_requests_total{code=~"5..",route="POST /api/v1/links",service="shortlink"}`,
+					Total: `http_requests_total{route="POST /api/v1/links",service="shortlink"}`,
 				}},
 				Alerting: slo.Alerting{Name: "ShortlinkCreateAvailability", Labels: map[string]string{},
 					Annotations: runbook("create-availability"), Page: sev("page", false), Ticket: sev("ticket", true)},
@@ -240,9 +240,7 @@ func TestImports(t *testing.T) {
 				Service: "myservice", Name: "requests-availability", Target: 0.995, Period: 30 * 24 * time.Hour,
 				Description: "A ratio recorded elsewhere.",
 				Labels:      map[string]string{"owner": "myteam", "category": "availability"},
-				SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))
-/
-sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
+				SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(http_request_duration_seconds_count{code=~"(5..|429)",job="myservice"}[{{.window}}])) / sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
 				Alerting: slo.Alerting{
 					Name: "MyServiceHighErrorRate", Labels: map[string]string{},
 					Annotations: map[string]string{"summary": "High error rate on 'myservice' requests responses"},
@@ -258,7 +256,7 @@ sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
 				Service: "web", Name: "web-availability", Target: 0.995, Period: 7 * 24 * time.Hour,
 				Description: "SLO for web availability",
 				Labels:      map[string]string{"env": "prod"},
-				SLI:         slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `1 - (sum(rate(http_requests_total{component="web",code!~"5.."}[{{.window}}])) / sum(rate(http_requests_total{component="web"}[{{.window}}])))`}},
+				SLI:         slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `1 - (sum(rate(http_requests_total{code!~"5..",component="web"}[{{.window}}])) / sum(rate(http_requests_total{component="web"}[{{.window}}])))`}},
 				Alerting: slo.Alerting{
 					Name: "WebWebAvailability", Labels: map[string]string{}, Annotations: map[string]string{},
 					Page:   sev(map[string]string{"severity": "page"}, nil, false),
@@ -274,8 +272,8 @@ sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
 					Description: "Checkouts complete without a server error.",
 					Labels:      map[string]string{"team": "storefront"},
 					SLI: slo.SLI{Events: &slo.EventsSLI{
-						Bad:   `http_requests_total{service="checkout",route="POST /checkout",code=~"5.."}`,
-						Total: `http_requests_total{service="checkout",route="POST /checkout"}`,
+						Bad:   `http_requests_total{code=~"5..",route="POST /checkout",service="checkout"}`,
+						Total: `http_requests_total{route="POST /checkout",service="checkout"}`,
 					}},
 					Alerting: slo.Alerting{
 						Name: "CheckoutCheckoutAvailability", Labels: map[string]string{}, Annotations: map[string]string{},
@@ -287,7 +285,7 @@ sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
 					Service: "checkout", Name: "cart-fast", Target: 0.99, Period: 28 * 24 * time.Hour,
 					Description: "Cart pages answer within 300ms",
 					Labels:      map[string]string{"team": "storefront"},
-					SLI:         slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `1 - (sum(rate(http_request_duration_seconds_bucket{service="checkout",route="GET /cart",le="0.3"}[{{.window}}])) / sum(rate(http_request_duration_seconds_count{service="checkout",route="GET /cart"}[{{.window}}])))`}},
+					SLI:         slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `1 - (sum(rate(http_request_duration_seconds_bucket{le="0.3",route="GET /cart",service="checkout"}[{{.window}}])) / sum(rate(http_request_duration_seconds_count{route="GET /cart",service="checkout"}[{{.window}}])))`}},
 					Alerting: slo.Alerting{
 						Name: "CheckoutCartFast", Labels: map[string]string{}, Annotations: map[string]string{},
 						Page:   sev(map[string]string{"severity": "page"}, nil, false),
@@ -431,5 +429,19 @@ func TestLoadFiles(t *testing.T) {
 	}
 	if !slo.IsValidation(ds.Err()) {
 		t.Errorf("Err() = %v, want a validation error", ds.Err())
+	}
+}
+
+// TestCanonicalPromQL checks that selectors and templates come back as the Prometheus
+// parser prints them: comments dropped, matchers sorted, {{.window}} kept.
+func TestCanonicalPromQL(t *testing.T) {
+	svc := mustParse(t, "testdata/valid/promql-comments.yaml")
+	ev, raw := svc.Objectives[0].SLI.Events, svc.Objectives[1].SLI.Raw
+	want := slo.EventsSLI{Bad: `http_requests_total{code=~"5..",route="GET /#/x"}`, Total: `http_requests_total{route="GET /#/x"}`}
+	if *ev != want {
+		t.Errorf("events = %+v, want %+v", *ev, want)
+	}
+	if want := `sum(rate(jobs_failed_total[{{.window}}])) / sum(rate(jobs_total[{{.window}}]))`; raw.ErrorRatio != want {
+		t.Errorf("raw = %q, want %q", raw.ErrorRatio, want)
 	}
 }

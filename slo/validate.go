@@ -311,7 +311,9 @@ func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) s
 		w.errf(s.Node, path, "offset and @ modifiers are not allowed in a selector")
 		return ""
 	}
-	return text
+	// The parser's rendering, not the user's text: a trailing "# comment" would swallow
+	// whatever the generator writes after the selector.
+	return vs.String()
 }
 
 // promqlError reports a PromQL parse error. When the YAML scalar is one line whose
@@ -396,7 +398,26 @@ func (w *walker) templateAt(s scalar, parent *yaml.Node, path, what string) stri
 		w.errf(s.Node, path, "must evaluate to an instant vector, got a %s", typ)
 		return ""
 	}
-	return t
+	return w.canonicalTemplate(t, s.Node, path)
+}
+
+// windowSentinel stands in for {{.window}} while a template is parsed and printed back:
+// a valid range no real rule uses, printed by Prometheus exactly as written.
+var windowSentinel = model.Duration(5555*24*time.Hour + 5*time.Hour + 55*time.Minute + 55*time.Second).String()
+
+// canonicalTemplate returns the template as the Prometheus parser prints it (comments
+// and layout dropped), with {{.window}} put back, so that the generator can wrap it
+// safely: a "# comment" in the user's text would swallow what follows it.
+func (w *walker) canonicalTemplate(t string, n *yaml.Node, path string) string {
+	expr, err := w.promql().ParseExpr(strings.ReplaceAll(t, WindowPlaceholder, windowSentinel))
+	if err == nil {
+		printed := expr.String()
+		if strings.Count(printed, windowSentinel) == strings.Count(t, WindowPlaceholder) {
+			return strings.ReplaceAll(printed, windowSentinel, WindowPlaceholder)
+		}
+	}
+	w.errf(n, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
+	return ""
 }
 
 // alertNameAt validates an alert name, or derives CamelCase(service-slo) when absent.
