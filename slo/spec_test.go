@@ -240,7 +240,7 @@ func TestImports(t *testing.T) {
 				Service: "myservice", Name: "requests-availability", Target: 0.995, Period: 30 * 24 * time.Hour,
 				Description: "A ratio recorded elsewhere.",
 				Labels:      map[string]string{"owner": "myteam", "category": "availability"},
-				SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(http_request_duration_seconds_count{code=~"(5..|429)",job="myservice"}[{{.window}}])) / sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
+				SLI:         slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(http_request_duration_seconds_count{code=~"(5..|429)",job="myservice"}[{{.window}}])) / sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))`}},
 				Alerting: slo.Alerting{
 					Name: "MyServiceHighErrorRate", Labels: map[string]string{},
 					Annotations: map[string]string{"summary": "High error rate on 'myservice' requests responses"},
