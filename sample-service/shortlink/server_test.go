@@ -361,13 +361,13 @@ func slowDown(started chan<- struct{}) func(Config, *prometheus.Registry) (func(
 }
 
 // TestServeDrainsInFlight: cancelling Serve's context turns /readyz to 503 during the
-// drain delay, lets the in-flight create finish with 201 and its link persist, then
-// closes the listener and returns nil.
+// drain delay; the listener then closes while a create is still in flight (it takes
+// longer than the delay), and shutdown waits for it: 201, link stored, Serve returns nil.
 func TestServeDrainsInFlight(t *testing.T) {
 	cfg := testConfig(t)
 	started := make(chan struct{}, 1)
 	cfg.Instrument = slowDown(started)
-	cfg.DrainDelay = 300 * time.Millisecond
+	cfg.DrainDelay = 500 * time.Millisecond
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +389,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 	slow := make(chan result, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", base+"/api/v1/links", strings.NewReader(`{"url":"https://example.com/inflight"}`))
-		req.Header.Set("X-Test-Delay", "600ms")
+		req.Header.Set("X-Test-Delay", "1500ms")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			slow <- result{err: err}
@@ -403,7 +403,7 @@ func TestServeDrainsInFlight(t *testing.T) {
 	cancel() // shutdown begins while the create is in flight
 
 	var readyDuringDrain int
-	deadline := time.Now().Add(250 * time.Millisecond)
+	deadline := time.Now().Add(450 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
