@@ -352,3 +352,33 @@ func TestStoreRejectsOutOfOrder(t *testing.T) {
 		t.Error("AppendStale should write one marker and not repeat it")
 	}
 }
+
+// BenchmarkRun compares Run's one-range-query-per-rule evaluation with stepping, on a day
+// of 30s samples and the multiwindow burn rules:
+//
+//	go test -run '^$' -bench Run -benchmem ./internal/engine/
+func BenchmarkRun(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		stepped bool
+	}{{"mode=range", false}, {"mode=steps", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for b.Loop() {
+				e := New(Options{StepByStep: mode.stepped, Retention: -1})
+				if err := e.LoadGroups(burnRules()); err != nil {
+					b.Fatal(err)
+				}
+				ok := labels.FromStrings("__name__", "http_requests_total", "code", "200")
+				bad := labels.FromStrings("__name__", "http_requests_total", "code", "500")
+				for i := 0; i <= 2880; i++ {
+					at := t0.Add(time.Duration(i) * 30 * time.Second)
+					_ = e.Append(ok, at, float64(i)*300)
+					_ = e.Append(bad, at, float64(i))
+				}
+				if err := e.Run(context.Background(), t0, t0.Add(24*time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

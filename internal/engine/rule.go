@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -303,7 +304,14 @@ func (ar *alertRule) step(r *rule, ts time.Time, vec promql.Vector, emit func(Tr
 		ar.active[h] = &alertInstance{lset: lset, state: StatePending, value: s.F, activeAt: ts}
 		emit(Transition{At: ts, Name: r.name, Labels: lset.Map(), From: StateInactive, To: StatePending, Value: s.F})
 	}
-	for h, a := range ar.active {
+	// Walk instances in a fixed order so transitions within one step are deterministic.
+	keys := make([]uint64, 0, len(ar.active))
+	for h := range ar.active {
+		keys = append(keys, h)
+	}
+	slices.Sort(keys)
+	for _, h := range keys {
+		a := ar.active[h]
 		if _, ok := seen[h]; !ok {
 			keepFiring := false
 			if a.state == StateFiring && ar.keepFiringFor > 0 {
