@@ -25,6 +25,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/internal/cli"
 	"github.com/slokit/slokit/internal/testutil"
 	"github.com/slokit/slokit/slo"
 )
@@ -315,5 +316,14 @@ func TestChartMatchesImage(t *testing.T) {
 	}
 	if p := final.last("EXPOSE"); p != fmt.Sprint(pod.Containers[0].Ports[0].ContainerPort) {
 		t.Errorf("image EXPOSE %q, pod port %d", p, pod.Containers[0].Ports[0].ContainerPort)
+	}
+}
+
+// TestSlokitValidate runs `slokit validate sample-service/slos.yaml` through the CLI.
+func TestSlokitValidate(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := cli.Main(t.Context(), []string{"validate", slosFile}, strings.NewReader(""), &stdout, &stderr)
+	if code != cli.ExitOK || stderr.Len() > 0 {
+		t.Fatalf("slokit validate %s: exit %d\nstdout:\n%s\nstderr:\n%s", slosFile, code, &stdout, &stderr)
 	}
 }
