@@ -57,7 +57,8 @@ type PlannedExpectation struct {
 	WithinPredicted bool
 	// Predicted is the fastest matching tier's predicted detection time; 0 when unknown.
 	Predicted time.Duration
-	// PredictedReset is the slowest matching tier's predicted reset time; 0 when unknown.
+	// PredictedReset is the slowest predicted reset among the matching tiers predicted
+	// to fire while the fault is held; 0 when unknown.
 	PredictedReset time.Duration
 }
 
@@ -164,12 +165,6 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 				if j == 0 || det < pe.Predicted {
 					pe.Predicted = det
 				}
-				if r := reset(o, w, p.ErrorRatio); r > pe.PredictedReset {
-					pe.PredictedReset = r
-				}
-			}
-			if pe.PredictedReset > slowestReset {
-				slowestReset = pe.PredictedReset
 			}
 		}
 		if pe.Within == 0 {
@@ -183,6 +178,35 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			d.warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
 		}
 		p.Expect = append(p.Expect, pe)
+	}
+	// The fault is held for Hold, or until every expectation fired: tiers slower than
+	// that do not fire, and their resets do not count.
+	holdEst := p.Hold
+	if holdEst == 0 {
+		for _, pe := range p.Expect {
+			holdEst = max(holdEst, pe.Predicted)
+		}
+	}
+	fires := func(w slo.Window) (time.Duration, bool) {
+		pr := alerts.Predict(o, w, p.ErrorRatio)
+		return pr.Reset, resetKnown && pr.Fires && pr.Detect <= holdEst
+	}
+	for i := range p.Expect {
+		for j, w := range p.Expect[i].Tiers {
+			if r, ok := fires(w); (ok || j == 0) && r > p.Expect[i].PredictedReset {
+				p.Expect[i].PredictedReset = r
+			}
+		}
+	}
+	for _, w := range matchingTiers(o, AlertSelector{Severity: slo.Page}) {
+		if r, ok := fires(w); ok {
+			slowestReset = max(slowestReset, r)
+		}
+	}
+	for _, w := range matchingTiers(o, AlertSelector{Severity: slo.Ticket}) {
+		if r, ok := fires(w); ok {
+			slowestReset = max(slowestReset, r)
+		}
 	}
 	for i, m := range g.MustNotFire {
 		at := &yaml.Node{Line: m.at.line, Column: m.at.col}
@@ -220,13 +244,17 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			d.errf(rat, "recovery.within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
 		}
 	}
+	hold := p.Hold
+	for _, e := range p.Expect {
+		hold = max(hold, e.Within)
+	}
+	planned := p.SteadyState.Wait + hold + p.Recovery.Within
 	p.Timeout = g.Guardrails.Timeout
 	if p.Timeout == 0 {
-		hold := p.Hold
-		for _, e := range p.Expect {
-			hold = max(hold, e.Within)
-		}
-		p.Timeout = p.SteadyState.Wait + hold + p.Recovery.Within + timeoutMargin
+		p.Timeout = planned + timeoutMargin
+	} else if p.Timeout < planned && len(d.ds.Errors()) == 0 {
+		d.warnf(nil, "guardrails.timeout", "%s is shorter than the planned run (steady-state wait %s + fault %s + recovery %s = %s): the run may abort before its verdict",
+			fmtDur(p.Timeout), fmtDur(p.SteadyState.Wait), fmtDur(hold), fmtDur(p.Recovery.Within), fmtDur(planned))
 	}
 	if len(d.ds.Errors()) > 0 {
 		return nil, d.ds

@@ -14,6 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slokit/slokit/chaos"
@@ -93,34 +96,102 @@ func (in *Injector) Inject(ctx context.Context) (err error) {
 		}
 	}()
 
-	deadline := time.Now().Add(in.fault.InjectTimeout)
-	for {
-		cur, gone, err := in.get(ctx)
-		if err != nil {
-			return err
-		}
+	var began time.Time
+	timedOut, err := in.follow(ctx, in.fault.InjectTimeout, func(cur chaosObject, gone bool) (bool, error) {
 		if gone {
-			return fmt.Errorf("%s was deleted by someone else while slokit waited for it to be injected", in.ObjectName())
+			return false, fmt.Errorf("%s was deleted by someone else while slokit waited for it to be injected", in.ObjectName())
 		}
 		st := cur.GetStatus()
 		if c := condition(st, v1alpha1.ConditionSelected); c != nil && c.Status == corev1.ConditionFalse {
-			return fmt.Errorf("%s selected no target%s; Chaos Mesh does not retry the selection, so check spec.selector against the pods in namespace %s",
+			return false, fmt.Errorf("%s selected no target%s; Chaos Mesh does not retry the selection, so check spec.selector against the pods in namespace %s",
 				in.ObjectName(), reason(c), cur.GetNamespace())
 		}
 		if c := condition(st, v1alpha1.ConditionPaused); c != nil && c.Status == corev1.ConditionTrue {
-			return fmt.Errorf("%s is paused (annotation %s); remove the annotation or the pause", in.ObjectName(), v1alpha1.PauseAnnotationKey)
+			return false, fmt.Errorf("%s is paused (annotation %s); remove the annotation or the pause", in.ObjectName(), v1alpha1.PauseAnnotationKey)
 		}
 		if c := condition(st, v1alpha1.ConditionAllInjected); c != nil && c.Status == corev1.ConditionTrue {
-			began, _, _ := faultTimes(st, in.oneShot())
+			began, _, _ = faultTimes(st, in.oneShot())
 			in.log.Info("chaos mesh fault injected", "object", in.ObjectName(), "targets", len(st.Experiment.Records), "began", began)
-			return nil
+			return true, nil
 		}
-		if time.Now().After(deadline) {
-			return in.injectTimeout(st)
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	if timedOut {
+		return in.injectTimeout(in.last().GetStatus())
+	}
+	return nil
+}
+
+// follow passes every state of the object to step (gone: it no longer exists) until
+// step is done or fails, timeout passes or ctx ends. It watches the object when the
+// client can, so that no state is missed (such as the recovery records Chaos Mesh
+// writes just before it drops its finalizer), and otherwise polls.
+func (in *Injector) follow(ctx context.Context, timeout time.Duration, step func(cur chaosObject, gone bool) (bool, error)) (timedOut bool, err error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	wc, canWatch := in.c.(client.WithWatch)
+	for {
+		cur, gone, err := in.get(ctx)
+		if err != nil {
+			return false, err
 		}
-		if err := sleep(ctx, in.poll); err != nil {
-			return fmt.Errorf("waiting for %s to be injected: %w", in.ObjectName(), err)
+		if done, err := step(cur, gone); done || err != nil {
+			return false, err
 		}
+		var events <-chan watch.Event
+		stopWatch := func() {}
+		if canWatch && !gone {
+			w, err := wc.Watch(ctx, in.kind.newList(), &client.ListOptions{
+				Namespace:     cur.GetNamespace(),
+				FieldSelector: fields.OneTermEqualSelector("metadata.name", cur.GetName()),
+				Raw:           &metav1.ListOptions{ResourceVersion: cur.GetResourceVersion()},
+			})
+			if err == nil {
+				stopWatch = w.Stop
+				events = w.ResultChan()
+			} else {
+				in.log.Debug("watch failed; polling", "object", in.ObjectName(), "err", err)
+			}
+		}
+		poll := time.NewTimer(in.poll)
+	events:
+		for {
+			select {
+			case <-ctx.Done():
+				poll.Stop()
+				stopWatch()
+				return false, ctx.Err()
+			case <-deadline.C:
+				poll.Stop()
+				stopWatch()
+				return true, nil
+			case <-poll.C:
+				if events == nil {
+					break events // no watch: read again
+				}
+				poll.Reset(in.poll)
+			case ev, ok := <-events:
+				if !ok || ev.Type == watch.Error {
+					break events // the watch ended: read again and watch anew
+				}
+				obj, isChaos := ev.Object.(chaosObject)
+				if !isChaos {
+					continue
+				}
+				in.observe(obj)
+				done, err := step(obj, ev.Type == watch.Deleted)
+				if done || err != nil {
+					poll.Stop()
+					stopWatch()
+					return false, err
+				}
+			}
+		}
+		poll.Stop()
+		stopWatch()
 	}
 }
 
@@ -163,22 +234,16 @@ func (in *Injector) Remove(ctx context.Context) error {
 		return in.apiError("delete", err)
 	}
 	in.log.Info("chaos mesh fault deleted", "object", in.ObjectName())
-	deadline := time.Now().Add(in.fault.RemoveTimeout)
-	for {
-		cur, gone, err := in.get(ctx)
-		if err != nil {
-			return err
-		}
-		if gone {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return stuckError(in.kind.name, cur, in.fault.RemoveTimeout)
-		}
-		if err := sleep(ctx, in.poll); err != nil {
-			return fmt.Errorf("waiting for %s to be gone: %w", in.ObjectName(), err)
-		}
+	timedOut, err := in.follow(ctx, in.fault.RemoveTimeout, func(_ chaosObject, gone bool) (bool, error) {
+		return gone, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s to be gone: %w", in.ObjectName(), err)
 	}
+	if timedOut {
+		return stuckError(in.kind.name, in.last(), in.fault.RemoveTimeout)
+	}
+	return nil
 }
 
 // FaultTimes returns when the fault took effect (the first successful injection
@@ -215,6 +280,13 @@ func (in *Injector) get(ctx context.Context) (chaosObject, bool, error) {
 	}
 	in.observe(cur)
 	return cur, false, nil
+}
+
+// last returns the last state read from the cluster (or the object to create).
+func (in *Injector) last() chaosObject {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.obj.DeepCopyObject().(chaosObject)
 }
 
 func (in *Injector) observe(obj chaosObject) {

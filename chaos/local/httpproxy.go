@@ -468,7 +468,7 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostic
 		}},
 	)
 	d.require(n, paramsPath, seen, "listen", "target")
-	if abortNode == nil && delayNode == nil && (n == nil || n.Kind == yaml.MappingNode) {
+	if abortNode == nil && delayNode == nil && isMapping(n) {
 		d.errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
 	}
 	if f.Abort != nil || f.Delay != nil {

@@ -44,10 +44,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields ...field) map[string
 	if n == nil {
 		return seen
 	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return seen
-	}
-	if n.Kind != yaml.MappingNode {
+	if !isMapping(n) {
 		d.errf(n, path, "must be a mapping, got %s", kindName(n))
 		return seen
 	}
@@ -78,7 +75,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields ...field) map[string
 }
 
 func (d *decoder) require(n *yaml.Node, path string, seen map[string]*yaml.Node, names ...string) {
-	if n != nil && n.Kind != yaml.MappingNode {
+	if !isMapping(n) {
 		return // already reported
 	}
 	for _, name := range names {
@@ -86,6 +83,12 @@ func (d *decoder) require(n *yaml.Node, path string, seen map[string]*yaml.Node,
 			d.errf(n, path+"."+name, "required field is missing")
 		}
 	}
+}
+
+// isMapping reports whether n is a mapping or null (an empty mapping: "params:" with
+// nothing after it).
+func isMapping(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.MappingNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
 func kindName(n *yaml.Node) string {

@@ -371,7 +371,7 @@ func decodeProcess(file string, n *yaml.Node) (ProcessConfig, string, slo.Diagno
 	d.require(n, paramsPath, seen, "action")
 	_, hasPID := seen["pid"]
 	_, hasCmd := seen["command"]
-	if n != nil && n.Kind == yaml.MappingNode {
+	if isMapping(n) {
 		switch {
 		case hasPID && hasCmd:
 			d.errf(seen["command"], paramsPath+".command", "set pid or command, not both")

@@ -83,8 +83,12 @@ func loadGameDay(path string, bks []chaos.Backend, prometheus string) (*gameDayS
 		}
 	}
 	if found == nil {
-		return nil, slo.Diagnostics{{File: path, Path: "slo.name", Message: fmt.Sprintf("%s has no SLO named %q (service %q); it has %s",
-			sloPath, g.SLO.Name, g.SLO.Service, strings.Join(names, ", "))}}.Err()
+		in := ""
+		if g.SLO.Service != "" {
+			in = fmt.Sprintf(" in service %q", g.SLO.Service)
+		}
+		return nil, slo.Diagnostics{{File: path, Path: "slo.name", Message: fmt.Sprintf("%s has no SLO named %q%s; it has %s",
+			sloPath, g.SLO.Name, in, strings.Join(names, ", "))}}.Err()
 	}
 	var backend chaos.Backend
 	for _, b := range bks {
