@@ -187,9 +187,9 @@ func TestE2EOncallRealServers(t *testing.T) {
 	defer expSrv.Close()
 
 	// The generated routing, with webhook receivers and timings short enough for a test.
-	// The ticket waits 10s before its first notification, as a real ticket waits 5m:
+	// The ticket waits 15s before its first notification, as a real ticket waits 5m:
 	// long enough for the page of the same SLO to fire and inhibit it.
-	ticketWait := 10 * time.Second
+	ticketWait := 15 * time.Second
 	frag, err := alerts.Routing(svc.Objectives, alerts.RoutingOptions{
 		Pager:        alerts.ReceiverSpec{Kind: alerts.Webhook, URL: hookSrv.URL + "/pager"},
 		Ticket:       alerts.ReceiverSpec{Kind: alerts.Webhook, URL: hookSrv.URL + "/ticket"},
@@ -265,8 +265,10 @@ scrape_configs:
 		firstTiers = append(firstTiers, x.Labels["slokit_window"])
 	}
 	t.Logf("breach → first page at the pager webhook: %s (tiers %v)", first.at.Sub(breach).Round(10*time.Millisecond), firstTiers)
-	t.Logf("breach → fast page (30s/3s) at the pager webhook: %s (predicted detection for a total outage: %s, plus up to 1s scrape, 1s evaluation and 1s group_wait)",
-		page.at.Sub(breach).Round(10*time.Millisecond), alerts.Predict(o, o.Windows()[0], 1).Detect)
+	fast := o.Windows()[0]
+	t.Logf("breach → fast page (30s/3s) at the pager webhook: %s (predicted detection for a total outage B·b·L/e = %s, plus up to 1s scrape, 1s evaluation, "+
+		"and the group's 1s group_wait, or its 2s group_interval when a slower tier opened the group first)",
+		page.at.Sub(breach).Round(10*time.Millisecond), time.Duration(fast.BurnRate*o.ErrorBudget()*float64(fast.Long)).Round(10*time.Millisecond))
 
 	if len(page.msg.Alerts) == 0 {
 		t.Fatal("pager notification without alerts")
