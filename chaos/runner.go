@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -332,6 +333,11 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 		return nil, nil, err
 	}
 	s.failures = 0
+	for w, v := range burn {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(burn, w) // no traffic: no ratio; and JSON cannot carry NaN
+		}
+	}
 	if v, ok := burn[r.Plan.ShortestWindow]; ok && !s.lastPoll.IsZero() {
 		s.res.Budget.Spent += v * now.Sub(s.lastPoll).Seconds() / o.Period.Seconds()
 	}
