@@ -188,8 +188,10 @@ func TestAlertRules(t *testing.T) {
 		},
 		annot: map[string]string{"runbook_url": "runbooks/shop-checkout-availability.md", "slo": "shop/checkout-availability", "objective": "99.9% over 30d"},
 	}, {
-		name:   "ticket disabled, page relabelled, spec annotations win",
-		edit:   func(o *slo.Objective) { o.Alerting = slo.Alerting{Labels: map[string]string{"team": "x"}, Annotations: map[string]string{"runbook_url": "https://rb", "summary": "S"}, Page: slo.Severity{Labels: map[string]string{"severity": "critical"}, Annotations: map[string]string{"summary": "page S"}}, Ticket: slo.Severity{Disabled: true}} },
+		name: "ticket disabled, page relabelled, spec annotations win",
+		edit: func(o *slo.Objective) {
+			o.Alerting = slo.Alerting{Labels: map[string]string{"team": "x"}, Annotations: map[string]string{"runbook_url": "https://rb", "summary": "S"}, Page: slo.Severity{Labels: map[string]string{"severity": "critical"}, Annotations: map[string]string{"summary": "page S"}}, Ticket: slo.Severity{Disabled: true}}
+		},
 		labels: []map[string]string{{"severity": "critical", "team": "x"}},
 		exprs: []string{fmt.Sprintf("(%s > 14.4 and ignoring (slokit_window) %s > 14.4) or (%s > 6 and ignoring (slokit_window) %s > 6)",
 			burnSel(o, "1h"), burnSel(o, "5m"), burnSel(o, "6h"), burnSel(o, "30m"))},
