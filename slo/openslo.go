@@ -56,7 +56,9 @@ func (w *walker) convertOpenSLO(docs []*yaml.Node) *Service {
 		case "SLO":
 			slos = append(slos, o)
 		case "SLI":
-			if o.Name.Value != "" {
+			if first, dup := slis[o.Name.Value]; dup && o.Name.Value != "" {
+				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate SLI name %q (first used at line %d): indicatorRef would be ambiguous", o.Name.Value, first.Name.Node.Line)
+			} else if o.Name.Value != "" {
 				slis[o.Name.Value] = o
 			}
 		case "Service":
