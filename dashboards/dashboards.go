@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -61,8 +62,8 @@ func Overview(objs []slo.Objective) (dashboard.Dashboard, error) {
 			service: fmt.Sprintf(`=%q,%s=~"$%s"`, o.Service, slo.LabelService, VarService),
 			slo:     fmt.Sprintf(`=%q,%s=~"$%s"`, o.Name, slo.LabelSLO, VarSLO)}
 		b = b.WithRow(dashboard.NewRowBuilder(fmt.Sprintf("%s / %s — %s over %s", o.Service, o.Name, percent(o.Target), slo.FormatWindow(o.Period))))
-		b = b.WithPanel(objectivePanel(o, sel).Span(3).Height(5))
-		b = b.WithPanel(sliPanel(o, sel).Span(4).Height(5))
+		b = b.WithPanel(objectivePanel(o, sel).Span(3).Height(5).Links(detailLink(o)))
+		b = b.WithPanel(sliPanel(o, sel).Span(4).Height(5).Links(detailLink(o)))
 		b = b.WithPanel(budgetPanel(o, sel).Span(4).Height(5))
 		b = b.WithPanel(burnGaugePanel(o, sel).Span(9).Height(5))
 		b = b.WithPanel(alertsStatPanel(sel).Span(4).Height(5))
@@ -113,6 +114,17 @@ func Detail(o slo.Objective) (dashboard.Dashboard, error) {
 	}
 	b = b.WithPanel(alertsTimeline(sel).Span(24).Height(7))
 	return build(b)
+}
+
+// detailLink links an overview panel to o's detail dashboard, keeping the time range.
+func detailLink(o slo.Objective) []cog.Builder[dashboard.DashboardLink] {
+	q := url.Values{"var-" + VarService: {o.Service}, "var-" + VarSLO: {o.Name}}
+	return []cog.Builder[dashboard.DashboardLink]{
+		dashboard.NewDashboardLinkBuilder("SLO details").
+			Type(dashboard.DashboardLinkTypeLink).
+			Url("/d/" + slo.DashboardUID(o) + "?" + q.Encode() + "&${__url_time_range}").
+			KeepTime(false),
+	}
 }
 
 func detailDescription(o slo.Objective) string {
