@@ -450,11 +450,15 @@ func (w *walker) openSLOIndicator(n, parent *yaml.Node, path string) SLI {
 		if b == "" || total == "" {
 			return SLI{}
 		}
+		w.distinctEvents(b, total, w.resolve(bad), joinPath(rp, "bad"))
 		return SLI{Events: &EventsSLI{Bad: b, Total: total}}
 	}
 	gd := w.openSLOQuery(good, rmNode, joinPath(rp, "good"))
 	if gd == "" || total == "" {
 		return SLI{}
+	}
+	if gd == total {
+		w.errf(w.resolve(good), joinPath(rp, "good"), "selects the same series as total, so no event could ever be bad: add the matcher that singles out good events, like code!~\"5..\"")
 	}
 	return SLI{Raw: &RawSLI{ErrorRatio: "1 - (sum(rate(" + gd + "[" + WindowPlaceholder + "])) / sum(rate(" + total + "[" + WindowPlaceholder + "])))"}}
 }

@@ -306,6 +306,7 @@ func (w *walker) convertSLIV1(s sloV1, path string) SLI {
 		e, p := s.SLI.Events, joinPath(path, "events")
 		bad := w.selectorAt(e.Bad, e.Node, joinPath(p, "bad"), `http_requests_total{code=~"5.."}`)
 		total := w.selectorAt(e.Total, e.Node, joinPath(p, "total"), `http_requests_total`)
+		w.distinctEvents(bad, total, e.Bad.Node, joinPath(p, "bad"))
 		return SLI{Events: &EventsSLI{Bad: bad, Total: total}}
 	case s.SLI.Latency != nil:
 		return SLI{Latency: w.convertLatencyV1(s.SLI.Latency, joinPath(path, "latency"))}

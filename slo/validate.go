@@ -362,6 +362,14 @@ func isPlainASCII(s string) bool {
 	return true
 }
 
+// distinctEvents rejects bad and total selectors that select the same series: the error
+// ratio would be 1 whenever there is traffic, and every tier would fire.
+func (w *walker) distinctEvents(bad, total string, n *yaml.Node, path string) {
+	if bad != "" && bad == total {
+		w.errf(n, path, "selects the same series as total, so every event would count as bad: add the matcher that singles out bad events, like code=~\"5..\"")
+	}
+}
+
 // windowPlaceholder matches the window placeholder with any inner spacing.
 var windowPlaceholder = regexp.MustCompile(`\{\{\s*\.window\s*\}\}`)
 
