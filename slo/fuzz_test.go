@@ -82,8 +82,8 @@ func checkService(t *testing.T, svc *slo.Service) {
 			t.Fatalf("objective %s: %d SLI kinds set, want exactly 1", o.Name, kinds)
 		}
 		switch {
-		case o.SLI.Events != nil && (o.SLI.Events.Bad == "" || o.SLI.Events.Total == ""):
-			t.Fatalf("objective %s: empty events selector", o.Name)
+		case o.SLI.Events != nil && (o.SLI.Events.Bad == "" || o.SLI.Events.Total == "" || o.SLI.Events.Bad == o.SLI.Events.Total):
+			t.Fatalf("objective %s: empty or identical events selectors %+v", o.Name, *o.SLI.Events)
 		case o.SLI.Latency != nil && (o.SLI.Latency.Histogram == "" || o.SLI.Latency.Threshold <= 0 || o.SLI.Latency.Selector == nil):
 			t.Fatalf("objective %s: incomplete latency SLI %+v", o.Name, *o.SLI.Latency)
 		case o.SLI.Raw != nil && o.SLI.Raw.ErrorRatio == "":
