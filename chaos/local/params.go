@@ -3,6 +3,8 @@
 package local
 
 import (
+	"context"
+	"io"
 	"fmt"
 	"math"
 	"net"
@@ -13,6 +15,25 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/slo"
+)
+
+// Starter is implemented by every injector of this package. Its long-lived part (the
+// proxy's listener, the command slokit runs) starts with Start, before the game day's
+// preflight, so that load flows through the proxy or reaches the command from the
+// beginning; Close (io.Closer) stops it after the run. Inject starts it too when nobody
+// called Start; building an injector (Backend.New) starts nothing, so that `slokit chaos
+// cleanup` can re-create one just to call Remove.
+type Starter interface {
+	Start(ctx context.Context) error
+}
+
+var (
+	_ Starter   = (*HTTPProxy)(nil)
+	_ Starter   = (*TCPProxy)(nil)
+	_ Starter   = (*Process)(nil)
+	_ io.Closer = (*HTTPProxy)(nil)
+	_ io.Closer = (*TCPProxy)(nil)
+	_ io.Closer = (*Process)(nil)
 )
 
 // paramsPath prefixes the field paths of diagnostics: backends see fault.params.

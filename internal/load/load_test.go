@@ -73,8 +73,9 @@ func TestMixAndSummary(t *testing.T) {
 	}
 	rep := g.Wait(context.Background())
 
-	if rep.Total.Requests < 150 || rep.Total.Requests > 210 {
-		t.Errorf("%d requests at 200/s for 1s, want about 200", rep.Total.Requests)
+	// The pacer is exact; a loaded machine (or -race) can only make it fall behind.
+	if rep.Total.Requests < 100 || rep.Total.Requests > 201 {
+		t.Errorf("%d requests at 200/s for 1s, want up to 200", rep.Total.Requests)
 	}
 	if rep.Total.OK != rep.Total.Requests {
 		t.Errorf("%d of %d requests got an unexpected status: %v", rep.Total.Requests-rep.Total.OK, rep.Total.Requests, rep.Total.Codes)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package promsli_test
+
+const raceEnabled = false
