@@ -4,8 +4,8 @@ package local
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"strconv"
