@@ -148,7 +148,7 @@ func (w *walker) documents(data []byte) []*yaml.Node {
 			return out
 		}
 		if err != nil {
-			w.yamlError(err)
+			w.yamlError(err, data)
 			return out
 		}
 		if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 && !isNull(doc.Content[0]) {
@@ -157,13 +157,21 @@ func (w *walker) documents(data []byte) []*yaml.Node {
 	}
 }
 
-// yamlError reports a YAML syntax error at its line (yaml.v3 gives no column).
-func (w *walker) yamlError(err error) {
+// yamlError reports a YAML syntax error at its line (yaml.v3 gives no column), with a
+// hint when the line is indented with tabs.
+func (w *walker) yamlError(err error, data []byte) {
 	msg := err.Error()
 	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		text := "invalid YAML: " + m[2]
+		if lines := bytes.Split(data, []byte("\n")); line >= 1 && line <= len(lines) {
+			indent := lines[line-1][:len(lines[line-1])-len(bytes.TrimLeft(lines[line-1], " \t"))]
+			if bytes.Contains(indent, []byte("\t")) {
+				text += " (the line is indented with a tab: YAML indents with spaces only)"
+			}
+		}
 		w.nerr++
-		w.diags = append(w.diags, Diagnostic{File: w.file, Line: line, Col: 1, Message: "invalid YAML: " + m[2]})
+		w.diags = append(w.diags, Diagnostic{File: w.file, Line: line, Col: 1, Message: text})
 		return
 	}
 	w.errf(nil, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
