@@ -157,3 +157,42 @@ slos:
 	// /
 	// (sum(rate(http_request_duration_seconds_count[{{.window}}])))
 }
+
+// OpenSLO v1 SLO objects with a ratioMetric of Prometheus counters are read too: bad and
+// total become an events SLI, the rolling timeWindow the period, target the objective.
+func ExampleParse_openslo() {
+	spec := []byte(`
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout-availability
+  labels: {team: [storefront]}
+spec:
+  service: checkout
+  budgetingMethod: Occurrences
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.999}]
+  indicator:
+    metadata: {name: checkout-errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource: {type: Prometheus, spec: {query: 'http_requests_total{route="POST /checkout",code=~"5.."}'}}
+        total:
+          metricSource: {type: Prometheus, spec: {query: 'http_requests_total{route="POST /checkout"}'}}
+`)
+	svc, diags := slo.Parse("openslo.yaml", spec)
+	if err := diags.Err(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	o := svc.Objectives[0]
+	fmt.Println(svc.Name, o.Name, o.Target, slo.FormatWindow(o.Period), o.Labels, o.Alerting.Name)
+	fmt.Println(o.SLI.Events.Bad)
+	fmt.Println(o.SLI.Events.Total)
+	// Output:
+	// checkout checkout-availability 0.999 4w map[team:storefront] CheckoutCheckoutAvailability
+	// http_requests_total{code=~"5..",route="POST /checkout"}
+	// http_requests_total{route="POST /checkout"}
+}
