@@ -536,7 +536,7 @@ func (s *runState) verdict() {
 		if t := s.firedFor(m); t != nil {
 			fr.Fired, fr.FiredTier = true, t.Tier()
 			pass = false
-			s.reason("%s fired at %s but must not fire", t.Tier(), t.FiringAt.Sub(s.start).Round(time.Second))
+			s.reason("%s fired %s after the fault began but must not fire", t.Tier(), fmtDur(t.FiringAt.Sub(s.began)))
 		}
 		s.res.MustNotFire = append(s.res.MustNotFire, fr)
 	}

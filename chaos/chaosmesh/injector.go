@@ -223,7 +223,16 @@ func (in *Injector) Remove(ctx context.Context) error {
 	obj, created := in.obj.DeepCopyObject().(chaosObject), in.created
 	in.mu.Unlock()
 	if !created {
-		return nil
+		// An injector re-created for cleanup (after a crash) deletes the object of its
+		// name only if it carries this run's label: never a namesake of another run.
+		cur, gone, err := in.get(ctx)
+		if err != nil || gone {
+			return err
+		}
+		if cur.GetLabels()[LabelRunID] != labelValue(in.run.ID) {
+			return nil
+		}
+		obj = cur
 	}
 	uid := obj.GetUID()
 	err := in.c.Delete(ctx, obj, client.PropagationPolicy("Background"), client.Preconditions{UID: &uid})

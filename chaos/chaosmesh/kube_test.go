@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -413,5 +414,50 @@ func TestRealSweep(t *testing.T) {
 	}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "not-ours"}, &v1alpha1.StressChaos{}); err != nil {
 		t.Errorf("the unlabelled object was touched: %v", err)
+	}
+}
+
+// TestRealCleanupFromJournal: after a crash `slokit chaos cleanup` re-creates the
+// injector from the journal's parameters; its Remove deletes the run's object by
+// name, and never a namesake of another run.
+func TestRealCleanupFromJournal(t *testing.T) {
+	b, c, ns := setup(t)
+	b2 := &Backend{Client: c, Kube: b.Kube, PollInterval: b.PollInterval}
+	params := func() *yaml.Node {
+		data, err := os.ReadFile("testdata/valid/network-partition.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(strings.ReplaceAll(string(data), "shortlink", ns)), &n); err != nil {
+			t.Fatal(err)
+		}
+		return &n
+	}
+	ctx := context.Background()
+	crashed, err := b.New(params(), chaos.Run{ID: "crash1", GameDay: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crashed run got as far as creating its object.
+	if err := c.Create(ctx, crashed.(*Injector).last()); err != nil {
+		t.Fatal(err)
+	}
+	other, err := b2.New(params(), chaos.Run{ID: "other", GameDay: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Remove(ctx); err != nil || !exists(t, c, crashed.(*Injector)) {
+		t.Fatalf("another run's Remove touched the object (err %v)", err)
+	}
+	again, err := b2.New(params(), chaos.Run{ID: "crash1", GameDay: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if exists(t, c, crashed.(*Injector)) {
+		t.Error("the crashed run's object survived its cleanup")
 	}
 }

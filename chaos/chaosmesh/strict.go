@@ -23,8 +23,12 @@ type checker struct {
 	diags slo.Diagnostics
 }
 
+// paramsPath prefixes the field paths of diagnostics: a GameDay holds the parameters
+// under fault.params.
+const paramsPath = "fault.params"
+
 func (c *checker) errorf(n *yaml.Node, path, format string, args ...any) {
-	d := slo.Diagnostic{File: c.file, Path: path, Message: fmt.Sprintf(format, args...)}
+	d := slo.Diagnostic{File: c.file, Path: join(paramsPath, path), Message: fmt.Sprintf(format, args...)}
 	if n != nil {
 		d.Line, d.Col = n.Line, n.Column
 	}

@@ -3,11 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/slokit/slokit/chaos"
 )
 
 // chaosGolden compares got with testdata/chaos/<name>; UPDATE_GOLDEN=1 rewrites it.
@@ -97,4 +101,61 @@ expect: [{severity: %s}]
 	if code != ExitOK || stdout != "[]\n" {
 		t.Errorf("cleanup -o json of nothing: %d %q", code, stdout)
 	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	tests := []struct {
+		outcome chaos.Outcome
+		runErr  error
+		code    int
+	}{
+		{chaos.Pass, nil, ExitOK},
+		{chaos.Fail, nil, ExitVerdict},
+		{chaos.Aborted, nil, ExitAborted},
+		{chaos.Interrupted, context.Canceled, ExitInterrupted},
+		{"", errors.New("signals unreachable"), ExitFailure},
+	}
+	for _, tt := range tests {
+		err := runExitError(&chaos.Result{GameDay: "g", Outcome: tt.outcome, Reasons: []string{"why"}}, tt.runErr)
+		if got := exitCode(context.Background(), err); err == nil && tt.code != ExitOK || err != nil && got != tt.code {
+			t.Errorf("%s/%v: exit %d (err %v), want %d", tt.outcome, tt.runErr, got, err, tt.code)
+		}
+	}
+}
+
+// TestProgressPlain: off a terminal, progress is plain lines, burn rates ordered by
+// window length, a status line at most every 5s and every transition on its own line.
+func TestProgressPlain(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgressPrinter(&b, true)
+	burn := map[string]float64{"1h": 2, "3d": 0.1, "5m": 24.5, "30m": 4}
+	for s := 1; s <= 11; s++ {
+		p.print(chaos.Progress{Phase: chaos.PhaseExpect, Elapsed: time.Duration(s) * time.Second, Burn: burn, Spent: 0.0123})
+	}
+	p.print(chaos.Progress{Phase: chaos.PhaseExpect, Elapsed: 12 * time.Second, Event: "page/1h firing"})
+	p.done()
+	want := "[     1s] expect    burn 5m=24.5 30m=4 1h=2 3d=0.1  budget 1.23%\n" +
+		"[     6s] expect    burn 5m=24.5 30m=4 1h=2 3d=0.1  budget 1.23%\n" +
+		"[    11s] expect    burn 5m=24.5 30m=4 1h=2 3d=0.1  budget 1.23%\n" +
+		"[    12s] expect    page/1h firing\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestResultText(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	res := &chaos.Result{RunID: "a1b2c3d4", GameDay: "redirect-errors", Service: "shortlink", SLO: "redirect-availability",
+		Outcome: chaos.Fail, Reasons: []string{"ticket/1d fired 1m26s after the fault began but must not fire"},
+		Expectations: []chaos.ExpectationResult{{Alert: "page", WithinSeconds: 164, WithinPredicted: true, PredictedSeconds: f(104),
+			DetectedSeconds: f(107.4), FiredTier: "page/1h", PredictedResetSeconds: f(291), ResetSeconds: f(295), Met: true}},
+		MustNotFire: []chaos.ForbiddenResult{{Alert: "ticket", Fired: true, FiredTier: "ticket/1d"}},
+		Recovery:    chaos.RecoveryResult{Window: "5m", BurnRateBelow: 1, WithinSeconds: 360, RecoveredSeconds: f(301), Met: true},
+		Budget:      chaos.BudgetResult{Spent: 0.0213, Max: 0.05},
+	}
+	var b bytes.Buffer
+	if err := writeResultText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	chaosGolden(t, "result.txt", b.String())
 }
