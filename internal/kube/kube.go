@@ -2,6 +2,7 @@
 package kube
 
 import (
+	"errors"
 	"fmt"
 
 	chaosv1alpha1 "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
@@ -23,6 +24,9 @@ type Options struct {
 	// Namespace overrides the context's namespace; "" keeps it ("default" when unset).
 	Namespace string
 }
+
+// ErrNoConfig reports that no cluster is configured at all.
+var ErrNoConfig = errors.New("no Kubernetes cluster configured: set --kubeconfig or KUBECONFIG, or run inside a cluster")
 
 // Scheme returns a scheme holding the Kubernetes built-in types, Chaos Mesh's
 // chaos-mesh.org/v1alpha1 and the Prometheus Operator's monitoring.coreos.com/v1.
@@ -50,8 +54,11 @@ func Config(o Options) (*rest.Config, string, error) {
 	}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		return nil, "", ErrNoConfig
+	}
 	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes config: %w (set --kubeconfig or KUBECONFIG, or run inside a cluster)", err)
+		return nil, "", fmt.Errorf("kubernetes config: %w", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
