@@ -235,14 +235,11 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 
 	o.SLI = w.convertSLIV1(s, joinPath(p, "sli"))
 
-	var windowNodes []*yaml.Node
-	var alertingNode *yaml.Node
 	a := s.Alerting
 	if a == nil {
 		a = &alertingV1{}
 	}
 	ap := joinPath(p, "alerting")
-	alertingNode = a.Node
 	o.Alerting = Alerting{
 		Name:        w.alertNameAt(a.Name, joinPath(ap, "name"), svc.Name, o.Name),
 		Labels:      w.labelsAt(a.Labels, joinPath(ap, "labels")),
@@ -250,6 +247,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 		Page:        w.convertSeverityV1(a.Page, joinPath(ap, "page"), Page),
 		Ticket:      w.convertSeverityV1(a.Ticket, joinPath(ap, "ticket"), Ticket),
 	}
+	var windowNodes []*yaml.Node
 	o.Alerting.Windows, windowNodes = w.windowsAt(a.Windows, joinPath(ap, "windows"), o.Period, periodOK)
 	if periodOK {
 		w.periodFits(o.Period, a.Windows != nil && !isNull(w.resolve(a.Windows)), s.Period.Node, joinPath(p, "period"))
@@ -259,7 +257,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{
-		slo: s.Node, objective: s.Objective.Node, period: s.Period.Node, alerting: alertingNode,
+		slo: s.Node, objective: s.Objective.Node, period: s.Period.Node, alerting: a.Node,
 		windows: windowNodes, objectivePath: joinPath(p, "objective"), periodPath: joinPath(p, "period"),
 		windowPath: joinPath(ap, "windows"), alertingPath: ap,
 	})
