@@ -20,7 +20,7 @@ import (
 // selector in the shortlink specs must select series this recorder really emits (bad
 // selectors only the 5xx ones), and every latency threshold must be a default bucket.
 func TestSpecsQueryWhatSLIEmits(t *testing.T) {
-	for _, file := range []string{"../../sample-service/slos.yaml", "../../examples/shortlink.yaml"} {
+	for _, file := range []string{"../../sample-service/slos.yaml", "../../examples/shortlink.yaml", "../../examples/payments-api.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			svcs, ds := slo.LoadFiles(file)
 			if err := ds.Err(); err != nil {
