@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ run with a duration prints the summary and exits 130.`,
 				until = "for " + duration.String()
 			}
 			fmt.Fprintf(e.stderr, "load: %g requests/s (%s) against %s %s\n", rate, m, cfg.Target, until)
-			rep := g.Wait(ctx)
+			rep := waitWithProgress(ctx, e, g, 5*time.Second)
 			if output == "json" {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -83,4 +84,22 @@ run with a duration prints the summary and exits 130.`,
 	f.Uint64Var(&maxWorkers, "max-workers", 256, "most requests in flight at once")
 	f.StringVarP(&output, "output", "o", "text", "summary format on stdout: text or json")
 	return cmd
+}
+
+// waitWithProgress waits for g to end, printing a progress line on stderr every period.
+func waitWithProgress(ctx context.Context, e *env, g *load.Generator, period time.Duration) *load.Report {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.Done():
+			return g.Stop()
+		case <-ctx.Done():
+			return g.Stop()
+		case <-t.C:
+			r := g.Snapshot()
+			fmt.Fprintf(e.stderr, "load: %s, %d requests, %.2f%% as expected, p99 %s\n", r.Elapsed.Round(time.Second),
+				r.Total.Requests, 100*r.Total.OKRatio(), r.Total.Latency.P99.Round(time.Microsecond))
+		}
+	}
 }
