@@ -26,13 +26,13 @@ func TestRunScript(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run.sh: %v\n%s", err, out)
 	}
-	m := regexp.MustCompile(`(?m)^1\s+bare,instr\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$`).FindStringSubmatch(string(out))
+	m := regexp.MustCompile(`(?m)^1\s+bare,instr\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$`).FindStringSubmatch(string(out))
 	if m == nil {
 		t.Fatalf("no result row for round 1 in:\n%s", out)
 	}
-	for i, name := range []string{"bare", "instrumented"} {
-		if rps, _ := strconv.ParseFloat(m[i+1], 64); rps <= 0 {
-			t.Errorf("%s requests/s %q, want > 0", name, m[i+1])
+	for i, name := range []string{"bare requests/s", "instrumented requests/s", "ratio", "bare CPU µs/request", "instrumented CPU µs/request", "CPU ratio"} {
+		if v, _ := strconv.ParseFloat(m[i+1], 64); v <= 0 {
+			t.Errorf("%s = %q, want > 0", name, m[i+1])
 		}
 	}
 	for _, want := range []string{"median ratio instrumented/bare: ", "PASS"} {

@@ -3,7 +3,7 @@ package shortlink
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -60,12 +60,9 @@ func (s *store) create(ctx context.Context, url string, now time.Time) (Link, er
 		}
 		code := newCode(s.codeLen)
 		l := Link{Code: code, URL: url, CreatedAt: now.UTC().Truncate(time.Millisecond)}
-		val, err := json.Marshal(l)
-		if err != nil {
-			return Link{}, err
-		}
+		val := encodeLink(l)
 		taken := false
-		err = s.db.Update(func(tx *bolt.Tx) error {
+		err := s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketLinks)
 			if b.Get([]byte(code)) != nil {
 				taken = true
@@ -91,7 +88,9 @@ func (s *store) get(code string) (Link, error) {
 		if v == nil {
 			return errNotFound
 		}
-		return json.Unmarshal(v, &l)
+		var err error
+		l, err = decodeLink(code, v)
+		return err
 	})
 	return l, err
 }
@@ -104,16 +103,29 @@ func (s *store) getURL(code string) (string, error) {
 		if v == nil {
 			return errNotFound
 		}
-		var l struct {
-			URL string `json:"url"`
+		if len(v) < 8 {
+			return fmt.Errorf("link %s: corrupt record of %d bytes", code, len(v))
 		}
-		if err := json.Unmarshal(v, &l); err != nil {
-			return err
-		}
-		url = l.URL
+		url = string(v[8:]) // copied: v is only valid inside the transaction
 		return nil
 	})
 	return url, err
+}
+
+// A stored record is the creation time in Unix milliseconds (8 bytes, big endian)
+// followed by the URL; no parsing on the redirect path.
+func encodeLink(l Link) []byte {
+	b := make([]byte, 8, 8+len(l.URL))
+	binary.BigEndian.PutUint64(b, uint64(l.CreatedAt.UnixMilli()))
+	return append(b, l.URL...)
+}
+
+func decodeLink(code string, v []byte) (Link, error) {
+	if len(v) < 8 {
+		return Link{}, fmt.Errorf("link %s: corrupt record of %d bytes", code, len(v))
+	}
+	ms := int64(binary.BigEndian.Uint64(v))
+	return Link{Code: code, URL: string(v[8:]), CreatedAt: time.UnixMilli(ms).UTC()}, nil
 }
 
 // delete removes code; errNotFound when it did not exist.
