@@ -469,3 +469,56 @@ func TestRunWaitsForSteadyState(t *testing.T) {
 		t.Errorf("steady state %+v", res.SteadyState)
 	}
 }
+
+// sweepingBackend also sweeps leftovers by run ID, as the Chaos Mesh backend does.
+type sweepingBackend struct {
+	fakeBackend
+	swept *[]string
+}
+
+func (b sweepingBackend) Sweep(ctx context.Context, runID string) ([]string, error) {
+	*b.swept = append(*b.swept, runID)
+	return []string{"networkchaos/slokit-" + runID}, nil
+}
+
+func TestCleanupSweeps(t *testing.T) {
+	j := &Journal{Dir: t.TempDir()}
+	g, ds := Parse("gd.yaml", []byte(gameDayYAML), []Backend{fakeBackend{}})
+	if g == nil {
+		t.Fatal(diagText(ds))
+	}
+	e, err := NewJournalEntry(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.RunID, e.PID = "dead1", 0
+	if err := j.Write(e); err != nil {
+		t.Fatal(err)
+	}
+	// The params survive the journal: the re-created injector gets the same node.
+	entries, _ := j.List()
+	n, err := entries[0].ParamsNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ratio, ok := (fakeBackend{}).ExpectedErrorRatio(n); !ok || ratio != 0.5 {
+		t.Errorf("params after the journal: %v %v", ratio, ok)
+	}
+	w := &world{clock: newFakeClock(), active: true}
+	var swept []string
+	b := sweepingBackend{fakeBackend{w}, &swept}
+	out, err := Cleanup(context.Background(), j, []Backend{b}, CleanupOptions{Sweep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []CleanupResult{
+		{RunID: "dead1", GameDay: "redirect-errors", Backend: "fake", Removed: []string{"fake fault of run dead1", "networkchaos/slokit-dead1"}},
+		{RunID: "", Backend: "fake", Removed: []string{"networkchaos/slokit-"}},
+	}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("cleanup\n got %+v\nwant %+v", out, want)
+	}
+	if !reflect.DeepEqual(swept, []string{"dead1", ""}) || w.active {
+		t.Errorf("swept %q, fault active %v", swept, w.active)
+	}
+}
