@@ -380,3 +380,55 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// TestHTTPProxyFlipUnderLoad flips the fault while requests flow: every response is
+// either the upstream's or the fault's, never a proxy error, and the last state wins.
+func TestHTTPProxyFlipUnderLoad(t *testing.T) {
+	p, _ := startProxy(t, &HTTPFault{Abort: &HTTPAbort{Percent: 100, Status: 500}})
+	ctx := context.Background()
+	stop := make(chan struct{})
+	bad := make(chan int, 100)
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(p.URL() + "/abc")
+				if err != nil {
+					bad <- -1
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 && resp.StatusCode != 500 {
+					bad <- resp.StatusCode
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if err := p.Inject(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := p.Remove(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(bad)
+	for c := range bad {
+		t.Errorf("response %d during flips, want only 200 or 500", c)
+	}
+	if got := countStatus(t, "GET", p.URL()+"/abc", 10); got[200] != 10 {
+		t.Errorf("after the last Remove: %v", got)
+	}
+}

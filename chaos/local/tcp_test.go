@@ -209,3 +209,24 @@ func TestTCPBackendValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestTCPRemoveAfterFailedInject(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p, err := NewTCPProxy(TCPProxyConfig{Listen: l.Addr().String(), Upstream: "127.0.0.1:1", Fault: TCPFault{Toxic: ToxicTimeout}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Inject(context.Background()); err == nil {
+		t.Fatal("Inject on a taken port: want an error")
+	}
+	if err := p.Remove(context.Background()); err != nil {
+		t.Errorf("Remove after failed Inject: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("Close after failed Inject: %v", err)
+	}
+}
