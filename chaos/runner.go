@@ -215,7 +215,7 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			}
 		}
 		if s.guardrails() {
-			return res, nil
+			return res, s.aborted(ctx)
 		}
 		held := r.Clock.Now().Sub(s.began)
 		if p.Hold > 0 {
@@ -267,7 +267,7 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			break
 		}
 		if s.guardrails() {
-			return res, nil
+			return res, s.aborted(ctx)
 		}
 	}
 
@@ -525,7 +525,7 @@ func (s *runState) verdict() {
 			if !er.Met {
 				s.reason("%s fired after %s, later than the %s allowed", t.Tier(), fmtDur(det), fmtDur(e.Within))
 			}
-		} else {
+		} else if s.res.Outcome != Aborted {
 			s.reason("%s did not fire within %s of the fault (predicted %s)", e.Selector, fmtDur(e.Within), predictedText(e.Predicted))
 		}
 		pass = pass && er.Met
@@ -540,7 +540,10 @@ func (s *runState) verdict() {
 		}
 		s.res.MustNotFire = append(s.res.MustNotFire, fr)
 	}
-	if !s.res.Recovery.Met {
+	if s.res.Outcome == Aborted {
+		// Stopped by a guardrail: the expectations are reported as measured so far; the
+		// recovery was never watched.
+	} else if !s.res.Recovery.Met {
 		pass = false
 		if s.res.Recovery.RecoveredSeconds == nil {
 			s.reason("did not recover within %s of the fault's end: the %s burn rate stayed at or above %g or an alert kept firing",
@@ -554,11 +557,26 @@ func (s *runState) verdict() {
 		}
 		cancel()
 	}
-	if pass {
+	switch {
+	case s.res.Outcome == Aborted:
+	case pass:
 		s.res.Outcome = Pass
-	} else {
+	default:
 		s.res.Outcome = Fail
 	}
+}
+
+// aborted finishes a run a guardrail stopped: the fault is removed at once and the
+// expectations are judged as measured so far, keeping the Aborted outcome.
+func (s *runState) aborted(ctx context.Context) error {
+	var err error
+	if s.injected && !s.removed {
+		s.enter(PhaseRemove)
+		err = s.remove(ctx)
+	}
+	s.enter(PhaseVerdict)
+	s.verdict()
+	return err
 }
 
 func predictedText(d time.Duration) string {

@@ -298,6 +298,9 @@ func TestRunFailures(t *testing.T) {
 			if !reflect.DeepEqual(calls, []string{"inject", "remove"}) {
 				t.Errorf("injector calls %v, want inject then remove", calls)
 			}
+			if tt.outcome == Aborted && (len(res.Expectations) != 1 || res.Phases[len(res.Phases)-1].Phase != PhaseVerdict) {
+				t.Errorf("an aborted run still reports its expectations: %+v, phases %+v", res.Expectations, res.Phases)
+			}
 			if w.active {
 				t.Error("fault still active")
 			}
