@@ -78,10 +78,46 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		}
 		w.warnf(node, at.alertingPath, "no alert tier is left enabled: this SLO will have recording rules but no alerts")
 	}
+	w.warnSingleFailure(o, objNode, at.objectivePath)
 	if outage := time.Duration(budget * float64(o.Period)); outage < MinOutageBudget {
 		w.warnf(objNode, at.objectivePath, "a total outage spends the whole %s error budget of %s%% in %s, before scrape and rule-evaluation delays let any alert reach someone; consider a lower objective or a longer period",
 			FormatWindow(o.Period), pct, formatDuration(outage))
 	}
+}
+
+// SingleFailureRate is the traffic (events per second) under which slokit warns that a
+// single bad event fires a page: below it, the fastest page's short window holds so few
+// events that one failure alone exceeds its burn-rate threshold.
+const SingleFailureRate = 1.0
+
+// warnSingleFailure warns when one bad event in the fastest enabled page tier's short
+// window fires it unless traffic exceeds SingleFailureRate: the Workbook's low-traffic
+// case, made concrete. One failure among n events is a ratio of 1/n; the tier fires when
+// both windows exceed B·b, so the short window needs n > 1/(B·b) events.
+func (w *walker) warnSingleFailure(o Objective, n *yaml.Node, path string) {
+	if o.Alerting.Page.Disabled {
+		return
+	}
+	var fastest *Window
+	for _, win := range o.Windows() {
+		if win.Severity == Page && (fastest == nil || win.Short < fastest.Short) {
+			fastest = &win
+		}
+	}
+	if fastest == nil {
+		return
+	}
+	threshold := fastest.BurnRate * o.ErrorBudget()
+	if threshold >= 1 {
+		return // never fires at all; warned about above
+	}
+	events := 1 / threshold
+	rate := events / fastest.Short.Seconds()
+	if rate <= SingleFailureRate {
+		return
+	}
+	w.warnf(n, path, "a single failed event fires the %s unless the SLI sees more than %s events/s (%s in its %s short window); at %s%% a low-traffic service pages on every failure, so make sure the traffic is there or lower the objective",
+		describeWindow(*fastest), formatFloat(roundTo(rate, 1)), formatFloat(roundTo(events, 0)), FormatWindow(fastest.Short), formatPercent(o.Target))
 }
 
 // windowsHint tells how to change the alert tiers in the file's format: slokit/v1 has
