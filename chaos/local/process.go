@@ -55,6 +55,9 @@ type Process struct {
 	cfg ProcessConfig
 	log *slog.Logger
 
+	// ownOutput is the output file Backend.New opened; Close closes it.
+	ownOutput io.Closer
+
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has exited
@@ -284,6 +287,10 @@ func (p *Process) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
+		if p.ownOutput != nil {
+			_ = p.ownOutput.Close()
+			p.ownOutput = nil
+		}
 		return err
 	}
 	if !isClosed(p.exited) {
@@ -301,6 +308,10 @@ func (p *Process) Close() error {
 		_ = os.Remove(f)
 	}
 	p.cmd = nil
+	if p.ownOutput != nil {
+		_ = p.ownOutput.Close()
+		p.ownOutput = nil
+	}
 	return err
 }
 
@@ -340,14 +351,18 @@ func (b ProcessBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, e
 		return nil, err
 	}
 	cfg.RunID, cfg.StateDir, cfg.Log = run.ID, b.StateDir, b.Log
+	p, err := NewProcess(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if output != "" {
 		f, err := os.OpenFile(output, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("process: output: %w", err)
 		}
-		cfg.Output = f // closed when slokit exits
+		p.cfg.Output, p.ownOutput = f, f
 	}
-	return NewProcess(cfg)
+	return p, nil
 }
 
 func decodeProcess(file string, n *yaml.Node) (ProcessConfig, string, slo.Diagnostics) {

@@ -290,3 +290,30 @@ func TestProcessBackendValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestProcessOutputFile(t *testing.T) {
+	out := t.TempDir() + "/cmd.log"
+	params := node(t, "action: pause\ncommand: [sh, -c, \"echo started; sleep 30\"]\noutput: "+out+"\n")
+	inj, err := ProcessBackend{StateDir: t.TempDir()}.New(params, chaos.Run{ID: "out"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := inj.(*Process)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	for i := 0; i < 200 && !strings.Contains(string(b), "started"); i++ {
+		time.Sleep(10 * time.Millisecond)
+		b, _ = os.ReadFile(out)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "started\n" {
+		t.Errorf("output file holds %q, want the command's output", b)
+	}
+	if p.PID() != 0 {
+		t.Error("command still running after Close")
+	}
+}
