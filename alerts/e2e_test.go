@@ -58,12 +58,13 @@ func (e *exporter) advance(now time.Time) {
 	}
 }
 
-func (e *exporter) breakNow() time.Time {
+// set switches the fault on or off and returns when it did.
+func (e *exporter) set(broken bool) time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
 	e.advance(now)
-	e.broken = true
+	e.broken = broken
 	return now
 }
 
@@ -232,7 +233,7 @@ scrape_configs:
 	case <-ctx.Done():
 		t.Fatal(ctx.Err())
 	}
-	breach := exp.breakNow()
+	breach := exp.set(true)
 	t.Logf("breach at %s: every request fails from now on", breach.Format(time.RFC3339Nano))
 
 	// Wait for the fast page tier (30s/3s) at the pager. Until the slow page tier's 3m
@@ -361,4 +362,45 @@ scrape_configs:
 	t.Logf("pager notifications: %d", len(pages))
 	t.Logf("tickets held in Alertmanager %s past first sight (group_wait %s), none delivered; inhibited: %v",
 		time.Since(ticketSeen).Round(time.Second), ticketWait, inhibited)
+
+	// End the fault: the pager must hear that the page resolved. The fast tier resets first
+	// (its short window empties); the slower page tier, no longer inhibited, may keep the
+	// group firing until its own short window empties.
+	fixed := exp.set(false)
+	var resolved delivery
+	for resolved.path == "" {
+		select {
+		case <-hook.seen:
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			t.Fatalf("the pager never received the resolution; deliveries since the fix: %+v", hook.deliveries("/pager")[len(pages):])
+		}
+		for _, d := range hook.deliveries("/pager")[len(pages):] {
+			if d.msg.Status == "resolved" && resolved.path == "" {
+				resolved = d
+			}
+		}
+	}
+	var between []string
+	for _, d := range hook.deliveries("/pager")[len(pages):] {
+		if d.at.After(resolved.at) {
+			break
+		}
+		for _, x := range d.msg.Alerts {
+			between = append(between, x.Labels["slokit_window"]+":"+x.Status)
+		}
+	}
+	w := o.Windows()
+	t.Logf("fault end → pager resolved: %s (predicted reset S·(1 − B·b/e): fast tier %s, slow page tier %s; notifications on the way: %v)",
+		resolved.at.Sub(fixed).Round(10*time.Millisecond),
+		time.Duration(float64(w[0].Short)*(1-w[0].BurnRate*o.ErrorBudget())).Round(10*time.Millisecond),
+		time.Duration(float64(w[1].Short)*(1-w[1].BurnRate*o.ErrorBudget())).Round(10*time.Millisecond), between)
+	// A ticket tier's short window (1m, 3m) still holds the fault when the pages reset: no
+	// longer inhibited, the ticket may now be filed. That is the inhibit rules' contract
+	// (a page mutes its ticket only while it fires), logged here, not asserted.
+	for _, d := range hook.deliveries("/ticket") {
+		for _, x := range d.msg.Alerts {
+			t.Logf("after the page resolved: ticket %s %s at fault end + %s", x.Labels["slokit_window"], x.Status, d.at.Sub(fixed).Round(10*time.Millisecond))
+		}
+	}
 }
