@@ -372,23 +372,30 @@ func TestAmtoolCheckConfig(t *testing.T) {
 		t.Skip("runs amtool")
 	}
 	amtool := testutil.Binary(t, "amtool")
-	f, err := Routing(amFixture(), RoutingOptions{})
-	if err != nil {
-		t.Fatal(err)
+	for name, opts := range map[string]RoutingOptions{
+		"defaults":        {},
+		"by team":         {RouteBy: "team", Pager: ReceiverSpec{Kind: Slack}, Ticket: ReceiverSpec{Kind: PagerDuty}},
+		"inline webhooks": {Pager: ReceiverSpec{Kind: Webhook, URL: "http://127.0.0.1:9/pager"}, Ticket: ReceiverSpec{Kind: Webhook, URL: "http://127.0.0.1:9/ticket"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, err := Routing(amFixture(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := f.Config().YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "alertmanager.yml")
+			if err := os.WriteFile(p, y, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(amtool, "check-config", p).CombinedOutput()
+			if err != nil || !bytes.Contains(out, []byte("SUCCESS")) {
+				t.Fatalf("amtool check-config: %v\n%s\n%s", err, out, y)
+			}
+		})
 	}
-	y, err := f.Config().YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "alertmanager.yml")
-	if err := os.WriteFile(p, y, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(amtool, "check-config", p).CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("SUCCESS")) {
-		t.Fatalf("amtool check-config: %v\n%s\n%s", err, out, y)
-	}
-	t.Logf("%s", out)
 }
 
 // goldenOnCall compares got with testdata/<name>, rewriting it when UPDATE_GOLDEN=1.
