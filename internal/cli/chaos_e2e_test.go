@@ -13,9 +13,11 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -433,21 +435,7 @@ func TestChaosCleanupAfterKill9(t *testing.T) {
 
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal")
-	if err := os.WriteFile(filepath.Join(dir, "slos.yaml"), []byte(e2eSLOs), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gd := filepath.Join(dir, "pause.yaml")
-	if err := os.WriteFile(gd, []byte(fmt.Sprintf(`name: pause-target
-slo: {file: slos.yaml, name: redirect-availability}
-signals: {prometheus: "%s"}
-fault:
-  backend: process
-  params: {action: pause, pid: %d}
-expectedErrorRatio: 1
-expect: [{severity: page, within: 10m}]
-`, fakePrometheus(t), pid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	gd := pauseGameDay(t, dir, pid)
 	run := exec.Command(slokit, "chaos", "run", gd, "--journal-dir", journal)
 	var runErr syncBuffer
 	run.Stderr = &runErr
@@ -489,5 +477,89 @@ expect: [{severity: page, within: 10m}]
 	}
 	if entries, _ := (&chaos.Journal{Dir: journal}).List(); len(entries) != 0 {
 		t.Errorf("journal entries left: %+v", entries)
+	}
+}
+
+// chaosMainEnv makes the test binary act as the slokit command with main.go's signal
+// handling, so a test can signal a real slokit process.
+const chaosMainEnv = "SLOKIT_CHAOS_TEST_MAIN"
+
+func init() {
+	if os.Getenv(chaosMainEnv) != "1" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// pauseGameDay writes a game day that pauses pid, with signals from a healthy fake
+// Prometheus, and returns its path.
+func pauseGameDay(t *testing.T, dir string, pid int) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "slos.yaml"), []byte(e2eSLOs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gd := filepath.Join(dir, "pause.yaml")
+	if err := os.WriteFile(gd, []byte(fmt.Sprintf(`name: pause-target
+slo: {file: slos.yaml, name: redirect-availability}
+signals: {prometheus: "%s"}
+fault:
+  backend: process
+  params: {action: pause, pid: %d}
+expectedErrorRatio: 1
+expect: [{severity: page, within: 10m}]
+`, fakePrometheus(t), pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return gd
+}
+
+// TestChaosSIGTERMRemovesFault sends SIGTERM to a slokit process mid-fault: it removes
+// the fault (the paused process runs again), deletes its journal entry and exits 130.
+func TestChaosSIGTERMRemovesFault(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	target := exec.Command("sleep", "300")
+	if err := target.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = target.Process.Kill(); _ = target.Wait() }()
+	pid := target.Process.Pid
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal")
+	run := exec.Command(os.Args[0], "chaos", "run", pauseGameDay(t, dir, pid), "--journal-dir", journal)
+	run.Env = append(os.Environ(), chaosMainEnv+"=1")
+	var stderr syncBuffer
+	run.Stderr = &stderr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for procState(t, pid) != "T" {
+		if time.Now().After(deadline) {
+			_ = run.Process.Kill()
+			t.Fatalf("the process was never paused; slokit said:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := run.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := run.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("slokit ended with %v, want exit %d; stderr:\n%s", err, ExitInterrupted, stderr.String())
+	}
+	if st := procState(t, pid); st == "T" {
+		t.Errorf("the paused process was not resumed; stderr:\n%s", stderr.String())
+	}
+	if entries, _ := (&chaos.Journal{Dir: journal}).List(); len(entries) != 0 {
+		t.Errorf("journal left: %+v", entries)
+	}
+	if !strings.Contains(stderr.String(), "interrupted; the fault was removed") {
+		t.Errorf("stderr:\n%s", stderr.String())
 	}
 }
