@@ -177,6 +177,7 @@ func TestPromtoolAgreesOnDetectionAndReset(t *testing.T) {
 	iv := opts.EvalInterval
 	for _, c := range cases {
 		t.Run(c.slo+"/"+c.sc.Name, func(t *testing.T) {
+			t.Parallel()
 			o := slos[c.slo]
 			g, err := alerts.Group(o, alerts.Options{})
 			if err != nil {
