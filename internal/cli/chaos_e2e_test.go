@@ -422,10 +422,6 @@ func TestChaosCleanupAfterKill9(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("needs /proc")
 	}
-	slokit, err := exec.LookPath("slokit") // the test binary, set up by testscript.Main
-	if err != nil {
-		t.Skipf("slokit command not set up: %v", err)
-	}
 	target := exec.Command("sleep", "300")
 	if err := target.Start(); err != nil {
 		t.Fatal(err)
@@ -436,7 +432,8 @@ func TestChaosCleanupAfterKill9(t *testing.T) {
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal")
 	gd := pauseGameDay(t, dir, pid)
-	run := exec.Command(slokit, "chaos", "run", gd, "--journal-dir", journal)
+	run := exec.Command(os.Args[0], "chaos", "run", gd, "--journal-dir", journal)
+	run.Env = append(os.Environ(), chaosMainEnv+"=1")
 	var runErr syncBuffer
 	run.Stderr = &runErr
 	if err := run.Start(); err != nil {
