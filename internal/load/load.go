@@ -29,8 +29,8 @@ const (
 	KindMiss     = "miss"     // GET /{code} of an unknown code, expects 404
 )
 
-// Kinds lists the request kinds in report order.
-var Kinds = []string{KindCreate, KindRedirect, KindMiss}
+// kinds lists the request kinds in report order.
+var kinds = [...]string{KindCreate, KindRedirect, KindMiss}
 
 // expected is the status each kind should get from a healthy service.
 func expected(kind string) int {
@@ -52,9 +52,9 @@ type Mix struct {
 	Create, Redirect, Miss int
 }
 
-// DefaultMix is one create and one miss for every eight redirects, a read-heavy
-// link shortener.
-var DefaultMix = Mix{Create: 1, Redirect: 8, Miss: 1}
+// DefaultMix is one create and one miss for every eight redirects, a read-heavy link
+// shortener.
+func DefaultMix() Mix { return Mix{Create: 1, Redirect: 8, Miss: 1} }
 
 // ParseMix reads "create=1,redirect=8,miss=1"; omitted kinds weigh 0.
 func ParseMix(s string) (Mix, error) {
@@ -94,7 +94,7 @@ type Config struct {
 	Rate float64
 	// Duration bounds the run; 0 runs until Stop is called or the context ends.
 	Duration time.Duration
-	// Mix weighs the kinds; the zero value means DefaultMix. Redirects need created
+	// Mix weighs the kinds; the zero value means DefaultMix(). Redirects need created
 	// links: until the first create succeeds, a redirect turn sends a create instead.
 	Mix Mix
 	// Timeout bounds each request; 0 means 5s.
@@ -110,7 +110,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Mix == (Mix{}) {
-		c.Mix = DefaultMix
+		c.Mix = DefaultMix()
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Second
@@ -195,7 +195,7 @@ func Start(ctx context.Context, cfg Config) (*Generator, error) {
 		stats:    map[string]*kindStats{},
 		rng:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		g.stats[k] = &kindStats{codes: map[int]int{}, errors: map[string]int{}}
 	}
 	g.began = time.Now()
@@ -392,7 +392,7 @@ func (g *Generator) Snapshot() *Report {
 	}
 	rep := &Report{Target: g.cfg.Target, Rate: g.cfg.Rate, Elapsed: end.Sub(g.began), Kinds: map[string]KindReport{}}
 	total := KindReport{Codes: map[int]int{}}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		s := g.stats[k]
 		kr := KindReport{Requests: s.requests, OK: s.ok, Codes: map[int]int{}, Latency: latency(&s.lat, s.requests)}
 		for c, n := range s.codes {
@@ -433,7 +433,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f%%\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, k.Requests, 100*k.OKRatio(),
 			ms(l.Mean), ms(l.P50), ms(l.P90), ms(l.P95), ms(l.P99), ms(l.Max), codesString(k.Codes))
 	}
-	for _, k := range Kinds {
+	for _, k := range kinds {
 		row(k, r.Kinds[k])
 	}
 	row("total", r.Total)
