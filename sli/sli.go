@@ -88,6 +88,9 @@ func Middleware(rec Recorder) func(http.Handler) http.Handler {
 // set before). A middleware placed between Handler and the mux that replaces the request
 // (r.WithContext, http.StripPrefix) hides the pattern: wrap the handlers then, or put such
 // middleware outside Handler.
+//
+// The ResponseWriter handed to next is pooled and reused once next returns; as net/http
+// already requires, handlers must not use it after returning.
 func Handler(rec Recorder, next http.Handler) http.Handler {
 	if rec == nil {
 		panic("sli.Handler: nil Recorder")
