@@ -202,6 +202,11 @@ func (w *walker) labelsAt(m stringMap, path string) map[string]string {
 			w.errf(e.Value.Node, kp, "empty label value: Prometheus drops empty labels; give a value or remove the label")
 			continue
 		}
+		// Every label ends up on alerts, whose label values Prometheus expands as templates.
+		if err := checkAlertTemplate(e.Value.Value); err != nil {
+			w.errf(e.Value.Node, kp, "invalid alert template: %v", err)
+			continue
+		}
 		out[e.Key.Value] = e.Value.Value
 	}
 	return out
