@@ -40,7 +40,8 @@ the prediction by more than one scrape interval, two evaluation intervals and th
 ratio window; "✗ EXPECTATION FAILED" a must-fire scenario that did not fire or a
 must-not-fire one that did. Precision and recall are computed over the expectations.
 
-Without --scenario every built-in scenario runs: ` + strings.Join(builtinNames(), ", ") + `.
+Without --scenario every built-in scenario runs:
+` + wrapNames(builtinNames(), 5) + `
 --scenario takes a built-in name or a scenario YAML file (see docs/backtest.md).
 
 Exits 4 when an expectation fails, 3 when an input file is invalid.`,
@@ -68,6 +69,15 @@ func builtinNames() []string {
 		out = append(out, sc.Name)
 	}
 	return out
+}
+
+// wrapNames lists names, perLine to a line, indented.
+func wrapNames(names []string, perLine int) string {
+	var lines []string
+	for i := 0; i < len(names); i += perLine {
+		lines = append(lines, "  "+strings.Join(names[i:min(i+perLine, len(names))], ", "))
+	}
+	return strings.Join(lines, ",\n")
 }
 
 // job is one SLO × scenario replay.
