@@ -61,9 +61,9 @@ func TestPromtoolAcceptsValidSpecs(t *testing.T) {
 	}
 }
 
-// TestPromtoolAgreesOnTemplates feeds promtool the annotation templates the validator
-// rejects (bypassing the validator) and expects promtool to reject each of them too;
-// the same annotations, fixed, pass both.
+// TestPromtoolAgreesOnTemplates feeds promtool the alert label and annotation templates
+// the validator rejects (bypassing the validator) and expects promtool to reject each of
+// them too; the same templates, fixed, pass both.
 func TestPromtoolAgreesOnTemplates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real promtool: skipped with -short")
@@ -76,17 +76,23 @@ func TestPromtoolAgreesOnTemplates(t *testing.T) {
 		{`{{ if $value }}page{{ end`, `{{ if $value }}page{{ end }}`},
 	} {
 		for _, text := range []string{tt.bad, tt.good} {
-			spec := "version: slokit/v1\nservice: api\nslos:\n  - name: a\n    objective: 99\n" +
-				"    sli: {events: {bad: 'x{c=\"5\"}', total: x}}\n    alerting: {annotations: {summary: '" + text + "'}}\n"
-			_, ds := slo.Parse("t.yaml", []byte(spec))
-			validatorOK := ds.Err() == nil
+			for _, field := range []string{"annotations", "labels"} {
+				spec := "version: slokit/v1\nservice: api\nslos:\n  - name: a\n    objective: 99\n" +
+					"    sli: {events: {bad: 'x{c=\"5\"}', total: x}}\n    alerting: {" + field + ": {summary: '" + text + "'}}\n"
+				_, ds := slo.Parse("t.yaml", []byte(spec))
+				validatorOK := ds.Err() == nil
 
-			svc := *base
-			svc.Objectives = append([]slo.Objective(nil), base.Objectives...)
-			svc.Objectives[0].Alerting.Annotations = map[string]string{"summary": text}
-			out, err := promtoolCheck(t, promtool, map[string]*slo.Service{"t": &svc})
-			if promtoolOK := err == nil; promtoolOK != validatorOK {
-				t.Errorf("annotation %q: validator ok=%v, promtool ok=%v\n%s%s", text, validatorOK, promtoolOK, diagText(ds), out)
+				svc := *base
+				svc.Objectives = append([]slo.Objective(nil), base.Objectives...)
+				if field == "labels" {
+					svc.Objectives[0].Alerting.Labels = map[string]string{"summary": text}
+				} else {
+					svc.Objectives[0].Alerting.Annotations = map[string]string{"summary": text}
+				}
+				out, err := promtoolCheck(t, promtool, map[string]*slo.Service{"t": &svc})
+				if promtoolOK := err == nil; promtoolOK != validatorOK {
+					t.Errorf("%s %q: validator ok=%v, promtool ok=%v\n%s%s", field, text, validatorOK, promtoolOK, diagText(ds), out)
+				}
 			}
 		}
 	}
