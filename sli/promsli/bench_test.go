@@ -88,8 +88,8 @@ func otelhttpHandler(b *testing.B, next http.Handler, tp trace.TracerProvider) h
 	return otelhttp.NewHandler(next, "shortlink", otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp))
 }
 
-func sliHandler(b *testing.B, next http.Handler, ex promsli.ExemplarFunc) http.Handler {
-	rec, err := promsli.New(prometheus.NewRegistry(), promsli.Config{Service: "shortlink", Exemplar: ex})
+func sliHandler(b *testing.B, next http.Handler, ex promsli.ExemplarFunc, every time.Duration) http.Handler {
+	rec, err := promsli.New(prometheus.NewRegistry(), promsli.Config{Service: "shortlink", Exemplar: ex, ExemplarInterval: every})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,12 +106,16 @@ func benchCases() []benchCase {
 		{"bare", func(*testing.B) http.Handler { return benchMux() }},
 		{"promhttp", func(b *testing.B) http.Handler { return promhttpChain(b, benchMux()) }},
 		{"otelhttp", func(b *testing.B) http.Handler { return otelhttpHandler(b, benchMux(), noop.NewTracerProvider()) }},
-		{"sli", func(b *testing.B) http.Handler { return sliHandler(b, benchMux(), otelsli.TraceExemplar) }},
+		{"sli", func(b *testing.B) http.Handler { return sliHandler(b, benchMux(), otelsli.TraceExemplar, 0) }},
 		// With sampled tracing: the span costs the same in each; otelhttp starts its own.
 		{"bare+span", func(b *testing.B) http.Handler { return withSpan(sampledTracer(b), benchMux()) }},
 		{"otelhttp+tracing", func(b *testing.B) http.Handler { return otelhttpHandler(b, benchMux(), sampledTracer(b)) }},
+		// Exemplars at most once a second per bucket (the default), and on every request.
 		{"sli+span", func(b *testing.B) http.Handler {
-			return withSpan(sampledTracer(b), sliHandler(b, benchMux(), otelsli.TraceExemplar))
+			return withSpan(sampledTracer(b), sliHandler(b, benchMux(), otelsli.TraceExemplar, 0))
+		}},
+		{"sli+span-every", func(b *testing.B) http.Handler {
+			return withSpan(sampledTracer(b), sliHandler(b, benchMux(), otelsli.TraceExemplar, -1))
 		}},
 	}
 }

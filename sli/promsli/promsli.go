@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,12 +37,21 @@ type Config struct {
 	NativeHistogramBucketFactor float64
 	// Exemplar, when set, attaches exemplars to latency observations. Nil means none.
 	Exemplar ExemplarFunc
+	// ExemplarInterval is the least time between two exemplars of one histogram bucket;
+	// 0 means 1s, negative attaches one to every observation that has one. A bucket
+	// exposes only its latest exemplar and Prometheus keeps at most one per scrape, so
+	// more frequent exemplars are never seen; skipping them saves client_golang's
+	// exemplar allocations on most traced requests.
+	ExemplarInterval time.Duration
 }
 
 // Recorder records sli observations into Prometheus metrics. Create it with New.
 type Recorder struct {
 	service  string
 	exemplar ExemplarFunc
+	exEvery  time.Duration // ExemplarInterval resolved; <= 0: no limit
+	buckets  []float64
+	epoch    time.Time // monotonic reference for exemplar spacing
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -63,6 +75,9 @@ type route struct {
 type method struct {
 	observe   prometheus.Observer
 	exemplars prometheus.ExemplarObserver // nil when the observer does not take exemplars
+	// lastExemplar[i] is when bucket i (len(buckets) is +Inf) last got an exemplar, as
+	// time since Recorder.epoch; 0 means never.
+	lastExemplar []atomic.Int64
 	// codes[c/100-1] holds the counters of status class c/100, indexed by c%100.
 	codes [9]atomic.Pointer[[100]atomic.Pointer[counter]]
 }
@@ -105,7 +120,7 @@ func New(reg prometheus.Registerer, cfg Config) (*Recorder, error) {
 	if cfg.Service == "" {
 		return nil, errors.New("promsli: Config.Service is empty: set it to the service label value the SLO specs select")
 	}
-	buckets := cfg.Buckets
+	buckets := slices.Clone(cfg.Buckets) // the caller may reuse theirs
 	if buckets == nil {
 		buckets = sli.DefaultBuckets()
 	}
@@ -114,6 +129,9 @@ func New(reg prometheus.Registerer, cfg Config) (*Recorder, error) {
 			return nil, fmt.Errorf("promsli: Config.Buckets must be strictly ascending, got %v", buckets)
 		}
 	}
+	if cfg.ExemplarInterval == 0 {
+		cfg.ExemplarInterval = time.Second
+	}
 	if f := cfg.NativeHistogramBucketFactor; f != 0 && f <= 1 {
 		return nil, fmt.Errorf("promsli: Config.NativeHistogramBucketFactor must be 0 or above 1, got %v", f)
 	}
@@ -121,6 +139,9 @@ func New(reg prometheus.Registerer, cfg Config) (*Recorder, error) {
 	r := &Recorder{
 		service:  cfg.Service,
 		exemplar: cfg.Exemplar,
+		exEvery:  cfg.ExemplarInterval,
+		buckets:  buckets,
+		epoch:    time.Now(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        sli.MetricRequests,
 			Help:        "HTTP requests served, by route pattern, method and status code.",
@@ -161,12 +182,27 @@ func (r *Recorder) Done(ctx context.Context, o sli.Observation) {
 	r.counter(m, o.Route, o.Method, o.Code).Inc()
 	secs := o.Duration.Seconds()
 	if r.exemplar != nil && m.exemplars != nil {
-		if ex := r.exemplar(ctx); ex != nil {
+		if ex := r.exemplar(ctx); ex != nil && r.exemplarDue(m, secs) {
 			m.exemplars.ObserveWithExemplar(secs, ex)
 			return
 		}
 	}
 	m.observe.Observe(secs)
+}
+
+// exemplarDue reports whether the bucket secs falls in may take an exemplar now, and if
+// so claims it.
+func (r *Recorder) exemplarDue(m *method, secs float64) bool {
+	if r.exEvery < 0 {
+		return true
+	}
+	slot := &m.lastExemplar[sort.SearchFloat64s(r.buckets, secs)]
+	now := int64(time.Since(r.epoch)) + 1 // never 0, which means "never"
+	last := slot.Load()
+	if last != 0 && now-last < int64(r.exEvery) {
+		return false
+	}
+	return slot.CompareAndSwap(last, now)
 }
 
 func (r *Recorder) route(name string) *route {
@@ -196,7 +232,7 @@ func (r *Recorder) method(routeName, name string) *method {
 		return m
 	}
 	obs := r.duration.WithLabelValues(routeName, name)
-	m := &method{observe: obs}
+	m := &method{observe: obs, lastExemplar: make([]atomic.Int64, len(r.buckets)+1)}
 	m.exemplars, _ = obs.(prometheus.ExemplarObserver)
 	if slot.CompareAndSwap(nil, m) {
 		return m

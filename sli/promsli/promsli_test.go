@@ -3,6 +3,7 @@ package promsli_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -323,5 +324,46 @@ func TestConcurrentFirstUse(t *testing.T) {
 	}
 	if total != 1600 {
 		t.Errorf("counted %v requests, want 1600", total)
+	}
+}
+
+func spanWithID(b byte) context.Context {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{b}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled})
+	return trace.ContextWithSpanContext(context.Background(), sc)
+}
+
+// exemplarIDs returns the first byte of the trace ID of each bucket's exemplar, by le.
+func exemplarIDs(t *testing.T, reg prometheus.Gatherer) map[float64]string {
+	t.Helper()
+	out := map[float64]string{}
+	for _, b := range family(t, reg, sli.MetricDuration).GetMetric()[0].GetHistogram().GetBucket() {
+		if ex := b.GetExemplar(); ex != nil {
+			out[b.GetUpperBound()] = ex.GetLabel()[0].GetValue()[:2]
+		}
+	}
+	return out
+}
+
+func TestExemplarInterval(t *testing.T) {
+	obs := func(rec *promsli.Recorder, id byte, d time.Duration) {
+		rec.Done(spanWithID(id), sli.Observation{Route: "GET /{code}", Method: "GET", Code: 302, Duration: d})
+	}
+	tests := []struct {
+		interval time.Duration
+		want     map[float64]string
+	}{
+		// Within the interval a bucket keeps its first exemplar; other buckets get theirs.
+		{time.Hour, map[float64]string{0.005: "01", 0.1: "03"}},
+		// Negative: every observation replaces its bucket's exemplar.
+		{-1, map[float64]string{0.005: "02", 0.1: "03"}},
+	}
+	for _, tt := range tests {
+		rec, reg := newRecorder(t, promsli.Config{Exemplar: otelsli.TraceExemplar, ExemplarInterval: tt.interval})
+		obs(rec, 1, time.Millisecond)
+		obs(rec, 2, 2*time.Millisecond)
+		obs(rec, 3, 80*time.Millisecond)
+		if got := exemplarIDs(t, reg); !maps.Equal(got, tt.want) {
+			t.Errorf("interval %v: exemplar trace IDs by bucket %v, want %v", tt.interval, got, tt.want)
+		}
 	}
 }
