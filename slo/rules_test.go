@@ -1,0 +1,108 @@
+package slo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func eventsObjective(period time.Duration) Objective {
+	return Objective{
+		Service: "shop", Name: "checkout", Target: 0.999, Period: period,
+		SLI: SLI{Events: &EventsSLI{
+			Bad:   `http_requests_total{job="shop",code=~"5.."}`,
+			Total: `http_requests_total{job="shop"}`,
+		}},
+	}
+}
+
+// TestRatioWindowSources pins which windows are exact (raw rate()) and which are derived
+// from the recorded shortest-window rates, for the 30d period and a scaled 7d one.
+func TestRatioWindowSources(t *testing.T) {
+	for _, tc := range []struct {
+		period time.Duration
+		want   string // window:source, in order
+	}{
+		{30 * 24 * time.Hour, "5m:recorded 30m:raw 1h:raw 2h:derived 6h:derived 1d:derived 3d:derived 30d:derived"},
+		{7 * 24 * time.Hour, "1m10s:recorded 7m:raw 14m:raw 28m:derived 1h24m:derived 5h36m:derived 16h48m:derived 1w:derived"},
+	} {
+		rules, err := RecordingRules(eventsObjective(tc.period))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rules {
+			if r.Record != MetricErrorRatio {
+				continue
+			}
+			src := "raw"
+			switch {
+			case strings.HasPrefix(r.Expr, "sum_over_time("):
+				src = "derived"
+			case strings.HasPrefix(r.Expr, MetricBadRate+"{"):
+				src = "recorded"
+			}
+			got = append(got, r.Labels[LabelWindow]+":"+src)
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("period %s:\n got %s\nwant %s", FormatWindow(tc.period), g, tc.want)
+		}
+	}
+}
+
+// TestRecordingRulesGolden pins the recording rules of each SLI kind; UPDATE_GOLDEN=1
+// rewrites testdata/rules/.
+func TestRecordingRulesGolden(t *testing.T) {
+	latency := eventsObjective(28 * 24 * time.Hour)
+	latency.Name = "latency"
+	latency.Labels = map[string]string{"team": "web"}
+	latency.SLI = SLI{Latency: &LatencySLI{Histogram: "http_request_duration_seconds",
+		Selector: map[string]string{"job": "shop", "route": "/pay"}, Threshold: 2 * time.Second}}
+	raw := eventsObjective(30 * 24 * time.Hour)
+	raw.Name = "raw"
+	raw.SLI = SLI{Raw: &RawSLI{ErrorRatio: `1 - avg_over_time(probe_success{job="shop"}[{{ .window }}])`}}
+	for name, o := range map[string]Objective{"events": eventsObjective(30 * 24 * time.Hour), "latency": latency, "raw": raw} {
+		t.Run(name, func(t *testing.T) {
+			g, err := RecordingGroup(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := yaml.Marshal(RuleFile{Groups: []RuleGroup{g}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "rules", name+".yaml")
+			if os.Getenv("UPDATE_GOLDEN") == "1" {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (UPDATE_GOLDEN=1 creates it)", err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s differs (UPDATE_GOLDEN=1 refreshes it); got:\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestFormatFloatAndExpandWindow(t *testing.T) {
+	for in, want := range map[float64]string{1 - 0.999: "0.001", 0.999: "0.999", 14.4: "14.4", 1 - 0.99999: "1e-05", 6: "6"} {
+		if got := FormatFloat(in); got != want {
+			t.Errorf("FormatFloat(%v) = %s, want %s", in, got, want)
+		}
+	}
+	if got := ExpandWindow("rate(x[{{.window}}]) / rate(y[{{ .window }}])", 90*time.Minute); got != "rate(x[1h30m]) / rate(y[1h30m])" {
+		t.Errorf("ExpandWindow: %s", got)
+	}
+}
