@@ -85,7 +85,8 @@ type Fault struct {
 
 // SteadyState is checked in preflight: a run that starts from a burning SLO proves nothing.
 type SteadyState struct {
-	// Window is the burn-rate window checked ("5m"); "" means the objective's shortest.
+	// Window is the burn-rate window checked ("1h"); "" means the long window of the
+	// expected tier predicted to fire first (its history decides the detection time).
 	Window string
 	// MaxBurnRate is the highest acceptable burn rate on Window; 0 means 1.
 	MaxBurnRate float64

@@ -208,6 +208,26 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			slowestReset = max(slowestReset, r)
 		}
 	}
+	if g.SteadyState.Window == "" {
+		// The predictions assume the tier's long window held healthy traffic when the
+		// fault began: check that window, of the expectation predicted to fire first.
+		var first *PlannedExpectation
+		for i := range p.Expect {
+			if first == nil || p.Expect[i].Predicted < first.Predicted {
+				first = &p.Expect[i]
+			}
+		}
+		if first != nil {
+			fastest := first.Tiers[0]
+			for _, w := range first.Tiers {
+				if p.ErrorRatio > 0 && detect(o, w, p.ErrorRatio) == first.Predicted {
+					fastest = w
+					break
+				}
+			}
+			p.SteadyState.Window = slo.FormatWindow(fastest.Long)
+		}
+	}
 	for i, m := range g.MustNotFire {
 		at := &yaml.Node{Line: m.at.line, Column: m.at.col}
 		path := fmt.Sprintf("mustNotFire[%d]", i)

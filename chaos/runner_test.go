@@ -73,8 +73,12 @@ func TestPreparePredictions(t *testing.T) {
 	if p.ErrorRatio != 0.5 || p.ErrorRatioSource != "backend" {
 		t.Errorf("error ratio %v from %q, want 0.5 from backend", p.ErrorRatio, p.ErrorRatioSource)
 	}
-	if p.ShortestWindow != "5m" || p.Recovery.Window != "5m" || p.SteadyState.Window != "5m" {
-		t.Errorf("windows: shortest %s recovery %s steady %s, want 5m", p.ShortestWindow, p.Recovery.Window, p.SteadyState.Window)
+	if p.ShortestWindow != "5m" || p.Recovery.Window != "5m" {
+		t.Errorf("windows: shortest %s recovery %s, want 5m", p.ShortestWindow, p.Recovery.Window)
+	}
+	// The steady state is checked on the long window of page/1h, the first to fire.
+	if p.SteadyState.Window != "1h" {
+		t.Errorf("steady-state window %s, want 1h", p.SteadyState.Window)
 	}
 	// The recovery deadline covers page/1h's reset and the 5m window emptying, plus tolerance.
 	if got, want := p.Recovery.Within, 5*time.Minute+10*time.Second; got != want {
@@ -256,7 +260,7 @@ func TestRunFailures(t *testing.T) {
 			name:    "steady state burning",
 			setup:   func(w *world) { w.baseline = 3 },
 			outcome: Aborted,
-			reason:  "steady state not met: the 5m burn rate is 3, above steadyState.maxBurnRate 1; wait until the SLO is healthy",
+			reason:  "steady state not met: the 1h burn rate is 1.5, above steadyState.maxBurnRate 1; wait until the SLO is healthy",
 		},
 		{
 			name: "steady state alerting",
@@ -468,7 +472,7 @@ func TestRunWaitsForSteadyState(t *testing.T) {
 	if injectedAfter < 20*time.Second || injectedAfter > 22*time.Second {
 		t.Errorf("injected after %s, want as soon as the SLO is healthy (20-21s)", injectedAfter)
 	}
-	if !res.SteadyState.Met || *res.SteadyState.BurnRate != 0.2 {
+	if !res.SteadyState.Met || res.SteadyState.Window != "1h" || *res.SteadyState.BurnRate != 0.1 {
 		t.Errorf("steady state %+v", res.SteadyState)
 	}
 }

@@ -453,6 +453,12 @@ func writePlan(w io.Writer, path string, p *chaos.Plan) {
 	}
 	fmt.Fprintf(w, "%s: ok: %s on %s/%s (%g%% over %s), fault %s, error ratio %s\n",
 		path, p.GameDay.Name, o.Service, o.Name, 100*o.Target, slo.FormatWindow(o.Period), p.GameDay.Fault.Backend, e)
+	ss := p.SteadyState
+	quiet := ""
+	if ss.NoAlerts {
+		quiet = " and no alert active"
+	}
+	fmt.Fprintf(w, "  steady state: %s burn ≤ %g%s (waiting up to %s)\n", ss.Window, ss.MaxBurnRate, quiet, ss.Wait)
 	for _, x := range p.Expect {
 		how := "set in the file"
 		if x.WithinPredicted {

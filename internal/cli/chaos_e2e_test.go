@@ -367,7 +367,7 @@ expect: [{severity: page}]
 type quietSignals struct{}
 
 func (quietSignals) BurnRates(context.Context, slo.Objective) (map[string]float64, error) {
-	return map[string]float64{"5m": 0.1}, nil
+	return map[string]float64{"5m": 0.1, "1h": 0.1}, nil
 }
 
 func (quietSignals) Alerts(context.Context, slo.Objective) ([]chaos.AlertState, error) {
@@ -391,12 +391,14 @@ func fakePrometheus(t *testing.T) string {
 	mux.HandleFunc("/api/v1/query", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		now := float64(time.Now().Unix())
-		metric := `{"slokit_service":"shortlink","slokit_slo":"redirect-availability","slokit_window":"5s"}`
-		val := "0.1"
-		if strings.Contains(r.Form.Get("query"), slo.MetricBudgetRemaining) {
-			val = "0.9"
+		sample := func(window, val string) string {
+			return fmt.Sprintf(`{"metric":{"slokit_service":"shortlink","slokit_slo":"redirect-availability"%s},"value":[%v,"%s"]}`, window, now, val)
 		}
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":%s,"value":[%v,"%s"]}]}}`, metric, now, val)
+		result := sample(`,"slokit_window":"5s"`, "0.1") + "," + sample(`,"slokit_window":"1m"`, "0.1")
+		if strings.Contains(r.Form.Get("query"), slo.MetricBudgetRemaining) {
+			result = sample("", "0.9")
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[%s]}}`, result)
 	})
 	mux.HandleFunc("/api/v1/alerts", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"status":"success","data":{"alerts":[]}}`)
