@@ -112,6 +112,7 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newLoadCmd(e))
 	root.AddCommand(newChaosCmd(e))
 	root.AddCommand(newTestCmd(e))
+	root.AddCommand(newDemoCmd(e))
 	return root
 }
 

@@ -1,0 +1,455 @@
+// Package demo runs slokit's whole loop on one machine: the shortlink service behind an
+// instrumented edge and the HTTP fault proxy, steady load, and the local lab (or a real
+// Prometheus) evaluating the generated rules, ready for a game day.
+package demo
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/internal/lab"
+	"github.com/slokit/slokit/internal/load"
+	"github.com/slokit/slokit/sample-service/shortlink"
+	"github.com/slokit/slokit/sli"
+	"github.com/slokit/slokit/sli/promsli"
+	"github.com/slokit/slokit/slo"
+)
+
+//go:embed assets/slos.yaml
+var slosYAML []byte
+
+//go:embed assets/gameday.yaml.tmpl
+var gameDayTmpl string
+
+// Names of the files Start writes into Config.Dir.
+const (
+	FileSLOs       = "slos.yaml"
+	FileGameDay    = "gameday.yaml"
+	FileRules      = "rules.yml"
+	FilePrometheus = "prometheus.yml"
+)
+
+// Job is the job label of the edge's scrape target, in the lab and in prometheus.yml.
+const Job = "shortlink-demo"
+
+// Config configures a Stack. Every zero value has a documented default.
+type Config struct {
+	// Dir receives slos.yaml, rules.yml, prometheus.yml and gameday.yaml. Required;
+	// created when missing.
+	Dir string
+	// Listen is the edge's address, the one the load is sent to and Prometheus scrapes.
+	// Empty means 127.0.0.1:0 (a free port).
+	Listen string
+	// Prometheus, when set, is the base URL of a real Prometheus that scrapes the edge
+	// and evaluates rules.yml (see prometheus.yml); no lab is started. Empty starts the lab.
+	Prometheus string
+	// ScrapeInterval is how often the edge is scraped and the rules are evaluated. Zero
+	// means 1s.
+	ScrapeInterval time.Duration
+	// Rate is the load in requests per second (one create and one miss for every eight
+	// redirects). Zero means 50.
+	Rate float64
+	// SteadyWait is the game day's steadyState.wait: how long preflight waits for the
+	// SLO's series. Zero means 30s with the lab and 5m with Prometheus (time to load the
+	// rules and the scrape config).
+	SteadyWait time.Duration
+	// Log receives diagnostics; nil discards them.
+	Log *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:0"
+	}
+	if c.ScrapeInterval <= 0 {
+		c.ScrapeInterval = time.Second
+	}
+	if c.Rate <= 0 {
+		c.Rate = 50
+	}
+	if c.SteadyWait <= 0 {
+		c.SteadyWait = 30 * time.Second
+		if c.Prometheus != "" {
+			c.SteadyWait = 5 * time.Minute
+		}
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// SLOSpec returns the demo's embedded SLO spec.
+func SLOSpec() []byte { return bytes.Clone(slosYAML) }
+
+// Objective returns the demo's SLO in domain form.
+func Objective() (slo.Objective, error) {
+	svc, ds := slo.Parse(FileSLOs, slosYAML)
+	if err := ds.Err(); err != nil {
+		return slo.Objective{}, fmt.Errorf("demo: the embedded SLO spec: %w", err)
+	}
+	return svc.Objectives[0], nil
+}
+
+// Rules returns the demo's generated rule file, every group evaluated every interval.
+func Rules(interval time.Duration) (slo.RuleFile, error) {
+	svc, ds := slo.Parse(FileSLOs, slosYAML)
+	if err := ds.Err(); err != nil {
+		return slo.RuleFile{}, fmt.Errorf("demo: the embedded SLO spec: %w", err)
+	}
+	rf, err := alerts.RuleFile([]*slo.Service{svc}, alerts.Options{})
+	if err != nil {
+		return slo.RuleFile{}, fmt.Errorf("demo: generating rules: %w", err)
+	}
+	for i := range rf.Groups {
+		rf.Groups[i].Interval = slo.FormatWindow(interval)
+	}
+	return rf, nil
+}
+
+// Stack is a running demo environment. Create it with Start, stop it with Close.
+type Stack struct {
+	cfg Config
+	// EdgeURL is where users (and the load) send requests, like http://127.0.0.1:40123;
+	// its /metrics holds the SLIs.
+	EdgeURL string
+	// ServiceURL is the shortlink service behind the fault proxy.
+	ServiceURL string
+	// SignalsURL is the Prometheus HTTP API the game day reads: the lab's or Config.Prometheus.
+	SignalsURL string
+	// Lab is the local lab; nil with Config.Prometheus.
+	Lab *lab.Lab
+	// Files are the paths Start wrote, by name (FileSLOs, …).
+	Files map[string]string
+
+	upstream atomic.Pointer[httputil.ReverseProxy]
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	svc      *shortlink.Server
+	store    string
+	edge     *http.Server
+
+	mu       sync.Mutex
+	gen      *load.Generator
+	closed   bool
+	errs     []error
+	serveErr chan error
+}
+
+// Start starts the shortlink service (its store in a temporary directory), the edge in
+// front of where the fault proxy will be, and the lab (unless Config.Prometheus is
+// set), and writes the demo's files into Config.Dir. The load starts with StartLoad,
+// once Route has pointed the edge at the fault proxy.
+func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
+	cfg.defaults()
+	if cfg.Dir == "" {
+		return nil, errors.New("demo: Config.Dir is required")
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s = &Stack{cfg: cfg, cancel: cancel, Files: map[string]string{}, serveErr: make(chan error, 3)}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+			s = nil
+		}
+	}()
+
+	// The service.
+	s.store, err = os.MkdirTemp("", "slokit-demo-store-")
+	if err != nil {
+		return s, fmt.Errorf("demo: store directory: %w", err)
+	}
+	s.svc, err = shortlink.New(shortlink.Config{DBPath: filepath.Join(s.store, "links.db"),
+		ServiceName: "shortlink-backend", Logger: cfg.Log.With("component", "shortlink"),
+		ShutdownTimeout: 5 * time.Second})
+	if err != nil {
+		return s, fmt.Errorf("demo: %w", err)
+	}
+	sl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return s, fmt.Errorf("demo: service listener: %w", err)
+	}
+	s.ServiceURL = "http://" + sl.Addr().String()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.svc.Serve(rctx, sl); err != nil {
+			s.serveErr <- err
+		}
+	}()
+
+	// The edge: SLIs are measured here, in front of the fault proxy, so that requests
+	// the proxy aborts count as the users saw them.
+	el, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return s, fmt.Errorf("demo: edge listener on %s: %w", cfg.Listen, err)
+	}
+	s.EdgeURL = "http://" + el.Addr().String()
+	h, err := s.edgeHandler()
+	if err != nil {
+		_ = el.Close()
+		return s, err
+	}
+	s.edge = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.edge.Serve(el); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr <- err
+		}
+	}()
+
+	// The rules, and the lab evaluating them.
+	rf, err := Rules(cfg.ScrapeInterval)
+	if err != nil {
+		return s, err
+	}
+	s.SignalsURL = strings.TrimRight(cfg.Prometheus, "/")
+	if cfg.Prometheus == "" {
+		s.Lab, err = lab.New(lab.Config{
+			Targets:        []lab.Target{{URL: s.EdgeURL + "/metrics", Job: Job}},
+			Groups:         rf.Groups,
+			ScrapeInterval: cfg.ScrapeInterval,
+			Logger:         cfg.Log.With("component", "lab"),
+		})
+		if err != nil {
+			return s, fmt.Errorf("demo: %w", err)
+		}
+		s.SignalsURL = s.Lab.URL()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.Lab.Run(rctx); err != nil {
+				s.serveErr <- err
+			}
+		}()
+	}
+	if err := s.writeFiles(rf); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func (s *Stack) edgeHandler() (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	rec, err := promsli.New(reg, promsli.Config{Service: "shortlink"})
+	if err != nil {
+		return nil, fmt.Errorf("demo: edge instrumentation: %w", err)
+	}
+	forward := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rp := s.upstream.Load()
+		if rp == nil {
+			http.Error(w, "slokit demo: the fault proxy is not started yet", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
+	routes := http.NewServeMux()
+	for _, p := range []string{shortlink.RouteCreate, shortlink.RouteShow, shortlink.RouteDelete, shortlink.RouteRedirect} {
+		routes.Handle(p, forward)
+	}
+	top := http.NewServeMux()
+	top.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	top.Handle("/", sli.Middleware(rec)(routes))
+	return top, nil
+}
+
+// Route points the edge at upstream (the fault proxy's URL); until then it answers 503.
+func (s *Stack) Route(upstream string) error {
+	u, err := url.Parse(upstream)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("demo: upstream %q: want an http URL like http://127.0.0.1:8081", upstream)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	rp := &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = r.In.Host },
+		Transport: tr,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			s.cfg.Log.Debug("edge: upstream error", "err", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	s.upstream.Store(rp)
+	return nil
+}
+
+// StartLoad sends Config.Rate requests per second to the edge until Close.
+func (s *Stack) StartLoad(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != nil {
+		return nil
+	}
+	gen, err := load.Start(context.WithoutCancel(ctx), load.Config{Target: s.EdgeURL, Rate: s.cfg.Rate, Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	s.gen = gen
+	return nil
+}
+
+// LoadReport is the load so far; nil before StartLoad.
+func (s *Stack) LoadReport() *load.Report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen == nil {
+		return nil
+	}
+	return s.gen.Snapshot()
+}
+
+// Close stops the load, then the edge, the lab and the service (draining them), and
+// removes the service's store. It returns the first failure of any of them.
+func (s *Stack) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	gen := s.gen
+	s.mu.Unlock()
+	if gen != nil {
+		gen.Stop()
+	}
+	var errs []error
+	if s.edge != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.edge.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("demo: edge shutdown: %w", err))
+		}
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	close(s.serveErr)
+	for err := range s.serveErr {
+		errs = append(errs, err)
+	}
+	if s.svc != nil {
+		errs = append(errs, s.svc.Close())
+	}
+	if s.store != "" {
+		errs = append(errs, os.RemoveAll(s.store))
+	}
+	return errors.Join(errs...)
+}
+
+// gameDayVars fill the game-day template.
+type gameDayVars struct {
+	Edge, Service, Prometheus, ProxyListen string
+	SteadyWait, Timeout                    string
+}
+
+func (s *Stack) writeFiles(rf slo.RuleFile) error {
+	rules, err := yaml.Marshal(rf)
+	if err != nil {
+		return fmt.Errorf("demo: rules: %w", err)
+	}
+	rules = append([]byte("# Code generated by slokit demo from slos.yaml; DO NOT EDIT.\n"), rules...)
+	iv := slo.FormatWindow(s.cfg.ScrapeInterval)
+	promCfg := fmt.Sprintf(`# Prometheus configuration for slokit demo --prometheus: scrape the demo's edge and
+# evaluate rules.yml every %[1]s. Run: prometheus --config.file=%[3]s
+global: {scrape_interval: %[1]s, evaluation_interval: %[1]s}
+rule_files: [%[4]s]
+scrape_configs:
+  - job_name: %[5]s
+    static_configs: [{targets: ["%[2]s"]}]
+`, iv, strings.TrimPrefix(s.EdgeURL, "http://"), FilePrometheus, FileRules, Job)
+	var gd bytes.Buffer
+	tmpl, err := template.New("gameday").Parse(gameDayTmpl)
+	if err != nil {
+		return fmt.Errorf("demo: game-day template: %w", err)
+	}
+	planned := s.cfg.SteadyWait + 3*time.Minute
+	if err := tmpl.Execute(&gd, gameDayVars{Edge: s.EdgeURL, Service: s.ServiceURL, Prometheus: s.SignalsURL,
+		ProxyListen: "127.0.0.1:0", SteadyWait: slo.FormatWindow(s.cfg.SteadyWait), Timeout: slo.FormatWindow(planned)}); err != nil {
+		return fmt.Errorf("demo: game-day template: %w", err)
+	}
+	for name, data := range map[string][]byte{FileSLOs: slosYAML, FileRules: rules, FilePrometheus: []byte(promCfg), FileGameDay: gd.Bytes()} {
+		p := filepath.Join(s.cfg.Dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		s.Files[name] = p
+	}
+	return nil
+}
+
+// WarmUpStatus is reported while WarmUp waits.
+type WarmUpStatus struct {
+	// Elapsed is the time since WarmUp began; Filled how much of the window holds
+	// healthy traffic since the SLO's burn rates first appeared.
+	Elapsed, Filled, Window time.Duration
+	Burn                    map[string]float64
+}
+
+// WarmUp waits until the SLO's burn rates appear in sig and then for window more, so
+// that the alert's long window holds only healthy traffic when the fault begins (the
+// predictions assume it; a younger history makes the alert fire early). It reports
+// every poll to progress (may be nil) and fails when the burn rates are still missing
+// after wait.
+func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, wait time.Duration, progress func(WarmUpStatus)) error {
+	start := time.Now()
+	var first time.Time
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		burn, err := sig.BurnRates(ctx, o)
+		now := time.Now()
+		if err == nil {
+			if _, ok := burn[slo.FormatWindow(window)]; ok && first.IsZero() {
+				first = now
+			}
+		}
+		st := WarmUpStatus{Elapsed: now.Sub(start), Window: window, Burn: burn}
+		if !first.IsZero() {
+			st.Filled = min(now.Sub(first), window)
+		}
+		if progress != nil {
+			progress(st)
+		}
+		switch {
+		case !first.IsZero() && now.Sub(first) >= window:
+			return nil
+		case first.IsZero() && now.Sub(start) > wait:
+			why := "no burn-rate series yet"
+			if err != nil {
+				why = err.Error()
+			}
+			return fmt.Errorf("warm-up: no %s burn rate of %s after %s (%s); is the edge scraped and are the rules loaded?",
+				slo.FormatWindow(window), o.ID(), wait, why)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
