@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/chaos/chaosmesh"
 	"github.com/slokit/slokit/chaos/local"
 )
 
@@ -12,5 +13,6 @@ func backends() []chaos.Backend {
 		local.HTTPProxyBackend{},
 		local.TCPBackend{},
 		local.ProcessBackend{},
+		&chaosmesh.Backend{},
 	}
 }

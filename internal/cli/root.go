@@ -113,6 +113,8 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newChaosCmd(e))
 	root.AddCommand(newTestCmd(e))
 	root.AddCommand(newDemoCmd(e))
+	root.AddCommand(newApplyCmd(e))
+	addChaosSubcommand(root, newChaosRBACCmd(e))
 	return root
 }
 
