@@ -21,10 +21,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/internal/kube"
 	"github.com/slokit/slokit/internal/kube/kubetest"
 )
 
@@ -459,5 +461,71 @@ func TestRealCleanupFromJournal(t *testing.T) {
 	}
 	if exists(t, c, crashed.(*Injector)) {
 		t.Error("the crashed run's object survived its cleanup")
+	}
+}
+
+// TestRealRBACSuffices: the Role of `slokit chaos rbac` is enough for a whole run
+// (inject, follow, remove, sweep) when the apiserver's RBAC authorizer judges the
+// ServiceAccount, and it grants nothing in another namespace.
+func TestRealRBACSuffices(t *testing.T) {
+	_, admin, ns := setup(t)
+	_, _, other := setup(t)
+	ctx := context.Background()
+	objs, err := RBAC(ns, DefaultServiceAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := admin.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := rest.CopyConfig(kenv.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + DefaultServiceAccount}
+	sa, err := kube.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Backend{Client: sa, Kube: kube.Options{Namespace: ns}, PollInterval: 50 * time.Millisecond, SweepTimeout: 5 * time.Second}
+
+	var pods corev1.PodList
+	if err := sa.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		t.Errorf("the Role cannot list pods: %v", err)
+	}
+	in, err := b.Injector(fault(t, "network-delay.yaml", ns), chaos.Run{ID: "rbac1", GameDay: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected := make(chan error, 1)
+	go func() { injected <- in.Inject(ctx) }()
+	k := newController(t, admin, in) // the controller runs with its own rights
+	k.waitFor(client.ObjectKeyFromObject(in.last()), nil)
+	k.inject(time.Now(), ns+"/shortlink-0")
+	if err := <-injected; err != nil {
+		t.Fatalf("Inject as the ServiceAccount: %v", err)
+	}
+	removed := make(chan error, 1)
+	go func() { removed <- in.Remove(ctx) }()
+	k.recoverAndRelease(time.Now())
+	if err := <-removed; err != nil {
+		t.Fatalf("Remove as the ServiceAccount: %v", err)
+	}
+	// A crashed run's leftover, swept with namespace-only rights (the cluster-wide
+	// list is forbidden and Sweep falls back to the namespace).
+	left, _ := b.Injector(fault(t, "pod-kill.yaml", ns), chaos.Run{ID: "rbac2", GameDay: "g"})
+	if err := admin.Create(ctx, left.last()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Sweep(ctx, "rbac2"); err != nil || len(got) != 1 {
+		t.Errorf("Sweep as the ServiceAccount = %v, %v", got, err)
+	}
+
+	elsewhere, err := b.Injector(fault(t, "network-delay.yaml", other), chaos.Run{ID: "rbac3", GameDay: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = elsewhere.Inject(ctx)
+	if err == nil || !strings.Contains(err.Error(), "forbidden; grant slokit's Role (`slokit chaos rbac`)") {
+		t.Errorf("Inject in another namespace: %v, want forbidden with the RBAC hint", err)
 	}
 }

@@ -49,6 +49,8 @@ type Env struct {
 	Config *rest.Config
 	// Client is an admin client knowing kube.Scheme's types.
 	Client client.WithWatch
+	// KubeConfig is an admin kubeconfig file's content, for commands under test.
+	KubeConfig []byte
 
 	env     *envtest.Environment
 	skipped string // why no control plane runs
@@ -133,7 +135,7 @@ func start() (*Env, error) {
 		_ = te.Stop()
 		return nil, err
 	}
-	return &Env{Config: cfg, Client: c, env: te}, nil
+	return &Env{Config: cfg, Client: c, KubeConfig: te.KubeConfig, env: te}, nil
 }
 
 // crdPaths finds the CRD files in the module cache, downloading the modules if needed.
