@@ -141,8 +141,8 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 // Parse decodes and validates one game-day file, reporting every problem at once with
 // its position. Fault parameters are checked by the backend named in fault.backend,
-// looked up in backends; an unknown backend is an error. The GameDay is nil when any
-// error is found.
+// looked up in backends; an unknown backend is an error, and nil backends skip the
+// check. The GameDay is nil when any error is found.
 func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnostics) {
 	d := &decoder{file: file}
 	var doc yaml.Node

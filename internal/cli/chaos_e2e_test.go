@@ -290,6 +290,15 @@ scrape_configs:
 		if page, err := os.ReadFile(reportFile); err != nil || !bytes.Contains(page, []byte(`id="outcome">PASS<`)) {
 			t.Errorf("report: %v", err)
 		}
+		// SLOKIT_E2E_ARTIFACTS keeps the report and the result (CI artifacts, screenshots).
+		if keep := os.Getenv("SLOKIT_E2E_ARTIFACTS"); keep != "" {
+			for _, f := range []string{reportFile, resultFile} {
+				if b, err := os.ReadFile(f); err == nil {
+					_ = os.MkdirAll(keep, 0o755)
+					_ = os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o644)
+				}
+			}
+		}
 	})
 }
 
