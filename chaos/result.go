@@ -63,6 +63,8 @@ type Result struct {
 	// FaultTimesFrom is "runner" or "backend".
 	FaultTimesFrom string `json:"faultTimesFrom,omitempty"`
 
+	// Tiers are the objective's alert tiers, for the report's threshold lines.
+	Tiers        []TierInfo          `json:"tiers"`
 	Phases       []PhaseSpan         `json:"phases"`
 	SteadyState  SteadyStateResult   `json:"steadyState"`
 	Expectations []ExpectationResult `json:"expectations"`
@@ -75,6 +77,16 @@ type Result struct {
 	Samples []Sample `json:"samples"`
 	// PollErrors counts polls whose signals could not be read.
 	PollErrors int `json:"pollErrors,omitempty"`
+}
+
+// TierInfo describes one alert tier: it fires when the burn rate over both windows
+// exceeds BurnRate.
+type TierInfo struct {
+	Name     string  `json:"name"` // like "page/1h"
+	BurnRate float64 `json:"burnRate"`
+	Long     string  `json:"long"`
+	Short    string  `json:"short"`
+	Disabled bool    `json:"disabled,omitempty"`
 }
 
 // PhaseSpan is when one phase ran.

@@ -121,6 +121,10 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			WithinSeconds: p.Recovery.Within.Seconds(), WithinPredicted: p.Recovery.WithinPredicted},
 	}
 	res = s.res
+	for _, w := range o.Windows() {
+		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: tierName(w), BurnRate: w.BurnRate,
+			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: len(matchingTiers(o, AlertSelector{Severity: w.Severity, Window: w.Long})) == 0})
+	}
 	defer func() {
 		// Runs on panics too: a fault must never outlive its run.
 		if s.injected && !s.removed {

@@ -263,6 +263,20 @@ func burnChart(res *chaos.Result) *charts.Line {
 		if i == 0 {
 			so = append(so, marks(res)...)
 		}
+		// Each tier's threshold, drawn on its short window's series.
+		var th []opts.MarkLineNameYAxisItem
+		for _, tr := range res.Tiers {
+			if tr.Short == w && !tr.Disabled {
+				th = append(th, opts.MarkLineNameYAxisItem{Name: tr.Name + " threshold " + fmt.Sprint(tr.BurnRate) + "×", YAxis: tr.BurnRate})
+			}
+		}
+		if len(th) > 0 {
+			so = append(so, charts.WithMarkLineNameYAxisItemOpts(th...))
+			if i != 0 {
+				so = append(so, charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+					Label: &opts.Label{Show: opts.Bool(true), Formatter: "{b}", Position: "insideEndTop"}}))
+			}
+		}
 		c.AddSeries(w, data, so...)
 	}
 	return c

@@ -34,6 +34,8 @@ func sampleResult() *chaos.Result {
 		MustNotFire: []chaos.ForbiddenResult{{Alert: "ticket"}},
 		Recovery:    chaos.RecoveryResult{Window: "5m", BurnRateBelow: 1, WithinSeconds: 420, RecoveredSeconds: f(300), Met: true},
 		Budget:      chaos.BudgetResult{Spent: 0.05, Max: 0.2},
+		Tiers: []chaos.TierInfo{{Name: "page/1h", BurnRate: 14.4, Long: "1h", Short: "5m"},
+			{Name: "page/6h", BurnRate: 6, Long: "6h", Short: "30m"}},
 		Alerts: []chaos.AlertTrack{{Name: "ShortlinkRedirectAvailability", Severity: slo.Page, Window: "1h",
 			PendingAt: ptr(at(170)), FiringAt: ptr(at(170)), ResolvedAt: ptr(at(520))}},
 	}
@@ -69,6 +71,7 @@ func TestWriteInlinesECharts(t *testing.T) {
 		`"name":"page/1h firing","xAxis":170`,
 		`"name":"predicted page","xAxis":164`,
 		`"name":"fault","xAxis":60`,
+		`"name":"page/1h threshold 14.4×","yAxis":14.4`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
