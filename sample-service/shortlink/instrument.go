@@ -13,9 +13,15 @@ import (
 // DefaultInstrument is the default Config.Instrument: slokit's sli middleware recording
 // http_requests_total, http_request_duration_seconds (sli.DefaultBuckets, which hold the
 // 100ms and 250ms thresholds of slos.yaml) and http_requests_in_flight into reg, labelled
-// service=cfg.ServiceName, with the trace ID of sampled requests as exemplar.
+// service=cfg.ServiceName. When cfg.TracerProvider is set, the trace ID of sampled
+// requests goes on the latency observation as an exemplar; without tracing the exemplar
+// lookup is skipped (in a CPU profile under wrk it was half of sli's cost).
 func DefaultInstrument(cfg Config, reg *prometheus.Registry) (func(http.Handler) http.Handler, error) {
-	rec, err := promsli.New(reg, promsli.Config{Service: cfg.ServiceName, Exemplar: otelsli.TraceExemplar})
+	pc := promsli.Config{Service: cfg.ServiceName}
+	if cfg.TracerProvider != nil {
+		pc.Exemplar = otelsli.TraceExemplar
+	}
+	rec, err := promsli.New(reg, pc)
 	if err != nil {
 		return nil, err
 	}
