@@ -130,6 +130,11 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 		return errors.Join(runErr, err)
 	}
 	fmt.Fprintf(e.stderr, "result written to %s\n", resultFile)
+	if res.Budget.RemainingAfter != nil {
+		fmt.Fprintf(e.stderr, "note: %s covers the %s period but only %s of traffic exist, so it extrapolates this run's burn; "+
+			"the budget spent above is the run's share of a full %s budget\n", slo.MetricBudgetRemaining,
+			slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))), time.Since(began).Round(time.Second), slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))))
+	}
 	return runExitError(res, runErr)
 }
 
@@ -243,7 +248,7 @@ func (r *demoRun) execute(ctx context.Context, stderr io.Writer, log *slog.Logge
 	fmt.Fprintf(stderr, "warm-up: collecting %s of healthy traffic so that the %s window holds no start-up\n",
 		warmup, slo.FormatWindow(window))
 	var last time.Duration = -time.Hour
-	err := demo.WarmUp(ctx, r.sig, plan.Objective, warmup, plan.SteadyState.Wait, func(st demo.WarmUpStatus) {
+	err := demo.WarmUp(ctx, r.sig, plan.Objective, window, warmup, plan.SteadyState.Wait, func(st demo.WarmUpStatus) {
 		if st.Elapsed-last < 5*time.Second {
 			return
 		}

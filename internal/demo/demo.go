@@ -404,18 +404,18 @@ scrape_configs:
 
 // WarmUpStatus is reported while WarmUp waits.
 type WarmUpStatus struct {
-	// Elapsed is the time since WarmUp began; Filled how much of the window holds
-	// healthy traffic since the SLO's burn rates first appeared.
-	Elapsed, Filled, Window time.Duration
+	// Elapsed is the time since WarmUp began; Filled how much of Fill has passed since
+	// the SLO's burn rate first appeared.
+	Elapsed, Filled, Fill time.Duration
 	Burn                    map[string]float64
 }
 
-// WarmUp waits until the SLO's burn rates appear in sig and then for window more, so
-// that the alert's long window holds only healthy traffic when the fault begins (the
-// predictions assume it; a younger history makes the alert fire early). It reports
-// every poll to progress (may be nil) and fails when the burn rates are still missing
+// WarmUp waits until the SLO's burn rate over window appears in sig and then for fill
+// more, so that the alert's long window holds only healthy traffic when the fault begins
+// (the predictions assume it; a younger history makes the alert fire early). It reports
+// every poll to progress (may be nil) and fails when the burn rate is still missing
 // after wait.
-func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, wait time.Duration, progress func(WarmUpStatus)) error {
+func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, fill, wait time.Duration, progress func(WarmUpStatus)) error {
 	start := time.Now()
 	var first time.Time
 	tick := time.NewTicker(time.Second)
@@ -428,15 +428,15 @@ func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, wai
 				first = now
 			}
 		}
-		st := WarmUpStatus{Elapsed: now.Sub(start), Window: window, Burn: burn}
+		st := WarmUpStatus{Elapsed: now.Sub(start), Fill: fill, Burn: burn}
 		if !first.IsZero() {
-			st.Filled = min(now.Sub(first), window)
+			st.Filled = min(now.Sub(first), fill)
 		}
 		if progress != nil {
 			progress(st)
 		}
 		switch {
-		case !first.IsZero() && now.Sub(first) >= window:
+		case !first.IsZero() && now.Sub(first) >= fill:
 			return nil
 		case first.IsZero() && now.Sub(start) > wait:
 			why := "no burn-rate series yet"
