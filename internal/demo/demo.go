@@ -407,7 +407,7 @@ type WarmUpStatus struct {
 	// Elapsed is the time since WarmUp began; Filled how much of Fill has passed since
 	// the SLO's burn rate first appeared.
 	Elapsed, Filled, Fill time.Duration
-	Burn                    map[string]float64
+	Burn                  map[string]float64
 }
 
 // WarmUp waits until the SLO's burn rate over window appears in sig and then for fill
