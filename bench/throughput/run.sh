@@ -29,6 +29,10 @@ MODE=${MODE:-alternate}
 # CONTROL=1 runs the "instrumented" server bare too (an A/A run): its ratios show the
 # noise floor of this machine, which a difference must exceed to mean anything.
 CONTROL=${CONTROL:-0}
+# PROFILE=1 also takes a 20s CPU profile of the instrumented server under wrk (pprof on its
+# admin listener) and prints the share of the server's CPU spent in sli's code: a figure
+# that, unlike requests/s, the machine's other load barely moves.
+PROFILE=${PROFILE:-0}
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl not found: apt-get install curl" >&2; exit 2; }
@@ -49,11 +53,12 @@ CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/shortlink" ./sample-
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
   || echo $((20000 + RANDOM % 20000)); }
 
-declare -A port pid
+declare -A port pid aport
 start() { # name instrument
   local name=$1 instrument=$2 p
   p=$(free_port)
-  "$work/shortlink" -addr "127.0.0.1:$p" -admin-addr "" -db "$work/$name.db" \
+  aport[$name]=$(free_port)
+  "$work/shortlink" -addr "127.0.0.1:$p" -admin-addr "127.0.0.1:${aport[$name]}" -db "$work/$name.db" \
     -instrument="$instrument" -drain-delay 0 -log-level warn 2>"$work/$name.log" &
   pids+=($!)
   pid[$name]=$!
@@ -130,6 +135,19 @@ for r in $(seq "$ROUNDS"); do
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+if [[ $PROFILE == 1 ]]; then
+  echo "== profile the instrumented server for 20s under wrk" >&2
+  (DURATION=22s wrk_on instr) & w=$!
+  sleep 1
+  curl -fs "http://127.0.0.1:${aport[instr]}/debug/pprof/profile?seconds=20" >"$work/instr.pprof"
+  wait "$w"
+  # Samples in sli's frames, not counting the handler it wraps (the shortlink chain
+  # below it starts at recoverPanics).
+  share=$(go tool pprof -top -focus='slokit/sli' -ignore='recoverPanics' "$work/shortlink" "$work/instr.pprof" 2>/dev/null \
+    | awk '/^Showing nodes accounting for/ {gsub(/,/, ""); print $5 " of " $8 " CPU (" $6 ")"}')
+  echo "profile: sli's own code took ${share:-no samples}"
+fi
+
 mr=$(median "${ratios[@]}")
 echo "median requests/s: bare $(median "${bares[@]}"), instrumented $(median "${instrs[@]}")"
 echo "median server CPU per request (us): bare $(median "${bcpus[@]}"), instrumented $(median "${icpus[@]}")"
