@@ -122,6 +122,9 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 	writePlan(e.stderr, run.path, run.setup.plan)
 	res, runErr := run.execute(ctx, e.stderr, quiet, o.warmup, !o.noColor)
 	if res == nil {
+		if ctx.Err() != nil {
+			return &CodeError{Code: ExitInterrupted, Err: fmt.Errorf("demo interrupted before the fault was injected: %w", runErr)}
+		}
 		return runErr
 	}
 	resultFile := filepath.Join(o.out, "result.json")
@@ -131,7 +134,7 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 	}
 	fmt.Fprintf(e.stderr, "result written to %s\n", resultFile)
 	if res.Budget.RemainingAfter != nil {
-		fmt.Fprintf(e.stderr, "note: %s covers the %s period but only %s of traffic exist, so it extrapolates this run's burn; "+
+		fmt.Fprintf(e.stderr, "note: %s covers the %s period but the demo's traffic is only %s old, so it extrapolates this run's burn; "+
 			"the budget spent above is the run's share of a full %s budget\n", slo.MetricBudgetRemaining,
 			slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))), time.Since(began).Round(time.Second), slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))))
 	}
@@ -254,7 +257,10 @@ func (r *demoRun) execute(ctx context.Context, stderr io.Writer, log *slog.Logge
 		}
 		last = st.Elapsed
 		burn := "no burn-rate series yet"
-		if len(st.Burn) > 0 {
+		switch {
+		case st.Err != nil:
+			burn = "signals unreadable: " + st.Err.Error()
+		case len(st.Burn) > 0:
 			burn = "burn " + formatBurn(st.Burn)
 		}
 		fmt.Fprintf(stderr, "[%7s] warm-up   %s of %s healthy  %s\n", st.Elapsed.Round(time.Second), st.Filled.Round(time.Second), warmup, burn)

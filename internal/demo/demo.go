@@ -408,6 +408,8 @@ type WarmUpStatus struct {
 	// the SLO's burn rate first appeared.
 	Elapsed, Filled, Fill time.Duration
 	Burn                  map[string]float64
+	// Err is why the signals could not be read at this poll, or nil.
+	Err error
 }
 
 // WarmUp waits until the SLO's burn rate over window appears in sig and then for fill
@@ -428,7 +430,7 @@ func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, fil
 				first = now
 			}
 		}
-		st := WarmUpStatus{Elapsed: now.Sub(start), Fill: fill, Burn: burn}
+		st := WarmUpStatus{Elapsed: now.Sub(start), Fill: fill, Burn: burn, Err: err}
 		if !first.IsZero() {
 			st.Filled = min(now.Sub(first), fill)
 		}
