@@ -16,6 +16,10 @@ type Diagnostic struct {
 	Message string
 	// Warning marks a problem that does not stop generation.
 	Warning bool
+	// Err is the I/O error when the file could not be read at all, nil otherwise. Such a
+	// diagnostic is about the machine, not the file's content: it makes Diagnostics.Err
+	// a *ReadError instead of a *ValidationError.
+	Err error
 }
 
 // String renders "file:line:col: path: message" ("warning: " precedes warnings' message).
@@ -56,13 +60,29 @@ func (ds Diagnostics) filter(warn bool) Diagnostics {
 	return out
 }
 
-// Err returns a *ValidationError holding the errors, or nil when there are none.
+// Err returns nil when there are no errors, a *ReadError holding every error when a
+// file could not be read (a Diagnostic with Err set), and a *ValidationError holding the
+// errors otherwise.
 func (ds Diagnostics) Err() error {
 	errs := ds.Errors()
 	if len(errs) == 0 {
 		return nil
 	}
+	for _, d := range errs {
+		if d.Err != nil {
+			return &ReadError{Diagnostics: errs}
+		}
+	}
 	return &ValidationError{Diagnostics: errs}
+}
+
+// render joins the diagnostics' strings, one a line.
+func (ds Diagnostics) render() string {
+	lines := make([]string, len(ds))
+	for i, d := range ds {
+		lines[i] = d.String()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ValidationError reports that a user's file is invalid. The CLI maps it to the
@@ -71,12 +91,27 @@ type ValidationError struct {
 	Diagnostics Diagnostics
 }
 
-func (e *ValidationError) Error() string {
-	lines := make([]string, len(e.Diagnostics))
-	for i, d := range e.Diagnostics {
-		lines[i] = d.String()
+func (e *ValidationError) Error() string { return e.Diagnostics.render() }
+
+// ReadError reports that at least one file could not be read. It holds every error
+// found, those of the files that were read too, and is not a validation error: the CLI
+// maps it to the plain error exit code. It unwraps to the I/O errors, so
+// errors.Is(err, fs.ErrNotExist) tells a missing file.
+type ReadError struct {
+	Diagnostics Diagnostics
+}
+
+func (e *ReadError) Error() string { return e.Diagnostics.render() }
+
+// Unwrap returns the I/O errors behind the diagnostics.
+func (e *ReadError) Unwrap() []error {
+	var errs []error
+	for _, d := range e.Diagnostics {
+		if d.Err != nil {
+			errs = append(errs, d.Err)
+		}
 	}
-	return strings.Join(lines, "\n")
+	return errs
 }
 
 // IsValidation reports whether err is or wraps a *ValidationError.

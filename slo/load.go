@@ -35,7 +35,8 @@ func Parse(file string, data []byte) (*Service, Diagnostics) {
 
 // LoadFiles reads and parses each path; diagnostics of every file are returned together.
 // An SLO defined twice across files (same service and name, so the same rule group) is an
-// error of the later file.
+// error of the later file. A file that cannot be read is a diagnostic with Err set, so
+// that Diagnostics.Err returns a *ReadError rather than a validation error.
 func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
 	var out []*Service
 	var all Diagnostics
@@ -43,7 +44,12 @@ func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
 	for _, p := range paths {
 		data, err := readFile(p)
 		if err != nil {
-			all = append(all, Diagnostic{File: p, Message: err.Error()})
+			all = append(all, Diagnostic{File: p, Message: err.Error(), Err: err})
+			continue
+		}
+		if len(data) > MaxFileSize {
+			all = append(all, Diagnostic{File: p, Message: fmt.Sprintf(
+				"spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)})
 			continue
 		}
 		s, ds := Parse(p, data)
@@ -68,6 +74,7 @@ func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
 	return out, all
 }
 
+// readFile reads at most MaxFileSize+1 bytes of path; an error is an I/O error.
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -77,9 +84,6 @@ func readFile(path string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the spec: %w", err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)
 	}
 	return data, nil
 }

@@ -1,6 +1,8 @@
 package slo_test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -427,8 +429,61 @@ func TestLoadFiles(t *testing.T) {
 	if got := strings.Split(diagText(ds), "\n"); !reflect.DeepEqual(got, want) {
 		t.Errorf("diagnostics:\n got %q\nwant %q", got, want)
 	}
-	if !slo.IsValidation(ds.Err()) {
-		t.Errorf("Err() = %v, want a validation error", ds.Err())
+	// The unreadable file makes the whole load an I/O failure, every diagnostic kept.
+	err := ds.Err()
+	var re *slo.ReadError
+	if !errors.As(err, &re) || slo.IsValidation(err) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Err() = %T %v, want a *slo.ReadError wrapping fs.ErrNotExist", err, err)
+	} else if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
+		t.Errorf("Err():\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestLoadFilesErrKind tells I/O failures (a plain error) from invalid files (a
+// validation error), whatever else is loaded alongside.
+func TestLoadFilesErrKind(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, content []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.yaml", []byte("version: slokit/v1\nservice: api\n"))
+	huge := write("huge.yaml", make([]byte, slo.MaxFileSize+1))
+	missing := filepath.Join(dir, "missing.yaml")
+	tests := []struct {
+		name  string
+		paths []string
+		read  bool // a *ReadError, else a *ValidationError
+		nErr  int  // errors it holds
+	}{
+		{"missing alone", []string{missing}, true, 1},
+		{"directory", []string{dir}, true, 1},
+		{"missing and invalid", []string{bad, missing}, true, 2},
+		{"invalid alone", []string{bad}, false, 1},
+		{"too large is invalid", []string{huge}, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ds := slo.LoadFiles(tt.paths...)
+			err := ds.Err()
+			var re *slo.ReadError
+			var ve *slo.ValidationError
+			switch {
+			case tt.read && errors.As(err, &re):
+				if len(re.Diagnostics) != tt.nErr {
+					t.Errorf("ReadError holds %d diagnostics, want %d:\n%v", len(re.Diagnostics), tt.nErr, err)
+				}
+			case !tt.read && errors.As(err, &ve):
+				if len(ve.Diagnostics) != tt.nErr {
+					t.Errorf("ValidationError holds %d diagnostics, want %d:\n%v", len(ve.Diagnostics), tt.nErr, err)
+				}
+			default:
+				t.Errorf("Err() = %T %v, want a read error: %v", err, err, tt.read)
+			}
+		})
 	}
 }
 

@@ -34,7 +34,9 @@ func TestGenerateValidateExitCodes(t *testing.T) {
 	}{
 		{[]string{"validate", shortlink}, ExitOK, "shortlink.yaml: ok, service shortlink, 4 SLO(s)", "", true},
 		{[]string{"validate", bad}, ExitInvalid, "", `unknown field "extra"`, false},
-		{[]string{"validate", filepath.Join(dir, "missing.yaml")}, ExitInvalid, "", "cannot read the spec", false},
+		{[]string{"validate", filepath.Join(dir, "missing.yaml")}, ExitFailure, "", "cannot read the spec", false},
+		{[]string{"validate", bad, filepath.Join(dir, "missing.yaml")}, ExitFailure, "", `unknown field "extra"`, false},
+		{[]string{"generate", "-f", filepath.Join(dir, "missing.yaml")}, ExitFailure, "", "cannot read the spec", false},
 		{[]string{"validate"}, ExitUsage, "", "validate needs at least one spec FILE", false},
 		{[]string{"generate", "-q", "-f", shortlink}, ExitOK, "record: slokit:sli_error:ratio", "", true},
 		{[]string{"generate", "-f", shortlink}, ExitOK, "alert: ShortlinkRedirectAvailability", "16 rules (14 recording, 2 alerting)", true},

@@ -17,7 +17,8 @@ func newValidateCmd(e *env) *cobra.Command {
 		Long: `Parse and validate SLO spec files (slokit/v1, Sloth prometheus/v1, OpenSLO v1) and
 generate their rules in memory. Every error is printed to stderr as
 file:line:col: path: message, then the warnings; a line per valid file goes to stdout.
-Exits 3 when any file has an error, 0 otherwise (warnings do not fail).`,
+Exits 1 when a file cannot be read, 3 when any file has an error, 0 otherwise
+(warnings do not fail).`,
 		Example: "  slokit validate examples/*.yaml",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -62,8 +63,11 @@ func runValidate(e *env, files []string) error {
 		fmt.Fprintf(e.stdout, "%s: ok, service %s, %d SLO(s)\n", okFiles[i], s.Name, len(s.Objectives))
 	}
 	if len(errs) > 0 {
-		return &CodeError{Code: ExitInvalid, Err: fmt.Errorf("%d error(s) in %d file(s); fix them and run validate again",
-			len(errs), countFiles(errs))}
+		err := fmt.Errorf("%d error(s) in %d file(s); fix them and run validate again", len(errs), countFiles(errs))
+		if !slo.IsValidation(errs.Err()) {
+			return err // a file could not be read: an I/O error, not an invalid spec
+		}
+		return &CodeError{Code: ExitInvalid, Err: err}
 	}
 	return nil
 }
