@@ -221,7 +221,17 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 		})
 	}
 
-	time.Sleep(1500 * time.Millisecond)
+	// Load for at least 1.5s and until 100 links exist (a slow disk fsyncs slowly), at most 15s.
+	loadStart := time.Now()
+	for time.Since(loadStart) < 15*time.Second {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 100 && time.Since(loadStart) >= 1500*time.Millisecond {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	sigtermAt.Store(time.Now().UnixNano())
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
