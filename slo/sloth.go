@@ -133,28 +133,11 @@ func (w *walker) convertSloth(spec slothSpec) *Service {
 		Name:   w.looseNameAt(spec.Service, spec.Node, "service", "service"),
 		Labels: w.labelsAt(spec.Labels, "labels"),
 	}
-	if len(spec.SLOs) == 0 {
-		at := spec.SLOsNode
-		if at == nil {
-			at = spec.Node
-		}
-		w.missing(at, "slos", "required: at least one SLO")
-	}
-	seen := map[string]string{}
-	for _, s := range spec.SLOs {
+	w.convertSLOs(svc, spec.Node, spec.SLOsNode, len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
+		s := spec.SLOs[i]
 		o, ok := w.convertSlothSLO(svc, s)
-		if o.Name != "" {
-			if first, dup := seen[o.Name]; dup {
-				w.errf(s.Name.Node, joinPath(s.Path, "name"), "duplicate SLO name %q (first used by %s): names must be unique per service", o.Name, first)
-				ok = false
-			} else {
-				seen[o.Name] = s.Path
-			}
-		}
-		if ok {
-			svc.Objectives = append(svc.Objectives, o)
-		}
-	}
+		return o, ok, s.Name, s.Path
+	})
 	return svc
 }
 
@@ -176,16 +159,8 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 		Name:        w.alertNameAt(a.Name, joinPath(ap, "name"), svc.Name, o.Name),
 		Labels:      w.labelsAt(a.Labels, joinPath(ap, "labels")),
 		Annotations: w.annotationsAt(a.Annotations, joinPath(ap, "annotations")),
-		Page: severityDefaults(Severity{
-			Disabled:    a.PageAlert.Disable,
-			Labels:      w.labelsAt(a.PageAlert.Labels, joinPath(ap, "page_alert.labels")),
-			Annotations: w.annotationsAt(a.PageAlert.Annotations, joinPath(ap, "page_alert.annotations")),
-		}, Page),
-		Ticket: severityDefaults(Severity{
-			Disabled:    a.TicketAlert.Disable,
-			Labels:      w.labelsAt(a.TicketAlert.Labels, joinPath(ap, "ticket_alert.labels")),
-			Annotations: w.annotationsAt(a.TicketAlert.Annotations, joinPath(ap, "ticket_alert.annotations")),
-		}, Ticket),
+		Page:        w.convertSlothAlert(a.PageAlert, joinPath(ap, "page_alert"), Page),
+		Ticket:      w.convertSlothAlert(a.TicketAlert, joinPath(ap, "ticket_alert"), Ticket),
 	}
 	if w.nerr > before {
 		return o, false
@@ -195,6 +170,10 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 		objectivePath: joinPath(p, "objective"), periodPath: p, alertingPath: ap,
 	})
 	return o, true
+}
+
+func (w *walker) convertSlothAlert(a slothAlert, path string, name SeverityName) Severity {
+	return w.severityAt(name, a.Disable, a.Labels, a.Annotations, path)
 }
 
 func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {

@@ -195,29 +195,42 @@ func (w *walker) convertV1(spec specV1) *Service {
 		Name:   w.nameAt(spec.Service, spec.Node, "service", "service"),
 		Labels: w.labelsAt(spec.Labels, "labels"),
 	}
-	if len(spec.SLOs) == 0 {
-		at := spec.SLOsNode
+	w.convertSLOs(svc, spec.Node, spec.SLOsNode, len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
+		s := spec.SLOs[i]
+		o, ok := w.convertSLOV1(svc, s)
+		return o, ok, s.Name, s.Path
+	})
+	return svc
+}
+
+// convertSLOs converts the n SLOs of a slokit/v1 or Sloth spec in order with convert
+// (which returns the SLO's name field and path too) and appends the valid ones to svc.
+// No SLO at all is an error at slosNode (specNode when the list is absent), and so is a
+// name used twice in the service.
+func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, n int,
+	convert func(i int) (o Objective, ok bool, name scalar, path string)) {
+	if n == 0 {
+		at := slosNode
 		if at == nil {
-			at = spec.Node
+			at = specNode
 		}
 		w.missing(at, "slos", "required: at least one SLO")
 	}
 	seen := map[string]string{}
-	for _, s := range spec.SLOs {
-		o, ok := w.convertSLOV1(svc, s)
+	for i := range n {
+		o, ok, name, path := convert(i)
 		if o.Name != "" {
 			if first, dup := seen[o.Name]; dup {
-				w.errf(s.Name.Node, joinPath(s.Path, "name"), "duplicate SLO name %q (first used by %s): names must be unique per service", o.Name, first)
+				w.errf(name.Node, joinPath(path, "name"), "duplicate SLO name %q (first used by %s): names must be unique per service", o.Name, first)
 				ok = false
 			} else {
-				seen[o.Name] = s.Path
+				seen[o.Name] = path
 			}
 		}
 		if ok {
 			svc.Objectives = append(svc.Objectives, o)
 		}
 	}
-	return svc
 }
 
 func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
@@ -268,10 +281,16 @@ func (w *walker) convertSeverityV1(s *severityV1, path string, name SeverityName
 	if s == nil {
 		return severityDefaults(Severity{}, name)
 	}
+	return w.severityAt(name, s.Disabled, s.Labels, s.Annotations, path)
+}
+
+// severityAt validates an alert tier's labels and annotations (under path) and fills in
+// its defaults.
+func (w *walker) severityAt(name SeverityName, disabled bool, labels, annotations stringMap, path string) Severity {
 	return severityDefaults(Severity{
-		Disabled:    s.Disabled,
-		Labels:      w.labelsAt(s.Labels, joinPath(path, "labels")),
-		Annotations: w.annotationsAt(s.Annotations, joinPath(path, "annotations")),
+		Disabled:    disabled,
+		Labels:      w.labelsAt(labels, joinPath(path, "labels")),
+		Annotations: w.annotationsAt(annotations, joinPath(path, "annotations")),
 	}, name)
 }
 
