@@ -235,6 +235,18 @@ func shortlinkUnitTests(t *testing.T, o slo.Objective, ruleFile string) (outage,
 			{Expr: "count(" + fastPage + ")", EvalTime: minutes(resolvedBy)},
 		},
 	}
+	// The slower tiers read derived long windows (docs/rules.md): each fires by its
+	// predicted time + one scrape + one evaluation + the edge smear of one base window.
+	base := o.RatioWindows()[0]
+	for _, w := range o.Windows()[1:] {
+		p := alerts.Predict(o, w, 1)
+		if !p.Fires || start+p.Detect+scrape+eval+base >= end {
+			t.Fatalf("tier %s/%s: a total outage of %s does not test it", slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), length)
+		}
+		by := (start + p.Detect + scrape + eval + base).Truncate(eval)
+		tier := sel(fmt.Sprintf(`,severity=%q,slokit_window=%q`, w.Severity, slo.FormatWindow(w.Long)))
+		outageTest.ExprTests = append(outageTest.ExprTests, exprTest{Expr: "count(" + tier + ")", EvalTime: minutes(by), ExpSamples: one})
+	}
 
 	// (b) 0.9× burn for three days never fires anything; 1.1× (the control) fires the
 	// slowest ticket and no page. max_over_time over the whole run sees every evaluation.
