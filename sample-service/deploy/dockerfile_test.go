@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -168,6 +169,33 @@ func TestDockerfile(t *testing.T) {
 	var cmd []string
 	if err := json.Unmarshal([]byte(final.last("CMD")), &cmd); err != nil || !strings.Contains(strings.Join(cmd, " "), "-db /data/") {
 		t.Errorf("CMD %q, want exec form with the store under /data", final.last("CMD"))
+	}
+}
+
+// TestDockerignore: the context filter BuildKit reads for this Dockerfile keeps the
+// repository's history and local stores out of the image build, and the sources in.
+func TestDockerignore(t *testing.T) {
+	b, err := os.ReadFile(dockerfilePath + ".dockerignore")
+	if err != nil {
+		t.Fatalf("%v (BuildKit reads <Dockerfile>.dockerignore; without it the whole work tree is sent)", err)
+	}
+	var rules []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			rules = append(rules, l)
+		}
+	}
+	for _, want := range []string{".git", "**/*.db"} {
+		if !slices.Contains(rules, want) {
+			t.Errorf("dockerignore lacks %s", want)
+		}
+	}
+	for _, r := range rules {
+		for _, needed := range []string{"go.mod", "go.sum", "sli", "sample-service", "sample-service/cmd", "sample-service/shortlink"} {
+			if r == needed || r == needed+"/" || r == "*" || r == "**" {
+				t.Errorf("dockerignore rule %q excludes %s, which the build needs", r, needed)
+			}
+		}
 	}
 }
 
