@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slokit/slokit/internal/yamlpos"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -147,15 +148,16 @@ type fakeBackend struct{ w *world }
 func (fakeBackend) Name() string { return "fake" }
 
 func (fakeBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	d := &decoder{file: file}
-	d.mapping(params, "fault.params",
-		field{"percent", true, func(n *yaml.Node, p string) {
+	d := newDecoder(file)
+	d.Mapping(params, "fault.params",
+		yamlpos.Required("percent", func(n *yaml.Node, p string) {
 			var f float64
 			if d.float(n, p, &f) && (f <= 0 || f > 100) {
-				d.errf(n, p, "must be in (0,100], got %v", f)
+				d.Errf(n, p, "must be in (0,100], got %v", f)
 			}
-		}})
-	return d.ds
+		}),
+	)
+	return d.Diags
 }
 
 func (b fakeBackend) New(params *yaml.Node, run Run) (Injector, error) {

@@ -6,11 +6,11 @@ import (
 	"io"
 	"net/url"
 	"regexp"
-	"strconv"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slokit/slokit/internal/yamlpos"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -144,20 +144,20 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 // looked up in backends; an unknown backend is an error, and nil backends skip the
 // check. The GameDay is nil when any error is found.
 func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnostics) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
+			d.Errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
 		} else {
-			d.errf(nil, "", "not valid YAML: %v", err)
+			d.Errf(nil, "", "not valid YAML: %v", err)
 		}
-		return nil, d.ds
+		return nil, d.Diags
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		d.errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
+		d.Errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -165,99 +165,109 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	}
 	g := &GameDay{Source: file}
 	var faultNode, backendNode *yaml.Node
-	d.mapping(root, "",
-		field{"name", true, func(n *yaml.Node, p string) {
-			d.str(n, p, &g.Name)
+	d.Mapping(root, "",
+		yamlpos.Required("name", func(n *yaml.Node, p string) {
+			d.Str(n, p, &g.Name)
 			if g.Name != "" && !nameRE.MatchString(g.Name) {
-				d.errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
+				d.Errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
 			}
-		}},
-		field{"description", false, func(n *yaml.Node, p string) { d.str(n, p, &g.Description) }},
-		field{"slo", true, func(n *yaml.Node, p string) {
-			d.mapping(n, p,
-				field{"file", true, func(n *yaml.Node, p string) { d.str(n, p, &g.SLO.File) }},
-				field{"service", false, func(n *yaml.Node, p string) { d.str(n, p, &g.SLO.Service) }},
-				field{"name", true, func(n *yaml.Node, p string) { d.str(n, p, &g.SLO.Name) }},
+		}),
+
+		yamlpos.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
+		yamlpos.Required("slo", func(n *yaml.Node, p string) {
+			d.Mapping(n, p,
+				yamlpos.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.File) }),
+				yamlpos.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Service) }),
+				yamlpos.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Name) }),
 			)
-		}},
-		field{"signals", true, func(n *yaml.Node, p string) {
-			d.mapping(n, p,
-				field{"prometheus", true, func(n *yaml.Node, p string) {
-					d.str(n, p, &g.Signals.Prometheus)
+		}),
+
+		yamlpos.Required("signals", func(n *yaml.Node, p string) {
+			d.Mapping(n, p,
+				yamlpos.Required("prometheus", func(n *yaml.Node, p string) {
+					d.Str(n, p, &g.Signals.Prometheus)
 					if g.Signals.Prometheus == "" {
 						return
 					}
 					u, err := url.Parse(g.Signals.Prometheus)
 					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-						d.errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
+						d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
 					}
-				}},
-				field{"pollInterval", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }},
-				field{"tolerance", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }},
+				}),
+
+				yamlpos.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }),
+				yamlpos.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }),
 			)
-		}},
-		field{"fault", true, func(n *yaml.Node, p string) {
+		}),
+
+		yamlpos.Required("fault", func(n *yaml.Node, p string) {
 			faultNode = n
-			d.mapping(n, p,
-				field{"backend", true, func(n *yaml.Node, p string) { backendNode = n; d.str(n, p, &g.Fault.Backend) }},
-				field{"duration", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }},
-				field{"params", false, func(n *yaml.Node, p string) { g.Fault.Params = n }},
+			d.Mapping(n, p,
+				yamlpos.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &g.Fault.Backend) }),
+				yamlpos.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }),
+				yamlpos.Optional("params", func(n *yaml.Node, p string) { g.Fault.Params = n }),
 			)
-		}},
-		field{"expectedErrorRatio", false, func(n *yaml.Node, p string) {
+		}),
+
+		yamlpos.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
 			g.expectedPos = posOf(n)
 			d.ratio(n, p, &g.ExpectedErrorRatio)
-		}},
-		field{"steadyState", false, func(n *yaml.Node, p string) {
-			d.mapping(n, p,
-				field{"window", false, func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }},
-				field{"maxBurnRate", false, func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }},
-				field{"wait", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }},
-				field{"noAlerts", false, func(n *yaml.Node, p string) {
+		}),
+
+		yamlpos.Optional("steadyState", func(n *yaml.Node, p string) {
+			d.Mapping(n, p,
+				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }),
+				yamlpos.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }),
+				yamlpos.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }),
+				yamlpos.Optional("noAlerts", func(n *yaml.Node, p string) {
 					var b bool
 					d.boolean(n, p, &b)
 					g.SteadyState.NoAlerts = &b
-				}},
+				}),
 			)
-		}},
-		field{"expect", true, func(n *yaml.Node, p string) {
-			d.list(n, p, func(n *yaml.Node, p string) {
+		}),
+
+		yamlpos.Required("expect", func(n *yaml.Node, p string) {
+			d.List(n, p, func(n *yaml.Node, p string) {
 				var e Expectation
 				e.at = posOf(n)
-				d.mapping(n, p, append(d.selectorFields(&e.AlertSelector),
-					field{"within", false, func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }})...)
+				d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
+					yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
 				g.Expect = append(g.Expect, e)
 			})
 			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-				d.errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
+				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
 			}
-		}},
-		field{"mustNotFire", false, func(n *yaml.Node, p string) {
-			d.list(n, p, func(n *yaml.Node, p string) {
+		}),
+
+		yamlpos.Optional("mustNotFire", func(n *yaml.Node, p string) {
+			d.List(n, p, func(n *yaml.Node, p string) {
 				s := AlertSelector{at: posOf(n)}
-				d.mapping(n, p, d.selectorFields(&s)...)
+				d.Mapping(n, p, d.selectorFields(&s)...)
 				g.MustNotFire = append(g.MustNotFire, s)
 			})
-		}},
-		field{"recovery", false, func(n *yaml.Node, p string) {
+		}),
+
+		yamlpos.Optional("recovery", func(n *yaml.Node, p string) {
 			g.Recovery.at = posOf(n)
-			d.mapping(n, p,
-				field{"within", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }},
-				field{"burnRateBelow", false, func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }},
-				field{"window", false, func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }},
+			d.Mapping(n, p,
+				yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }),
+				yamlpos.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }),
+				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
 			)
-		}},
-		field{"guardrails", false, func(n *yaml.Node, p string) {
-			d.mapping(n, p,
-				field{"maxBudget", false, func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }},
-				field{"timeout", false, func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }},
+		}),
+
+		yamlpos.Optional("guardrails", func(n *yaml.Node, p string) {
+			d.Mapping(n, p,
+				yamlpos.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
+				yamlpos.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
 			)
-		}},
+		}),
 	)
 	for i, e := range g.Expect {
 		for _, m := range g.MustNotFire {
 			if e.overlaps(m) {
-				d.errf(&yaml.Node{Line: m.at.line, Column: m.at.col}, "mustNotFire",
+				d.Errf(&yaml.Node{Line: m.at.line, Column: m.at.col}, "mustNotFire",
 					"contradicts expect[%d]: the same alert cannot both be expected and forbidden", i)
 			}
 		}
@@ -273,36 +283,26 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 		}
 		switch {
 		case b == nil:
-			d.errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
+			d.Errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
 		default:
 			params := g.Fault.Params
 			if params == nil {
 				params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
 				g.Fault.Params = params
 			}
-			d.ds = append(d.ds, b.Validate(file, params)...)
+			d.Diags = append(d.Diags, b.Validate(file, params)...)
 		}
 	}
-	if len(d.ds.Errors()) > 0 {
-		return nil, d.ds
+	if len(d.Diags.Errors()) > 0 {
+		return nil, d.Diags
 	}
-	return g, d.ds
+	return g, d.Diags
 }
 
-func (d *decoder) list(n *yaml.Node, path string, each func(n *yaml.Node, path string)) {
-	if n.Kind != yaml.SequenceNode {
-		d.errf(n, path, "must be a list, got %s", kindName(n))
-		return
-	}
-	for i, c := range n.Content {
-		each(c, path+"["+strconv.Itoa(i)+"]")
-	}
-}
-
-func (d *decoder) selectorFields(s *AlertSelector) []field {
-	return []field{
-		{"severity", true, func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
+func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {
+	return []yamlpos.Field{
+		yamlpos.Required("severity", func(n *yaml.Node, p string) {
+			v, ok := d.Scalar(n, p)
 			if !ok {
 				return
 			}
@@ -310,10 +310,10 @@ func (d *decoder) selectorFields(s *AlertSelector) []field {
 			case slo.Page, slo.Ticket:
 				s.Severity = slo.SeverityName(v)
 			default:
-				d.errf(n, p, "must be page or ticket, got %q", v)
+				d.Errf(n, p, "must be page or ticket, got %q", v)
 			}
-		}},
-		{"window", false, func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }},
+		}),
+		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }),
 	}
 }
 
@@ -331,7 +331,7 @@ func (d *decoder) positive(n *yaml.Node, path string, dst *float64) {
 		return
 	}
 	if f <= 0 {
-		d.errf(n, path, "must be positive, got %v", f)
+		d.Errf(n, path, "must be positive, got %v", f)
 		return
 	}
 	*dst = f

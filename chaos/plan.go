@@ -90,7 +90,7 @@ type Estimator interface {
 // expectedErrorRatio wins over it. A game day whose fault cannot reach the burn rate of
 // an expected tier is rejected here, before anything is injected, with the maths.
 func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnostics) {
-	d := &decoder{file: g.Source}
+	d := newDecoder(g.Source)
 	p := &Plan{
 		GameDay:      g,
 		Objective:    o,
@@ -117,7 +117,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 				return w
 			}
 		}
-		d.errf(nil, path, "%s has no burn rate over %s; its windows are %s", o.ID(), w, formatWindows(windows))
+		d.Errf(nil, path, "%s has no burn rate over %s; its windows are %s", o.ID(), w, formatWindows(windows))
 		return w
 	}
 	noAlerts := g.SteadyState.NoAlerts == nil || *g.SteadyState.NoAlerts
@@ -136,7 +136,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		at := &yaml.Node{Line: e.at.line, Column: e.at.col}
 		tiers := matchingTiers(o, e.AlertSelector)
 		if len(tiers) == 0 {
-			d.errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), e.AlertSelector, formatTiers(o))
+			d.Errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), e.AlertSelector, formatTiers(o))
 			tierErr = true
 			continue
 		}
@@ -154,7 +154,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 					why = append(why, fmt.Sprintf("%s fires only when the error ratio over %s and %s exceeds %g × %g = %g",
 						tierName(w), slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), w.BurnRate, round(budget), round(w.BurnRate*budget)))
 				}
-				d.errf(at, path, "the fault cannot fire %s: its expected error ratio %g (%s) is a burn rate of %.3g×, and %s; a tier fires only if e > B·b (raise the fault's error ratio or expect a slower tier)",
+				d.Errf(at, path, "the fault cannot fire %s: its expected error ratio %g (%s) is a burn rate of %.3g×, and %s; a tier fires only if e > B·b (raise the fault's error ratio or expect a slower tier)",
 					e.AlertSelector, p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/budget, strings.Join(why, "; "))
 				tierErr = true
 				continue
@@ -169,13 +169,13 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		}
 		if pe.Within == 0 {
 			if pe.Predicted == 0 {
-				d.errf(at, path+".within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within")
+				d.Errf(at, path+".within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within")
 				continue
 			}
 			pe.Within, pe.WithinPredicted = pe.Predicted+p.Tolerance, true
 		}
 		if p.Hold > 0 && pe.Predicted > 0 && pe.Predicted > p.Hold {
-			d.warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
+			d.Warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
 		}
 		p.Expect = append(p.Expect, pe)
 	}
@@ -233,14 +233,14 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		path := fmt.Sprintf("mustNotFire[%d]", i)
 		tiers := matchingTiers(o, m)
 		if len(tiers) == 0 {
-			d.errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), m, formatTiers(o))
+			d.Errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), m, formatTiers(o))
 			continue
 		}
 		if p.ErrorRatio > 0 && p.Hold > 0 {
 			for _, w := range tiers {
 				if alerts.Predict(o, w, p.ErrorRatio).Fires {
 					if det := detect(o, w, p.ErrorRatio); det < p.Hold {
-						d.warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", tierName(w), fmtDur(det), fmtDur(p.Hold))
+						d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", tierName(w), fmtDur(det), fmtDur(p.Hold))
 					}
 				}
 			}
@@ -261,7 +261,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 				p.Recovery.Within = sw + p.Tolerance
 			}
 		} else if !tierErr {
-			d.errf(rat, "recovery.within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
+			d.Errf(rat, "recovery.within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
 		}
 	}
 	hold := p.Hold
@@ -272,14 +272,14 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	p.Timeout = g.Guardrails.Timeout
 	if p.Timeout == 0 {
 		p.Timeout = planned + timeoutMargin
-	} else if p.Timeout < planned && len(d.ds.Errors()) == 0 {
-		d.warnf(nil, "guardrails.timeout", "%s is shorter than the planned run (steady-state wait %s + fault %s + recovery %s = %s): the run may abort before its verdict",
+	} else if p.Timeout < planned && len(d.Diags.Errors()) == 0 {
+		d.Warnf(nil, "guardrails.timeout", "%s is shorter than the planned run (steady-state wait %s + fault %s + recovery %s = %s): the run may abort before its verdict",
 			fmtDur(p.Timeout), fmtDur(p.SteadyState.Wait), fmtDur(hold), fmtDur(p.Recovery.Within), fmtDur(planned))
 	}
-	if len(d.ds.Errors()) > 0 {
-		return nil, d.ds
+	if len(d.Diags.Errors()) > 0 {
+		return nil, d.Diags
 	}
-	return p, d.ds
+	return p, d.Diags
 }
 
 // detect and reset are alerts.Predict's detection and reset times of tier w for o under

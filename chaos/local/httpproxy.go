@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/internal/yamlpos"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -407,72 +408,69 @@ func (HTTPProxyBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
 }
 
 func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostics) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	var cfg HTTPProxyConfig
 	f := &HTTPFault{}
 	var abortNode, delayNode *yaml.Node
-	seen := d.mapping(n, paramsPath,
-		field{"listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }},
-		field{"target", func(n *yaml.Node, p string) {
-			d.str(n, p, &cfg.Target)
+	d.Mapping(n, paramsPath,
+		yamlpos.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
+		yamlpos.Required("target", func(n *yaml.Node, p string) {
+			d.Str(n, p, &cfg.Target)
 			if u, err := url.Parse(cfg.Target); cfg.Target != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
-				d.errf(n, p, "must be an http(s) URL like http://127.0.0.1:8080, got %q", cfg.Target)
+				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:8080, got %q", cfg.Target)
 			}
-		}},
-		field{"abort", func(n *yaml.Node, p string) {
+		}),
+		yamlpos.Optional("abort", func(n *yaml.Node, p string) {
 			abortNode = n
 			f.Abort = &HTTPAbort{}
-			s := d.mapping(n, p,
-				field{"percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }},
-				field{"status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }},
+			d.Mapping(n, p,
+				yamlpos.Required("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }),
+				yamlpos.Optional("status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }),
 			)
-			d.require(n, p, s, "percent")
-		}},
-		field{"delay", func(n *yaml.Node, p string) {
+		}),
+		yamlpos.Optional("delay", func(n *yaml.Node, p string) {
 			delayNode = n
 			f.Delay = &HTTPDelay{}
-			s := d.mapping(n, p,
-				field{"percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }},
-				field{"latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }},
-				field{"jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }},
-				field{"distribution", func(n *yaml.Node, p string) {
+			s := d.Mapping(n, p,
+				yamlpos.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }),
+				yamlpos.Required("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }),
+				yamlpos.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }),
+				yamlpos.Optional("distribution", func(n *yaml.Node, p string) {
 					d.oneOf(n, p, &f.Delay.Distribution, DistFixed, DistUniform, DistNormal)
-				}},
+				}),
 			)
-			d.require(n, p, s, "latency")
 			if _, ok := s["percent"]; !ok {
 				f.Delay.Percent = 100
 			}
 			if _, ok := s["jitter"]; ok && (f.Delay.Distribution == "" || f.Delay.Distribution == DistFixed) {
-				d.errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
+				d.Errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
 			}
-		}},
-		field{"match", func(n *yaml.Node, p string) {
-			d.mapping(n, p,
-				field{"routes", func(n *yaml.Node, p string) {
-					d.strList(n, p, &f.Match.Routes)
+		}),
+		yamlpos.Optional("match", func(n *yaml.Node, p string) {
+			d.Mapping(n, p,
+				yamlpos.Optional("routes", func(n *yaml.Node, p string) {
+					d.StrList(n, p, &f.Match.Routes)
 					for i, r := range f.Match.Routes {
 						if _, err := newMatcher(HTTPMatch{Routes: f.Match.Routes[:i+1]}); err != nil && r != "" {
-							d.errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
+							d.Errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
 							break
 						}
 					}
-				}},
-				field{"pathPrefix", func(n *yaml.Node, p string) {
-					d.str(n, p, &f.Match.PathPrefix)
+				}),
+				yamlpos.Optional("pathPrefix", func(n *yaml.Node, p string) {
+					d.Str(n, p, &f.Match.PathPrefix)
 					if f.Match.PathPrefix != "" && !strings.HasPrefix(f.Match.PathPrefix, "/") {
-						d.errf(n, p, "must start with /, got %q", f.Match.PathPrefix)
+						d.Errf(n, p, "must start with /, got %q", f.Match.PathPrefix)
 					}
-				}},
+				}),
 			)
-		}},
+		}),
 	)
-	d.require(n, paramsPath, seen, "listen", "target")
 	if abortNode == nil && delayNode == nil && isMapping(n) {
-		d.errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
+		d.Errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
 	}
 	if f.Abort != nil || f.Delay != nil {
 		cfg.Fault = f
 	}
-	return cfg, d.ds
+	return cfg, d.Diags
 }

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/internal/yamlpos"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -366,39 +367,38 @@ func (b ProcessBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, e
 }
 
 func decodeProcess(file string, n *yaml.Node) (ProcessConfig, string, slo.Diagnostics) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	cfg := ProcessConfig{Restart: true}
 	var output string
-	seen := d.mapping(n, paramsPath,
-		field{"action", func(n *yaml.Node, p string) { d.oneOf(n, p, &cfg.Action, ActionKill, ActionPause) }},
-		field{"pid", func(n *yaml.Node, p string) {
+	seen := d.Mapping(n, paramsPath,
+		yamlpos.Required("action", func(n *yaml.Node, p string) { d.oneOf(n, p, &cfg.Action, ActionKill, ActionPause) }),
+		yamlpos.Optional("pid", func(n *yaml.Node, p string) {
 			d.integer(n, p, 2, 1<<22, &cfg.PID)
-		}},
-		field{"command", func(n *yaml.Node, p string) {
-			d.strList(n, p, &cfg.Command)
+		}),
+		yamlpos.Optional("command", func(n *yaml.Node, p string) {
+			d.StrList(n, p, &cfg.Command)
 			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-				d.errf(n, p, "must name a program, like [./shortlink, -listen, 127.0.0.1:8080]")
+				d.Errf(n, p, "must name a program, like [./shortlink, -listen, 127.0.0.1:8080]")
 			}
-		}},
-		field{"restart", func(n *yaml.Node, p string) { d.boolean(n, p, &cfg.Restart) }},
-		field{"output", func(n *yaml.Node, p string) { d.str(n, p, &output) }},
+		}),
+		yamlpos.Optional("restart", func(n *yaml.Node, p string) { d.boolean(n, p, &cfg.Restart) }),
+		yamlpos.Optional("output", func(n *yaml.Node, p string) { d.Str(n, p, &output) }),
 	)
-	d.require(n, paramsPath, seen, "action")
 	_, hasPID := seen["pid"]
 	_, hasCmd := seen["command"]
 	if isMapping(n) {
 		switch {
 		case hasPID && hasCmd:
-			d.errf(seen["command"], paramsPath+".command", "set pid or command, not both")
+			d.Errf(seen["command"], paramsPath+".command", "set pid or command, not both")
 		case !hasPID && !hasCmd:
-			d.errf(n, paramsPath, "needs pid (a running process) or command (one slokit starts)")
+			d.Errf(n, paramsPath, "needs pid (a running process) or command (one slokit starts)")
 		}
 	}
 	if k, ok := seen["restart"]; ok && (cfg.Action != ActionKill || hasPID) {
-		d.errf(k, paramsPath+".restart", "applies only to action kill with a command")
+		d.Errf(k, paramsPath+".restart", "applies only to action kill with a command")
 	}
 	if k, ok := seen["output"]; ok && !hasCmd {
-		d.errf(k, paramsPath+".output", "applies only with a command")
+		d.Errf(k, paramsPath+".output", "applies only with a command")
 	}
-	return cfg, output, d.ds
+	return cfg, output, d.Diags
 }

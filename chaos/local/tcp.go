@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/internal/yamlpos"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -238,24 +239,23 @@ func (b TCPBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error
 }
 
 func decodeTCP(file string, n *yaml.Node) (TCPProxyConfig, slo.Diagnostics) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	var cfg TCPProxyConfig
 	f := &cfg.Fault
 	var stream string
-	seen := d.mapping(n, paramsPath,
-		field{"listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }},
-		field{"upstream", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Upstream) }},
-		field{"toxic", func(n *yaml.Node, p string) {
+	seen := d.Mapping(n, paramsPath,
+		yamlpos.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
+		yamlpos.Required("upstream", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Upstream) }),
+		yamlpos.Required("toxic", func(n *yaml.Node, p string) {
 			d.oneOf(n, p, &f.Toxic, ToxicLatency, ToxicResetPeer, ToxicTimeout, ToxicBandwidth)
-		}},
-		field{"latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Latency) }},
-		field{"jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Jitter) }},
-		field{"timeout", func(n *yaml.Node, p string) { d.duration(n, p, &f.Timeout) }},
-		field{"rate", func(n *yaml.Node, p string) { d.integer(n, p, 1, 1<<30, &f.RateKBps) }},
-		field{"stream", func(n *yaml.Node, p string) { d.oneOf(n, p, &stream, "downstream", "upstream") }},
-		field{"percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Percent) }},
+		}),
+		yamlpos.Optional("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Latency) }),
+		yamlpos.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Jitter) }),
+		yamlpos.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &f.Timeout) }),
+		yamlpos.Optional("rate", func(n *yaml.Node, p string) { d.integer(n, p, 1, 1<<30, &f.RateKBps) }),
+		yamlpos.Optional("stream", func(n *yaml.Node, p string) { d.oneOf(n, p, &stream, "downstream", "upstream") }),
+		yamlpos.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Percent) }),
 	)
-	d.require(n, paramsPath, seen, "listen", "upstream", "toxic")
 	f.Upstream = stream == "upstream"
 	// Each toxic takes its own attributes; any other is a mistake worth reporting.
 	uses := map[string][]string{
@@ -268,15 +268,15 @@ func decodeTCP(file string, n *yaml.Node) (TCPProxyConfig, slo.Diagnostics) {
 		for _, attr := range []string{"latency", "jitter", "timeout", "rate"} {
 			k, present := seen[attr]
 			if present && !slices.Contains(own, attr) {
-				d.errf(k, paramsPath+"."+attr, "does not apply to toxic %s, which takes %v", f.Toxic, own)
+				d.Errf(k, paramsPath+"."+attr, "does not apply to toxic %s, which takes %v", f.Toxic, own)
 			}
 		}
 		switch f.Toxic {
 		case ToxicLatency:
-			d.require(n, paramsPath, seen, "latency")
+			d.Require(n, paramsPath, seen, "latency")
 		case ToxicBandwidth:
-			d.require(n, paramsPath, seen, "rate")
+			d.Require(n, paramsPath, seen, "rate")
 		}
 	}
-	return cfg, d.ds
+	return cfg, d.Diags
 }
