@@ -77,7 +77,17 @@ func (in *Injector) Inject(ctx context.Context) (err error) {
 	obj := in.obj.DeepCopyObject().(chaosObject)
 	in.mu.Unlock()
 	if err := in.c.Create(ctx, obj); err != nil {
-		return in.apiError("create", err)
+		err = in.apiError("create", err)
+		if ctx.Err() != nil {
+			// Interrupted mid-request: the apiserver may have stored the object anyway.
+			// Remove finds it by name and deletes it if it carries this run's label.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.fault.RemoveTimeout)
+			defer cancel()
+			if rerr := in.Remove(rctx); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return err
 	}
 	in.observe(obj)
 	in.mu.Lock()
@@ -327,6 +337,7 @@ func apiError(verb, what string, err error) error {
 				causes = append(causes, fmt.Sprintf("%s: %s", c.Field, c.Message))
 			}
 		}
+		sort.Strings(causes) // the apiserver's order varies
 		if len(causes) == 0 {
 			return fmt.Errorf("%s %s: rejected by the apiserver: %w", verb, what, err)
 		}

@@ -270,6 +270,7 @@ func TestRealSchemaRejects(t *testing.T) {
 		t.Fatal("the apiserver accepted an invalid NetworkChaos")
 	}
 	msg := err.Error()
+	t.Logf("the user sees:\n%s", msg)
 	for _, want := range []string{"rejected by the apiserver's schema", `spec.action: Unsupported value: "teleport"`, `spec.mode: Unsupported value: "some"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
@@ -310,8 +311,9 @@ func TestRealNothingSelected(t *testing.T) {
 	}
 }
 
-// TestRealInterrupt: Ctrl-C (ctx cancelled) while waiting for the injection deletes
-// the fault before Inject returns.
+// TestRealInterrupt: Ctrl-C (ctx cancelled) right after the object appears deletes
+// the fault before Inject returns, whether the cancellation lands while the create
+// request is still in flight or while Inject waits for AllInjected.
 func TestRealInterrupt(t *testing.T) {
 	b, c, ns := setup(t)
 	in, err := b.Injector(fault(t, "stress-cpu.yaml", ns), chaos.Run{ID: "int1", GameDay: "g"})
@@ -356,6 +358,7 @@ func TestRealStuckFinalizer(t *testing.T) {
 	if err == nil {
 		t.Fatal("Remove succeeded although a finalizer holds the object")
 	}
+	t.Logf("the user sees:\n%v", err)
 	want := fmt.Sprintf("kubectl annotate networkchaos -n %s %s chaos-mesh.chaos-mesh.org/cleanFinalizer=forced", ns, in.last().GetName())
 	for _, w := range []string{want, "[chaos-mesh/records]", ns + "/shortlink-0 (Injected)"} {
 		if !strings.Contains(err.Error(), w) {

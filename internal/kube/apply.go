@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -129,6 +130,7 @@ func applyError(what string, err error) error {
 		for _, c := range se.Status().Details.Causes {
 			causes = append(causes, fmt.Sprintf("%s: %s", c.Field, c.Message))
 		}
+		sort.Strings(causes) // the apiserver's order varies
 		return fmt.Errorf("apply %s: rejected by the apiserver's schema:\n  %s", what, strings.Join(causes, "\n  "))
 	}
 	return fmt.Errorf("apply %s: %w", what, err)

@@ -107,6 +107,7 @@ func TestRealApplyGeneratedPrometheusRule(t *testing.T) {
 	if code == 0 {
 		t.Fatal("the apiserver accepted an invalid PrometheusRule")
 	}
+	t.Logf("the user sees:\n%s", stderr)
 	for _, w := range []string{"rejected by the apiserver's schema", "spec.groups[0].rules[0].for", "should match"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,7 +44,8 @@ var CRDFiles = []struct{ Module, Path string }{
 // .ci/kube-assets.sh builds them and prints it.
 const AssetsEnv = "KUBEBUILDER_ASSETS"
 
-// Env is a running control plane shared by a package's tests.
+// Env is a control plane shared by a package's tests, started by the first test that
+// requires it (so that `-run` filters and fuzzing start none).
 type Env struct {
 	// Config is an admin (system:masters) config for the apiserver.
 	Config *rest.Config
@@ -52,11 +54,13 @@ type Env struct {
 	// KubeConfig is an admin kubeconfig file's content, for commands under test.
 	KubeConfig []byte
 
+	once    sync.Once
 	env     *envtest.Environment
 	skipped string // why no control plane runs
+	err     error  // why it failed to start
 }
 
-// Main starts the control plane, runs the tests and stops it; use it in TestMain:
+// Main runs the tests and stops the control plane if one started; use it in TestMain:
 //
 //	var kenv *kubetest.Env
 //	func TestMain(m *testing.M) { os.Exit(kubetest.Main(m, &kenv)) }
@@ -65,12 +69,8 @@ type Env struct {
 // tests that need it (or fails them when SLOKIT_REQUIRE_REAL=1, except under -short).
 func Main(m *testing.M, env **Env) int {
 	flag.Parse()
-	e, err := start()
+	e := &Env{}
 	*env = e
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "kubetest: %v\n", err)
-		return 1
-	}
 	code := m.Run()
 	if e.env != nil {
 		if err := e.env.Stop(); err != nil {
@@ -80,12 +80,16 @@ func Main(m *testing.M, env **Env) int {
 	return code
 }
 
-// Require returns the running control plane or skips t loudly (fails it when
-// SLOKIT_REQUIRE_REAL=1 and not -short).
+// Require returns the running control plane, starting it on first use, or skips t
+// loudly (fails it when SLOKIT_REQUIRE_REAL=1 and not -short).
 func (e *Env) Require(t testing.TB) *Env {
 	t.Helper()
 	if e == nil {
 		t.Fatal("kubetest: TestMain did not call kubetest.Main")
+	}
+	e.once.Do(e.start)
+	if e.err != nil {
+		t.Fatalf("kubetest: %v", e.err)
 	}
 	if e.skipped == "" {
 		return e
@@ -98,26 +102,31 @@ func (e *Env) Require(t testing.TB) *Env {
 	return nil
 }
 
-func start() (*Env, error) {
+func (e *Env) start() {
 	if testing.Short() {
-		return &Env{skipped: "kube-apiserver tests skipped by -short"}, nil
+		e.skipped = "kube-apiserver tests skipped by -short"
+		return
 	}
 	assets := os.Getenv(AssetsEnv)
 	if assets == "" {
-		return &Env{skipped: AssetsEnv + " is unset; run `export " + AssetsEnv + "=$(bash .ci/kube-assets.sh)` (builds kube-apiserver once, ~15 CPU-minutes)"}, nil
+		e.skipped = AssetsEnv + " is unset; run `export " + AssetsEnv + "=$(bash .ci/kube-assets.sh)` (builds kube-apiserver once, ~15 CPU-minutes)"
+		return
 	}
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			return &Env{skipped: fmt.Sprintf("%s has no %s; run .ci/kube-assets.sh", assets, bin)}, nil
+			e.skipped = fmt.Sprintf("%s has no %s; run .ci/kube-assets.sh", assets, bin)
+			return
 		}
 	}
 	paths, err := crdPaths()
 	if err != nil {
-		return nil, err
+		e.err = err
+		return
 	}
 	s, err := kube.Scheme()
 	if err != nil {
-		return nil, err
+		e.err = err
+		return
 	}
 	te := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
@@ -128,14 +137,17 @@ func start() (*Env, error) {
 	}
 	cfg, err := te.Start()
 	if err != nil {
-		return nil, fmt.Errorf("start kube-apiserver and etcd from %s: %w", assets, err)
+		e.err = fmt.Errorf("start kube-apiserver and etcd from %s: %w", assets, err)
+		_ = te.Stop()
+		return
 	}
 	c, err := kube.NewClient(cfg)
 	if err != nil {
+		e.err = err
 		_ = te.Stop()
-		return nil, err
+		return
 	}
-	return &Env{Config: cfg, Client: c, KubeConfig: te.KubeConfig, env: te}, nil
+	e.Config, e.Client, e.KubeConfig, e.env = cfg, c, te.KubeConfig, te
 }
 
 // crdPaths finds the CRD files in the module cache, downloading the modules if needed.
