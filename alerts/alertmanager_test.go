@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slokit/slokit/internal/golden"
 	"github.com/slokit/slokit/internal/testutil"
 	"github.com/slokit/slokit/slo"
 )
@@ -363,8 +364,8 @@ func TestAlertmanagerGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goldenOnCall(t, "alertmanager.yml", full)
-	goldenOnCall(t, "alertmanager-fragment.yml", frag)
+	golden.Check(t, filepath.Join("testdata", "alertmanager.yml"), full)
+	golden.Check(t, filepath.Join("testdata", "alertmanager-fragment.yml"), frag)
 }
 
 func TestAmtoolCheckConfig(t *testing.T) {
@@ -395,27 +396,5 @@ func TestAmtoolCheckConfig(t *testing.T) {
 				t.Fatalf("amtool check-config: %v\n%s\n%s", err, out, y)
 			}
 		})
-	}
-}
-
-// goldenOnCall compares got with testdata/<name>, rewriting it when UPDATE_GOLDEN=1.
-func goldenOnCall(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (UPDATE_GOLDEN=1 to accept):\n--- got\n%s", p, got)
 	}
 }

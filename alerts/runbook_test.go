@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
+	"github.com/slokit/slokit/internal/golden"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -38,7 +40,7 @@ func TestRunbookGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		goldenOnCall(t, "runbook-"+o.ID()+".md", md)
+		golden.Check(t, filepath.Join("testdata", "runbook-"+o.ID()+".md"), md)
 	}
 }
 

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slokit/slokit/internal/golden"
 	"github.com/slokit/slokit/slo"
 )
-
-var update = os.Getenv("UPDATE_GOLDEN") == "1"
 
 func diagText(ds slo.Diagnostics) string {
 	var b strings.Builder
@@ -19,25 +18,6 @@ func diagText(ds slo.Diagnostics) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// golden compares got with testdata/<name>, rewriting it when UPDATE_GOLDEN=1.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s mismatch:\n--- got\n%s--- want\n%s", name, got, want)
-	}
 }
 
 func TestParseValid(t *testing.T) {
@@ -142,7 +122,7 @@ func TestParseInvalid(t *testing.T) {
 			if g != nil || len(ds.Errors()) == 0 {
 				t.Fatalf("want errors, got none")
 			}
-			golden(t, filepath.Join("invalid", strings.TrimSuffix(filepath.Base(f), ".yaml")+".err"), diagText(ds))
+			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".err", []byte(diagText(ds)))
 		})
 	}
 }

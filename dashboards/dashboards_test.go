@@ -1,10 +1,8 @@
 package dashboards_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/dashboards"
+	"github.com/slokit/slokit/internal/golden"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -72,13 +71,13 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "overview.json", mustJSON(t, ov))
+	golden.Check(t, filepath.Join("testdata", "overview.json"), mustJSON(t, ov))
 	for _, o := range objs {
 		d, err := dashboards.Detail(o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "detail-"+o.ID()+".json", mustJSON(t, d))
+		golden.Check(t, filepath.Join("testdata", "detail-"+o.ID()+".json"), mustJSON(t, d))
 	}
 	d, err := dashboards.Detail(objs[2])
 	if err != nil {
@@ -92,7 +91,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "operator-payments-charge-success.yaml", y)
+	golden.Check(t, filepath.Join("testdata", "operator-payments-charge-success.yaml"), y)
 }
 
 func TestOperatorObjectCarriesTheDashboard(t *testing.T) {
@@ -449,26 +448,5 @@ func TestDetailShowsEachTierThreshold(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("tier panels:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (UPDATE_GOLDEN=1 to accept)", p)
 	}
 }

@@ -1,13 +1,14 @@
 package slo
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/internal/golden"
 )
 
 func eventsObjective(period time.Duration) Objective {
@@ -75,23 +76,7 @@ func TestRecordingRulesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "rules", name+".yaml")
-			if os.Getenv("UPDATE_GOLDEN") == "1" {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (UPDATE_GOLDEN=1 creates it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs (UPDATE_GOLDEN=1 refreshes it); got:\n%s", path, got)
-			}
+			golden.Check(t, filepath.Join("testdata", "rules", name+".yaml"), got)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slokit/slokit/internal/golden"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -129,24 +130,6 @@ func diagText(ds slo.Diagnostics) string {
 	return strings.Join(lines, "\n")
 }
 
-// golden compares got with the golden file at path; UPDATE_GOLDEN=1 rewrites it.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run UPDATE_GOLDEN=1 go test ./slo to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("diagnostics differ from %s (UPDATE_GOLDEN=1 refreshes it)\n--- got\n%s--- want\n%s", path, got, want)
-	}
-}
-
 func corpus(t *testing.T, dir string, min int) []string {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.yaml"))
@@ -183,7 +166,7 @@ func TestInvalidCorpus(t *testing.T) {
 			if err := ds.Err(); !slo.IsValidation(err) {
 				t.Errorf("Diagnostics.Err() = %v, want a *ValidationError", err)
 			}
-			golden(t, strings.TrimSuffix(path, ".yaml")+".err", diagText(ds)+"\n")
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".err", []byte(diagText(ds)+"\n"))
 		})
 	}
 }
@@ -202,7 +185,7 @@ func TestWarnCorpus(t *testing.T) {
 			}
 			checkService(t, svc)
 			checkGeneratable(t, svc)
-			golden(t, strings.TrimSuffix(path, ".yaml")+".err", diagText(ds)+"\n")
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".err", []byte(diagText(ds)+"\n"))
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/slokit/slokit/internal/golden"
 	"github.com/slokit/slokit/sli"
 	"github.com/slokit/slokit/sli/otelsli"
 	"github.com/slokit/slokit/sli/promsli"
@@ -55,7 +55,7 @@ func TestExposition(t *testing.T) {
 		rec.Done(ctx, o)
 	}
 	rec.Started() // one request still in flight
-	golden(t, "exposition.golden", gatherText(t, reg))
+	golden.Check(t, filepath.Join("testdata", "exposition.golden"), gatherText(t, reg))
 }
 
 // gatherText renders the families named (all when none) in the text format.
@@ -76,26 +76,6 @@ func gatherText(t *testing.T, g prometheus.Gatherer, names ...string) []byte {
 		}
 	}
 	return buf.Bytes()
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (UPDATE_GOLDEN=1 refreshes it)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 func TestNewRejects(t *testing.T) {
