@@ -178,10 +178,16 @@ func MarshalRuleFile(f slo.RuleFile) ([]byte, error) {
 	if len(f.Groups) == 0 {
 		return marshal(f)
 	}
-	// Encoding group by group keeps the YAML emitter's event queue small (one document of
-	// 10,000 groups costs it gigabytes of copying); the bytes are those of one Encode.
-	out := []byte(slo.GeneratedHeader + "groups:\n")
+	// Groups are written by slo.AppendRuleGroupYAML, which gives the bytes yaml.v3 would
+	// write; a group it does not handle is encoded on its own with yaml.v3 (group by group
+	// keeps the YAML emitter's event queue small). The bytes are those of one Encode.
+	out := make([]byte, 0, 4096*len(f.Groups))
+	out = append(out, slo.GeneratedHeader+"groups:\n"...)
 	for _, g := range f.Groups {
+		var ok bool
+		if out, ok = slo.AppendRuleGroupYAML(out, g, 2); ok {
+			continue
+		}
 		b, err := marshalYAML(slo.RuleFile{Groups: []slo.RuleGroup{g}})
 		if err != nil {
 			return nil, err
