@@ -76,6 +76,9 @@ func (in *Injector) Inject(ctx context.Context) (err error) {
 	in.mu.Lock()
 	obj := in.obj.DeepCopyObject().(chaosObject)
 	in.mu.Unlock()
+	if err := in.preflight(ctx, obj); err != nil {
+		return err
+	}
 	if err := in.c.Create(ctx, obj); err != nil {
 		err = in.apiError("create", err)
 		if ctx.Err() != nil {
@@ -203,6 +206,41 @@ func (in *Injector) follow(ctx context.Context, timeout time.Duration, step func
 		poll.Stop()
 		stopWatch()
 	}
+}
+
+// preflight checks, with the Role's read access on pods, that the selector's pods or
+// labels match at least one pod, so that a typo fails before anything is created.
+// Chaos Mesh applies the remaining filters (phases, nodes, annotations, mode) and
+// reports an empty result as Selected=false.
+func (in *Injector) preflight(ctx context.Context, obj chaosObject) error {
+	s := podSelector(obj).Selector
+	ns := obj.GetNamespace()
+	if len(s.Pods) > 0 {
+		for pns, names := range s.Pods {
+			for _, name := range names {
+				err := in.c.Get(ctx, client.ObjectKey{Namespace: pns, Name: name}, &corev1.Pod{})
+				if apierrors.IsNotFound(err) {
+					return fmt.Errorf("%s: spec.selector.pods names pod %s/%s, which does not exist", in.ObjectName(), pns, name)
+				}
+				if err != nil {
+					return apiError("read", "pod "+pns+"/"+name, err)
+				}
+			}
+		}
+		return nil
+	}
+	ls, err := metav1.LabelSelectorAsSelector(&metav1.LabelSelector{MatchLabels: s.LabelSelectors, MatchExpressions: s.ExpressionSelectors})
+	if err != nil {
+		return fmt.Errorf("%s: spec.selector: %w", in.ObjectName(), err)
+	}
+	var pods corev1.PodList
+	if err := in.c.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: ls}, client.Limit(1)); err != nil {
+		return apiError("list", "pods in "+ns, err)
+	}
+	if len(pods.Items) == 0 {
+		return fmt.Errorf("%s: spec.selector matches no pod in namespace %s (labels %q); nothing was created", in.ObjectName(), ns, ls.String())
+	}
+	return nil
 }
 
 func (in *Injector) injectTimeout(st *v1alpha1.ChaosStatus) error {

@@ -45,6 +45,14 @@ func setup(t *testing.T) (*Backend, client.WithWatch, string) {
 	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	// The target the testdata selectors match (app=shortlink); no kubelet runs it.
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "shortlink-0", Namespace: ns, Labels: map[string]string{"app": "shortlink"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "shortlink:dev"}}},
+	}
+	if err := e.Client.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
 	return &Backend{Client: e.Client, PollInterval: 50 * time.Millisecond, SweepTimeout: 5 * time.Second}, e.Client, ns
 }
 
@@ -308,6 +316,25 @@ func TestRealNothingSelected(t *testing.T) {
 	}
 	if exists(t, c, in) {
 		t.Error("the object outlived the failed Inject")
+	}
+}
+
+// TestRealSelectorMatchesNothing: a selector whose labels match no pod fails before
+// anything is created (read on pods is part of the Role for this check).
+func TestRealSelectorMatchesNothing(t *testing.T) {
+	b, c, ns := setup(t)
+	f := fault(t, "network-delay.yaml", ns)
+	f.Object.(*v1alpha1.NetworkChaos).Spec.Selector.LabelSelectors = map[string]string{"app": "shortlnk"}
+	in, err := b.Injector(f, chaos.Run{ID: "none1", GameDay: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = in.Inject(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `spec.selector matches no pod in namespace `+ns+` (labels "app=shortlnk"); nothing was created`) {
+		t.Fatalf("Inject = %v", err)
+	}
+	if exists(t, c, in) {
+		t.Error("an object was created for an empty selection")
 	}
 }
 
