@@ -56,6 +56,21 @@ func amFixture() []slo.Objective {
 	return []slo.Objective{a, b, c}
 }
 
+// generatedAM generates the routing of amFixture with opts and loads the whole
+// alertmanager.yml with Alertmanager's own config package.
+func generatedAM(t *testing.T, opts RoutingOptions) *amconfig.Config {
+	t.Helper()
+	f, err := Routing(amFixture(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loadAM(t, y)
+}
+
 func loadAM(t *testing.T, y []byte) *amconfig.Config {
 	t.Helper()
 	cfg, err := amconfig.Load(string(y))
@@ -66,15 +81,7 @@ func loadAM(t *testing.T, y []byte) *amconfig.Config {
 }
 
 func TestAlertmanagerRoutesEachAlertToItsReceiver(t *testing.T) {
-	f, err := Routing(amFixture(), RoutingOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := f.Config().YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree := dispatch.NewRoute(loadAM(t, y).Route, nil)
+	tree := dispatch.NewRoute(generatedAM(t, RoutingOptions{}).Route, nil)
 
 	alert := func(kv ...string) model.LabelSet {
 		ls := model.LabelSet{}
@@ -131,15 +138,7 @@ func TestAlertmanagerRoutesEachAlertToItsReceiver(t *testing.T) {
 }
 
 func TestAlertmanagerRoutesByTeam(t *testing.T) {
-	f, err := Routing(amFixture(), RoutingOptions{RouteBy: "team"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := f.Config().YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree := dispatch.NewRoute(loadAM(t, y).Route, nil)
+	tree := dispatch.NewRoute(generatedAM(t, RoutingOptions{RouteBy: "team"}).Route, nil)
 	tests := []struct {
 		labels model.LabelSet
 		want   string
@@ -188,15 +187,7 @@ func inhibits(cfg *amconfig.Config, src, dst model.LabelSet) bool {
 }
 
 func TestAlertmanagerInhibition(t *testing.T) {
-	f, err := Routing(amFixture(), RoutingOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := f.Config().YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := loadAM(t, y)
+	cfg := generatedAM(t, RoutingOptions{})
 	sl := func(slo, window, severity string) model.LabelSet {
 		return model.LabelSet{"alertname": "A", "slokit_service": "shortlink", "slokit_slo": model.LabelValue(slo),
 			"slokit_window": model.LabelValue(window), "severity": model.LabelValue(severity)}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/slokit/slokit/chaos"
 )
 
@@ -238,23 +236,8 @@ func TestHTTPDelaySample(t *testing.T) {
 	}
 }
 
-func node(t *testing.T, src string) *yaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if len(doc.Content) == 0 {
-		return &yaml.Node{Kind: yaml.MappingNode}
-	}
-	return doc.Content[0]
-}
-
 func TestHTTPProxyBackendValidate(t *testing.T) {
-	tests := []struct {
-		name, params string
-		want         []string
-	}{
+	checkValidate(t, HTTPProxyBackend{}, []validateCase{
 		{"valid abort", "listen: 127.0.0.1:8081\ntarget: http://127.0.0.1:8080\nabort: {percent: 50, status: 503}\n", nil},
 		{"valid delay", "listen: 127.0.0.1:0\ntarget: https://svc\ndelay: {latency: 300ms, jitter: 50ms, distribution: normal}\nmatch: {routes: [\"GET /{code}\"], pathPrefix: /}\n", nil},
 		{"valid percent string", "listen: 127.0.0.1:1\ntarget: http://x\nabort: {percent: 12.5%}\n", nil},
@@ -288,19 +271,7 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 		{"unknown field", "listen: 127.0.0.1:1\ntarget: http://x\nabort: {percent: 1}\ntagret: x\n", []string{
 			`gd.yaml:4:1: fault.params.tagret: unknown field; known fields are listen, target, abort, delay, match`,
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ds := HTTPProxyBackend{}.Validate("gd.yaml", node(t, tt.params))
-			var got []string
-			for _, d := range ds {
-				got = append(got, d.String())
-			}
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
-		})
-	}
+	})
 }
 
 func TestHTTPProxyBackendLifecycle(t *testing.T) {
@@ -350,25 +321,10 @@ func TestHTTPProxyBackendLifecycle(t *testing.T) {
 }
 
 func TestHTTPProxyRemoveAfterFailedInject(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	p, err := NewHTTPProxy(HTTPProxyConfig{Listen: l.Addr().String(), Target: "http://127.0.0.1:1",
-		Fault: &HTTPFault{Abort: &HTTPAbort{Percent: 100}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Inject(context.Background()); err == nil {
-		t.Fatal("Inject on a taken port: want an error")
-	}
-	if err := p.Remove(context.Background()); err != nil {
-		t.Errorf("Remove after failed Inject: %v", err)
-	}
-	if err := p.Close(); err != nil {
-		t.Errorf("Close after failed Inject: %v", err)
-	}
+	checkRemoveAfterFailedInject(t, func(listen string) (proxy, error) {
+		return NewHTTPProxy(HTTPProxyConfig{Listen: listen, Target: "http://127.0.0.1:1",
+			Fault: &HTTPFault{Abort: &HTTPAbort{Percent: 100}}})
+	})
 }
 
 func freePort(t *testing.T) int {

@@ -258,10 +258,7 @@ func TestProcessRefuses(t *testing.T) {
 }
 
 func TestProcessBackendValidate(t *testing.T) {
-	tests := []struct {
-		name, params string
-		want         []string
-	}{
+	checkValidate(t, ProcessBackend{}, []validateCase{
 		{"valid pid", "action: pause\npid: 1234\n", nil},
 		{"valid command", "action: kill\ncommand: [./shortlink, -listen, \"127.0.0.1:8080\"]\nrestart: false\noutput: s.log\n", nil},
 		{"neither", "action: kill\n", []string{"gd.yaml:1:1: fault.params: needs pid (a running process) or command (one slokit starts)"}},
@@ -277,18 +274,7 @@ func TestProcessBackendValidate(t *testing.T) {
 			`gd.yaml:5:1: fault.params.command: set pid or command, not both`,
 			`gd.yaml:3:1: fault.params.restart: applies only to action kill with a command`,
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			for _, d := range (ProcessBackend{}).Validate("gd.yaml", node(t, tt.params)) {
-				got = append(got, d.String())
-			}
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
-		})
-	}
+	})
 }
 
 func TestProcessOutputFile(t *testing.T) {

@@ -174,10 +174,7 @@ func TestTCPBackend(t *testing.T) {
 }
 
 func TestTCPBackendValidate(t *testing.T) {
-	tests := []struct {
-		name, params string
-		want         []string
-	}{
+	checkValidate(t, TCPBackend{}, []validateCase{
 		{"valid latency", "listen: 127.0.0.1:1\nupstream: 127.0.0.1:2\ntoxic: latency\nlatency: 100ms\njitter: 10ms\nstream: upstream\npercent: 50\n", nil},
 		{"valid bandwidth", "listen: 127.0.0.1:1\nupstream: db:5432\ntoxic: bandwidth\nrate: 64\n", nil},
 		{"missing", "toxic: latency\n", []string{
@@ -196,37 +193,11 @@ func TestTCPBackendValidate(t *testing.T) {
 			`gd.yaml:4:9: fault.params.stream: must be one of downstream, upstream, got "sideways"`,
 			`gd.yaml:5:7: fault.params.rate: must be an integer in [1,1073741824], got "0"`,
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			for _, d := range (TCPBackend{}).Validate("gd.yaml", node(t, tt.params)) {
-				got = append(got, d.String())
-			}
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
-		})
-	}
+	})
 }
 
 func TestTCPRemoveAfterFailedInject(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	p, err := NewTCPProxy(TCPProxyConfig{Listen: l.Addr().String(), Upstream: "127.0.0.1:1", Fault: TCPFault{Toxic: ToxicTimeout}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Inject(context.Background()); err == nil {
-		t.Fatal("Inject on a taken port: want an error")
-	}
-	if err := p.Remove(context.Background()); err != nil {
-		t.Errorf("Remove after failed Inject: %v", err)
-	}
-	if err := p.Close(); err != nil {
-		t.Errorf("Close after failed Inject: %v", err)
-	}
+	checkRemoveAfterFailedInject(t, func(listen string) (proxy, error) {
+		return NewTCPProxy(TCPProxyConfig{Listen: listen, Upstream: "127.0.0.1:1", Fault: TCPFault{Toxic: ToxicTimeout}})
+	})
 }
