@@ -172,7 +172,6 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				d.Errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
 			}
 		}),
-
 		yamlpos.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
 		yamlpos.Required("slo", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
@@ -181,7 +180,6 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				yamlpos.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Name) }),
 			)
 		}),
-
 		yamlpos.Required("signals", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
 				yamlpos.Required("prometheus", func(n *yaml.Node, p string) {
@@ -194,12 +192,10 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 						d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
 					}
 				}),
-
 				yamlpos.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }),
 				yamlpos.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }),
 			)
 		}),
-
 		yamlpos.Required("fault", func(n *yaml.Node, p string) {
 			faultNode = n
 			d.Mapping(n, p,
@@ -208,12 +204,10 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				yamlpos.Optional("params", func(n *yaml.Node, p string) { g.Fault.Params = n }),
 			)
 		}),
-
 		yamlpos.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
 			g.expectedPos = posOf(n)
 			d.ratio(n, p, &g.ExpectedErrorRatio)
 		}),
-
 		yamlpos.Optional("steadyState", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
 				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }),
@@ -226,7 +220,6 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				}),
 			)
 		}),
-
 		yamlpos.Required("expect", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				var e Expectation
@@ -239,7 +232,6 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
 			}
 		}),
-
 		yamlpos.Optional("mustNotFire", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				s := AlertSelector{at: posOf(n)}
@@ -247,7 +239,6 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				g.MustNotFire = append(g.MustNotFire, s)
 			})
 		}),
-
 		yamlpos.Optional("recovery", func(n *yaml.Node, p string) {
 			g.Recovery.at = posOf(n)
 			d.Mapping(n, p,
@@ -256,7 +247,6 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
 			)
 		}),
-
 		yamlpos.Optional("guardrails", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
 				yamlpos.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
