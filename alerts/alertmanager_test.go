@@ -56,9 +56,8 @@ func amFixture() []slo.Objective {
 	return []slo.Objective{a, b, c}
 }
 
-// generatedAM generates the routing of amFixture with opts and loads the whole
-// alertmanager.yml with Alertmanager's own config package.
-func generatedAM(t *testing.T, opts RoutingOptions) *amconfig.Config {
+// generatedYAML is the whole alertmanager.yml generated for amFixture with opts.
+func generatedYAML(t *testing.T, opts RoutingOptions) []byte {
 	t.Helper()
 	f, err := Routing(amFixture(), opts)
 	if err != nil {
@@ -68,7 +67,13 @@ func generatedAM(t *testing.T, opts RoutingOptions) *amconfig.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return loadAM(t, y)
+	return y
+}
+
+// generatedAM loads generatedYAML with Alertmanager's own config package.
+func generatedAM(t *testing.T, opts RoutingOptions) *amconfig.Config {
+	t.Helper()
+	return loadAM(t, generatedYAML(t, opts))
 }
 
 func loadAM(t *testing.T, y []byte) *amconfig.Config {
@@ -370,14 +375,7 @@ func TestAmtoolCheckConfig(t *testing.T) {
 		"inline webhooks": {Pager: ReceiverSpec{Kind: Webhook, URL: "http://127.0.0.1:9/pager"}, Ticket: ReceiverSpec{Kind: Webhook, URL: "http://127.0.0.1:9/ticket"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f, err := Routing(amFixture(), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			y, err := f.Config().YAML()
-			if err != nil {
-				t.Fatal(err)
-			}
+			y := generatedYAML(t, opts)
 			p := filepath.Join(t.TempDir(), "alertmanager.yml")
 			if err := os.WriteFile(p, y, 0o644); err != nil {
 				t.Fatal(err)
