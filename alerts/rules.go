@@ -78,8 +78,17 @@ func RuleFile(services []*slo.Service, opts Options) (slo.RuleFile, error) {
 // and $value is that window's burn rate. There is no `for:` (it only delays detection and
 // resets the wait on every dip; the short window already filters blips).
 func Rules(o slo.Objective, opts Options) ([]slo.Rule, error) {
-	p := parser.NewParser(parser.Options{})
-	var out []slo.Rule
+	return rules(o, opts, false)
+}
+
+// rules is Rules; with parseAll the expression is built in the pre-canonical form and
+// printed by the Prometheus parser, which tests compare with the direct construction.
+func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
+	var p parser.Parser
+	if parseAll {
+		p = parser.NewParser(parser.Options{})
+	}
+	out := make([]slo.Rule, 0, 2)
 	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
 		cfg := severity(o, sev)
 		if cfg.Disabled {
@@ -94,14 +103,7 @@ func Rules(o slo.Objective, opts Options) ([]slo.Rule, error) {
 		if len(tiers) == 0 {
 			continue
 		}
-		terms := make([]string, len(tiers))
-		for i, w := range tiers {
-			b := slo.FormatFloat(w.BurnRate)
-			terms[i] = fmt.Sprintf("(%s > %s and ignoring(%s) %s > %s)",
-				slo.SeriesSelector(o, slo.MetricBurnRate, w.Long), b, slo.LabelWindow,
-				slo.SeriesSelector(o, slo.MetricBurnRate, w.Short), b)
-		}
-		expr, err := slo.CanonicalExpr(p, strings.Join(terms, " or "))
+		expr, err := alertExpr(p, o, tiers)
 		if err != nil {
 			return nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
 		}
@@ -120,6 +122,37 @@ func Rules(o slo.Objective, opts Options) ([]slo.Rule, error) {
 		})
 	}
 	return out, nil
+}
+
+// alertExpr is the condition of an alert over tiers, in the Prometheus printer's
+// canonical form: built directly from canonical parts (slokit's series selectors and
+// numbers as the printer writes them), or, when p is set, written the plain way and
+// printed by the parser. Tests assert both give the same bytes.
+func alertExpr(p parser.Parser, o slo.Objective, tiers []slo.Window) (string, error) {
+	var b strings.Builder
+	matching := " and ignoring (" + slo.LabelWindow + ") "
+	num := slo.PromNumber
+	if p != nil {
+		matching = " and ignoring(" + slo.LabelWindow + ") "
+		num = slo.FormatFloat
+	}
+	for i, w := range tiers {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		burn := " > " + num(w.BurnRate)
+		b.WriteByte('(')
+		b.WriteString(slo.SeriesSelector(o, slo.MetricBurnRate, w.Long))
+		b.WriteString(burn)
+		b.WriteString(matching)
+		b.WriteString(slo.SeriesSelector(o, slo.MetricBurnRate, w.Short))
+		b.WriteString(burn)
+		b.WriteByte(')')
+	}
+	if p == nil {
+		return b.String(), nil
+	}
+	return slo.CanonicalExpr(p, b.String())
 }
 
 // annotations merges spec annotations (severity over SLO) over slokit's defaults.

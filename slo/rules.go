@@ -45,8 +45,20 @@ func RecordingGroup(o Objective) (RuleGroup, error) {
 // event rates (events and latency SLIs), MetricErrorRatio for every window in
 // o.RatioWindows(), then MetricObjective, MetricErrorBudget, MetricBurnRate (one rule
 // yielding every window's series) and MetricBudgetRemaining over the period. Every
-// expression is re-parsed with the Prometheus parser and written in its canonical form.
+// expression is valid PromQL in the Prometheus printer's canonical form.
+//
+// Expressions are assembled from parts already in that form: the SLI's selectors (each
+// parsed once here and checked to print back unchanged), slokit's own series selectors,
+// windows and numbers as the printer writes them. When a selector does not qualify, and
+// for raw SLI templates, every expression is parsed and printed by the Prometheus parser
+// instead. Tests assert that both ways give the same bytes and that every generated
+// expression parses to itself.
 func RecordingRules(o Objective) ([]Rule, error) {
+	return recordingRules(o, false)
+}
+
+// recordingRules is RecordingRules; parseAll forces every expression through the parser.
+func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
 	if err := checkGeneratable(o); err != nil {
 		return nil, err
 	}
@@ -54,23 +66,28 @@ func RecordingRules(o Objective) ([]Rule, error) {
 	windows := o.RatioWindows()
 	base := windows[0]
 	exactUpTo := fastestLong(o)
+	nums := promNumber
+	if parseAll {
+		nums = FormatFloat
+	}
 
 	switch {
 	case o.SLI.Events != nil || o.SLI.Latency != nil:
-		bad, total := eventExprs(o, base)
+		parts := eventParts(o)
+		b.canonical = !parseAll && canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total)
+		bad, total := parts.rates(base)
 		b.record(MetricBadRate, bad, base)
 		b.record(MetricTotalRate, total, base)
+		badSel, totalSel := b.sel(MetricBadRate, base), b.sel(MetricTotalRate, base)
 		for _, w := range windows {
 			switch {
 			case w == base:
-				b.record(MetricErrorRatio, fmt.Sprintf("%s / %s",
-					b.sel(MetricBadRate, base), b.sel(MetricTotalRate, base)), w)
+				b.record(MetricErrorRatio, badSel+" / "+totalSel, w)
 			case w <= exactUpTo:
-				b.record(MetricErrorRatio, exactRatioExpr(o, w), w)
+				b.record(MetricErrorRatio, parts.ratio(w), w)
 			default:
-				b.record(MetricErrorRatio, fmt.Sprintf("sum_over_time(%s[%s]) / sum_over_time(%s[%s])",
-					b.sel(MetricBadRate, base), FormatWindow(w),
-					b.sel(MetricTotalRate, base), FormatWindow(w)), w)
+				r := "[" + FormatWindow(w) + "]"
+				b.record(MetricErrorRatio, "sum_over_time("+badSel+r+") / sum_over_time("+totalSel+r+")", w)
 			}
 		}
 	case o.SLI.Raw != nil:
@@ -79,16 +96,42 @@ func RecordingRules(o Objective) ([]Rule, error) {
 		}
 	}
 
-	budget := FormatFloat(o.ErrorBudget())
-	b.record(MetricObjective, "vector("+FormatFloat(o.Target)+")", 0)
+	// What follows is built from slokit's own selectors and numbers only.
+	b.canonical = !parseAll
+	budget := nums(o.ErrorBudget())
+	b.record(MetricObjective, "vector("+nums(o.Target)+")", 0)
 	b.record(MetricErrorBudget, "vector("+budget+")", 0)
-	b.record(MetricBurnRate, fmt.Sprintf("%s / %s", b.sel(MetricErrorRatio, 0), budget), 0)
-	b.record(MetricBudgetRemaining, fmt.Sprintf("1 - (%s / %s)",
-		b.sel(MetricErrorRatio, o.Period), budget), 0)
+	b.record(MetricBurnRate, b.sel(MetricErrorRatio, 0)+" / "+budget, 0)
+	b.record(MetricBudgetRemaining, "1 - ("+b.sel(MetricErrorRatio, o.Period)+" / "+budget+")", 0)
 	if b.err != nil {
 		return nil, b.err
 	}
 	return b.rules, nil
+}
+
+// PromNumber renders v as it appears in a generated expression: FormatFloat's 12
+// significant digits, written the way the Prometheus printer writes a number literal.
+func PromNumber(v float64) string { return promNumber(v) }
+
+func promNumber(v float64) string {
+	f, err := strconv.ParseFloat(FormatFloat(v), 64)
+	if err != nil {
+		return FormatFloat(v)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// canonicalSelector reports whether sel parses as a plain instant vector selector (no
+// offset or @ modifier) that the Prometheus printer writes back unchanged, so that
+// expressions may embed it as is.
+func canonicalSelector(p parser.Parser, sel string) bool {
+	e, err := p.ParseExpr(sel)
+	if err != nil {
+		return false
+	}
+	vs, ok := e.(*parser.VectorSelector)
+	return ok && vs.OriginalOffset == 0 && vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
+		vs.StartOrEnd == 0 && !vs.Anchored && !vs.Smoothed && vs.String() == sel
 }
 
 // ExpandWindow replaces the window placeholder of a raw SLI template ("{{.window}}", also
@@ -118,11 +161,23 @@ func RuleLabels(o Objective) map[string]string {
 // over window w (w = 0 selects every window), like
 // slokit:sli_error:ratio{slokit_service="shortlink",slokit_slo="redirect-availability",slokit_window="5m"}.
 func SeriesSelector(o Objective, metric string, w time.Duration) string {
-	s := fmt.Sprintf("%s{%s=%q,%s=%q", metric, LabelService, o.Service, LabelSLO, o.Name)
+	b := make([]byte, 0, len(metric)+len(o.Service)+len(o.Name)+64)
+	b = append(b, metric...)
+	b = append(b, '{')
+	b = append(b, LabelService...)
+	b = append(b, '=')
+	b = strconv.AppendQuote(b, o.Service)
+	b = append(b, ',')
+	b = append(b, LabelSLO...)
+	b = append(b, '=')
+	b = strconv.AppendQuote(b, o.Name)
 	if w > 0 {
-		s += fmt.Sprintf(",%s=%q", LabelWindow, FormatWindow(w))
+		b = append(b, ',')
+		b = append(b, LabelWindow...)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, FormatWindow(w))
 	}
-	return s + "}"
+	return string(append(b, '}'))
 }
 
 // checkGeneratable reports what stops o from being turned into rules; the spec
@@ -177,26 +232,42 @@ func fastestLong(o Objective) time.Duration {
 	return m
 }
 
-// eventExprs returns the bad and total per-second rate expressions over w.
-func eventExprs(o Objective, w time.Duration) (bad, total string) {
-	r := FormatWindow(w)
-	if e := o.SLI.Events; e != nil {
-		return fmt.Sprintf("sum(rate(%s[%s])) or vector(0)", e.Bad, r),
-			fmt.Sprintf("sum(rate(%s[%s]))", e.Total, r)
-	}
-	count, bucket := latencySelectors(*o.SLI.Latency)
-	return fmt.Sprintf("sum(rate(%s[%s])) - sum(rate(%s[%s]))", count, r, bucket, r),
-		fmt.Sprintf("sum(rate(%s[%s]))", count, r)
+// eventSelectors are the two selectors an events or latency SLI reads: for events the
+// bad and total selectors, for latency the bucket selector at the threshold (good
+// events, stored in bad) and the _count selector (total).
+type eventSelectors struct {
+	latency    bool
+	bad, total string
 }
 
-// exactRatioExpr is the error ratio over w read straight from the raw series.
-func exactRatioExpr(o Objective, w time.Duration) string {
-	r := FormatWindow(w)
+func eventParts(o Objective) eventSelectors {
 	if e := o.SLI.Events; e != nil {
-		return fmt.Sprintf("(sum(rate(%s[%s])) or vector(0)) / sum(rate(%s[%s]))", e.Bad, r, e.Total, r)
+		return eventSelectors{bad: e.Bad, total: e.Total}
 	}
 	count, bucket := latencySelectors(*o.SLI.Latency)
-	return fmt.Sprintf("1 - (sum(rate(%s[%s])) / sum(rate(%s[%s])))", bucket, r, count, r)
+	return eventSelectors{latency: true, bad: bucket, total: count}
+}
+
+// sumRate is "sum(rate(sel[w]))".
+func sumRate(sel, w string) string { return "sum(rate(" + sel + "[" + w + "]))" }
+
+// rates returns the bad and total per-second rate expressions over w.
+func (p eventSelectors) rates(w time.Duration) (bad, total string) {
+	r := FormatWindow(w)
+	total = sumRate(p.total, r)
+	if p.latency {
+		return total + " - " + sumRate(p.bad, r), total
+	}
+	return sumRate(p.bad, r) + " or vector(0)", total
+}
+
+// ratio is the error ratio over w read straight from the raw series.
+func (p eventSelectors) ratio(w time.Duration) string {
+	r := FormatWindow(w)
+	if p.latency {
+		return "1 - (" + sumRate(p.bad, r) + " / " + sumRate(p.total, r) + ")"
+	}
+	return "(" + sumRate(p.bad, r) + " or vector(0)) / " + sumRate(p.total, r)
 }
 
 // latencySelectors returns the _count selector and the _bucket selector at the threshold.
@@ -225,15 +296,19 @@ func latencySelectors(l LatencySLI) (count, bucket string) {
 
 // ruleBuilder collects rules and the first error.
 type ruleBuilder struct {
-	o      Objective
-	p      parser.Parser
-	rules  []Rule
-	labels map[string]string
-	err    error
+	o     Objective
+	p     parser.Parser
+	rules []Rule
+	// canonical is set while the expressions recorded are built from canonical parts
+	// and need no parsing.
+	canonical bool
+	labels    map[string]string
+	err       error
 }
 
 func newRuleBuilder(o Objective) *ruleBuilder {
-	return &ruleBuilder{o: o, p: parser.NewParser(parser.Options{}), labels: RuleLabels(o)}
+	return &ruleBuilder{o: o, p: parser.NewParser(parser.Options{}), labels: RuleLabels(o),
+		rules: make([]Rule, 0, 16)}
 }
 
 func (b *ruleBuilder) sel(metric string, w time.Duration) string {
@@ -245,10 +320,13 @@ func (b *ruleBuilder) record(metric, expr string, w time.Duration) {
 	if b.err != nil {
 		return
 	}
-	canon, err := CanonicalExpr(b.p, expr)
-	if err != nil {
-		b.err = fmt.Errorf("slo %s: %s: %w", b.o.ID(), metric, err)
-		return
+	canon := expr
+	if !b.canonical {
+		var err error
+		if canon, err = CanonicalExpr(b.p, expr); err != nil {
+			b.err = fmt.Errorf("slo %s: %s: %w", b.o.ID(), metric, err)
+			return
+		}
 	}
 	labels := make(map[string]string, len(b.labels)+1)
 	for k, v := range b.labels {
