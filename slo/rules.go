@@ -281,15 +281,16 @@ func latencySelectors(l LatencySLI) (count, bucket string) {
 	sort.Strings(keys)
 	ms := make([]string, 0, len(keys)+1)
 	for _, k := range keys {
-		ms = append(ms, fmt.Sprintf("%s=%q", k, l.Selector[k]))
+		ms = append(ms, k+"="+strconv.Quote(l.Selector[k]))
 	}
 	count = l.Histogram + "_count{" + strings.Join(ms, ",") + "}"
 	le := l.ThresholdLE()
 	if strings.ContainsAny(le, ".e") {
-		ms = append(ms, fmt.Sprintf("le=%q", le))
+		ms = append(ms, "le="+strconv.Quote(le))
 	} else {
-		ms = append(ms, fmt.Sprintf("le=~%q", le+`(\.0)?`))
+		ms = append(ms, "le=~"+strconv.Quote(le+`(\.0)?`))
 	}
+	sort.Strings(ms) // the order the Prometheus printer writes matchers in
 	bucket = l.Histogram + "_bucket{" + strings.Join(ms, ",") + "}"
 	return count, bucket
 }

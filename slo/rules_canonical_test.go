@@ -104,3 +104,26 @@ func TestPromNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestEventSelectorsCanonical: the selectors of events and latency SLIs from specs are
+// embedded as is (no expression of theirs is re-parsed), for integral and fractional
+// latency thresholds alike.
+func TestEventSelectorsCanonical(t *testing.T) {
+	p := parser.NewParser(parser.Options{})
+	n := 0
+	for _, o := range canonicalObjectives(t) {
+		if o.SLI.Raw != nil || o.SLI.Events != nil && o.Service == "shop" {
+			continue // raw templates, and selectors written by hand in eventsObjective
+		}
+		parts := eventParts(o)
+		for _, sel := range []string{parts.bad, parts.total} {
+			n++
+			if !canonicalSelector(p, sel) {
+				t.Errorf("%s: selector %s is not canonical, so every expression is re-parsed", o.ID(), sel)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d selectors checked", n)
+	}
+}
