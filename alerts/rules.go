@@ -214,7 +214,11 @@ func MarshalRuleFile(f slo.RuleFile) ([]byte, error) {
 	// Groups are written by slo.AppendRuleGroupYAML, which gives the bytes yaml.v3 would
 	// write; a group it does not handle is encoded on its own with yaml.v3 (group by group
 	// keeps the YAML emitter's event queue small). The bytes are those of one Encode.
-	out := make([]byte, 0, 4096*len(f.Groups))
+	size := len(slo.GeneratedHeader) + 8
+	for _, g := range f.Groups {
+		size += slo.RuleGroupYAMLSize(g)
+	}
+	out := make([]byte, 0, size)
 	out = append(out, slo.GeneratedHeader+"groups:\n"...)
 	for _, g := range f.Groups {
 		var ok bool

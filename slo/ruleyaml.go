@@ -242,6 +242,9 @@ func plainIsString(s string) bool {
 		if len(s) >= 5 && s[4] == '-' && isDigits(s[:4]) {
 			return false // maybe a timestamp
 		}
+		if strings.ContainsAny(s, " (){}[]\"=,/") {
+			return true // no number has these
+		}
 		plain := strings.ReplaceAll(s, "_", "")
 		if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
 			return false
@@ -268,6 +271,20 @@ func isSpecialFloat(s string) bool {
 		return true
 	}
 	return false
+}
+
+// RuleGroupYAMLSize estimates the bytes AppendRuleGroupYAML writes for g, to size buffers.
+func RuleGroupYAMLSize(g RuleGroup) int {
+	n := len(g.Name) + len(g.Interval) + 64
+	for _, r := range g.Rules {
+		n += len(r.Record) + len(r.Alert) + len(r.Expr) + len(r.For) + len(r.KeepFiringFor) + 128
+		for _, m := range []map[string]string{r.Labels, r.Annotations} {
+			for k, v := range m {
+				n += len(k) + len(v) + 16
+			}
+		}
+	}
+	return n
 }
 
 func isDigits(s string) bool {
