@@ -367,3 +367,27 @@ func waitFor(t *testing.T, buf *syncBuffer, s string, d time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDemoUsage rejects bad flags and arguments with exit 2 before starting anything.
+func TestDemoUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "-o", "yaml"}, `-o must be text or json, got "yaml"`},
+		{[]string{"demo", "--rate", "0"}, "--rate must be > 0 requests per second, got 0"},
+		{[]string{"demo", "now"}, `slokit demo takes no arguments, got ["now"]`},
+		{[]string{"demo", "--warmup", "soon"}, `invalid argument "soon" for "--warmup" flag`},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		dir := t.TempDir()
+		code := Main(context.Background(), append(tt.args, "--out", dir), nil, &stdout, &stderr)
+		if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tt.args, code, stderr.String(), ExitUsage, tt.want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%q: wrote %d files into --out", tt.args, len(entries))
+		}
+	}
+}
