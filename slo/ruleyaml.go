@@ -242,8 +242,8 @@ func plainIsString(s string) bool {
 		if len(s) >= 5 && s[4] == '-' && isDigits(s[:4]) {
 			return false // maybe a timestamp
 		}
-		if strings.ContainsAny(s, " (){}[]\"=,/") {
-			return true // no number has these
+		if strings.ContainsAny(s, " (){}[]\"=,/") || decimalWithLetter(s) {
+			return true // no number looks like this
 		}
 		plain := strings.ReplaceAll(s, "_", "")
 		if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
@@ -285,6 +285,25 @@ func RuleGroupYAMLSize(g RuleGroup) int {
 		}
 	}
 	return n
+}
+
+// decimalWithLetter reports whether s is an optional sign, a digit that does not start a
+// 0x/0o/0b prefix, and later a letter other than e or E, with no '_': like "5m" or "1d",
+// which no integer or float syntax accepts.
+func decimalWithLetter(s string) bool {
+	if s[0] == '+' || s[0] == '-' {
+		s = s[1:]
+	}
+	if s == "" || s[0] < '0' || s[0] > '9' || strings.IndexByte(s, '_') >= 0 ||
+		len(s) > 1 && s[0] == '0' && strings.IndexByte("xXoObB", s[1]) >= 0 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i] | 0x20; c >= 'a' && c <= 'z' && c != 'e' {
+			return true
+		}
+	}
+	return false
 }
 
 func isDigits(s string) bool {

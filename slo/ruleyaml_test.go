@@ -212,3 +212,15 @@ func FuzzAppendRuleGroupYAML(f *testing.F) {
 		checkRuleGroupYAML(t, g)
 	})
 }
+
+func TestDecimalWithLetter(t *testing.T) {
+	for s, want := range map[string]bool{
+		"5m": true, "1d": true, "1h30m": true, "-3w": true, "1e5": false, "1E5": false,
+		"0x1F": false, "0o7": false, "0b1": false, "1_0x": false, "0_x1F": false,
+		"12": false, "+": false, "x1": false, "1.5": false,
+	} {
+		if got := decimalWithLetter(s); got != want {
+			t.Errorf("decimalWithLetter(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
