@@ -91,7 +91,7 @@ func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 		return err
 	}
 	defer func() {
-		rep := stack.LoadReport()
+		rep := stack.StopLoad()
 		cerr := stack.Close()
 		if rep != nil {
 			fmt.Fprintf(e.stderr, "stopped: load (%d requests, %s), fault proxy, edge, %s, service\n",
@@ -118,7 +118,10 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 	if err != nil {
 		return err
 	}
-	defer run.close()
+	defer func() {
+		stack.StopLoad() // before the proxy goes, so no request meets a closed proxy
+		run.close()
+	}()
 	writePlan(e.stderr, run.path, run.setup.plan)
 	res, runErr := run.execute(ctx, e.stderr, quiet, o.warmup, !o.noColor)
 	if res == nil {

@@ -312,18 +312,20 @@ func (s *Stack) StartLoad(ctx context.Context) error {
 	return nil
 }
 
-// LoadReport is the load so far; nil before StartLoad.
-func (s *Stack) LoadReport() *load.Report {
+// StopLoad stops the load and waits for the requests in flight; it returns the final
+// report, or nil when no load was started.
+func (s *Stack) StopLoad() *load.Report {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen == nil {
+	gen := s.gen
+	s.mu.Unlock()
+	if gen == nil {
 		return nil
 	}
-	return s.gen.Snapshot()
+	return gen.Stop()
 }
 
 // Close stops the load, then the edge, the lab and the service (draining them), and
-// removes the service's store. It returns the first failure of any of them.
+// removes the service's store. It returns every failure of any of them.
 func (s *Stack) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -331,11 +333,8 @@ func (s *Stack) Close() error {
 		return nil
 	}
 	s.closed = true
-	gen := s.gen
 	s.mu.Unlock()
-	if gen != nil {
-		gen.Stop()
-	}
+	s.StopLoad()
 	var errs []error
 	if s.edge != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
