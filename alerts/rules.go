@@ -279,13 +279,48 @@ func MarshalPrometheusRules(rules ...PrometheusRule) ([]byte, error) {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		out, err := marshalYAML(r)
-		if err != nil {
-			return nil, err
+		out, ok := appendPrometheusRule(nil, r)
+		if !ok {
+			var err error
+			if out, err = marshalYAML(r); err != nil {
+				return nil, err
+			}
 		}
 		b.Write(out)
 	}
 	return []byte(b.String()), nil
+}
+
+// appendPrometheusRule appends r as yaml.v3 writes it: the small head (apiVersion, kind,
+// metadata) by yaml.v3, the rule groups under spec by slo.AppendRuleGroupYAML. It
+// reports false, for the caller to encode all of r with yaml.v3, when a group is not
+// handled or the head does not end as expected.
+func appendPrometheusRule(dst []byte, r PrometheusRule) ([]byte, bool) {
+	if len(r.Spec.Groups) == 0 {
+		return dst, false
+	}
+	head := r
+	head.Spec = slo.RuleFile{}
+	hb, err := marshalYAML(head)
+	if err != nil {
+		return dst, false
+	}
+	hb, ok := bytes.CutSuffix(hb, []byte("spec:\n  groups: []\n"))
+	if !ok {
+		return dst, false
+	}
+	size := len(hb) + 32
+	for _, g := range r.Spec.Groups {
+		size += slo.RuleGroupYAMLSize(g)
+	}
+	out := append(make([]byte, 0, size), hb...)
+	out = append(out, "spec:\n  groups:\n"...)
+	for _, g := range r.Spec.Groups {
+		if out, ok = slo.AppendRuleGroupYAML(out, g, 4); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, out...), true
 }
 
 func marshal(v any) ([]byte, error) {

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"bytes"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -51,5 +52,42 @@ func TestRulesCanonical(t *testing.T) {
 				t.Errorf("%s %s: %q does not print back to itself (%q, %v)", o.ID(), r.Alert, r.Expr, canon, err)
 			}
 		}
+	}
+}
+
+// TestAppendPrometheusRule: the PrometheusRule writer gives yaml.v3's bytes for every
+// example service, and falls back (ok = false) for a group it does not handle.
+func TestAppendPrometheusRule(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	svcs, ds := slo.LoadFiles(paths...)
+	if len(paths) == 0 || ds.Err() != nil {
+		t.Fatalf("examples: %d files, %v", len(paths), ds.Err())
+	}
+	handled := 0
+	for _, s := range svcs {
+		f, err := RuleFile([]*slo.Service{s}, Options{GrafanaURL: "https://grafana.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewPrometheusRule(s.Name, "monitoring", map[string]string{"release": "prometheus"}, f)
+		want, err := marshalYAML(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendPrometheusRule(nil, r)
+		if ok {
+			handled++
+		}
+		if !ok || !bytes.Equal(got, want) {
+			t.Errorf("%s: ok = %v, output differs from yaml.v3:\n%s\nwant:\n%s", s.Name, ok, got, want)
+		}
+	}
+	if handled != len(svcs) {
+		t.Errorf("fast writer handled %d of %d example services", handled, len(svcs))
+	}
+	r := NewPrometheusRule("x", "", nil, slo.RuleFile{Groups: []slo.RuleGroup{{Name: "g",
+		Rules: []slo.Rule{{Alert: "A", Expr: "up == 0", Labels: map[string]string{"tier": "1e3"}}}}}})
+	if _, ok := appendPrometheusRule(nil, r); ok {
+		t.Errorf("a label value YAML reads as a float must fall back to yaml.v3")
 	}
 }

@@ -147,7 +147,15 @@ func appendIndent(dst []byte, n int) []byte {
 // yaml.v3 escapes, and strings that plain would read as something other than a string
 // (yaml.v3 double-quotes those).
 func appendScalar(dst []byte, s string) ([]byte, bool) {
-	if s == "" || !plainIsString(s) {
+	if s == "" {
+		return dst, false
+	}
+	if readsAsNonString(s) {
+		dst = append(dst, ' ', '"')
+		dst = append(dst, s...)
+		return append(dst, '"', '\n'), true
+	}
+	if !plainIsString(s) {
 		return dst, false
 	}
 	quote := strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") ||
@@ -262,6 +270,18 @@ func plainIsString(s string) bool {
 		}
 	}
 	return true
+}
+
+// readsAsNonString reports whether s certainly reads as a bool, null or integer when
+// plain, and needs no escape in double quotes, as in `tier: "1"`: yaml.v3 double-quotes
+// those. Only all-digit strings and YAML's bool and null words qualify.
+func readsAsNonString(s string) bool {
+	switch s {
+	case "true", "True", "TRUE", "false", "False", "FALSE", "~", "null", "Null", "NULL",
+		"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return true
+	}
+	return isDigits(s)
 }
 
 // isSpecialFloat reports whether s is YAML's spelling of infinity or NaN.

@@ -107,13 +107,15 @@ func TestAppendRuleGroupYAMLScalars(t *testing.T) {
 		{"1 - x", true},
 		{"é ü ×", true},
 		{"", false},
-		{"true", false},
-		{"No", false},
-		{"y", false},
-		{"null", false},
-		{"~", false},
+		{"true", true},
+		{"No", true},
+		{"y", true},
+		{"null", true},
+		{"~", true},
 		{"<<", false},
-		{"1", false},
+		{"1", true},
+		{"007", true},
+		{"123456789012345678901234567890", true},
 		{"0.999", false},
 		{"1e5", false},
 		{"0x1F", false},
@@ -204,6 +206,7 @@ func FuzzAppendRuleGroupYAML(f *testing.F) {
 	f.Add("g", "a: b", "1d", "a_b", "it's # here")
 	f.Add("-x", "--- x", "0x1", "k", " lead")
 	f.Add("...", "[a]", "y", "z", "é×")
+	f.Add("g", "up", "1", "tier", "007")
 	f.Fuzz(func(t *testing.T, name, expr, value, key, annotation string) {
 		g := RuleGroup{Name: name, Rules: []Rule{
 			{Record: name, Expr: expr, Labels: map[string]string{key: value, "slokit_window": value}},
