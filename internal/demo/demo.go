@@ -70,9 +70,10 @@ type Config struct {
 	// Rate is the load in requests per second (one create and one miss for every eight
 	// redirects). Zero means 50.
 	Rate float64
-	// SteadyWait is the game day's steadyState.wait: how long preflight waits for the
-	// SLO's series. Zero means 30s with the lab and 5m with Prometheus (time to load the
-	// rules and the scrape config).
+	// SteadyWait is the game day's steadyState.wait: how long preflight waits for a
+	// healthy SLO. Zero means 75s with the lab (so that an error blip during the warm-up
+	// can leave the 1m window) and 5m with Prometheus (time to load the rules and the
+	// scrape config).
 	SteadyWait time.Duration
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
@@ -89,7 +90,7 @@ func (c *Config) defaults() {
 		c.Rate = 50
 	}
 	if c.SteadyWait <= 0 {
-		c.SteadyWait = 30 * time.Second
+		c.SteadyWait = 75 * time.Second
 		if c.Prometheus != "" {
 			c.SteadyWait = 5 * time.Minute
 		}
@@ -277,6 +278,9 @@ func (s *Stack) edgeHandler() (http.Handler, error) {
 	return top, nil
 }
 
+// statusClientClosed is nginx's status for a request whose client went away.
+const statusClientClosed = 499
+
 // Route points the edge at upstream (the fault proxy's URL); until then it answers 503.
 func (s *Stack) Route(upstream string) error {
 	u, err := url.Parse(upstream)
@@ -288,8 +292,14 @@ func (s *Stack) Route(upstream string) error {
 	rp := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = r.In.Host },
 		Transport: tr,
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.cfg.Log.Debug("edge: upstream error", "err", err)
+			if r.Context().Err() != nil {
+				// The client gave up (a load timeout): not a server error. Like nginx,
+				// record 499 "client closed request" rather than 502.
+				w.WriteHeader(statusClientClosed)
+				return
+			}
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
@@ -304,7 +314,7 @@ func (s *Stack) StartLoad(ctx context.Context) error {
 	if s.gen != nil {
 		return nil
 	}
-	gen, err := load.Start(context.WithoutCancel(ctx), load.Config{Target: s.EdgeURL, Rate: s.cfg.Rate, Timeout: 2 * time.Second})
+	gen, err := load.Start(context.WithoutCancel(ctx), load.Config{Target: s.EdgeURL, Rate: s.cfg.Rate})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -107,7 +107,7 @@ func TestStartWritesValidFiles(t *testing.T) {
 	if err := ds.Err(); err != nil || g == nil {
 		t.Fatalf("the written game day is invalid: %v", err)
 	}
-	if g.Signals.Prometheus != s.Lab.URL() || g.SteadyState.Wait != 30*time.Second {
+	if g.Signals.Prometheus != s.Lab.URL() || g.SteadyState.Wait != 75*time.Second {
 		t.Errorf("signals %q (want the lab %s), steady-state wait %s", g.Signals.Prometheus, s.Lab.URL(), g.SteadyState.Wait)
 	}
 	if !strings.Contains(string(gd), "target: "+s.ServiceURL) {
