@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -127,24 +126,6 @@ func startShortlink(t *testing.T) string {
 	return "http://" + l.Addr().String()
 }
 
-// syncBuffer is a bytes.Buffer safe for the runner's progress writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestChaosRunE2E is the game-day proof on real components: the shortlink service, the
 // load generator, the http-proxy fault and the Debian Prometheus evaluating the generated
 // rules every second. A 50% error fault must fire the fast page within the predicted
@@ -239,7 +220,7 @@ scrape_configs:
 		reportFile := filepath.Join(dir, "report.html")
 		journal := filepath.Join(dir, "journal")
 		var stdout bytes.Buffer
-		stderr := &syncBuffer{}
+		stderr := &testutil.SyncBuffer{}
 		start := time.Now()
 		code := Main(ctx, []string{"chaos", "run", gd, "--result", resultFile, "--report", reportFile,
 			"--journal-dir", journal}, nil, &stdout, stderr)
@@ -445,7 +426,7 @@ func TestChaosCleanupAfterKill9(t *testing.T) {
 	gd := pauseGameDay(t, dir, pid)
 	run := exec.Command(os.Args[0], "chaos", "run", gd, "--journal-dir", journal)
 	run.Env = append(os.Environ(), chaosMainEnv+"=1")
-	var runErr syncBuffer
+	var runErr testutil.SyncBuffer
 	run.Stderr = &runErr
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -540,7 +521,7 @@ func TestChaosSIGTERMRemovesFault(t *testing.T) {
 	journal := filepath.Join(dir, "journal")
 	run := exec.Command(os.Args[0], "chaos", "run", pauseGameDay(t, dir, pid), "--journal-dir", journal)
 	run.Env = append(os.Environ(), chaosMainEnv+"=1")
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	run.Stderr = &stderr
 	if err := run.Start(); err != nil {
 		t.Fatal(err)

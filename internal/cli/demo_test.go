@@ -52,7 +52,7 @@ func testDemoCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var stdout bytes.Buffer
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	start := time.Now()
 	code := Main(ctx, []string{"demo", "--out", dir}, nil, &stdout, stderr)
 	t.Logf("demo took %s; stdout:\n%s", time.Since(start).Round(time.Second), stdout.String())
@@ -222,12 +222,12 @@ func testDemoLabAgreesWithPrometheus(t *testing.T) {
 		"prometheus": {path: labRun.path, setup: promSetup, inj: shared, sig: promSig, stack: stack, run: chaos.Run{ID: "prom", GameDay: labRun.run.GameDay}},
 	}
 	results := map[string]*chaos.Result{}
-	logs := map[string]*syncBuffer{}
+	logs := map[string]*testutil.SyncBuffer{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, r := range runs {
 		wg.Add(1)
-		logs[name] = &syncBuffer{}
+		logs[name] = &testutil.SyncBuffer{}
 		go func() {
 			defer wg.Done()
 			res, err := r.execute(ctx, logs[name], nil, -1, false)
@@ -285,7 +285,7 @@ func TestDemoInterrupt(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.close()
-		log := &syncBuffer{}
+		log := &testutil.SyncBuffer{}
 		type outcome struct {
 			res *chaos.Result
 			err error
@@ -329,7 +329,7 @@ func TestDemoInterrupt(t *testing.T) {
 	t.Run("command", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		stderr := &syncBuffer{}
+		stderr := &testutil.SyncBuffer{}
 		var stdout bytes.Buffer
 		dir := t.TempDir()
 		codec := make(chan int, 1)
@@ -357,7 +357,7 @@ func TestDemoInterrupt(t *testing.T) {
 }
 
 // waitFor polls buf until it contains s, or fails the test after d.
-func waitFor(t *testing.T, buf *syncBuffer, s string, d time.Duration) {
+func waitFor(t *testing.T, buf *testutil.SyncBuffer, s string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !strings.Contains(buf.String(), s) {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/slokit/slokit/internal/testutil"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,7 +90,7 @@ func TestLoadCommandInterrupted(t *testing.T) {
 		code     int
 	}{{"1h", ExitInterrupted}, {"0", ExitOK}} {
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr lockedBuffer
+		var stdout, stderr testutil.SyncBuffer
 		done := make(chan int)
 		go func() {
 			done <- Main(ctx, []string{"load", "--target", srv.URL, "--rate", "20", "--duration", tt.duration, "--mix", "create=1"},
@@ -112,22 +112,4 @@ func TestLoadCommandInterrupted(t *testing.T) {
 			t.Errorf("--duration %s interrupted: no summary on stdout:\n%s", tt.duration, &stdout)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe to read while a command writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/slokit/slokit/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -457,7 +457,7 @@ func TestStoreClosedIs503(t *testing.T) {
 }
 
 func TestPanicIs500JSON(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	cfg := testConfig(t)
 	cfg.Logger = slog.New(NewLogHandler(&buf, slog.LevelInfo))
 	s, err := New(cfg)
@@ -472,23 +472,6 @@ func TestPanicIs500JSON(t *testing.T) {
 	if !strings.Contains(buf.String(), `"panic":"boom"`) {
 		t.Errorf("panic not logged: %s", buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestSLIMetrics: the default instrumentation labels series by route pattern, the labels
