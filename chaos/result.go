@@ -72,7 +72,7 @@ type Result struct {
 	Recovery     RecoveryResult      `json:"recovery"`
 	// Mitigation is the mitigation step's verdict; nil when the game day has none.
 	Mitigation *MitigationResult `json:"mitigation,omitempty"`
-	Budget       BudgetResult        `json:"budget"`
+	Budget     BudgetResult      `json:"budget"`
 	// Alerts is every alert of the SLO seen during the run with its transitions.
 	Alerts []AlertTrack `json:"alerts"`
 	// Samples are the signals read at every poll, for the report's timelines.
