@@ -199,17 +199,20 @@ func newMitigationTracker(p *Plan, sig Signals) (*mitigationTracker, error) {
 }
 
 // observe evaluates the condition at one poll. began and ended are the fault's bounds
-// (zero until known); burn is the poll's burn rates. It returns an event to report, or "".
-func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.Time, burn map[string]float64) string {
+// (zero until known); burn is the poll's burn rates. It returns the events to report.
+func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.Time, burn map[string]float64) []string {
 	if m == nil {
-		return ""
+		return nil
 	}
 	on, err := m.cond.Condition(ctx, m.pm.Active)
 	if err != nil {
 		m.res.PollErrors++
-		return ""
+		return nil
 	}
-	event := m.transition(on, now)
+	var events []string
+	if e := m.transition(on, now); e != "" {
+		events = append(events, e)
+	}
 	switch {
 	case began.IsZero():
 		m.res.ActiveBeforeFault = m.res.ActiveBeforeFault || on
@@ -221,7 +224,7 @@ func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.
 		if v, ok := burn[m.pm.ReliefWindow]; ok && !m.engaged.IsZero() && m.relief.IsZero() && v < m.pm.ReliefBelow {
 			m.relief = now
 			m.res.ReliefSeconds = secs(now.Sub(m.engaged))
-			event = fmt.Sprintf("%s burn %.3g < %g under the fault", m.pm.ReliefWindow, v, m.pm.ReliefBelow)
+			events = append(events, fmt.Sprintf("%s burn %.3g < %g under the fault", m.pm.ReliefWindow, v, m.pm.ReliefBelow))
 		}
 	default:
 		if !on && m.release.IsZero() {
@@ -229,7 +232,7 @@ func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.
 			m.res.ReleasedSeconds = secs(now.Sub(ended))
 		}
 	}
-	return event
+	return events
 }
 
 // transition records the active intervals and names a change of state.

@@ -349,7 +349,7 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 		s.res.Budget.Spent += v * now.Sub(s.lastPoll).Seconds() / o.Period.Seconds()
 	}
 	s.lastPoll = now
-	if e := s.mit.observe(cctx, now, s.began, s.ended, burn); e != "" {
+	for _, e := range s.mit.observe(cctx, now, s.began, s.ended, burn) {
 		s.event(burn, active, e)
 	}
 	sample := Sample{T: now, Phase: s.phase, Burn: burn}
