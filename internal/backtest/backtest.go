@@ -142,7 +142,7 @@ func Run(ctx context.Context, o slo.Objective, group slo.RuleGroup, sc Scenario,
 	e, step := sc.StepFault()
 	tol := Tolerance(o, opts)
 	baseTraffic := sc.traffic(sc.Segments[0])
-	for _, w := range enabledWindows(o) {
+	for _, w := range o.Tiers() {
 		tr := TierResult{Severity: w.Severity, Long: w.Long, Short: w.Short, BurnRate: w.BurnRate}
 		firingAtEnd := false
 		for _, ed := range byWindow[slo.FormatWindow(w.Long)] {
@@ -185,7 +185,7 @@ func Run(ctx context.Context, o slo.Objective, group slo.RuleGroup, sc Scenario,
 }
 
 func hasSeverity(o slo.Objective, sev slo.SeverityName) bool {
-	for _, w := range enabledWindows(o) {
+	for _, w := range o.Tiers() {
 		if w.Severity == sev {
 			return true
 		}

@@ -141,7 +141,7 @@ func (s Scenario) missingAt(t time.Duration) bool {
 func Builtin(o slo.Objective) []Scenario {
 	b := o.ErrorBudget()
 	var warm, coolShort, fastLong time.Duration
-	for _, w := range enabledWindows(o) {
+	for _, w := range o.Tiers() {
 		warm = max(warm, w.Long)
 		coolShort = max(coolShort, w.Short)
 		if fastLong == 0 || w.Long < fastLong {
@@ -158,7 +158,7 @@ func Builtin(o slo.Objective) []Scenario {
 	firstToFire := func(e float64) (slo.SeverityName, time.Duration, bool) {
 		for _, sev := range []slo.SeverityName{page, ticket} {
 			var fastest time.Duration
-			for _, w := range enabledWindows(o) {
+			for _, w := range o.Tiers() {
 				if p := alerts.Predict(o, w, e); w.Severity == sev && p.Fires && (fastest == 0 || p.Detect < fastest) {
 					fastest = p.Detect
 				}
@@ -179,7 +179,7 @@ func Builtin(o slo.Objective) []Scenario {
 		}
 		for _, s := range []slo.SeverityName{page, ticket} {
 			trips := false
-			for _, w := range enabledWindows(o) {
+			for _, w := range o.Tiers() {
 				if w.Severity == s && alerts.Predict(o, w, e).Fires {
 					trips = true
 				}
@@ -254,20 +254,6 @@ func Builtin(o slo.Objective) []Scenario {
 	latency := derivedStep("latency-degradation", "20% of requests slower than the threshold", 0.2)
 	latency.LatencyOnly = true
 	out = append(out, spikes, low, missing, latency)
-	return out
-}
-
-func enabledWindows(o slo.Objective) []slo.Window {
-	var out []slo.Window
-	for _, w := range o.Windows() {
-		sev := o.Alerting.Page
-		if w.Severity == slo.Ticket {
-			sev = o.Alerting.Ticket
-		}
-		if !sev.Disabled {
-			out = append(out, w)
-		}
-	}
 	return out
 }
 
