@@ -26,9 +26,9 @@ const demoPrometheusListen = "127.0.0.1:8089"
 
 type demoOptions struct {
 	out, prometheus, listen, echartsJS, output, scenario string
-	rate                                       float64
-	warmup                                     time.Duration // < 0: the expected tier's long window
-	noColor                                    bool
+	rate                                                 float64
+	warmup                                               time.Duration // < 0: the expected tier's long window
+	noColor                                              bool
 }
 
 func newDemoCmd(e *env) *cobra.Command {

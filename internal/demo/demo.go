@@ -405,7 +405,7 @@ func (s *Stack) Close() error {
 // gameDayVars fill the game-day template.
 type gameDayVars struct {
 	Edge, Service, Prometheus, ProxyListen, Dependency string
-	SteadyWait, Timeout                    string
+	SteadyWait, Timeout                                string
 }
 
 func (s *Stack) writeFiles(rf slo.RuleFile) error {
