@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -64,43 +60,8 @@ Mimir, the demo's lab) that evaluates slokit's generated rules. See docs/serve.m
 	return cmd
 }
 
-// specFiles expands directories into the *.yaml and *.yml files under them, sorted.
-func specFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
-			out = append(out, p) // the loader reports what cannot be read
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if ext := filepath.Ext(path); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("%s holds no *.yaml or *.yml file", p)
-		}
-		sort.Strings(found)
-		out = append(out, found...)
-	}
-	return out, nil
-}
-
 func runServe(ctx context.Context, e *env, o serveOptions) error {
-	files, err := specFiles(o.files)
-	if err != nil {
-		return err
-	}
-	services, ds := slo.LoadFiles(files...)
+	services, ds := slo.LoadFiles(o.files...)
 	for _, d := range ds.Warnings() {
 		fmt.Fprintln(e.stderr, d.String())
 	}
@@ -112,9 +73,12 @@ func runServe(ctx context.Context, e *env, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	n := 0
+	n, files := 0, []string{}
 	for _, s := range services {
 		n += len(s.Objectives)
+		if len(files) == 0 || files[len(files)-1] != s.Source {
+			files = append(files, s.Source)
+		}
 	}
 	fmt.Fprintf(e.stderr, "slokit serve: %d SLO(s) from %s; signals from %s; game days from %s\n",
 		n, strings.Join(files, ", "), o.prometheus, ui.storeText())

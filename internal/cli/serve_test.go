@@ -24,7 +24,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--prometheus", "http://127.0.0.1:9"}, ExitUsage, "no SLO specs: pass -f FILE or -f DIR"},
 		{[]string{"serve", "-f", "x.yaml"}, ExitUsage, "no Prometheus: pass --prometheus URL"},
 		{[]string{"serve", "-f", filepath.Join(dir, "missing.yaml"), "--prometheus", "http://127.0.0.1:9"}, ExitFailure, "missing.yaml: cannot read the spec"},
-		{[]string{"serve", "-f", dir, "--prometheus", "http://127.0.0.1:9"}, ExitFailure, "holds no *.yaml or *.yml file"},
+		{[]string{"serve", "-f", dir, "--prometheus", "http://127.0.0.1:9"}, ExitFailure, "no .yaml or .yml file in"},
 		{[]string{"serve", "extra"}, ExitUsage, "takes no arguments"},
 	} {
 		var stdout, stderr strings.Builder

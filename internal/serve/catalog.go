@@ -76,13 +76,8 @@ func newEntry(s *slo.Service, o slo.Objective, opts alerts.Options) (*entry, err
 			e.Dashboard = r.Annotations[alerts.AnnotationDashboard]
 		}
 	}
-	enabled := map[slo.SeverityName]bool{slo.Page: !o.Alerting.Page.Disabled, slo.Ticket: !o.Alerting.Ticket.Disabled}
-	for _, w := range o.Windows() {
-		if !enabled[w.Severity] {
-			continue
-		}
-		long := slo.FormatWindow(w.Long)
-		e.Tiers = append(e.Tiers, tier{W: w, Name: string(w.Severity) + "/" + long, Long: long, Short: slo.FormatWindow(w.Short)})
+	for _, w := range o.Tiers() {
+		e.Tiers = append(e.Tiers, tier{W: w, Name: w.Name(), Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short)})
 	}
 	return e, nil
 }
@@ -139,7 +134,7 @@ func (e *entry) sparkWindow() string {
 }
 
 // objectiveText renders the objective like "99.9%".
-func (e *entry) objectiveText() string { return slo.FormatFloat(e.O.Target*100) + "%" }
+func (e *entry) objectiveText() string { return e.O.ObjectivePercent() + "%" }
 
 func (e *entry) periodText() string { return slo.FormatWindow(e.O.Period) }
 

@@ -271,7 +271,7 @@ func alertSpans(e *entry, m model.Matrix, step time.Duration, now time.Time) []A
 func predictions(o slo.Objective) []PredictionRow {
 	var out []PredictionRow
 	for _, p := range alerts.TierPredictions(o) {
-		out = append(out, PredictionRow{Tier: string(p.Window.Severity) + "/" + slo.FormatWindow(p.Window.Long),
+		out = append(out, PredictionRow{Tier: p.Window.Name(),
 			BurnRate: p.Window.BurnRate, ErrorRatio: p.Threshold, Fires: p.Fires, DetectSeconds: p.Detect.Seconds(),
 			ResetSeconds: p.Reset.Seconds(), BudgetAtDetect: p.BudgetAtDetect})
 	}
