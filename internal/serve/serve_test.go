@@ -135,3 +135,5 @@ func TestBadInputPages(t *testing.T) {
 		}
 	}
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
