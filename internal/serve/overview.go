@@ -175,17 +175,15 @@ type overviewData struct {
 func (s *Server) fetchOverview(ctx context.Context, prom Prom, now time.Time, rng time.Duration) (overviewData, error) {
 	d := overviewData{alerts: map[string]string{}}
 	step := sparkStep(rng)
-	windows := s.cat.windows(func(e *entry) []string { return []string{e.sparkWindow()} })
-	sparkQ := fmt.Sprintf("max_over_time(%s{%s=~%q}[%s])", slo.MetricBurnRate, slo.LabelWindow,
-		strings.Join(windows, "|"), model.Duration(step))
+	q := overviewQueries(s.cat, step)
 	err := runAll(
 		func() error {
-			vec, err := prom.Query(ctx, slo.MetricBurnRate, now)
+			vec, err := prom.Query(ctx, q.burn, now)
 			d.burn = instant(vec)
 			return err
 		},
 		func() error {
-			vec, err := prom.Query(ctx, slo.MetricBudgetRemaining, now)
+			vec, err := prom.Query(ctx, q.budget, now)
 			d.budget = perSLO(vec)
 			return err
 		},
@@ -199,11 +197,36 @@ func (s *Server) fetchOverview(ctx context.Context, prom Prom, now time.Time, rn
 			return err
 		},
 		func() error {
-			m, err := prom.QueryRange(ctx, sparkQ, v1.Range{Start: now.Add(-rng), End: now, Step: step})
+			m, err := prom.QueryRange(ctx, q.spark, v1.Range{Start: now.Add(-rng), End: now, Step: step})
 			d.spark = matrix(m)
 			return err
 		})
 	return d, err
+}
+
+// overviewPromQL are the overview's three PromQL queries.
+type overviewPromQL struct{ burn, budget, spark string }
+
+// overviewQueries selects only what the overview shows: the tiers' windows, the budgets
+// and the sparklines' windows, every SLO at once. Each is aggregated by service, SLO and
+// window, which drops the other labels from the answer (a third of its size) and, where
+// several sources report one SLO (clusters, unmerged replicas), keeps the worst value.
+func overviewQueries(c *catalog, step time.Duration) overviewPromQL {
+	by := " by (" + slo.LabelService + ", " + slo.LabelSLO + ", " + slo.LabelWindow + ") "
+	tierWindows := c.windows(func(e *entry) []string {
+		var ws []string
+		for _, t := range e.Tiers {
+			ws = append(ws, t.Long, t.Short)
+		}
+		return ws
+	})
+	spark := c.windows(func(e *entry) []string { return []string{e.sparkWindow()} })
+	return overviewPromQL{
+		burn:   fmt.Sprintf("max%s(%s{%s=~%q})", by, slo.MetricBurnRate, slo.LabelWindow, strings.Join(tierWindows, "|")),
+		budget: fmt.Sprintf("min%s(%s)", by, slo.MetricBudgetRemaining),
+		spark: fmt.Sprintf("max%s(max_over_time(%s{%s=~%q}[%s]))", by, slo.MetricBurnRate, slo.LabelWindow,
+			strings.Join(spark, "|"), model.Duration(step)),
+	}
 }
 
 // sparkStep divides rng into about 40 steps of whole seconds.
