@@ -51,7 +51,7 @@ func (l *loader) resolveOpenSLO() {
 			slos = append(slos, o)
 		case "SLI":
 			if first, dup := slis[o.Name.Value]; dup && o.Name.Value != "" {
-				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate SLI name %q (first defined at %s:%d): indicatorRef would be ambiguous", o.Name.Value, first.lf.w.file, first.Name.Node.Line)
+				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate SLI name %q (first defined at %s:%d): indicatorRef would be ambiguous", o.Name.Value, first.lf.w.File, first.Name.Node.Line)
 			} else if o.Name.Value != "" {
 				slis[o.Name.Value] = o
 			}
@@ -88,8 +88,8 @@ func objectScope(n *yaml.Node) string {
 
 func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
 	o := openSLOObject{Node: w.resolve(n), Path: path, lf: w.lf}
-	w.scope = objectScope(o.Node)
-	defer func() { w.scope = "" }()
+	w.Scope = objectScope(o.Node)
+	defer func() { w.Scope = "" }()
 	f, ok := w.fields(n, path, "apiVersion", "kind", "metadata", "spec")
 	if !ok {
 		return o
@@ -159,9 +159,9 @@ func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 }
 
 func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObject) (Objective, scalar, bool) {
-	w.scope = objectScope(o.Node)
-	defer func() { w.scope = "" }()
-	before := w.nerr
+	w.Scope = objectScope(o.Node)
+	defer func() { w.Scope = "" }()
+	before := w.Errs
 	var service scalar
 	obj := Objective{
 		Name:   w.looseNameAt(o.Name, firstNode(o.MetaNode, o.Node), joinPath(o.Path, "metadata.name"), "SLO"),
@@ -229,7 +229,7 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 		Page:        severityDefaults(Severity{}, Page),
 		Ticket:      severityDefaults(Severity{}, Ticket),
 	}
-	if w.nerr > before {
+	if w.Errs > before {
 		return obj, service, false
 	}
 	w.checkObjective(obj, objNodes{
@@ -244,17 +244,17 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 func (w *walker) referencedSLI(sli openSLOObject, ref scalar, path string) SLI {
 	sw := sli.lf.w
 	if sw == w {
-		saved := w.scope
-		w.scope = objectScope(sli.Node)
-		defer func() { w.scope = saved }()
+		saved := w.Scope
+		w.Scope = objectScope(sli.Node)
+		defer func() { w.Scope = saved }()
 		return w.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"))
 	}
-	before := sw.nerr
-	sw.scope = objectScope(sli.Node)
+	before := sw.Errs
+	sw.Scope = objectScope(sli.Node)
 	out := sw.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"))
-	sw.scope = ""
-	if sw.nerr > before {
-		w.errf(ref.Node, path, "SLI %q (%s:%d) has errors, reported there", ref.Value, sw.file, sli.Node.Line)
+	sw.Scope = ""
+	if sw.Errs > before {
+		w.errf(ref.Node, path, "SLI %q (%s:%d) has errors, reported there", ref.Value, sw.File, sli.Node.Line)
 	}
 	return out
 }
