@@ -59,6 +59,7 @@ var rooms = []room{
 	{"adapter", "chaos/*", []string{"slo", "alerts", "chaos"}, kubeStack},
 	{"adapter", "internal/store", []string{"slo", "chaos"}, kubeStack},
 	{"adapter", "internal/lab", []string{"slo", "alerts", "internal/engine"}, kubeStack},
+	{"sample service", "sample-service/shortlink", []string{"sli", "sli/*", "sample-service/linkcheck"}, coreNever},
 	{"sample service", "sample-service/...", []string{"sli", "sli/*", "sample-service/..."}, kubeStack},
 	{"wiring", "internal/demo", []string{"*"}, nil},
 	{"wiring", "internal/cli", []string{"*"}, nil},
