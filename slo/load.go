@@ -39,6 +39,9 @@ func Parse(file string, data []byte) (*Service, Diagnostics) {
 	out := svcs[0]
 	for _, s := range svcs[1:] {
 		out.Objectives = append(out.Objectives, s.Objectives...)
+		for k, v := range s.Origins {
+			withOrigins(out, k, v)
+		}
 	}
 	return out, ds
 }

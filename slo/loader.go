@@ -217,6 +217,9 @@ func groupServices(in []*Service, file string) []*Service {
 		}
 		if m, ok := byName[s.Name]; ok {
 			m.Objectives = append(m.Objectives, s.Objectives...)
+			for k, v := range s.Origins {
+				withOrigins(m, k, v)
+			}
 			continue
 		}
 		byName[s.Name] = s

@@ -87,11 +87,13 @@ func (l *loader) resolveOpenSLO() {
 	for _, o := range slos {
 		w := o.lf.w
 		w.scope = objectScope(o.Node)
-		objs, service := w.openSLOSLO(o, refs)
+		objs, origins, service := w.openSLOSLO(o, refs)
 		w.scope = ""
-		for _, obj := range objs {
+		for i, obj := range objs {
 			obj.Service = service
-			o.lf.add(&Service{Name: service, Labels: map[string]string{}, Objectives: []Objective{obj}})
+			s := &Service{Name: service, Labels: map[string]string{}, Objectives: []Objective{obj}}
+			withOrigins(s, obj.Name, origins[i])
+			o.lf.add(s)
 		}
 	}
 }

@@ -31,6 +31,38 @@ type walker struct {
 	format format
 	// lf is the file being read.
 	lf *loadedFile
+	// origins collects the origins of the objective being converted (imports only).
+	origins map[string]Origin
+}
+
+// origin records where an imported objective's field came from.
+func (w *walker) origin(field string, n *yaml.Node, path, note string) {
+	if w.origins == nil {
+		w.origins = map[string]Origin{}
+	}
+	o := Origin{File: w.file, Path: path, Note: note}
+	if n != nil {
+		o.Line, o.Col = n.Line, n.Column
+	}
+	w.origins[field] = o
+}
+
+// takeOrigins returns the origins collected since the last call.
+func (w *walker) takeOrigins() map[string]Origin {
+	o := w.origins
+	w.origins = nil
+	return o
+}
+
+// withOrigins attaches origins of objective name to s.
+func withOrigins(s *Service, name string, o map[string]Origin) {
+	if o == nil {
+		return
+	}
+	if s.Origins == nil {
+		s.Origins = map[string]map[string]Origin{}
+	}
+	s.Origins[name] = o
 }
 
 // maxNodes is the most nodes a walker visits in one file beyond one per byte of the
