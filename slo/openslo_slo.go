@@ -22,7 +22,7 @@ type openSLOTarget struct {
 // openSLOSLO converts one kind SLO (v1 or v1alpha) into one Objective per objective, and
 // returns the service name. It returns no Objective after an error.
 func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, []map[string]Origin, string) {
-	before := w.nerr
+	before := w.Errs
 	sp := joinPath(o.Path, "spec")
 	known := []string{"description", "service", "indicator", "indicatorRef", "budgetingMethod", "timeWindow", "objectives", "alertPolicies"}
 	if o.alpha() {
@@ -70,7 +70,7 @@ func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, []
 	if !o.alpha() {
 		windows = w.openSLOAlertPolicies(f["alertPolicies"], joinPath(sp, "alertPolicies"), refs, base.Period)
 	}
-	if w.nerr > before {
+	if w.Errs > before {
 		return nil, nil, ""
 	}
 	var out []Objective

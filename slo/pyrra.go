@@ -37,7 +37,7 @@ func pyrraWindows(window time.Duration) []Window {
 }
 
 func (w *walker) convertPyrra(root *yaml.Node, path string) *Service {
-	before := w.nerr
+	before := w.Errs
 	f, ok := w.fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
 	if !ok {
 		return nil
@@ -84,7 +84,7 @@ func (w *walker) convertPyrra(root *yaml.Node, path string) *Service {
 			w.errf(w.resolve(g["window"]), joinPath(sp, "window"), "Pyrra's fastest tier for a %s window rounds to 0m: use a window of at least 3d", FormatWindow(o.Period))
 		}
 	}
-	if w.nerr > before {
+	if w.Errs > before {
 		return nil
 	}
 	w.checkObjective(o, objNodes{slo: root, objective: target.Node, period: w.resolve(g["window"]),

@@ -289,7 +289,7 @@ func (w *walker) convertSloth(spec slothSpec) *Service {
 }
 
 func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
-	before := w.nerr
+	before := w.Errs
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
@@ -314,7 +314,7 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 		Page:        w.convertSlothAlert(a.PageAlert, joinPath(ap, s.keys.pageAlert), Page),
 		Ticket:      w.convertSlothAlert(a.TicketAlert, joinPath(ap, s.keys.ticketAlert), Ticket),
 	}
-	if w.nerr > before {
+	if w.Errs > before {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{
