@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUsageErrors pins that every usage error exits 2 and prints the usage line of the
+// command it came from.
+func TestUsageErrors(t *testing.T) {
+	shortlink, err := filepath.Abs("../../examples/shortlink.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want []string // substrings of stderr, in order
+	}{
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate" for "slokit"`, "Usage: slokit COMMAND [flags]"}},
+		{[]string{"chaos", "frobnicate"}, []string{`unknown command "frobnicate" for "slokit chaos"`, "Usage: slokit chaos", "Run 'slokit chaos --help'"}},
+		{[]string{"generate", "--nope"}, []string{"unknown flag: --nope", "Usage: slokit generate -f FILE..."}},
+		{[]string{"generate", "-o", "grafana", "-f", shortlink}, []string{"pass --out DIR", "Usage: slokit generate"}},
+		{[]string{"generate", "-f", shortlink, "--out", "rules.yaml"}, []string{"looks like a file name"}},
+		{[]string{"generate", "-f", shortlink, "-o", "nagios"}, []string{`unknown output format "nagios"`}},
+		{[]string{"generate", "-f", shortlink, "--label", "no-equals"}, []string{"want KEY=VALUE"}},
+		{[]string{"generate", "-f", shortlink, "--label", "bad key=v"}, []string{`label key "bad key"`}},
+		{[]string{"demo", "--warmup", "-5s"}, []string{`invalid argument "-5s" for "--warmup" flag: must be at least 0s`, "Usage: slokit demo"}},
+		{[]string{"load", "--target", "http://127.0.0.1:1", "--timeout", "0s"}, []string{"must be at least 1ms"}},
+		{[]string{"load", "--duration", "soon"}, []string{"not a duration"}},
+		{[]string{"version", "extra"}, []string{"takes no arguments", "Usage: slokit version"}},
+		{[]string{"validate"}, []string{"at least one spec FILE", "Usage: slokit validate FILE..."}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			var stdout, stderr bytes.Buffer
+			code := Main(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitUsage, stderr.String())
+			}
+			rest := stderr.String()
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("stderr lacks %q (in order); got:\n%s", w, stderr.String())
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+// TestCommandGroupAlone prints the group's help and exits 0.
+func TestCommandGroupAlone(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"chaos"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Available Commands:") {
+		t.Errorf("stdout lacks the subcommands:\n%s", stdout.String())
+	}
+}
