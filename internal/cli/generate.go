@@ -61,6 +61,13 @@ Output formats (-o):
 	fl.Var(f.labels, "label", "Kubernetes label `KEY=VALUE` on each PrometheusRule, like release=kube-prometheus-stack for its rule selector (repeatable; -o prometheusrule)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the per-SLO summary")
 	addOncallFlags(fl, &f.oncall)
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var names []cobra.Completion
+		for _, f := range outputFormats() {
+			names = append(names, cobra.CompletionWithDesc(f.name, f.help))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 

@@ -34,6 +34,9 @@ func usageLine(cmd *cobra.Command) string {
 // isCobraUsageError recognises the errors cobra itself returns for a command line it
 // cannot parse, which come as plain errors rather than through the flag error func.
 func isCobraUsageError(err error) bool {
+	if err == nil {
+		return false
+	}
 	msg := err.Error()
 	for _, p := range []string{"unknown command ", "required flag(s) ", "accepts ", "requires at least ", "invalid argument "} {
 		if strings.HasPrefix(msg, p) {

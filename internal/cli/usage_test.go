@@ -63,3 +63,14 @@ func TestCommandGroupAlone(t *testing.T) {
 		t.Errorf("stdout lacks the subcommands:\n%s", stdout.String())
 	}
 }
+
+// TestCompleteOutputFormats: shell completion offers the -o values.
+func TestCompleteOutputFormats(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	Main(context.Background(), []string{"__complete", "generate", "-o", ""}, strings.NewReader(""), &stdout, &stderr)
+	for _, f := range outputFormats() {
+		if !strings.Contains(stdout.String(), f.name+"\t") {
+			t.Errorf("completion lacks %q:\n%s", f.name, stdout.String())
+		}
+	}
+}
