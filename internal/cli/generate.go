@@ -115,6 +115,10 @@ func runGenerate(e *env, f generateFlags) error {
 			return fmt.Errorf("create the output directory: %w", err)
 		}
 		for _, file := range files {
+			// Names come from users' files: never write outside --out.
+			if !filepath.IsLocal(file.Name) {
+				return fmt.Errorf("refusing to write %q: it is not inside %s", file.Name, f.out)
+			}
 			p := filepath.Join(f.out, file.Name)
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return fmt.Errorf("create the output directory: %w", err)
@@ -264,7 +268,7 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				}
 			}
 			fmt.Fprintf(tw, "%s/%s: %s%% over %s, %s SLI, %d rules (%d recording, %d alerting)\n",
-				o.Service, o.Name, slo.FormatFloat(o.Target*100), slo.FormatWindow(o.Period), o.SLI.Kind(),
+				o.Service, o.Name, o.ObjectivePercent(), slo.FormatWindow(o.Period), o.SLI.Kind(),
 				len(g.Rules), len(g.Rules)-nAlert, nAlert)
 			preds := alerts.TierPredictions(o)
 			if len(preds) == 0 {
@@ -281,7 +285,7 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				}
 				if b, ok := alerts.LowestBurnCaught(o, win); ok {
 					lowest = fmt.Sprintf(">%s× (error ratio >%s%%)", slo.FormatFloat(b),
-						slo.FormatFloat(roundTo(b*o.ErrorBudget()*100, 4)))
+						slo.FormatFloat(roundTo(o.Threshold(win)*100, 4)))
 				}
 				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
