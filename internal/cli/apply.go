@@ -34,6 +34,9 @@ prometheusrules.monitoring.coreos.com in the target namespace.
 				return &usageError{fmt.Errorf("apply needs -f FILE (or -f - for stdin)")}
 			}
 			paths, err := expandFiles(files)
+			if err == nil {
+				paths, err = expandDirs(paths)
+			}
 			if err != nil {
 				return err
 			}

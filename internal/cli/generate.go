@@ -36,8 +36,8 @@ func newGenerateCmd(e *env) *cobra.Command {
 multiwindow multi-burn-rate alerts of its SLOs. Files are written into the directory
 --out DIR (created; the file names are listed with each format below), or to stdout with
 --out - (the default) for the formats that write one file. -f takes files, directories
-(their *.yaml, *.yml and *.json files), quoted globs, and repeats; file names after the
-flags count too, so a shell glob works (-f examples/*.yaml). A summary per SLO goes to stderr: rules,
+(walked for *.yaml and *.yml), quoted globs, and repeats; file names after the flags
+count too, so a shell glob works (-f examples/*.yaml). A summary per SLO goes to stderr: rules,
 and per alert tier the predicted detection and reset times for a total outage, the budget
 spent when it fires and the lowest burn rate it catches.
 

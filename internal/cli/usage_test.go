@@ -31,7 +31,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"load", "--target", "http://127.0.0.1:1", "--timeout", "0s"}, []string{"must be at least 1ms"}},
 		{[]string{"load", "--duration", "soon"}, []string{"not a duration"}},
 		{[]string{"version", "extra"}, []string{"takes no arguments", "Usage: slokit version"}},
-		{[]string{"validate"}, []string{"at least one spec FILE", "Usage: slokit validate FILE..."}},
+		{[]string{"validate"}, []string{"at least one spec FILE", "Usage: slokit validate FILE"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
