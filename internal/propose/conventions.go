@@ -72,7 +72,7 @@ func Conventions() []Convention {
 		BadCode: func(label string) *labels.Matcher {
 			return mustMatcher(labels.MatchRegexp, label, strings.Join(grpcServerErrors, "|"))
 		},
-		BadWords: "server-side gRPC error (" + strings.Join(grpcServerErrors, ", ") + ")",
+		BadWords:  "server-side gRPC error (" + strings.Join(grpcServerErrors, ", ") + ")",
 		Histogram: "grpc_server_handling_seconds", UnitSeconds: 1,
 		ServiceLabels: []string{"service", "app", "job"},
 	}, {
@@ -83,7 +83,7 @@ func Conventions() []Convention {
 	}, {
 		Name: "envoy", About: "Envoy upstream clusters (Istio, Contour, Emissary)", Kind: "http",
 		Requests: "envoy_cluster_upstream_rq_xx", CodeLabels: []string{"envoy_response_code_class"},
-		BadCode: func(label string) *labels.Matcher { return mustMatcher(labels.MatchEqual, label, "5") },
+		BadCode:  func(label string) *labels.Matcher { return mustMatcher(labels.MatchEqual, label, "5") },
 		BadWords: "server error (5xx)", Histogram: "envoy_cluster_upstream_rq_time", UnitSeconds: 0.001,
 		ServiceLabels: []string{"envoy_cluster_name"},
 	}}
