@@ -104,6 +104,10 @@ func runInit(cmd *cobra.Command, e *env, f initFlags) error {
 	if len(props) == 0 {
 		return noServicesError(f)
 	}
+	props = skipEmpty(e, props)
+	if len(props) == 0 {
+		return fmt.Errorf("no SLO could be proposed for the services found (reasons above)")
+	}
 	if f.dryRun {
 		for i, pr := range props {
 			if i > 0 {
@@ -117,6 +121,19 @@ func runInit(cmd *cobra.Command, e *env, f initFlags) error {
 		return nil
 	}
 	return writeProposals(e, f, props)
+}
+
+// skipEmpty drops the services no SLO could be proposed for, saying why on stderr.
+func skipEmpty(e *env, props []propose.Proposal) []propose.Proposal {
+	var out []propose.Proposal
+	for _, pr := range props {
+		if pr.SLOs > 0 {
+			out = append(out, pr)
+			continue
+		}
+		fmt.Fprintf(e.stderr, "skipped service %s: %s\n", pr.Service, strings.Join(pr.Skipped, "; "))
+	}
+	return out
 }
 
 func writeProposals(e *env, f initFlags, props []propose.Proposal) error {

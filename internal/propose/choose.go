@@ -79,10 +79,10 @@ func ChooseAvailability(h History, opts Options) Choice {
 		line := fmt.Sprintf("  %s%%: %s", slo.FormatFloat(o), verdict(o, r))
 		allowed := (1 - o/100) * h.Total
 		switch {
-		case c.Objective != 0:
+		case c.Objective != 0 || budgetLeft(o, r) < opts.MinBudgetLeft:
 		case allowed < opts.MinBudgetEvents:
-			line += fmt.Sprintf(", but allows only %s failures: too strict for this traffic", count(allowed))
-		case budgetLeft(o, r) >= opts.MinBudgetLeft:
+			line += fmt.Sprintf(", but allows only %s failed requests: too strict for this traffic", count(allowed))
+		default:
 			c.Objective = o
 			line += "  <- chosen"
 		}
@@ -92,7 +92,15 @@ func ChooseAvailability(h History, opts Options) Choice {
 		}
 	}
 	if c.Objective == 0 {
-		c.Why = append(c.Why, "No candidate fits: the service failed too often. Fix that first, or set an objective by hand.")
+		loosest := AvailabilityObjectives[len(AvailabilityObjectives)-1]
+		if budgetLeft(loosest, r) < opts.MinBudgetLeft {
+			c.Why = append(c.Why, "No candidate fits: the service failed too often. Fix that first, or set an objective by hand.")
+			return c
+		}
+		c.Objective = loosest
+		c.Why = append(c.Why, fmt.Sprintf("LOW TRAFFIC: every candidate allows fewer than %s failed requests in this history, so the",
+			count(opts.MinBudgetEvents)),
+			fmt.Sprintf("loosest, %s%%, is proposed. Read more history (--days) or raise it by hand once traffic grows.", slo.FormatFloat(loosest)))
 	}
 	return c
 }
@@ -107,29 +115,47 @@ func ChooseLatency(h History, opts Options) Choice {
 	}
 	c := Choice{Why: []string{"Share of requests at or under each bucket boundary:"}}
 	c.Why = append(c.Why, wrap(bucketShares(h), 84)...)
+	lowTraffic := true
 	for _, o := range LatencyObjectives {
 		if (1-o/100)*h.HistTotal < opts.MinBudgetEvents {
 			c.Why = append(c.Why, fmt.Sprintf("%s%% allows only %s slow requests in this traffic: too strict.",
 				slo.FormatFloat(o), count((1-o/100)*h.HistTotal)))
 			continue
 		}
-		for _, b := range h.Buckets {
-			if _, ok := thresholdOf(b); !ok {
-				continue
-			}
-			if budgetLeft(o, 1-b.Count/h.HistTotal) >= opts.MinBudgetLeft {
-				c.Objective, c.Threshold = o, b
-				c.Why = append(c.Why, fmt.Sprintf("Objective %s%%: the smallest boundary at which it %s",
-					slo.FormatFloat(o), verdict(o, 1-b.Count/h.HistTotal)),
-					fmt.Sprintf("(at least %s%% asked) is %s, under which %s%% of requests were.",
-						pct1(opts.MinBudgetLeft), durationOf(b.Seconds), pct(b.Count/h.HistTotal)))
-				return c
-			}
+		lowTraffic = false
+		if latencyAt(&c, h, o, opts) {
+			return c
 		}
-		c.Why = append(c.Why, fmt.Sprintf("%s%%: no boundary leaves %s%% of the budget.", slo.FormatFloat(o), pct1(opts.MinBudgetLeft)))
+	}
+	if lowTraffic {
+		o := LatencyObjectives[len(LatencyObjectives)-1]
+		c.Why = append(c.Why, fmt.Sprintf("LOW TRAFFIC: the loosest, %s%%, is proposed anyway; read more history (--days) or revisit it.", slo.FormatFloat(o)))
+		if latencyAt(&c, h, o, opts) {
+			return c
+		}
 	}
 	c.Why = append(c.Why, "No candidate fits: the histogram's largest finite bucket is too small, or requests are too slow.")
 	return c
+}
+
+// latencyAt looks for the smallest boundary at which objective o holds with the budget
+// asked, recording the choice in c.
+func latencyAt(c *Choice, h History, o float64, opts Options) bool {
+	for _, b := range h.Buckets {
+		if _, ok := thresholdOf(b); !ok {
+			continue
+		}
+		if budgetLeft(o, 1-b.Count/h.HistTotal) >= opts.MinBudgetLeft {
+			c.Objective, c.Threshold = o, b
+			c.Why = append(c.Why, fmt.Sprintf("Objective %s%%: the smallest boundary at which it %s",
+				slo.FormatFloat(o), verdict(o, 1-b.Count/h.HistTotal)),
+				fmt.Sprintf("(at least %s%% asked) is %s, under which %s%% of requests were.",
+					pct1(opts.MinBudgetLeft), durationOf(b.Seconds), pct(b.Count/h.HistTotal)))
+			return true
+		}
+	}
+	c.Why = append(c.Why, fmt.Sprintf("%s%%: no boundary leaves %s%% of the budget.", slo.FormatFloat(o), pct1(opts.MinBudgetLeft)))
+	return false
 }
 
 // thresholdOf is the latency SLI threshold for bucket b, when slo's le matcher for it
@@ -169,6 +195,14 @@ func wrap(words []string, width int) []string {
 	return append(out, line)
 }
 
+// days writes a window in days when it is whole days ("7d", not "1w").
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return slo.FormatWindow(d)
+}
+
 func durationOf(seconds float64) string {
 	return slo.FormatWindow(time.Duration(math.Round(seconds * 1e9)))
 }
@@ -190,8 +224,8 @@ func pct1(r float64) string { return strings.TrimSuffix(strconv.FormatFloat(r*10
 
 // count formats a request count: 12,345 (rounded; increase() extrapolates).
 func count(v float64) string {
-	if v < 10 && v != math.Trunc(v) {
-		return strconv.FormatFloat(v, 'f', 1, 64)
+	if v < 10 {
+		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0")
 	}
 	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
 	for i := len(s) - 3; i > 0; i -= 3 {

@@ -16,8 +16,9 @@ type Proposal struct {
 	Service, File string
 	// Data is the slokit/v1 YAML, comments included; it passes slo.Parse.
 	Data []byte
-	// SLOs counts the SLOs in it (0: only comments saying why none was proposed).
-	SLOs int
+	// SLOs counts the SLOs in it. With none, Data is nil and Skipped says why.
+	SLOs    int
+	Skipped []string
 }
 
 // Request is what Propose reads.
@@ -92,7 +93,7 @@ func serviceName(v string) string { return slo.SuggestName(v) }
 func render(req Request, service string, items []item) (Proposal, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# slokit/v1 SLOs for %s, proposed by `slokit init` from %s\n", service, req.URL)
-	fmt.Fprintf(&b, "# on %s, judged on the last %s of history.\n", req.Now.UTC().Format("2006-01-02 15:04 MST"), slo.FormatWindow(req.Window))
+	fmt.Fprintf(&b, "# on %s, judged on the last %s of history.\n", req.Now.UTC().Format("2006-01-02 15:04 MST"), days(req.Window))
 	b.WriteString("# Every choice is explained above its SLO: review them, then\n")
 	fmt.Fprintf(&b, "#   slokit validate %s.yaml && slokit generate -f %s.yaml --out rules/\n", service, service)
 	fmt.Fprintf(&b, "version: slokit/v1\nservice: %s\n", service)
@@ -103,14 +104,16 @@ func render(req Request, service string, items []item) (Proposal, error) {
 		n += writeItem(&body, it, prefix)
 	}
 	if n == 0 {
-		b.WriteString("slos: []\n")
-		b.WriteString(body.String())
-	} else {
-		b.WriteString("slos:\n")
-		b.WriteString(body.String())
+		var why []string
+		for _, it := range items {
+			why = append(why, it.found.Convention.Name+": "+it.avail.Why[0])
+		}
+		return Proposal{Service: service, File: service + ".yaml", Skipped: why}, nil
 	}
+	b.WriteString("slos:\n")
+	b.WriteString(body.String())
 	data := []byte(b.String())
-	if _, ds := slo.Parse(service+".yaml", data); ds.Err() != nil && n > 0 {
+	if _, ds := slo.Parse(service+".yaml", data); ds.Err() != nil {
 		return Proposal{}, fmt.Errorf("the proposal for %s does not validate (a slokit bug): %w", service, ds.Err())
 	}
 	return Proposal{Service: service, File: service + ".yaml", Data: data, SLOs: n}, nil
