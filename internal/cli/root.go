@@ -111,9 +111,11 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newDemoCmd(e))
 	root.AddCommand(newApplyCmd(e))
 	root.AddCommand(newInitCmd(e))
+	root.AddCommand(newSpecTopic())
 	addChaosSubcommand(root, newChaosRBACCmd(e))
 	addChaosSubcommand(root, newChaosImportCmd(e))
 	rejectUnknownSubcommands(root)
+	addExamples(root)
 	return root
 }
 

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slokit/slokit/slo"
 )
 
 // TestUsageErrors pins that every usage error exits 2 and prints the usage line of the
@@ -72,5 +76,47 @@ func TestCompleteOutputFormats(t *testing.T) {
 		if !strings.Contains(stdout.String(), f.name+"\t") {
 			t.Errorf("completion lacks %q:\n%s", f.name, stdout.String())
 		}
+	}
+}
+
+// TestEveryCommandHasAnExample: every command a user can run shows, in --help, an
+// Example block of slokit command lines.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	root := newRootCmd(&env{})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" || (c.HasParent() && c.Parent().Name() == "completion") {
+			return
+		}
+		if !c.Runnable() && !c.HasSubCommands() {
+			return // a help topic, like `slokit help spec`
+		}
+		if c.Example == "" {
+			t.Errorf("%s has no Example", c.CommandPath())
+			return
+		}
+		for _, l := range strings.Split(c.Example, "\n") {
+			if !strings.HasPrefix(l, "  slokit ") {
+				t.Errorf("%s: example line %q does not start with \"  slokit \"", c.CommandPath(), l)
+			}
+		}
+	}
+	walk(root)
+}
+
+// TestHelpSpec prints the annotated spec as YAML that validates.
+func TestHelpSpec(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"help", "spec"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if _, ds := slo.Parse("spec.yaml", stdout.Bytes()); ds.Err() != nil {
+		t.Errorf("slokit help spec does not print a valid spec: %v\n%s", ds.Err(), stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "threshold: 100ms           # a duration; must be one of the histogram's le buckets") {
+		t.Errorf("slokit help spec lacks the annotations:\n%s", stdout.String())
 	}
 }
