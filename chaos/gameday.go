@@ -168,7 +168,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	}
 	g := &GameDay{Source: file}
 	var faultNode, backendNode *yaml.Node
-	d.Mapping(root, "",
+	seen := d.Mapping(root, "",
 		strictyaml.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &g.Name)
 			if g.Name != "" && !nameRE.MatchString(g.Name) {
@@ -223,7 +223,8 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				}),
 			)
 		}),
-		strictyaml.Required("expect", func(n *yaml.Node, p string) {
+		// Required, unless a mitigation is what the game day proves (checked below).
+		strictyaml.Optional("expect", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				var e Expectation
 				e.at = posOf(n)
@@ -258,6 +259,9 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			)
 		}),
 	)
+	if _, ok := seen["mitigation"]; !ok {
+		d.Require(root, "", seen, "expect")
+	}
 	for i, e := range g.Expect {
 		for _, m := range g.MustNotFire {
 			if e.overlaps(m) {
