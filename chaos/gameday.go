@@ -232,7 +232,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 					strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
 				g.Expect = append(g.Expect, e)
 			})
-			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+			if strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
 			}
 		}),
