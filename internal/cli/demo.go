@@ -87,7 +87,7 @@ without its breaker: the control, which fails with "mitigation … never engaged
 	f.StringVar(&o.listen, "listen", "", "the edge's `ADDRESS` (default 127.0.0.1:0, or "+demoPrometheusListen+" with --prometheus)")
 	f.Float64Var(&o.rate, "rate", 50, "load in requests per second")
 	f.StringVar(&o.scenario, "scenario", demo.ScenarioErrors, "game day to run: "+strings.Join(demo.ScenarioNames(), ", ")+" (see above)")
-	f.DurationVar(&o.warmup, "warmup", -1, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
+	durationVar(f, &o.warmup, "warmup", -1, 0, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
 	f.StringVar(&o.echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths, else a CDN link)")
 	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
@@ -128,8 +128,12 @@ func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 			o.rate, stack.EdgeURL, stack.ServiceURL)
 	}
 	if stack.Lab != nil {
-		fmt.Fprintf(e.stderr, "lab at %s scrapes %s/metrics and evaluates %s every 1s\n",
-			stack.SignalsURL, stack.EdgeURL, stack.Files[demo.FileRules])
+		scraped := stack.EdgeURL + "/metrics"
+		if stack.FaultOnDependency() {
+			scraped += " and " + stack.ServiceURL + "/metrics (the breaker's state)"
+		}
+		fmt.Fprintf(e.stderr, "lab at %s scrapes %s and evaluates %s every 1s\n",
+			stack.SignalsURL, scraped, stack.Files[demo.FileRules])
 	} else {
 		fmt.Fprintf(e.stderr, `signals from the Prometheus at %s. It must scrape %s every 1s and evaluate %s every 1s;
 %s does both: run 'prometheus --config.file=%s', or add its scrape job and rule file to

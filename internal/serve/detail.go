@@ -38,7 +38,9 @@ type Detail struct {
 	Dashboard     string          `json:"dashboard,omitempty"`
 	GameDays      []store.Run     `json:"gameDays"`
 	GameDaysError string          `json:"gameDaysError,omitempty"`
-	Queries       int             `json:"queries"`
+	// LastBacktest is the last backtest this server ran for the SLO; nil when none.
+	LastBacktest *BacktestRun `json:"lastBacktest"`
+	Queries      int          `json:"queries"`
 
 	BurnChart, BudgetChart, SLIChart template.HTML `json:"-"`
 }
@@ -128,6 +130,7 @@ func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (
 			d.GameDays = runs
 		}
 	}
+	d.LastBacktest = s.bt.get(o.Service + "/" + o.Name)
 	d.charts(e, now, rng)
 	d.Queries = int(prom.n.Load())
 	return d, nil
@@ -149,6 +152,9 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 	var rs detailRanges
 	step := max(time.Second, (rng / 120).Round(time.Second))
 	win := v1.Range{Start: now.Add(-rng), End: now, Step: step}
+	// Alerts get a finer step than the charts: few series, and their spans are read to
+	// the second (a page that fired for 3s in a 15m range still has its own times).
+	alertStep := max(time.Second, (rng / 720).Round(time.Second))
 	period := v1.Range{Start: now.Add(-o.Period), End: now, Step: max(time.Second, (o.Period / 120).Round(time.Second))}
 	var burnM, alertsM []Series
 	err := runAll(
@@ -191,8 +197,8 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 		},
 		func() (err error) {
 			// max_over_time over one step: an alert active for less than a step still shows.
-			q := "max_over_time(" + slo.SeriesSelector(o, "ALERTS", 0) + "[" + model.Duration(step).String() + "])"
-			alertsM, err = prom.QueryRange(ctx, q, win)
+			q := "max_over_time(" + slo.SeriesSelector(o, "ALERTS", 0) + "[" + model.Duration(alertStep).String() + "])"
+			alertsM, err = prom.QueryRange(ctx, q, v1.Range{Start: win.Start, End: win.End, Step: alertStep})
 			return err
 		},
 	)
@@ -204,7 +210,7 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 			}
 		}
 	}
-	rs.alerts = alertSpans(e, alertsM, step, now)
+	rs.alerts = alertSpans(e, alertsM, alertStep, now)
 	return inst, rs, err
 }
 
