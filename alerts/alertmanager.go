@@ -414,10 +414,7 @@ func amInhibitRules(o slo.Objective) []AMInhibitRule {
 		}
 		sort.Slice(longs, func(i, j int) bool { return longs[i] < longs[j] })
 		labels := o.SeverityLabels(sev)
-		equal := []string{slo.LabelService, slo.LabelSLO}
-		for _, k := range amSortedKeys(labels) {
-			equal = append(equal, k)
-		}
+		equal := append([]string{slo.LabelService, slo.LabelSLO}, amSortedKeys(labels)...)
 		for i := range longs {
 			for j := i + 1; j < len(longs); j++ {
 				out = append(out, AMInhibitRule{
