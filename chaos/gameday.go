@@ -168,7 +168,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	}
 	g := &GameDay{Source: file}
 	var faultNode, backendNode *yaml.Node
-	d.Mapping(root, "",
+	seen := d.Mapping(root, "",
 		strictyaml.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &g.Name)
 			if g.Name != "" && !nameRE.MatchString(g.Name) {
@@ -223,7 +223,8 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				}),
 			)
 		}),
-		strictyaml.Required("expect", func(n *yaml.Node, p string) {
+		// Required, unless a mitigation is what the game day proves (checked below).
+		strictyaml.Optional("expect", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				var e Expectation
 				e.at = posOf(n)
@@ -231,7 +232,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 					strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
 				g.Expect = append(g.Expect, e)
 			})
-			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+			if strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
 			}
 		}),
@@ -258,6 +259,9 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			)
 		}),
 	)
+	if _, ok := seen["mitigation"]; !ok {
+		d.Require(root, "", seen, "expect")
+	}
 	for i, e := range g.Expect {
 		for _, m := range g.MustNotFire {
 			if e.overlaps(m) {
