@@ -87,7 +87,7 @@ without its breaker: the control, which fails with "mitigation … never engaged
 	f.StringVar(&o.listen, "listen", "", "the edge's `ADDRESS` (default 127.0.0.1:0, or "+demoPrometheusListen+" with --prometheus)")
 	f.Float64Var(&o.rate, "rate", 50, "load in requests per second")
 	f.StringVar(&o.scenario, "scenario", demo.ScenarioErrors, "game day to run: "+strings.Join(demo.ScenarioNames(), ", ")+" (see above)")
-	f.DurationVar(&o.warmup, "warmup", -1, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
+	durationVar(f, &o.warmup, "warmup", -1, 0, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
 	f.StringVar(&o.echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths, else a CDN link)")
 	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
