@@ -1,10 +1,12 @@
 package operator
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/operator/api/v1alpha1"
@@ -95,5 +97,23 @@ func TestParseInvalidPositions(t *testing.T) {
 	}
 	if len(problems) < 4 {
 		t.Errorf("%d problems, want at least 4:\n%s", len(problems), text)
+	}
+}
+
+// The bundled example decodes strictly into the API type and is a valid SLO.
+func TestExampleObject(t *testing.T) {
+	data, err := os.ReadFile("../examples/kubernetes/servicelevelobjective.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj v1alpha1.ServiceLevelObjective
+	if err := sigsyaml.UnmarshalStrict(data, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj.APIVersion != "slokit.dev/v1alpha1" || obj.Kind != "ServiceLevelObjective" {
+		t.Fatalf("%s %s", obj.APIVersion, obj.Kind)
+	}
+	if _, problems := Parse(&obj); problems != nil {
+		t.Fatal(problems)
 	}
 }
