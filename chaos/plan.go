@@ -44,6 +44,9 @@ type Plan struct {
 	// ShortestWindow is the objective's shortest ratio window ("5m"); its burn rate is
 	// integrated into the budget the run spent.
 	ShortestWindow string
+	// HistoryNeeded is the longest long window of the tiers whose predictions the
+	// verdict compares with: the signals must hold that much history before injection.
+	HistoryNeeded time.Duration
 }
 
 // PlannedExpectation is one expected alert with its resolved deadline and predictions.
@@ -218,14 +221,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			}
 		}
 		if first != nil {
-			fastest := first.Tiers[0]
-			for _, w := range first.Tiers {
-				if p.ErrorRatio > 0 && detect(o, w, p.ErrorRatio) == first.Predicted {
-					fastest = w
-					break
-				}
-			}
-			p.SteadyState.Window = slo.FormatWindow(fastest.Long)
+			p.SteadyState.Window = slo.FormatWindow(fastestTier(o, *first, p.ErrorRatio).Long)
 		}
 	}
 	for i, m := range g.MustNotFire {
@@ -267,6 +263,9 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	hold := p.Hold
 	for _, e := range p.Expect {
 		hold = max(hold, e.Within)
+		if len(e.Tiers) > 0 {
+			p.HistoryNeeded = max(p.HistoryNeeded, fastestTier(o, e, p.ErrorRatio).Long)
+		}
 	}
 	planned := p.SteadyState.Wait + hold + p.Recovery.Within
 	p.Timeout = g.Guardrails.Timeout
@@ -290,6 +289,17 @@ func detect(o slo.Objective, w slo.Window, e float64) time.Duration {
 
 func reset(o slo.Objective, w slo.Window, e float64) time.Duration {
 	return alerts.Predict(o, w, e).Reset
+}
+
+// fastestTier is the tier of e predicted to fire first (its first tier when the error
+// ratio is unknown).
+func fastestTier(o slo.Objective, e PlannedExpectation, ratio float64) slo.Window {
+	for _, w := range e.Tiers {
+		if ratio > 0 && detect(o, w, ratio) == e.Predicted {
+			return w
+		}
+	}
+	return e.Tiers[0]
 }
 
 func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {

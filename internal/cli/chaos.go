@@ -33,7 +33,7 @@ alert fired within the time the alert maths predicts. See docs/gameday.md.
 
 ` + exitCodesHelp,
 	}
-	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e))
+	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e), newChaosProxyCmd(e))
 	return cmd
 }
 
@@ -133,6 +133,7 @@ func newChaosRunCmd(e *env) *cobra.Command {
 	var (
 		output, resultFile, reportFile, journal, prometheus, echartsJS string
 		noColor                                                        bool
+		signalLoss                                                     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run GAMEDAY.yaml",
@@ -189,11 +190,11 @@ slokit is killed; the entry is deleted once the fault is removed.
 			fmt.Fprintf(e.stderr, "game day %s, run %s: %s on %s/%s, signals from %s\n", plan.GameDay.Name, run.ID,
 				plan.GameDay.Fault.Backend, plan.Objective.Service, plan.Objective.Name, sig)
 			r := &chaos.Runner{Plan: plan, Injector: inj, Signals: sig, Run: run,
-				Journal: &chaos.Journal{Dir: dir}, Entry: entry, Progress: pp.print, Log: e.log}
+				Journal: &chaos.Journal{Dir: dir}, Entry: entry, Progress: pp.print, Log: e.log, SignalLoss: signalLoss}
 			res, runErr := r.Execute(ctx)
 			pp.done()
-			if res == nil {
-				return runErr
+			if res == nil || res.Outcome == chaos.Error && res.FaultBegan == nil {
+				return runErr // one line: nothing was injected, there is no verdict to print
 			}
 			if err := writeRunOutputs(e, res, output, resultFile, reportFile, js); err != nil {
 				return errors.Join(runErr, err)
@@ -209,6 +210,7 @@ slokit is killed; the entry is deleted once the fault is removed.
 	f.StringVar(&journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
 	f.StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game day")
 	f.BoolVar(&noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
+	f.DurationVar(&signalLoss, "signal-loss", chaos.DefaultSignalLoss, "remove the fault and end the run when Prometheus has not answered for this long")
 	return cmd
 }
 
@@ -216,6 +218,10 @@ slokit is killed; the entry is deleted once the fault is removed.
 func runExitError(res *chaos.Result, runErr error) error {
 	reasons := strings.Join(res.Reasons, "; ")
 	switch {
+	case res.Outcome == chaos.Interrupted && res.FaultBegan == nil:
+		return &CodeError{Code: ExitInterrupted, Err: fmt.Errorf("game day %s interrupted before any fault was injected", res.GameDay)}
+	case res.Outcome == chaos.Interrupted && runErr != nil && errors.Is(runErr, chaos.ErrFaultLeft):
+		return &CodeError{Code: ExitInterrupted, Err: runErr}
 	case res.Outcome == chaos.Interrupted:
 		return &CodeError{Code: ExitInterrupted, Err: fmt.Errorf("game day %s interrupted; the fault was removed", res.GameDay)}
 	case runErr != nil:
@@ -277,7 +283,19 @@ func chaosMark(ok bool) string {
 // writeResultText prints the verdict for humans.
 func writeResultText(w io.Writer, res *chaos.Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "game day %s (run %s) on %s/%s: %s\n", res.GameDay, res.RunID, res.Service, res.SLO, strings.ToUpper(string(res.Outcome)))
+	outcome := strings.ToUpper(string(res.Outcome))
+	if res.Cause != "" {
+		outcome += " (" + string(res.Cause) + ")"
+	}
+	fmt.Fprintf(&b, "game day %s (run %s) on %s/%s: %s\n", res.GameDay, res.RunID, res.Service, res.SLO, outcome)
+	if res.FaultBegan == nil && len(res.Expectations) == 0 {
+		b.WriteString("  nothing was injected\n")
+		for _, r := range res.Reasons {
+			fmt.Fprintf(&b, "  reason: %s\n", r)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, x := range res.Expectations {
 		allowed := chaosSecs(&x.WithinSeconds)
 		if x.WithinPredicted {
@@ -308,6 +326,10 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 		fmt.Fprintf(&b, "; %s %.2f%% → %.2f%%", slo.MetricBudgetRemaining, 100**res.Budget.RemainingBefore, 100**res.Budget.RemainingAfter)
 	}
 	b.WriteString("\n")
+	if f := res.Fault; f != nil {
+		fmt.Fprintf(&b, "  fault: matched %d requests, failed %d, delayed or failed %d; SLI peak burn %.3g  %s\n",
+			f.Matched, f.Errors, f.Injected, f.PeakBurnRate, chaosMark(!f.NotOnPath))
+	}
 	for _, r := range res.Reasons {
 		fmt.Fprintf(&b, "  reason: %s\n", r)
 	}
@@ -518,6 +540,8 @@ func newChaosCleanupCmd(e *env) *cobra.Command {
 				}
 				for _, r := range out {
 					switch {
+					case r.File != "":
+						fmt.Fprintf(e.stdout, "%s: %s\n", r.File, r.Skipped)
 					case r.Error != "":
 						fmt.Fprintf(e.stdout, "run %s (%s): FAILED: %s\n", r.RunID, r.Backend, r.Error)
 					case r.Skipped != "":
