@@ -132,6 +132,7 @@ func journalDir(flag string) (string, error) {
 func newChaosRunCmd(e *env) *cobra.Command {
 	var (
 		output, resultFile, reportFile, journal, prometheus, echartsJS string
+		storeDB                                                        string
 		noColor                                                        bool
 		signalLoss                                                     time.Duration
 	)
@@ -196,6 +197,7 @@ slokit is killed; the entry is deleted once the fault is removed.
 			if res == nil || res.Outcome == chaos.Error && res.FaultBegan == nil {
 				return runErr // one line: nothing was injected, there is no verdict to print
 			}
+			recordRun(ctx, e, storeDB, res, "chaos run")
 			if err := writeRunOutputs(e, res, output, resultFile, reportFile, js); err != nil {
 				return errors.Join(runErr, err)
 			}
@@ -211,6 +213,7 @@ slokit is killed; the entry is deleted once the fault is removed.
 	f.StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game day")
 	f.BoolVar(&noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
 	f.DurationVar(&signalLoss, "signal-loss", chaos.DefaultSignalLoss, "remove the fault and end the run when Prometheus has not answered for this long")
+	addStoreFlag(f, &storeDB, "record the finished run")
 	return cmd
 }
 

@@ -200,7 +200,6 @@ func (l *safetyLab) timeToClean(t *testing.T, since time.Time, bound time.Durati
 	return el
 }
 
-
 // fakeGameDay writes a game day on the fake (healthy, never alerting) Prometheus that
 // holds the fault for 2 minutes.
 func (l *safetyLab) fakeGameDay(t *testing.T, name string) string {
