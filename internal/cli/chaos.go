@@ -28,7 +28,7 @@ func newChaosCmd(e *env) *cobra.Command {
 		Use:   "chaos",
 		Short: "Game days: inject a fault and prove the SLO's alerts fire and the SLO recovers",
 		Long: `A game day injects a fault, watches an SLO's burn rates and alerts, removes the fault
-on every path (success, failure, guardrail, Ctrl-C, SIGTERM) and judges whether the right
+on every path (success, failure, guardrail, lost signals, SIGINT, SIGTERM, SIGHUP, SIGQUIT) and judges whether the right
 alert fired within the time the alert maths predicts. See docs/gameday.md.
 
 ` + exitCodesHelp,
@@ -144,7 +144,13 @@ as JSON and to --report as a self-contained HTML page.
 
 Before injecting, the run is recorded in a journal (--journal-dir, default
 $XDG_STATE_HOME/slokit/runs) so that 'slokit chaos cleanup' can remove the fault if
-slokit is killed; the entry is deleted once the fault is removed.
+slokit is killed; the entry is deleted once the fault is removed. The journal directory
+also holds one lock per SLO: a second run on the same SLO is refused.
+
+SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the fault and exit 130. When Prometheus has
+not answered for --signal-loss the fault is removed and the run aborted. For traffic
+that matters, point the http-proxy backend at a long-lived 'slokit chaos proxy'
+(params.control): its faults carry a lease and end by themselves if this process dies.
 
 ` + exitCodesHelp,
 		Args: chaosExactArgs(1),
@@ -160,13 +166,6 @@ slokit is killed; the entry is deleted once the fault is removed.
 			}
 			chaosWarnings(e.stderr, setup.warnings)
 			plan := setup.plan
-			var js []byte
-			if reportFile != "" {
-				js, err = report.LoadECharts(echartsJS)
-				if err != nil {
-					return err
-				}
-			}
 			dir, err := journalDir(journal)
 			if err != nil {
 				return err
@@ -198,7 +197,7 @@ slokit is killed; the entry is deleted once the fault is removed.
 				return runErr // one line: nothing was injected, there is no verdict to print
 			}
 			recordRun(ctx, e, storeDB, res, "chaos run")
-			if err := writeRunOutputs(e, res, output, resultFile, reportFile, js); err != nil {
+			if err := writeRunOutputs(e, res, output, resultFile, reportFile); err != nil {
 				return errors.Join(runErr, err)
 			}
 			return runExitError(res, runErr)
@@ -207,8 +206,9 @@ slokit is killed; the entry is deleted once the fault is removed.
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "text", "result format on stdout: text or json")
 	f.StringVar(&resultFile, "result", "", "also write the JSON result to this file")
-	f.StringVar(&reportFile, "report", "", "write an HTML report (SLI and burn-rate timelines, alert marks, measured vs predicted) to this file")
-	f.StringVar(&echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths; see docs/gameday.md)")
+	f.StringVar(&reportFile, "report", "", "write a self-contained HTML report (inline SVG timelines of burn rates, SLI and budget; alert marks, deadlines, guardrails; measured vs predicted) to this file")
+	f.StringVar(&echartsJS, "echarts-js", "", "ignored: the report draws its charts as inline SVG")
+	_ = f.MarkDeprecated("echarts-js", "the report draws its charts as inline SVG and needs no script")
 	f.StringVar(&journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
 	f.StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game day")
 	f.BoolVar(&noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
@@ -237,7 +237,7 @@ func runExitError(res *chaos.Result, runErr error) error {
 	return nil
 }
 
-func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile string, js []byte) error {
+func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile string) error {
 	var errs []error
 	if output == "json" {
 		enc := json.NewEncoder(e.stdout)
@@ -256,7 +256,7 @@ func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile s
 	if reportFile != "" {
 		f, err := os.Create(reportFile)
 		if err == nil {
-			err = report.Write(f, res, report.Options{EChartsJS: js})
+			err = report.Write(f, res, report.Options{})
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

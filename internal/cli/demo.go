@@ -14,7 +14,6 @@ import (
 
 	"github.com/slokit/slokit/chaos"
 	"github.com/slokit/slokit/chaos/promsource"
-	"github.com/slokit/slokit/chaos/report"
 	"github.com/slokit/slokit/internal/demo"
 	"github.com/slokit/slokit/slo"
 )
@@ -73,17 +72,14 @@ edge and load the rules: both are in --out/prometheus.yml. See docs/demo.md.
 	f.Float64Var(&o.rate, "rate", 50, "load in requests per second")
 	f.DurationVar(&o.warmup, "warmup", -1, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
-	f.StringVar(&o.echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths, else a CDN link)")
+	f.StringVar(&o.echartsJS, "echarts-js", "", "ignored: the report draws its charts as inline SVG")
+	_ = f.MarkDeprecated("echarts-js", "the report draws its charts as inline SVG and needs no script")
 	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
 	return cmd
 }
 
 func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 	began := time.Now()
-	js, err := report.LoadECharts(o.echartsJS)
-	if err != nil {
-		return err
-	}
 	// The components log warnings only: the progress lines tell the story.
 	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	stack, err := demo.Start(ctx, demo.Config{Dir: o.out, Listen: o.listen, Prometheus: o.prometheus, Rate: o.rate, Log: quiet})
@@ -132,7 +128,7 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 	}
 	resultFile := filepath.Join(o.out, "result.json")
 	reportFile := filepath.Join(o.out, "report.html")
-	if err := writeRunOutputs(e, res, o.output, resultFile, reportFile, js); err != nil {
+	if err := writeRunOutputs(e, res, o.output, resultFile, reportFile); err != nil {
 		return errors.Join(runErr, err)
 	}
 	fmt.Fprintf(e.stderr, "result written to %s\n", resultFile)
