@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -279,6 +280,12 @@ func cleanupEntry(ctx context.Context, e JournalEntry, b Backend, cr *CleanupRes
 		return fmt.Errorf("removing the %s fault: %w", e.Backend, err)
 	}
 	cr.Removed = append(cr.Removed, e.Backend+" fault of run "+e.RunID)
+	if c, ok := inj.(io.Closer); ok {
+		// What the run would have stopped at its end: a command it started, a state file.
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("stopping what the %s backend started: %w", e.Backend, err)
+		}
+	}
 	if sw, ok := b.(Sweeper); ok {
 		removed, err := sw.Sweep(ctx, e.RunID)
 		cr.Removed = append(cr.Removed, removed...)

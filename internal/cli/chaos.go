@@ -33,7 +33,7 @@ alert fired within the time the alert maths predicts. See docs/gameday.md.
 
 ` + exitCodesHelp,
 	}
-	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e), newChaosProxyCmd(e))
+	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e), newChaosProxyCmd(e), newChaosWatchdogCmd(e))
 	return cmd
 }
 

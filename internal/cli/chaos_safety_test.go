@@ -478,3 +478,28 @@ func TestChaosSafetyPrometheusLost(t *testing.T) {
 		})
 	}
 }
+
+// TestChaosSafetyRunnerFrozen freezes the runner (SIGSTOP: a hung host, a debugger) mid-
+// fault: it renews nothing, so the proxy ends the fault with the lease and the path is
+// clean within the bound. Thawed, the run learns it lost the lease and ends with cause
+// lease-lost (exit 5) instead of measuring a fault that is no longer there.
+func TestChaosSafetyRunnerFrozen(t *testing.T) {
+	t.Parallel()
+	l := newSafetyLab(t)
+	r := l.run(t, l.fakeGameDay(t, "frozen"))
+	l.waitFault(t, r, 30*time.Second)
+	frozen := time.Now()
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	el := l.timeToClean(t, frozen, cleanBound)
+	t.Logf("MEASURED runner frozen (SIGSTOP): traffic clean %s after it", el.Round(time.Millisecond))
+	_ = r.cmd.Process.Signal(syscall.SIGCONT)
+	if c := r.wait(t, 30*time.Second); c != ExitAborted {
+		t.Fatalf("exit %d, want %d:\n%s", c, ExitAborted, r.stderr.String())
+	}
+	res := r.readResult(t)
+	if res.Cause != chaos.CauseLeaseLost || len(res.Reasons) == 0 || !strings.HasPrefix(res.Reasons[0], "the fault's lease was lost: ") {
+		t.Errorf("result: %s %s %q", res.Outcome, res.Cause, res.Reasons)
+	}
+}
