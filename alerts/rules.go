@@ -89,17 +89,8 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 		p = parser.NewParser(parser.Options{})
 	}
 	out := make([]slo.Rule, 0, 2)
-	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-		cfg := severity(o, sev)
-		if cfg.Disabled {
-			continue
-		}
-		var tiers []slo.Window
-		for _, w := range o.Windows() {
-			if w.Severity == sev {
-				tiers = append(tiers, w)
-			}
-		}
+	for _, sev := range slo.Severities() {
+		tiers := o.TiersOf(sev)
 		if len(tiers) == 0 {
 			continue
 		}
@@ -107,18 +98,11 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
 		}
-		labels := map[string]string{slo.LabelSeverity: string(sev)}
-		for k, v := range o.Alerting.Labels {
-			labels[k] = v
-		}
-		for k, v := range cfg.Labels {
-			labels[k] = v
-		}
 		out = append(out, slo.Rule{
-			Alert:       AlertName(o),
+			Alert:       o.AlertName(),
 			Expr:        expr,
-			Labels:      labels,
-			Annotations: annotations(o, cfg, tiers, opts),
+			Labels:      o.AlertLabels(sev),
+			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
 		})
 	}
 	return out, nil
@@ -172,11 +156,11 @@ func annotations(o slo.Objective, cfg slo.Severity, tiers []slo.Window, opts Opt
 			`measured over the last {{ $labels.slokit_window }}. This alert fires at %s. `+
 			`{{ with query "1 - %s" }}{{ . | first | value | humanizePercentage }} of the %s error budget is spent. {{ end }}`+
 			`{{ with printf "clamp_min(%s, 0) * %d / %%f" $value | query }}At this rate the rest is gone in {{ . | first | value | humanizeDuration }}.{{ end }}`,
-			percent(o.Target), period, period, strings.Join(tierText, ", or "),
+			o.ObjectivePercent(), period, period, strings.Join(tierText, ", or "),
 			escapeQuotes(remaining), period,
 			escapeQuotes(remaining), int64(o.Period/time.Second)),
 		AnnotationSLO:       o.Service + "/" + o.Name,
-		AnnotationObjective: percent(o.Target) + "% over " + period,
+		AnnotationObjective: o.ObjectivePercent() + "% over " + period,
 	}
 	if opts.GrafanaURL != "" {
 		m[AnnotationDashboard] = DashboardURL(opts.GrafanaURL, o)

@@ -18,7 +18,7 @@ import (
 func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 	data := rbData{
 		O:          o,
-		Alert:      AlertName(o),
+		Alert:      o.AlertName(),
 		Objective:  rbPercent(o.Target),
 		Budget:     rbPercent(o.ErrorBudget()),
 		Period:     slo.FormatWindow(o.Period),
@@ -32,27 +32,24 @@ func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 	}
 	data.RatioSel = slo.SeriesSelector(o, slo.MetricErrorRatio, 0)
 	data.RemainingSel = slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0)
-	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-		if amSeverity(o, sev).Disabled {
+	for _, sev := range slo.Severities() {
+		if !o.Enabled(sev) {
 			data.Disabled = append(data.Disabled, string(sev))
 		}
 	}
 	tiers := 0
-	for _, w := range o.Windows() {
-		if amSeverity(o, w.Severity).Disabled {
-			continue
-		}
+	for _, w := range o.Tiers() {
 		tiers++
 		p := Predict(o, w, 1)
 		row := rbTier{
 			N:         tiers,
 			Severity:  string(w.Severity),
-			Labels:    rbMatchers(amSeverityLabels(o, w.Severity)),
+			Labels:    rbMatchers(o.SeverityLabels(w.Severity)),
 			Long:      slo.FormatWindow(w.Long),
 			Short:     slo.FormatWindow(w.Short),
 			Burn:      slo.FormatFloat(w.BurnRate),
-			Ratio:     rbPercent(w.BurnRate * o.ErrorBudget()),
-			Spent:     rbPercent(w.BurnRate * float64(w.Long) / float64(o.Period)),
+			Ratio:     rbPercent(o.Threshold(w)),
+			Spent:     rbPercent(o.BudgetAtFire(w)),
 			Exhausted: rbDuration(BudgetDuration(o, w.BurnRate)),
 			Fires:     p.Fires,
 		}
@@ -101,7 +98,7 @@ type rbTier struct {
 }
 
 // rbPercent renders a ratio as a percentage without float noise (0.999 → "99.9%").
-func rbPercent(r float64) string { return slo.FormatFloat(r*100) + "%" }
+func rbPercent(r float64) string { return slo.FormatPercent(r) + "%" }
 
 // rbDuration renders d rounded for reading: seconds under ten minutes, minutes under a
 // day, hours beyond.

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -181,8 +180,8 @@ func newRunState(r *Runner, ctx context.Context) *runState {
 			WithinSeconds: p.Recovery.Within.Seconds(), WithinPredicted: p.Recovery.WithinPredicted},
 	}
 	for _, w := range o.Windows() {
-		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: tierName(w), BurnRate: w.BurnRate,
-			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: len(matchingTiers(o, AlertSelector{Severity: w.Severity, Window: w.Long})) == 0})
+		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: w.Name(), BurnRate: w.BurnRate,
+			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: !o.Enabled(w.Severity)})
 	}
 	return s
 }
@@ -532,10 +531,10 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 	return burn, active, nil
 }
 
-// ours keeps the alerts named as o's rules name them (alerts.AlertName); an alert with
+// ours keeps the alerts named as o's rules name them (slo.Objective.AlertName); an alert with
 // the SLO's labels but another name is not the alert under test.
 func (s *runState) ours(active []AlertState) []AlertState {
-	want := alerts.AlertName(s.r.Plan.Objective)
+	want := s.r.Plan.Objective.AlertName()
 	out := active[:0]
 	for _, a := range active {
 		if a.Name != "" && a.Name != want {
@@ -743,7 +742,7 @@ func (s *runState) judgeExpectation(e PlannedExpectation) ExpectationResult {
 	p := s.r.Plan
 	er := ExpectationResult{Alert: e.Selector.String(), WithinSeconds: e.Within.Seconds(), WithinPredicted: e.WithinPredicted}
 	for _, w := range e.Tiers {
-		er.Tiers = append(er.Tiers, tierName(w))
+		er.Tiers = append(er.Tiers, w.Name())
 	}
 	if e.Predicted > 0 {
 		er.PredictedSeconds = secs(e.Predicted)
@@ -763,7 +762,7 @@ func (s *runState) judgeExpectation(e PlannedExpectation) ExpectationResult {
 		er.DetectionMinusPredicted = ptrF(det.Seconds() - e.Predicted.Seconds())
 		// Predict the reset of the tier that actually fired.
 		for _, w := range e.Tiers {
-			if tierName(w) == t.Tier() {
+			if w.Name() == t.Tier() {
 				er.PredictedResetSeconds = secs(reset(p.Objective, w, p.ErrorRatio))
 			}
 		}
