@@ -145,23 +145,9 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 // check. The GameDay is nil when any error is found.
 func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnostics) {
 	d := newDecoder(file)
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.Errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
-		} else {
-			d.Errf(nil, "", "not valid YAML: %v", err)
-		}
+	root := d.document(data)
+	if root == nil {
 		return nil, d.Diags
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.Errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
 	}
 	g := &GameDay{Source: file}
 	var faultNode, backendNode *yaml.Node
@@ -173,65 +159,15 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			}
 		}),
 		yamlpos.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
-		yamlpos.Required("slo", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				yamlpos.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.File) }),
-				yamlpos.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Service) }),
-				yamlpos.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Name) }),
-			)
-		}),
-		yamlpos.Required("signals", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				yamlpos.Required("prometheus", func(n *yaml.Node, p string) {
-					d.Str(n, p, &g.Signals.Prometheus)
-					if g.Signals.Prometheus == "" {
-						return
-					}
-					u, err := url.Parse(g.Signals.Prometheus)
-					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-						d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
-					}
-				}),
-				yamlpos.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }),
-				yamlpos.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }),
-			)
-		}),
-		yamlpos.Required("fault", func(n *yaml.Node, p string) {
-			faultNode = n
-			d.Mapping(n, p,
-				yamlpos.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &g.Fault.Backend) }),
-				yamlpos.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }),
-				yamlpos.Optional("params", func(n *yaml.Node, p string) { g.Fault.Params = n }),
-			)
-		}),
+		yamlpos.Required("slo", func(n *yaml.Node, p string) { d.sloRef(n, p, &g.SLO) }),
+		yamlpos.Required("signals", func(n *yaml.Node, p string) { d.signals(n, p, &g.Signals) }),
+		yamlpos.Required("fault", func(n *yaml.Node, p string) { faultNode, backendNode = n, d.fault(n, p, &g.Fault) }),
 		yamlpos.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
 			g.expectedPos = posOf(n)
 			d.ratio(n, p, &g.ExpectedErrorRatio)
 		}),
-		yamlpos.Optional("steadyState", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }),
-				yamlpos.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }),
-				yamlpos.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }),
-				yamlpos.Optional("noAlerts", func(n *yaml.Node, p string) {
-					var b bool
-					d.boolean(n, p, &b)
-					g.SteadyState.NoAlerts = &b
-				}),
-			)
-		}),
-		yamlpos.Required("expect", func(n *yaml.Node, p string) {
-			d.List(n, p, func(n *yaml.Node, p string) {
-				var e Expectation
-				e.at = posOf(n)
-				d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
-					yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
-				g.Expect = append(g.Expect, e)
-			})
-			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
-			}
-		}),
+		yamlpos.Optional("steadyState", func(n *yaml.Node, p string) { d.steadyState(n, p, &g.SteadyState) }),
+		yamlpos.Required("expect", func(n *yaml.Node, p string) { d.expect(n, p, &g.Expect) }),
 		yamlpos.Optional("mustNotFire", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				s := AlertSelector{at: posOf(n)}
@@ -239,14 +175,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				g.MustNotFire = append(g.MustNotFire, s)
 			})
 		}),
-		yamlpos.Optional("recovery", func(n *yaml.Node, p string) {
-			g.Recovery.at = posOf(n)
-			d.Mapping(n, p,
-				yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }),
-				yamlpos.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }),
-				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
-			)
-		}),
+		yamlpos.Optional("recovery", func(n *yaml.Node, p string) { d.recovery(n, p, &g.Recovery) }),
 		yamlpos.Optional("guardrails", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
 				yamlpos.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
@@ -254,6 +183,109 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			)
 		}),
 	)
+	d.contradictions(g)
+	d.backendParams(g, backends, faultNode, backendNode)
+	if len(d.Diags.Errors()) > 0 {
+		return nil, d.Diags
+	}
+	return g, d.Diags
+}
+
+// document decodes data as exactly one YAML document and returns its root, or nil.
+func (d *decoder) document(data []byte) *yaml.Node {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.Errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
+		} else {
+			d.Errf(nil, "", "not valid YAML: %v", err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.Errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	return root
+}
+
+func (d *decoder) sloRef(n *yaml.Node, p string, ref *SLORef) {
+	d.Mapping(n, p,
+		yamlpos.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &ref.File) }),
+		yamlpos.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Service) }),
+		yamlpos.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Name) }),
+	)
+}
+
+func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
+	d.Mapping(n, p,
+		yamlpos.Required("prometheus", func(n *yaml.Node, p string) {
+			d.Str(n, p, &s.Prometheus)
+			if s.Prometheus == "" {
+				return
+			}
+			u, err := url.Parse(s.Prometheus)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", s.Prometheus)
+			}
+		}),
+		yamlpos.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &s.PollInterval) }),
+		yamlpos.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &s.Tolerance) }),
+	)
+}
+
+// fault decodes the fault mapping and returns the backend's node, for its position.
+func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode *yaml.Node) {
+	d.Mapping(n, p,
+		yamlpos.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &f.Backend) }),
+		yamlpos.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &f.Duration) }),
+		yamlpos.Optional("params", func(n *yaml.Node, p string) { f.Params = n }),
+	)
+	return backendNode
+}
+
+func (d *decoder) steadyState(n *yaml.Node, p string, ss *SteadyState) {
+	d.Mapping(n, p,
+		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &ss.Window) }),
+		yamlpos.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &ss.MaxBurnRate) }),
+		yamlpos.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &ss.Wait) }),
+		yamlpos.Optional("noAlerts", func(n *yaml.Node, p string) {
+			var b bool
+			d.boolean(n, p, &b)
+			ss.NoAlerts = &b
+		}),
+	)
+}
+
+func (d *decoder) expect(n *yaml.Node, p string, out *[]Expectation) {
+	d.List(n, p, func(n *yaml.Node, p string) {
+		var e Expectation
+		e.at = posOf(n)
+		d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
+			yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
+		*out = append(*out, e)
+	})
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
+	}
+}
+
+func (d *decoder) recovery(n *yaml.Node, p string, r *Recovery) {
+	r.at = posOf(n)
+	d.Mapping(n, p,
+		yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &r.Within) }),
+		yamlpos.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &r.BurnRateBelow) }),
+		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &r.Window) }),
+	)
+}
+
+// contradictions reports an alert both expected and forbidden.
+func (d *decoder) contradictions(g *GameDay) {
 	for i, e := range g.Expect {
 		for _, m := range g.MustNotFire {
 			if e.overlaps(m) {
@@ -262,31 +294,27 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			}
 		}
 	}
-	if g.Fault.Backend != "" && backends != nil {
-		var b Backend
+}
+
+// backendParams has the backend named in fault.backend check the fault's params; absent
+// params are an empty mapping at the fault's position.
+func (d *decoder) backendParams(g *GameDay, backends []Backend, faultNode, backendNode *yaml.Node) {
+	if g.Fault.Backend == "" || backends == nil {
+		return
+	}
+	b := backendNamed(backends, g.Fault.Backend)
+	if b == nil {
 		var names []string
 		for _, c := range backends {
 			names = append(names, c.Name())
-			if c.Name() == g.Fault.Backend {
-				b = c
-			}
 		}
-		switch {
-		case b == nil:
-			d.Errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
-		default:
-			params := g.Fault.Params
-			if params == nil {
-				params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
-				g.Fault.Params = params
-			}
-			d.Diags = append(d.Diags, b.Validate(file, params)...)
-		}
+		d.Errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
+		return
 	}
-	if len(d.Diags.Errors()) > 0 {
-		return nil, d.Diags
+	if g.Fault.Params == nil {
+		g.Fault.Params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
 	}
-	return g, d.Diags
+	d.Diags = append(d.Diags, b.Validate(d.File, g.Fault.Params)...)
 }
 
 func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {

@@ -722,8 +722,12 @@ func (s *runState) verdict() {
 	if !s.checkFaultPath() {
 		pass = false
 	}
-	if br, ok := s.r.Signals.(BudgetReader); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), s.r.SignalTimeout)
+	if br, ok := s.r.Signals.(BudgetReader); ok && s.res.Cause != CauseSignalLoss {
+		wait := s.r.SignalTimeout
+		if !done {
+			wait = min(wait, 2*time.Second) // an ended run reports what it can, quickly
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		if v, err := br.BudgetRemaining(ctx, p.Objective); err == nil {
 			s.res.Budget.RemainingAfter = ptrF(v)
 		}
@@ -793,12 +797,13 @@ func (s *runState) alreadyActive(sel AlertSelector) string {
 // the run must fail for it.
 func (s *runState) checkFaultPath() bool {
 	f := s.res.Fault
-	if f == nil || !s.removed {
-		return true
+	short := windowDuration(s.r.Plan.ShortestWindow)
+	if f == nil || !s.removed || s.ended.Sub(s.began) < short+2*s.r.Plan.PollInterval {
+		return true // too short a fault for the SLI's shortest window to show it
 	}
 	b := s.r.Plan.Objective.ErrorBudget()
 	for _, smp := range s.res.Samples {
-		if !smp.T.Before(s.began) && !smp.T.After(s.ended.Add(windowDuration(s.r.Plan.ShortestWindow))) {
+		if !smp.T.Before(s.began) && !smp.T.After(s.ended.Add(short)) {
 			f.PeakBurnRate = max(f.PeakBurnRate, smp.Burn[s.r.Plan.ShortestWindow])
 		}
 	}

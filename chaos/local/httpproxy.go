@@ -522,25 +522,7 @@ func decodeHTTPProxy(file string, n *yaml.Node) (httpProxyParams, slo.Diagnostic
 				d.Errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
 			}
 		}),
-		yamlpos.Optional("match", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				yamlpos.Optional("routes", func(n *yaml.Node, p string) {
-					d.StrList(n, p, &f.Match.Routes)
-					for i, r := range f.Match.Routes {
-						if _, err := newMatcher(HTTPMatch{Routes: f.Match.Routes[:i+1]}); err != nil && r != "" {
-							d.Errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
-							break
-						}
-					}
-				}),
-				yamlpos.Optional("pathPrefix", func(n *yaml.Node, p string) {
-					d.Str(n, p, &f.Match.PathPrefix)
-					if f.Match.PathPrefix != "" && !strings.HasPrefix(f.Match.PathPrefix, "/") {
-						d.Errf(n, p, "must start with /, got %q", f.Match.PathPrefix)
-					}
-				}),
-			)
-		}),
+		yamlpos.Optional("match", func(n *yaml.Node, p string) { d.httpMatch(n, p, &f.Match) }),
 	)
 	if abortNode == nil && delayNode == nil && isMapping(n) {
 		d.Errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
@@ -578,4 +560,24 @@ func checkProxyMode(d *decoder, n *yaml.Node, seen map[string]*yaml.Node) {
 			return
 		}
 	}
+}
+
+func (d *decoder) httpMatch(n *yaml.Node, p string, m *HTTPMatch) {
+	d.Mapping(n, p,
+		yamlpos.Optional("routes", func(n *yaml.Node, p string) {
+			d.StrList(n, p, &m.Routes)
+			for i, r := range m.Routes {
+				if _, err := newMatcher(HTTPMatch{Routes: m.Routes[:i+1]}); err != nil && r != "" {
+					d.Errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
+					break
+				}
+			}
+		}),
+		yamlpos.Optional("pathPrefix", func(n *yaml.Node, p string) {
+			d.Str(n, p, &m.PathPrefix)
+			if m.PathPrefix != "" && !strings.HasPrefix(m.PathPrefix, "/") {
+				d.Errf(n, p, "must start with /, got %q", m.PathPrefix)
+			}
+		}),
+	)
 }

@@ -118,7 +118,7 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 		stack.StopLoad() // before the proxy goes, so no request meets a closed proxy
 		run.close()
 	}()
-	writePlan(e.stderr, run.path, run.setup.plan)
+	writePlan(e.stderr, run.path, run.setup.Plan)
 	res, runErr := run.execute(ctx, e.stderr, quiet, o.warmup, !o.noColor)
 	if res == nil {
 		if ctx.Err() != nil {
@@ -173,7 +173,7 @@ func demoCodes(codes map[int]int) string {
 // through it.
 type demoRun struct {
 	path  string
-	setup *gameDaySetup
+	setup *chaos.Setup
 	inj   chaos.Injector
 	sig   *promsource.Source
 	stack *demo.Stack
@@ -185,19 +185,19 @@ type demoRun struct {
 // starts the load.
 func prepareDemo(ctx context.Context, stack *demo.Stack, prometheus string) (*demoRun, error) {
 	path := stack.Files[demo.FileGameDay]
-	setup, err := loadGameDay(path, backends(), prometheus)
+	setup, err := chaos.Load(path, backends(), prometheus)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := promsource.New(setup.plan.GameDay.Signals.Prometheus)
+	sig, err := promsource.New(setup.Plan.GameDay.Signals.Prometheus)
 	if err != nil {
 		return nil, err
 	}
 	r := &demoRun{path: path, setup: setup, sig: sig, stack: stack,
-		run: chaos.Run{ID: newChaosRunID(), GameDay: setup.plan.GameDay.Name}}
-	r.inj, err = setup.backend.New(setup.plan.GameDay.Fault.Params, r.run)
+		run: chaos.Run{ID: newChaosRunID(), GameDay: setup.Plan.GameDay.Name}}
+	r.inj, err = setup.Backend.New(setup.Plan.GameDay.Fault.Params, r.run)
 	if err != nil {
-		return nil, fmt.Errorf("building the %s fault: %w", setup.plan.GameDay.Fault.Backend, err)
+		return nil, fmt.Errorf("building the %s fault: %w", setup.Plan.GameDay.Fault.Backend, err)
 	}
 	st, ok := r.inj.(chaos.Starter)
 	u, ok2 := r.inj.(interface{ URL() string })
@@ -231,7 +231,7 @@ func (r *demoRun) close() {
 // assume healthy when the fault begins.
 func (r *demoRun) warmupWindow() time.Duration {
 	var w time.Duration
-	for _, x := range r.setup.plan.Expect {
+	for _, x := range r.setup.Plan.Expect {
 		for _, t := range x.Tiers {
 			w = max(w, t.Long)
 		}
@@ -242,7 +242,7 @@ func (r *demoRun) warmupWindow() time.Duration {
 // execute warms up (warmup < 0: the expected tiers' long window) and runs the game day
 // with the chaos runner, printing progress on e.stderr.
 func (r *demoRun) execute(ctx context.Context, stderr io.Writer, log *slog.Logger, warmup time.Duration, color bool) (*chaos.Result, error) {
-	plan := r.setup.plan
+	plan := r.setup.Plan
 	window := r.warmupWindow()
 	if warmup < 0 {
 		warmup = window

@@ -208,7 +208,7 @@ func testDemoLabAgreesWithPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer labRun.close()
-	promSetup, err := loadGameDay(stack.Files[demo.FileGameDay], backends(), prom.URL)
+	promSetup, err := chaos.Load(stack.Files[demo.FileGameDay], backends(), prom.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
