@@ -346,7 +346,7 @@ func TestChaosSafetyPrometheusUnreachable(t *testing.T) {
 func TestChaosSafetyNotOnPath(t *testing.T) {
 	t.Parallel()
 	l := newSafetyLab(t)
-	gd := l.gameDay(t, "offpath", e2eSLOs, fakePrometheus(t), "expect: [{severity: page, within: 4s}]\nrecovery: {within: 2s}\n")
+	gd := l.gameDay(t, "offpath", e2eSLOs, fakePrometheus(t), "expect: [{severity: page, within: 10s}]\nrecovery: {within: 2s}\n")
 	r := l.run(t, gd)
 	stop := make(chan struct{})
 	defer close(stop)
