@@ -12,15 +12,18 @@ import (
 	"github.com/slokit/slokit/slo"
 )
 
-// TestOpenSLOCorpus reads each directory of testdata/openslo (slokit's own corpus of the
-// shapes OpenSLO files take in the wild: expressions, objects split across files,
-// gauges, defaults, v1alpha, refusals) as one `slokit validate DIR` would, and compares
+// TestOpenSLOCorpus reads each directory of testdata/openslo and testdata/pyrra
+// (slokit's own corpus of the shapes OpenSLO and Pyrra files take in the wild:
+// expressions, objects split across files, gauges, defaults, v1alpha, every Pyrra
+// indicator, Kubernetes lists, refusals) as one `slokit validate DIR` would, and compares
 // what slokit makes of it with testdata/openslo/<case>.golden.
 func TestOpenSLOCorpus(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/openslo/*")
 	if err != nil {
 		t.Fatal(err)
 	}
+	pyrra, _ := filepath.Glob("testdata/pyrra/*")
+	dirs = append(dirs, pyrra...)
 	for _, dir := range dirs {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			continue
@@ -46,10 +49,13 @@ func describe(svcs []*slo.Service, ds slo.Diagnostics) string {
 				keys = append(keys, k+"="+v)
 			}
 			sort.Strings(keys)
-			fmt.Fprintf(&b, "  labels: %s\n  description: %s\n", strings.Join(keys, ", "), o.Description)
+			fmt.Fprintf(&b, "  labels: %s\n  description: %s\n  alert: %s page %v%s ticket %v%s\n", strings.Join(keys, ", "), o.Description,
+				o.Alerting.Name, o.Alerting.Page.Labels, disabled(o.Alerting.Page), o.Alerting.Ticket.Labels, disabled(o.Alerting.Ticket))
 			switch {
 			case o.SLI.Events != nil:
 				fmt.Fprintf(&b, "  events: bad %s\n          total %s\n", o.SLI.Events.Bad, o.SLI.Events.Total)
+			case o.SLI.Latency != nil:
+				fmt.Fprintf(&b, "  latency: %s %v under %s\n", o.SLI.Latency.Histogram, o.SLI.Latency.Selector, o.SLI.Latency.Threshold)
 			case o.SLI.Raw != nil:
 				fmt.Fprintf(&b, "  raw: %s\n", o.SLI.Raw.ErrorRatio)
 			}
@@ -59,4 +65,11 @@ func describe(svcs []*slo.Service, ds slo.Diagnostics) string {
 		}
 	}
 	return b.String()
+}
+
+func disabled(s slo.Severity) string {
+	if s.Disabled {
+		return " (disabled)"
+	}
+	return ""
 }
