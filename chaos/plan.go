@@ -48,6 +48,8 @@ type Plan struct {
 	// HistoryNeeded is the longest long window of the tiers whose predictions the
 	// verdict compares with: the signals must hold that much history before injection.
 	HistoryNeeded time.Duration
+	// Mitigation is the resolved mitigation step; nil without one.
+	Mitigation *PlannedMitigation
 }
 
 // PlannedExpectation is one expected alert with its resolved deadline and predictions.
@@ -139,6 +141,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	}
 	pl.mustNotFire()
 	pl.recovery(slowestReset)
+	planMitigation(pl.d, g, p, pl.window)
 	pl.timeout()
 	if len(pl.d.Diags.Errors()) > 0 {
 		return nil, pl.d.Diags
@@ -313,6 +316,9 @@ func (pl *planner) timeout() {
 		if len(e.Tiers) > 0 {
 			p.HistoryNeeded = max(p.HistoryNeeded, fastestTier(o, e, p.ErrorRatio).Long)
 		}
+	}
+	if m := p.Mitigation; m != nil && p.Hold == 0 {
+		hold = max(hold, m.Within+m.ReliefWithin)
 	}
 	planned := p.SteadyState.Wait + hold + p.Recovery.Within
 	p.Timeout = g.Guardrails.Timeout

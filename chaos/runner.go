@@ -107,6 +107,7 @@ type runState struct {
 	interrupt  context.Context // the caller's context: cancelled means interrupted
 	preexisted map[string]bool // tracks active when the fault was injected
 	foreign    map[string]bool // alert names ignored, logged once
+	mit        *mitigationTracker // nil without a mitigation step
 }
 
 // stopped ends a run early for Cause; Reason says why in a sentence.
@@ -128,6 +129,10 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 	r.defaults()
 	s := newRunState(r, ctx)
 	res = s.res
+	if s.mit, err = newMitigationTracker(r.Plan, r.Signals); err != nil {
+		s.res.Outcome = Error
+		return res, err
+	}
 	if r.Journal != nil {
 		unlock, err := r.Journal.Lock(r.Plan.Objective, r.Run.ID)
 		if err != nil {
@@ -374,7 +379,7 @@ func (s *runState) expect(ctx context.Context) error {
 			return err
 		}
 		held := r.Clock.Now().Sub(s.began)
-		if p.Hold > 0 && held >= p.Hold || p.Hold == 0 && s.expectationsSettled(held) {
+		if p.Hold > 0 && held >= p.Hold || p.Hold == 0 && s.expectationsSettled(held) && s.mit.faultSettled(r.Clock.Now(), s.began) {
 			return nil
 		}
 	}
@@ -393,14 +398,13 @@ func (s *runState) recover(ctx context.Context) error {
 		since := r.Clock.Now().Sub(s.ended)
 		if err == nil {
 			v, ok := burn[p.Recovery.Window]
-			if ok && v < p.Recovery.BurnRateBelow && !anyFiring(active) {
+			if ok && v < p.Recovery.BurnRateBelow && !anyFiring(active) && s.res.Recovery.RecoveredSeconds == nil {
 				s.res.Recovery.RecoveredSeconds = secs(since)
 				s.res.Recovery.Met = since <= p.Recovery.Within
 				s.note("recovered")
-				return nil
 			}
 		}
-		if since > p.Recovery.Within {
+		if (s.res.Recovery.RecoveredSeconds != nil || since > p.Recovery.Within) && s.mit.releaseSettled(r.Clock.Now(), s.ended) {
 			return nil
 		}
 		if err := s.guardrails(); err != nil {
@@ -508,6 +512,9 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 		s.res.Budget.Spent += v * now.Sub(s.lastPoll).Seconds() / o.Period.Seconds()
 	}
 	s.lastPoll = now
+	for _, e := range s.mit.observe(cctx, now, s.began, s.ended, burn) {
+		s.event(burn, active, e)
+	}
 	sample := Sample{T: now, Phase: s.phase, Burn: burn}
 	seen := map[string]bool{}
 	for _, a := range active {
@@ -732,6 +739,9 @@ func (s *runState) verdict() {
 			s.res.Budget.RemainingAfter = ptrF(v)
 		}
 		cancel()
+	}
+	if s.mit != nil {
+		pass = s.judgeMitigation() && pass
 	}
 	switch {
 	case !done:

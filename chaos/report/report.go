@@ -92,6 +92,7 @@ func rows(res *chaos.Result) []row {
 		out = append(out, row{Check: "fault on the SLI's traffic path", Measured: fmt.Sprintf("matched %d, failed %d; SLI peak burn %.3g", f.Matched, f.Errors, f.PeakBurnRate),
 			Predicted: "—", Allowed: "—", OK: !f.NotOnPath})
 	}
+	out = append(out, mitigationRows(res.Mitigation)...)
 	b := res.Budget
 	out = append(out, row{Check: "error budget spent", Measured: fmt.Sprintf("%.2f%%", 100*b.Spent), Predicted: "—",
 		Allowed: fmt.Sprintf("%.0f%%", 100*b.Max), OK: b.Spent <= b.Max})
@@ -202,6 +203,7 @@ func burnChart(res *chaos.Result) *chart {
 		}
 	}
 	c.Y1 = math.Pow(10, math.Ceil(math.Log10(c.Y1)))
+	addMitigationBand(c, res)
 	return c
 }
 
@@ -222,6 +224,7 @@ func sliChart(res *chaos.Result) *chart {
 	}
 	c.Y0 = math.Floor(c.Y0*100) / 100
 	c.HLines = append(c.HLines, hline{Y: res.Objective, Label: fmt.Sprintf("objective %g%%", 100*res.Objective), Color: "#b22"})
+	addMitigationBand(c, res)
 	return c
 }
 

@@ -169,10 +169,11 @@ func (c *chart) SVG() template.HTML {
 }
 
 func (c *chart) drawBands(b *strings.Builder, top float64) {
-	for _, bd := range c.Bands {
+	for i, bd := range c.Bands {
 		x0, x1 := c.px(bd.X0), c.px(bd.X1)
 		fmt.Fprintf(b, `<rect class="band" x="%.1f" y="%.1f" width="%.1f" height="%d" fill="%s"/>`, x0, top, math.Max(1, x1-x0), plotH, bd.Color)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" fill="#a33">%s</text>`, x0+4, top+14, template.HTMLEscapeString(bd.Label))
+		// One row per band, so that overlapping spans never print labels on each other.
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" fill="#555">%s</text>`, x0+4, top+14+float64(i)*13, template.HTMLEscapeString(bd.Label))
 	}
 }
 
