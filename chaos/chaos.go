@@ -18,6 +18,10 @@ type Run struct {
 	ID string
 	// GameDay is the game day's name from its file.
 	GameDay string
+	// Timeout bounds the run (guardrails.timeout). Backends whose faults can expire by
+	// themselves give a fault without its own lifetime this one, so that it ends even
+	// if slokit dies and nobody runs cleanup (Chaos Mesh's spec.duration). 0: none.
+	Timeout time.Duration
 }
 
 // Injector applies one fault and takes it away again.
@@ -39,14 +43,19 @@ type Sweeper interface {
 	Sweep(ctx context.Context, runID string) (removed []string, err error)
 }
 
+// FaultParams is a backend's typed fault: what its Parse decoded from the fault's params,
+// opaque to chaos. Run time never sees YAML.
+type FaultParams any
+
 // Backend builds Injectors of one kind from the fault parameters of a GameDay file.
 type Backend interface {
 	// Name is the value of fault.backend that selects this backend ("http-proxy", "chaosmesh", …).
 	Name() string
-	// Validate checks params strictly and returns every problem with its position.
-	Validate(file string, params *yaml.Node) slo.Diagnostics
-	// New builds the injector for run. params has passed Validate.
-	New(params *yaml.Node, run Run) (Injector, error)
+	// Parse decodes params strictly, once, into the backend's typed fault, returning
+	// every problem with its position; the fault is nil when there is an error.
+	Parse(file string, params *yaml.Node) (FaultParams, slo.Diagnostics)
+	// New builds the injector of a fault Parse returned, for run.
+	New(params FaultParams, run Run) (Injector, error)
 }
 
 // AlertState is one active alert of the SLO under test, as the signal source sees it.

@@ -82,8 +82,12 @@ type Fault struct {
 	// Duration is how long the fault stays in place; 0 means "until every expected alert
 	// fired or missed its deadline".
 	Duration time.Duration
-	// Params is the backend-specific node, validated by Backend.Validate.
-	Params *yaml.Node
+	// Params is the backend's typed fault (Backend.Parse); nil when Parse ran without
+	// backends.
+	Params FaultParams
+	// ParamsYAML is the params as written, kept for the run journal: `slokit chaos
+	// cleanup` parses them again in another process.
+	ParamsYAML string
 }
 
 // SteadyState is checked in preflight: a run that starts from a burning SLO proves nothing.
@@ -153,7 +157,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 		return nil, d.Diags
 	}
 	g := &GameDay{Source: file}
-	var faultNode, backendNode *yaml.Node
+	var faultNode, backendNode, paramsNode *yaml.Node
 	d.Mapping(root, "",
 		yamlpos.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &g.Name)
@@ -164,7 +168,10 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 		yamlpos.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
 		yamlpos.Required("slo", func(n *yaml.Node, p string) { d.sloRef(n, p, &g.SLO) }),
 		yamlpos.Required("signals", func(n *yaml.Node, p string) { d.signals(n, p, &g.Signals) }),
-		yamlpos.Required("fault", func(n *yaml.Node, p string) { faultNode, backendNode = n, d.fault(n, p, &g.Fault) }),
+		yamlpos.Required("fault", func(n *yaml.Node, p string) {
+			faultNode = n
+			backendNode, paramsNode = d.fault(n, p, &g.Fault)
+		}),
 		yamlpos.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
 			g.expectedPos = posOf(n)
 			d.ratio(n, p, &g.ExpectedErrorRatio)
@@ -188,7 +195,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 		}),
 	)
 	d.contradictions(g)
-	d.backendParams(g, backends, faultNode, backendNode)
+	d.backendParams(g, backends, faultNode, backendNode, paramsNode)
 	if len(d.Diags.Errors()) > 0 {
 		return nil, d.Diags
 	}
@@ -243,14 +250,20 @@ func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
 	)
 }
 
-// fault decodes the fault mapping and returns the backend's node, for its position.
-func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode *yaml.Node) {
+// fault decodes the fault mapping and returns the backend's node (for its position) and
+// the params node.
+func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode, paramsNode *yaml.Node) {
 	d.Mapping(n, p,
 		yamlpos.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &f.Backend) }),
 		yamlpos.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &f.Duration) }),
-		yamlpos.Optional("params", func(n *yaml.Node, p string) { f.Params = n }),
+		yamlpos.Optional("params", func(n *yaml.Node, p string) { paramsNode = n }),
 	)
-	return backendNode
+	if paramsNode != nil {
+		if b, err := yaml.Marshal(paramsNode); err == nil {
+			f.ParamsYAML = string(b)
+		}
+	}
+	return backendNode, paramsNode
 }
 
 func (d *decoder) steadyState(n *yaml.Node, p string, ss *SteadyState) {
@@ -300,9 +313,9 @@ func (d *decoder) contradictions(g *GameDay) {
 	}
 }
 
-// backendParams has the backend named in fault.backend check the fault's params; absent
-// params are an empty mapping at the fault's position.
-func (d *decoder) backendParams(g *GameDay, backends []Backend, faultNode, backendNode *yaml.Node) {
+// backendParams has the backend named in fault.backend parse the fault's params into its
+// typed fault; absent params are an empty mapping at the fault's position.
+func (d *decoder) backendParams(g *GameDay, backends []Backend, faultNode, backendNode, params *yaml.Node) {
 	if g.Fault.Backend == "" || backends == nil {
 		return
 	}
@@ -315,10 +328,12 @@ func (d *decoder) backendParams(g *GameDay, backends []Backend, faultNode, backe
 		d.Errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
 		return
 	}
-	if g.Fault.Params == nil {
-		g.Fault.Params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
+	if params == nil {
+		params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
 	}
-	d.Diags = append(d.Diags, b.Validate(d.File, g.Fault.Params)...)
+	fp, ds := b.Parse(d.File, params)
+	d.Diags = append(d.Diags, ds...)
+	g.Fault.Params = fp
 }
 
 func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {

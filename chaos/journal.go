@@ -33,15 +33,7 @@ type JournalEntry struct {
 
 // NewJournalEntry builds the entry for a game day's fault.
 func NewJournalEntry(g *GameDay) (JournalEntry, error) {
-	e := JournalEntry{GameDay: g.Name, File: g.Source, Backend: g.Fault.Backend, PID: os.Getpid()}
-	if g.Fault.Params != nil {
-		b, err := yaml.Marshal(g.Fault.Params)
-		if err != nil {
-			return e, fmt.Errorf("encoding fault params for the journal: %w", err)
-		}
-		e.Params = string(b)
-	}
-	return e, nil
+	return JournalEntry{GameDay: g.Name, File: g.Source, Backend: g.Fault.Backend, PID: os.Getpid(), Params: g.Fault.ParamsYAML}, nil
 }
 
 // ParamsNode decodes Params back into a node for Backend.New.
@@ -268,8 +260,12 @@ func cleanupEntry(ctx context.Context, e JournalEntry, b Backend, cr *CleanupRes
 	if b == nil {
 		return fmt.Errorf("backend %q is not built into this slokit; remove the fault by hand and delete the journal entry", e.Backend)
 	}
-	params, err := e.ParamsNode()
+	node, err := e.ParamsNode()
 	if err != nil {
+		return fmt.Errorf("journal params: %w", err)
+	}
+	params, ds := b.Parse("", node)
+	if err := ds.Err(); err != nil {
 		return fmt.Errorf("journal params: %w", err)
 	}
 	inj, err := b.New(params, Run{ID: e.RunID, GameDay: e.GameDay})

@@ -88,7 +88,7 @@ type PlannedRecovery struct {
 // HTTP abort of 50% of requests causes 0.5); Prepare uses it when the game day does not
 // set expectedErrorRatio.
 type Estimator interface {
-	ExpectedErrorRatio(params *yaml.Node) (ratio float64, ok bool)
+	ExpectedErrorRatio(params FaultParams) (ratio float64, ok bool)
 }
 
 // Prepare resolves g against its objective o. estimated is the error ratio the backend

@@ -104,9 +104,9 @@ type runState struct {
 	removed    bool
 	began      time.Time
 	ended      time.Time
-	interrupt  context.Context // the caller's context: cancelled means interrupted
-	preexisted map[string]bool // tracks active when the fault was injected
-	foreign    map[string]bool // alert names ignored, logged once
+	interrupt  context.Context    // the caller's context: cancelled means interrupted
+	preexisted map[string]bool    // tracks active when the fault was injected
+	foreign    map[string]bool    // alert names ignored, logged once
 	mit        *mitigationTracker // nil without a mitigation step
 }
 

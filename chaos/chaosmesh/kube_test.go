@@ -455,7 +455,7 @@ func TestRealSweep(t *testing.T) {
 func TestRealCleanupFromJournal(t *testing.T) {
 	b, c, ns := setup(t)
 	b2 := &Backend{Client: c, Kube: b.Kube, PollInterval: b.PollInterval}
-	params := func() *yaml.Node {
+	params := func() chaos.FaultParams {
 		data, err := os.ReadFile("testdata/valid/network-partition.yaml")
 		if err != nil {
 			t.Fatal(err)
@@ -464,7 +464,15 @@ func TestRealCleanupFromJournal(t *testing.T) {
 		if err := yaml.Unmarshal([]byte(strings.ReplaceAll(string(data), "shortlink", ns)), &n); err != nil {
 			t.Fatal(err)
 		}
-		return &n
+		root := &n
+		if root.Kind == yaml.DocumentNode {
+			root = root.Content[0]
+		}
+		f, ds := b.Parse("network-partition.yaml", root)
+		if err := ds.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return f
 	}
 	ctx := context.Background()
 	crashed, err := b.New(params(), chaos.Run{ID: "crash1", GameDay: "g"})

@@ -37,7 +37,7 @@ func FuzzBackendParams(f *testing.F) {
 			n = doc.Content[0]
 		}
 		for _, b := range backends {
-			ds := b.Validate("f.yaml", n)
+			params, ds := b.Parse("f.yaml", n)
 			for _, d := range ds {
 				if d.Line == 0 || d.Message == "" {
 					t.Fatalf("%s: diagnostic without position or message: %+v", b.Name(), d)
@@ -55,7 +55,7 @@ func FuzzBackendParams(f *testing.F) {
 			if findKey(n, "tokenFile") != nil {
 				continue // New reads the token file
 			}
-			if _, err := b.New(n, chaos.Run{ID: "fuzz"}); err != nil {
+			if _, err := b.New(params, chaos.Run{ID: "fuzz"}); err != nil {
 				t.Fatalf("%s: Validate accepted %q but New failed: %v", b.Name(), src, err)
 			}
 		}

@@ -419,18 +419,22 @@ var (
 // Name is "http-proxy".
 func (HTTPProxyBackend) Name() string { return "http-proxy" }
 
-// Validate checks params strictly.
-func (HTTPProxyBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	_, ds := decodeHTTPProxy(file, params)
-	return ds
+// Parse decodes params strictly into the proxy's typed fault (*HTTPProxyParams).
+func (HTTPProxyBackend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
+	cfg, ds := decodeHTTPProxy(file, params)
+	if len(ds.Errors()) > 0 {
+		return nil, ds
+	}
+	return &cfg, ds
 }
 
 // New builds the proxy; it does not listen until Start or Inject.
-func (b HTTPProxyBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
-	cfg, ds := decodeHTTPProxy("", params)
-	if err := ds.Err(); err != nil {
-		return nil, err
+func (b HTTPProxyBackend) New(params chaos.FaultParams, run chaos.Run) (chaos.Injector, error) {
+	p, ok := params.(*HTTPProxyParams)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("http-proxy: params %T are not from HTTPProxyBackend.Parse", params)
 	}
+	cfg := *p
 	cfg.Log = b.Log
 	if cfg.Log != nil {
 		cfg.Log = cfg.Log.With("run", run.ID)
@@ -451,9 +455,9 @@ func (b HTTPProxyBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector,
 
 // ExpectedErrorRatio is the abort share: an abort of 50% of requests causes 0.5 on the
 // requests it matches. Delays alone report no ratio, as it depends on the SLO threshold.
-func (HTTPProxyBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
-	cfg, ds := decodeHTTPProxy("", params)
-	if len(ds.Errors()) > 0 || cfg.Fault == nil || cfg.Fault.Abort == nil {
+func (HTTPProxyBackend) ExpectedErrorRatio(params chaos.FaultParams) (float64, bool) {
+	cfg, ok := params.(*HTTPProxyParams)
+	if !ok || cfg == nil || cfg.Fault == nil || cfg.Fault.Abort == nil {
 		return 0, false
 	}
 	if s := cfg.Fault.Abort.Status; s != 0 && s < 500 {
@@ -462,17 +466,17 @@ func (HTTPProxyBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
 	return cfg.Fault.Abort.Percent / 100, true
 }
 
-// httpProxyParams are the decoded params of the http-proxy backend: an in-process proxy
+// HTTPProxyParams are the typed params of the http-proxy backend: an in-process proxy
 // (Listen, Target) or a long-lived one driven through its control API (Control).
-type httpProxyParams struct {
+type HTTPProxyParams struct {
 	HTTPProxyConfig
 	Control, TokenFile string
 	Lease              time.Duration
 }
 
-func decodeHTTPProxy(file string, n *yaml.Node) (httpProxyParams, slo.Diagnostics) {
+func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyParams, slo.Diagnostics) {
 	d := newDecoder(file)
-	var cfg httpProxyParams
+	var cfg HTTPProxyParams
 	f := &HTTPFault{}
 	var abortNode, delayNode *yaml.Node
 	seen := d.Mapping(n, paramsPath,

@@ -287,7 +287,7 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 func TestHTTPProxyBackendLifecycle(t *testing.T) {
 	up := upstream(t)
 	port := freePort(t)
-	params := node(t, fmt.Sprintf("listen: 127.0.0.1:%d\ntarget: %s\nabort: {percent: 100, status: 502}\n", port, up.URL))
+	params := parse(t, HTTPProxyBackend{}, fmt.Sprintf("listen: 127.0.0.1:%d\ntarget: %s\nabort: {percent: 100, status: 502}\n", port, up.URL))
 	b := HTTPProxyBackend{}
 	if ratio, ok := b.ExpectedErrorRatio(params); !ok || ratio != 1 {
 		t.Errorf("ExpectedErrorRatio = %v, %v; want 1, true", ratio, ok)

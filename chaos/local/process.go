@@ -399,18 +399,29 @@ var _ chaos.Backend = ProcessBackend{}
 // Name is "process".
 func (ProcessBackend) Name() string { return "process" }
 
-// Validate checks params strictly.
-func (ProcessBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	_, _, ds := decodeProcess(file, params)
-	return ds
+// ProcessParams are the typed params of the process backend.
+type ProcessParams struct {
+	ProcessConfig
+	// Output is the file the command's output is appended to; "" discards it.
+	Output string
+}
+
+// Parse decodes params strictly into the typed fault (*ProcessParams).
+func (ProcessBackend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
+	cfg, output, ds := decodeProcess(file, params)
+	if len(ds.Errors()) > 0 {
+		return nil, ds
+	}
+	return &ProcessParams{ProcessConfig: cfg, Output: output}, ds
 }
 
 // New builds the fault; it starts nothing until Start or Inject.
-func (b ProcessBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
-	cfg, output, ds := decodeProcess("", params)
-	if err := ds.Err(); err != nil {
-		return nil, err
+func (b ProcessBackend) New(params chaos.FaultParams, run chaos.Run) (chaos.Injector, error) {
+	pp, ok := params.(*ProcessParams)
+	if !ok || pp == nil {
+		return nil, fmt.Errorf("process: params %T are not from ProcessBackend.Parse", params)
 	}
+	cfg, output := pp.ProcessConfig, pp.Output
 	cfg.RunID, cfg.StateDir, cfg.Log, cfg.Watchdog = run.ID, b.StateDir, b.Log, b.Watchdog
 	p, err := NewProcess(cfg)
 	if err != nil {

@@ -211,7 +211,7 @@ func TestProcessPID(t *testing.T) {
 // injector again from the same parameters and run, and Remove resumes the command.
 func TestProcessCleanupAfterCrash(t *testing.T) {
 	dir := t.TempDir()
-	params := node(t, "action: pause\ncommand: [sleep, \"30\"]\n")
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sleep, \"30\"]\n")
 	b := ProcessBackend{StateDir: dir}
 	run := chaos.Run{ID: "run42", GameDay: "gd"}
 	inj, err := b.New(params, run)
@@ -245,7 +245,7 @@ func TestProcessCleanupAfterCrash(t *testing.T) {
 // ends the whole process group, not just the leader, and removes the state file.
 func TestProcessCleanupEndsOrphanGroup(t *testing.T) {
 	dir := t.TempDir()
-	params := node(t, "action: pause\ncommand: [sh, -c, \"trap '' HUP; sleep 30 & sleep 30\"]\n")
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sh, -c, \"trap '' HUP; sleep 30 & sleep 30\"]\n")
 	b := ProcessBackend{StateDir: dir}
 	run := chaos.Run{ID: "orphan1", GameDay: "gd"}
 	inj, err := b.New(params, run)
@@ -322,7 +322,7 @@ func TestProcessBackendValidate(t *testing.T) {
 
 func TestProcessOutputFile(t *testing.T) {
 	out := t.TempDir() + "/cmd.log"
-	params := node(t, "action: pause\ncommand: [sh, -c, \"echo started; sleep 30\"]\noutput: "+out+"\n")
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sh, -c, \"echo started; sleep 30\"]\noutput: "+out+"\n")
 	inj, err := ProcessBackend{StateDir: t.TempDir()}.New(params, chaos.Run{ID: "out"})
 	if err != nil {
 		t.Fatal(err)

@@ -124,7 +124,7 @@ func runGameDay(ctx context.Context, e *env, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	run := chaos.Run{ID: newChaosRunID(), GameDay: plan.GameDay.Name}
+	run := chaos.Run{ID: newChaosRunID(), GameDay: plan.GameDay.Name, Timeout: plan.Timeout}
 	inj, err := setup.Backend.New(plan.GameDay.Fault.Params, run)
 	if err != nil {
 		return fmt.Errorf("building the %s fault: %w", plan.GameDay.Fault.Backend, err)

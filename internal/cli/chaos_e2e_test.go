@@ -301,7 +301,11 @@ func TestChaosInterruptRemovesFault(t *testing.T) {
 			backend = b
 		}
 	}
-	inj, err := backend.New(params.Content[0], chaos.Run{ID: "int1", GameDay: "interrupt"})
+	fp, ds := backend.Parse("", params.Content[0])
+	if err := ds.Err(); err != nil {
+		t.Fatal(err)
+	}
+	inj, err := backend.New(fp, chaos.Run{ID: "int1", GameDay: "interrupt"})
 	if err != nil {
 		t.Fatal(err)
 	}
