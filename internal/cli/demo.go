@@ -25,6 +25,8 @@ const demoPrometheusListen = "127.0.0.1:8089"
 
 type demoOptions struct {
 	out, prometheus, listen, echartsJS, output, scenario string
+	serveListen                                          string
+	serve                                                bool
 	rate                                                 float64
 	warmup                                               time.Duration // < 0: the expected tier's long window
 	noColor                                              bool
@@ -89,6 +91,8 @@ without its breaker: the control, which fails with "mitigation … never engaged
 	f.StringVar(&o.echartsJS, "echarts-js", "", "ignored: the report draws its charts as inline SVG")
 	_ = f.MarkDeprecated("echarts-js", "the report draws its charts as inline SVG and needs no script")
 	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
+	f.BoolVar(&o.serve, "serve", false, "after the verdict, keep the stack up and serve the web UI (slokit serve) on it until Ctrl-C; the run is recorded in DIR/gamedays.db")
+	f.StringVar(&o.serveListen, "serve-listen", "", "the UI's `ADDRESS` with --serve (default "+demoServeListen+", or a free port when it is taken)")
 	return cmd
 }
 
@@ -155,6 +159,11 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 		fmt.Fprintf(e.stderr, "note: %s covers the %s period but the demo's traffic is only %s old, so it extrapolates this run's burn; "+
 			"the budget spent above is the run's share of a full %s budget\n", slo.MetricBudgetRemaining,
 			slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))), time.Since(began).Round(time.Second), slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))))
+	}
+	if o.serve {
+		if err := serveDemo(ctx, e, o, stack, res); err != nil {
+			return errors.Join(runErr, err)
+		}
 	}
 	return runExitError(res, runErr)
 }
