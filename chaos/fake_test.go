@@ -8,7 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -154,7 +154,7 @@ func (fakeBackend) Parse(file string, params *yaml.Node) (FaultParams, slo.Diagn
 	d := newDecoder(file)
 	var fp fakeParams
 	d.Mapping(params, "fault.params",
-		yamlpos.Required("percent", func(n *yaml.Node, p string) {
+		strictyaml.Required("percent", func(n *yaml.Node, p string) {
 			if d.float(n, p, &fp.percent) && (fp.percent <= 0 || fp.percent > 100) {
 				d.Errf(n, p, "must be in (0,100], got %v", fp.percent)
 			}

@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -154,52 +154,52 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	d := newDecoder(file)
 	root := d.document(data)
 	if root == nil {
-		return nil, d.Diags
+		return nil, d.Diagnostics()
 	}
 	g := &GameDay{Source: file}
 	var faultNode, backendNode, paramsNode *yaml.Node
 	d.Mapping(root, "",
-		yamlpos.Required("name", func(n *yaml.Node, p string) {
+		strictyaml.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &g.Name)
 			if g.Name != "" && !nameRE.MatchString(g.Name) {
 				d.Errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
 			}
 		}),
-		yamlpos.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
-		yamlpos.Required("slo", func(n *yaml.Node, p string) { d.sloRef(n, p, &g.SLO) }),
-		yamlpos.Required("signals", func(n *yaml.Node, p string) { d.signals(n, p, &g.Signals) }),
-		yamlpos.Required("fault", func(n *yaml.Node, p string) {
+		strictyaml.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
+		strictyaml.Required("slo", func(n *yaml.Node, p string) { d.sloRef(n, p, &g.SLO) }),
+		strictyaml.Required("signals", func(n *yaml.Node, p string) { d.signals(n, p, &g.Signals) }),
+		strictyaml.Required("fault", func(n *yaml.Node, p string) {
 			faultNode = n
 			backendNode, paramsNode = d.fault(n, p, &g.Fault)
 		}),
-		yamlpos.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
+		strictyaml.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
 			g.expectedPos = posOf(n)
 			d.ratio(n, p, &g.ExpectedErrorRatio)
 		}),
-		yamlpos.Optional("steadyState", func(n *yaml.Node, p string) { d.steadyState(n, p, &g.SteadyState) }),
-		yamlpos.Required("expect", func(n *yaml.Node, p string) { d.expect(n, p, &g.Expect) }),
-		yamlpos.Optional("mustNotFire", func(n *yaml.Node, p string) {
+		strictyaml.Optional("steadyState", func(n *yaml.Node, p string) { d.steadyState(n, p, &g.SteadyState) }),
+		strictyaml.Required("expect", func(n *yaml.Node, p string) { d.expect(n, p, &g.Expect) }),
+		strictyaml.Optional("mustNotFire", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				s := AlertSelector{at: posOf(n)}
 				d.Mapping(n, p, d.selectorFields(&s)...)
 				g.MustNotFire = append(g.MustNotFire, s)
 			})
 		}),
-		yamlpos.Optional("recovery", func(n *yaml.Node, p string) { d.recovery(n, p, &g.Recovery) }),
-		yamlpos.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
-		yamlpos.Optional("guardrails", func(n *yaml.Node, p string) {
+		strictyaml.Optional("recovery", func(n *yaml.Node, p string) { d.recovery(n, p, &g.Recovery) }),
+		strictyaml.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
+		strictyaml.Optional("guardrails", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
-				yamlpos.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
+				strictyaml.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
+				strictyaml.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
 			)
 		}),
 	)
 	d.contradictions(g)
 	d.backendParams(g, backends, faultNode, backendNode, paramsNode)
 	if len(d.Diags.Errors()) > 0 {
-		return nil, d.Diags
+		return nil, d.Diagnostics()
 	}
-	return g, d.Diags
+	return g, d.Diagnostics()
 }
 
 // document decodes data as exactly one YAML document and returns its root, or nil.
@@ -227,15 +227,15 @@ func (d *decoder) document(data []byte) *yaml.Node {
 
 func (d *decoder) sloRef(n *yaml.Node, p string, ref *SLORef) {
 	d.Mapping(n, p,
-		yamlpos.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &ref.File) }),
-		yamlpos.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Service) }),
-		yamlpos.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Name) }),
+		strictyaml.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &ref.File) }),
+		strictyaml.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Service) }),
+		strictyaml.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Name) }),
 	)
 }
 
 func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
 	d.Mapping(n, p,
-		yamlpos.Required("prometheus", func(n *yaml.Node, p string) {
+		strictyaml.Required("prometheus", func(n *yaml.Node, p string) {
 			d.Str(n, p, &s.Prometheus)
 			if s.Prometheus == "" {
 				return
@@ -245,8 +245,8 @@ func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
 				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", s.Prometheus)
 			}
 		}),
-		yamlpos.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &s.PollInterval) }),
-		yamlpos.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &s.Tolerance) }),
+		strictyaml.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &s.PollInterval) }),
+		strictyaml.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &s.Tolerance) }),
 	)
 }
 
@@ -254,9 +254,9 @@ func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
 // the params node.
 func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode, paramsNode *yaml.Node) {
 	d.Mapping(n, p,
-		yamlpos.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &f.Backend) }),
-		yamlpos.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &f.Duration) }),
-		yamlpos.Optional("params", func(n *yaml.Node, p string) { paramsNode = n }),
+		strictyaml.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &f.Backend) }),
+		strictyaml.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &f.Duration) }),
+		strictyaml.Optional("params", func(n *yaml.Node, p string) { paramsNode = n }),
 	)
 	if paramsNode != nil {
 		if b, err := yaml.Marshal(paramsNode); err == nil {
@@ -268,10 +268,10 @@ func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode, paramsNo
 
 func (d *decoder) steadyState(n *yaml.Node, p string, ss *SteadyState) {
 	d.Mapping(n, p,
-		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &ss.Window) }),
-		yamlpos.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &ss.MaxBurnRate) }),
-		yamlpos.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &ss.Wait) }),
-		yamlpos.Optional("noAlerts", func(n *yaml.Node, p string) {
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &ss.Window) }),
+		strictyaml.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &ss.MaxBurnRate) }),
+		strictyaml.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &ss.Wait) }),
+		strictyaml.Optional("noAlerts", func(n *yaml.Node, p string) {
 			var b bool
 			d.boolean(n, p, &b)
 			ss.NoAlerts = &b
@@ -284,7 +284,7 @@ func (d *decoder) expect(n *yaml.Node, p string, out *[]Expectation) {
 		var e Expectation
 		e.at = posOf(n)
 		d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
-			yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
+			strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
 		*out = append(*out, e)
 	})
 	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
@@ -295,9 +295,9 @@ func (d *decoder) expect(n *yaml.Node, p string, out *[]Expectation) {
 func (d *decoder) recovery(n *yaml.Node, p string, r *Recovery) {
 	r.at = posOf(n)
 	d.Mapping(n, p,
-		yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &r.Within) }),
-		yamlpos.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &r.BurnRateBelow) }),
-		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &r.Window) }),
+		strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &r.Within) }),
+		strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &r.BurnRateBelow) }),
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &r.Window) }),
 	)
 }
 
@@ -332,13 +332,13 @@ func (d *decoder) backendParams(g *GameDay, backends []Backend, faultNode, backe
 		params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
 	}
 	fp, ds := b.Parse(d.File, params)
-	d.Diags = append(d.Diags, ds...)
+	d.Diags = append(d.Diags, ds...) // sorted with d's own by Diagnostics
 	g.Fault.Params = fp
 }
 
-func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {
-	return []yamlpos.Field{
-		yamlpos.Required("severity", func(n *yaml.Node, p string) {
+func (d *decoder) selectorFields(s *AlertSelector) []strictyaml.Field {
+	return []strictyaml.Field{
+		strictyaml.Required("severity", func(n *yaml.Node, p string) {
 			v, ok := d.Scalar(n, p)
 			if !ok {
 				return
@@ -350,7 +350,7 @@ func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {
 				d.Errf(n, p, "must be page or ticket, got %q", v)
 			}
 		}),
-		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }),
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }),
 	}
 }
 

@@ -144,9 +144,9 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	planMitigation(pl.d, g, p, pl.window)
 	pl.timeout()
 	if len(pl.d.Diags.Errors()) > 0 {
-		return nil, pl.d.Diags
+		return nil, pl.d.Diagnostics()
 	}
-	return p, pl.d.Diags
+	return p, pl.d.Diagnostics()
 }
 
 // planner resolves one game day against its objective for Prepare.

@@ -242,7 +242,7 @@ func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPa
 }
 
 func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
-	before := w.nerr
+	before := w.Errs
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
@@ -274,7 +274,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 		w.periodFits(o.Period, a.Windows != nil && !isNull(w.resolve(a.Windows)), s.Period.Node, joinPath(p, "period"))
 	}
 
-	if w.nerr > before {
+	if w.Errs > before {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{

@@ -19,7 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -480,42 +480,42 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyParams, slo.Diagnostic
 	f := &HTTPFault{}
 	var abortNode, delayNode *yaml.Node
 	seen := d.Mapping(n, paramsPath,
-		yamlpos.Optional("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
-		yamlpos.Optional("target", func(n *yaml.Node, p string) {
+		strictyaml.Optional("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
+		strictyaml.Optional("target", func(n *yaml.Node, p string) {
 			d.Str(n, p, &cfg.Target)
 			if u, err := url.Parse(cfg.Target); cfg.Target != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:8080, got %q", cfg.Target)
 			}
 		}),
-		yamlpos.Optional("control", func(n *yaml.Node, p string) {
+		strictyaml.Optional("control", func(n *yaml.Node, p string) {
 			d.Str(n, p, &cfg.Control)
 			if _, _, err := controlClient(cfg.Control); cfg.Control != "" && err != nil {
 				d.Errf(n, p, "must be unix:///path/to.sock or http://127.0.0.1:PORT (the control API of `slokit chaos proxy`), got %q", cfg.Control)
 			}
 		}),
-		yamlpos.Optional("tokenFile", func(n *yaml.Node, p string) { d.Str(n, p, &cfg.TokenFile) }),
-		yamlpos.Optional("lease", func(n *yaml.Node, p string) {
+		strictyaml.Optional("tokenFile", func(n *yaml.Node, p string) { d.Str(n, p, &cfg.TokenFile) }),
+		strictyaml.Optional("lease", func(n *yaml.Node, p string) {
 			d.duration(n, p, &cfg.Lease)
 			if cfg.Lease != 0 && (cfg.Lease < MinLease || cfg.Lease > MaxLease) {
 				d.Errf(n, p, "must be in [%s,%s], got %s", MinLease, MaxLease, cfg.Lease)
 			}
 		}),
-		yamlpos.Optional("abort", func(n *yaml.Node, p string) {
+		strictyaml.Optional("abort", func(n *yaml.Node, p string) {
 			abortNode = n
 			f.Abort = &HTTPAbort{}
 			d.Mapping(n, p,
-				yamlpos.Required("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }),
-				yamlpos.Optional("status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }),
+				strictyaml.Required("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }),
+				strictyaml.Optional("status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }),
 			)
 		}),
-		yamlpos.Optional("delay", func(n *yaml.Node, p string) {
+		strictyaml.Optional("delay", func(n *yaml.Node, p string) {
 			delayNode = n
 			f.Delay = &HTTPDelay{}
 			s := d.Mapping(n, p,
-				yamlpos.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }),
-				yamlpos.Required("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }),
-				yamlpos.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }),
-				yamlpos.Optional("distribution", func(n *yaml.Node, p string) {
+				strictyaml.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }),
+				strictyaml.Required("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }),
+				strictyaml.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }),
+				strictyaml.Optional("distribution", func(n *yaml.Node, p string) {
 					d.oneOf(n, p, &f.Delay.Distribution, DistFixed, DistUniform, DistNormal)
 				}),
 			)
@@ -526,7 +526,7 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyParams, slo.Diagnostic
 				d.Errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
 			}
 		}),
-		yamlpos.Optional("match", func(n *yaml.Node, p string) { d.httpMatch(n, p, &f.Match) }),
+		strictyaml.Optional("match", func(n *yaml.Node, p string) { d.httpMatch(n, p, &f.Match) }),
 	)
 	if abortNode == nil && delayNode == nil && isMapping(n) {
 		d.Errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
@@ -535,7 +535,7 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyParams, slo.Diagnostic
 	if f.Abort != nil || f.Delay != nil {
 		cfg.Fault = f
 	}
-	return cfg, d.Diags
+	return cfg, d.Diagnostics()
 }
 
 // checkProxyMode requires either control (a long-lived proxy) or listen and target (a
@@ -568,7 +568,7 @@ func checkProxyMode(d *decoder, n *yaml.Node, seen map[string]*yaml.Node) {
 
 func (d *decoder) httpMatch(n *yaml.Node, p string, m *HTTPMatch) {
 	d.Mapping(n, p,
-		yamlpos.Optional("routes", func(n *yaml.Node, p string) {
+		strictyaml.Optional("routes", func(n *yaml.Node, p string) {
 			d.StrList(n, p, &m.Routes)
 			for i, r := range m.Routes {
 				if _, err := newMatcher(HTTPMatch{Routes: m.Routes[:i+1]}); err != nil && r != "" {
@@ -577,7 +577,7 @@ func (d *decoder) httpMatch(n *yaml.Node, p string, m *HTTPMatch) {
 				}
 			}
 		}),
-		yamlpos.Optional("pathPrefix", func(n *yaml.Node, p string) {
+		strictyaml.Optional("pathPrefix", func(n *yaml.Node, p string) {
 			d.Str(n, p, &m.PathPrefix)
 			if m.PathPrefix != "" && !strings.HasPrefix(m.PathPrefix, "/") {
 				d.Errf(n, p, "must start with /, got %q", m.PathPrefix)

@@ -150,16 +150,16 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 	step := max(time.Second, (rng / 120).Round(time.Second))
 	win := v1.Range{Start: now.Add(-rng), End: now, Step: step}
 	period := v1.Range{Start: now.Add(-o.Period), End: now, Step: max(time.Second, (o.Period / 120).Round(time.Second))}
-	var burnM, alertsM model.Matrix
+	var burnM, alertsM []Series
 	err := runAll(
 		func() (err error) {
-			var v model.Vector
+			var v []Sample
 			v, err = prom.Query(ctx, slo.SeriesSelector(o, slo.MetricBurnRate, 0), now)
 			inst.burn = instant(v)
 			return err
 		},
 		func() (err error) {
-			var v model.Vector
+			var v []Sample
 			v, err = prom.Query(ctx, slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0), now)
 			inst.budget = perSLO(v)
 			return err
@@ -167,7 +167,7 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 		func() error {
 			list, err := prom.Alerts(ctx)
 			for _, a := range list {
-				if k := metricKey(model.Metric(a.Labels)); a.State == v1.AlertStateFiring || inst.alerts[k] == "" {
+				if k := alertKey(a); a.State == v1.AlertStateFiring || inst.alerts[k] == "" {
 					inst.alerts[k] = string(a.State)
 				}
 			}
@@ -226,23 +226,23 @@ func first(m map[string][]Point) []Point {
 }
 
 // alertSpans turns ALERTS samples into spans of pending or firing per tier, newest first.
-func alertSpans(e *entry, m model.Matrix, step time.Duration, now time.Time) []AlertSpan {
+func alertSpans(e *entry, m []Series, step time.Duration, now time.Time) []AlertSpan {
 	tiers := map[string]string{}
 	for _, t := range e.Tiers {
 		tiers[t.Long] = t.Name
 	}
 	out := []AlertSpan{}
 	for _, ss := range m {
-		w := string(ss.Metric[slo.LabelWindow])
+		w := ss.Labels.Window
 		tierName := tiers[w]
 		if tierName == "" {
-			tierName = string(ss.Metric[slo.LabelSeverity]) + "/" + w
+			tierName = ss.Labels.Severity + "/" + w
 		}
-		base := AlertSpan{Alert: string(ss.Metric[model.AlertNameLabel]), Tier: tierName, State: string(ss.Metric["alertstate"])}
+		base := AlertSpan{Alert: ss.Labels.AlertName, Tier: tierName, State: ss.Labels.AlertState}
 		var cur *AlertSpan
 		var last time.Time
-		for _, p := range ss.Values {
-			t := p.Timestamp.Time().UTC()
+		for _, p := range ss.Points {
+			t := p.T
 			if cur != nil && t.Sub(last) > step*3/2 {
 				end := last
 				cur.To = &end
