@@ -251,6 +251,11 @@ func browseDetail(t *testing.T, b *browser, base string) {
 		t.Errorf("%d game days listed on the SLO page, want 1", n)
 	}
 	b.checkConsole(t, "detail", false)
+	b.open(t, base+"/slo/shop/checkout-availability/backtest", "#backtest-summary", "backtest")
+	if s := eval[string](t, b, `document.querySelector('#backtest-report').textContent`); !strings.Contains(s, "page") {
+		t.Errorf("backtest report: %q", s)
+	}
+	b.checkConsole(t, "backtest", false)
 	b.open(t, base+"/slo/ghost/nothing-here", "#tiers", "detail-nodata")
 	if s := eval[string](t, b, `document.querySelector('#budget').textContent`); s != "no data" {
 		t.Errorf("ghost budget %q", s)

@@ -38,7 +38,9 @@ type Detail struct {
 	Dashboard     string          `json:"dashboard,omitempty"`
 	GameDays      []store.Run     `json:"gameDays"`
 	GameDaysError string          `json:"gameDaysError,omitempty"`
-	Queries       int             `json:"queries"`
+	// LastBacktest is the last backtest this server ran for the SLO; nil when none.
+	LastBacktest *BacktestRun `json:"lastBacktest"`
+	Queries      int          `json:"queries"`
 
 	BurnChart, BudgetChart, SLIChart template.HTML `json:"-"`
 }
@@ -128,6 +130,7 @@ func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (
 			d.GameDays = runs
 		}
 	}
+	d.LastBacktest = s.bt.get(o.Service + "/" + o.Name)
 	d.charts(e, now, rng)
 	d.Queries = int(prom.n.Load())
 	return d, nil

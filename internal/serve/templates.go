@@ -12,7 +12,7 @@ import (
 )
 
 // pages are the templates, each parsed with the layout and the shared partials.
-var pages = []string{"overview", "detail", "gamedays", "run", "error"}
+var pages = []string{"overview", "detail", "backtest", "gamedays", "run", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
