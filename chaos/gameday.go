@@ -158,7 +158,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	}
 	g := &GameDay{Source: file}
 	var faultNode, backendNode, paramsNode *yaml.Node
-	d.Mapping(root, "",
+	seen := d.Mapping(root, "",
 		strictyaml.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &g.Name)
 			if g.Name != "" && !nameRE.MatchString(g.Name) {
@@ -177,7 +177,8 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			d.ratio(n, p, &g.ExpectedErrorRatio)
 		}),
 		strictyaml.Optional("steadyState", func(n *yaml.Node, p string) { d.steadyState(n, p, &g.SteadyState) }),
-		strictyaml.Required("expect", func(n *yaml.Node, p string) { d.expect(n, p, &g.Expect) }),
+		// Required, unless a mitigation is what the game day proves (checked below).
+		strictyaml.Optional("expect", func(n *yaml.Node, p string) { d.expect(n, p, &g.Expect) }),
 		strictyaml.Optional("mustNotFire", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				s := AlertSelector{at: posOf(n)}
@@ -194,6 +195,9 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			)
 		}),
 	)
+	if _, ok := seen["mitigation"]; !ok {
+		d.Require(root, "", seen, "expect")
+	}
 	d.contradictions(g)
 	d.backendParams(g, backends, faultNode, backendNode, paramsNode)
 	if len(d.Diags.Errors()) > 0 {

@@ -246,7 +246,9 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 		} else {
 			fmt.Fprintf(&b, "  expect %-12s did not fire (predicted %s, allowed %s)  %s\n", x.Alert, chaosSecs(x.PredictedSeconds), allowed, chaosMark(x.Met))
 		}
-		if x.FiredTier != "" {
+		if under := resolvedUnderFault(res, x.FiredTier); under != "" {
+			fmt.Fprintf(&b, "  reset  %-12s %s\n", x.FiredTier, under)
+		} else if x.FiredTier != "" {
 			fmt.Fprintf(&b, "  reset  %-12s %s after the fault ended (predicted %s)\n", x.FiredTier, chaosSecs(x.ResetSeconds), chaosSecs(x.PredictedResetSeconds))
 		}
 	}

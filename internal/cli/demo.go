@@ -124,8 +124,12 @@ func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 			o.rate, stack.EdgeURL, stack.ServiceURL)
 	}
 	if stack.Lab != nil {
-		fmt.Fprintf(e.stderr, "lab at %s scrapes %s/metrics and evaluates %s every 1s\n",
-			stack.SignalsURL, stack.EdgeURL, stack.Files[demo.FileRules])
+		scraped := stack.EdgeURL + "/metrics"
+		if stack.FaultOnDependency() {
+			scraped += " and " + stack.ServiceURL + "/metrics (the breaker's state)"
+		}
+		fmt.Fprintf(e.stderr, "lab at %s scrapes %s and evaluates %s every 1s\n",
+			stack.SignalsURL, scraped, stack.Files[demo.FileRules])
 	} else {
 		fmt.Fprintf(e.stderr, `signals from the Prometheus at %s. It must scrape %s every 1s and evaluate %s every 1s;
 %s does both: run 'prometheus --config.file=%s', or add its scrape job and rule file to
