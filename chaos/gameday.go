@@ -291,7 +291,7 @@ func (d *decoder) expect(n *yaml.Node, p string, out *[]Expectation) {
 			strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
 		*out = append(*out, e)
 	})
-	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+	if strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
 	}
 }

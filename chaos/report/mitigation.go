@@ -48,3 +48,19 @@ func addMitigationBand(c *chart, res *chaos.Result) {
 		c.Bands = append(c.Bands, band{X0: x(res, iv.Start), X1: x(res, end), Label: "mitigation " + m.Name + " active", Color: "rgba(38,139,70,0.16)"})
 	}
 }
+
+// resetUnderFault is the reset row of a fired tier that resolved while the fault was
+// still in (a mitigation relieved the SLO): not a missing reset but the point of it.
+func resetUnderFault(res *chaos.Result, e chaos.ExpectationResult) (row, bool) {
+	if e.FiredTier == "" || res.FaultBegan == nil || res.FaultEnded == nil {
+		return row{}, false
+	}
+	for _, a := range res.Alerts {
+		if a.Tier() == e.FiredTier && a.ResolvedAt != nil && a.ResolvedAt.Before(*res.FaultEnded) {
+			s := a.ResolvedAt.Sub(*res.FaultBegan).Seconds()
+			return row{Check: "reset: " + e.FiredTier, Measured: "resolved " + secs(&s) + " after injection, fault still in",
+				Predicted: "—", Allowed: "—", OK: true}, true
+		}
+	}
+	return row{}, false
+}

@@ -31,8 +31,8 @@ bearer token read from --token-file (created with a random token when missing):
   DELETE /v1/fault?run=ID           remove the fault (any fault without run)
 
 It stops on SIGINT or SIGTERM, removing any fault first. See docs/gameday.md.`,
-		Example: `  slokit chaos proxy --listen 127.0.0.1:8081 --target http://127.0.0.1:8080 \
-      --control unix://$XDG_RUNTIME_DIR/slokit/shortlink.sock`,
+		Example: `  slokit chaos proxy --listen 127.0.0.1:8081 --target http://127.0.0.1:8080 --control unix://$XDG_RUNTIME_DIR/slokit/shortlink.sock
+  slokit chaos proxy --listen 127.0.0.1:8081 --target http://127.0.0.1:8080 --control 127.0.0.1:8474 --token-file /run/slokit/proxy.token`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Listen == "" || cfg.Target == "" || cfg.Control == "" {

@@ -86,7 +86,7 @@ without its breaker: the control, which fails with "mitigation … never engaged
 	f.StringVar(&o.listen, "listen", "", "the edge's `ADDRESS` (default 127.0.0.1:0, or "+demoPrometheusListen+" with --prometheus)")
 	f.Float64Var(&o.rate, "rate", 50, "load in requests per second")
 	f.StringVar(&o.scenario, "scenario", demo.ScenarioErrors, "game day to run: "+strings.Join(demo.ScenarioNames(), ", ")+" (see above)")
-	f.DurationVar(&o.warmup, "warmup", -1, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
+	durationVar(f, &o.warmup, "warmup", -1, 0, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
 	f.StringVar(&o.echartsJS, "echarts-js", "", "ignored: the report draws its charts as inline SVG")
 	_ = f.MarkDeprecated("echarts-js", "the report draws its charts as inline SVG and needs no script")

@@ -38,8 +38,8 @@ Mimir, the demo's lab) that evaluates slokit's generated rules. See docs/serve.m
 		Example: `  slokit serve -f slos.yaml --prometheus http://127.0.0.1:9090
   slokit serve -f specs/ --prometheus http://thanos:10902 --grafana-url https://grafana.example --listen 127.0.0.1:8080
   slokit demo --serve        # the demo's SLO, lab and game day, kept up after the verdict`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.files = append(o.files, args...) // a shell glob's expansion: -f slos/*.yaml
 			if len(o.files) == 0 {
 				return &usageError{errors.New("no SLO specs: pass -f FILE or -f DIR")}
 			}
@@ -61,7 +61,11 @@ Mimir, the demo's lab) that evaluates slokit's generated rules. See docs/serve.m
 }
 
 func runServe(ctx context.Context, e *env, o serveOptions) error {
-	services, ds := slo.LoadFiles(o.files...)
+	files, err := expandFiles(o.files)
+	if err != nil {
+		return err
+	}
+	services, ds := slo.LoadFiles(files...)
 	for _, d := range ds.Warnings() {
 		fmt.Fprintln(e.stderr, d.String())
 	}

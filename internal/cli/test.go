@@ -54,8 +54,8 @@ Exits 4 when an expectation fails, 3 when an input file is invalid.`,
   slokit test -f examples/shortlink.yaml --scenario total-outage --scenario burn-0.9x -o json
   slokit test -f slos/ -o junit > backtest.xml
   slokit test -f slos.yaml --scenario incidents.yaml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.files = append(f.files, args...) // a shell glob's expansion: -f slos/*.yaml
 			return runTest(cmd.Context(), e, f)
 		},
 	}
@@ -103,7 +103,7 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	files, err := backtest.SpecFiles(f.files)
+	files, err := expandFiles(f.files)
 	if err != nil {
 		return err
 	}
