@@ -275,7 +275,11 @@ func (pl *planner) mustNotFire() {
 		for _, w := range tiers {
 			if alerts.Predict(o, w, p.ErrorRatio).Fires {
 				if det := detect(o, w, p.ErrorRatio); det < p.Hold {
-					d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
+					unless := ""
+					if pl.g.Mitigation.Name != "" {
+						unless = ", unless mitigation " + pl.g.Mitigation.Name + " prevents it"
+					}
+					d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held%s", w.Name(), fmtDur(det), fmtDur(p.Hold), unless)
 				}
 			}
 		}
