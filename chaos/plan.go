@@ -243,7 +243,11 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			for _, w := range tiers {
 				if alerts.Predict(o, w, p.ErrorRatio).Fires {
 					if det := detect(o, w, p.ErrorRatio); det < p.Hold {
-						d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
+						if g.Mitigation.Name != "" {
+							d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held, unless mitigation %s prevents it", w.Name(), fmtDur(det), fmtDur(p.Hold), g.Mitigation.Name)
+						} else {
+							d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
+						}
 					}
 				}
 			}
