@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -97,9 +98,9 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		GameDay:      g,
 		Objective:    o,
 		Hold:         g.Fault.Duration,
-		PollInterval: or(g.Signals.PollInterval, DefaultPollInterval),
-		Tolerance:    or(g.Signals.Tolerance, DefaultTolerance),
-		MaxBudget:    orF(g.Guardrails.MaxBudget, DefaultMaxBudget),
+		PollInterval: cmp.Or(g.Signals.PollInterval, DefaultPollInterval),
+		Tolerance:    cmp.Or(g.Signals.Tolerance, DefaultTolerance),
+		MaxBudget:    cmp.Or(g.Guardrails.MaxBudget, DefaultMaxBudget),
 		MustNotFire:  g.MustNotFire,
 	}
 	switch {
@@ -125,7 +126,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	noAlerts := g.SteadyState.NoAlerts == nil || *g.SteadyState.NoAlerts
 	p.SteadyState = PlannedSteadyState{
 		Window:      checkWindow(g.SteadyState.Window, "steadyState.window"),
-		MaxBurnRate: orF(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
+		MaxBurnRate: cmp.Or(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
 		NoAlerts:    noAlerts,
 		Wait:        g.SteadyState.Wait,
 	}
@@ -242,7 +243,11 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			for _, w := range tiers {
 				if alerts.Predict(o, w, p.ErrorRatio).Fires {
 					if det := detect(o, w, p.ErrorRatio); det < p.Hold {
-						d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
+						if g.Mitigation.Name != "" {
+							d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held, unless mitigation %s prevents it", w.Name(), fmtDur(det), fmtDur(p.Hold), g.Mitigation.Name)
+						} else {
+							d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
+						}
 					}
 				}
 			}
@@ -251,7 +256,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	rat := &yaml.Node{Line: g.Recovery.at.line, Column: g.Recovery.at.col}
 	p.Recovery = PlannedRecovery{
 		Within:        g.Recovery.Within,
-		BurnRateBelow: orF(g.Recovery.BurnRateBelow, DefaultBurnBelow),
+		BurnRateBelow: cmp.Or(g.Recovery.BurnRateBelow, DefaultBurnBelow),
 		Window:        checkWindow(g.Recovery.Window, "recovery.window"),
 	}
 	if p.Recovery.Within == 0 {
@@ -333,20 +338,6 @@ func windowDuration(w string) time.Duration {
 		return 0
 	}
 	return d
-}
-
-func or(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
-func orF(f, def float64) float64 {
-	if f == 0 {
-		return def
-	}
-	return f
 }
 
 // round trims float noise like 0.0010000000000000009 for messages.

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -325,7 +326,7 @@ func (s *runState) progress(burn map[string]float64, active []AlertState, event 
 func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, error) {
 	r := s.r
 	o := r.Plan.Objective
-	cctx, cancel := context.WithTimeout(ctx, orD(r.SignalTimeout, 10*time.Second))
+	cctx, cancel := context.WithTimeout(ctx, cmp.Or(r.SignalTimeout, 10*time.Second))
 	defer cancel()
 	burn, err := r.Signals.BurnRates(cctx, o)
 	var active []AlertState
@@ -420,13 +421,6 @@ func (s *runState) event(burn map[string]float64, active []AlertState, e string)
 	s.progress(burn, active, e)
 }
 
-func orD(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
 // firedFor returns the first track matching sel that fired at or after the fault began.
 func (s *runState) firedFor(sel AlertSelector) *AlertTrack {
 	var best *AlertTrack
@@ -471,7 +465,7 @@ func (s *runState) guardrails() bool {
 // cancelled, and deletes the journal entry once removal succeeded.
 func (s *runState) remove(ctx context.Context) error {
 	r := s.r
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orD(r.RemoveTimeout, 30*time.Second))
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(r.RemoveTimeout, 30*time.Second))
 	defer cancel()
 	err := r.Injector.Remove(rctx)
 	s.ended = r.Clock.Now()
@@ -561,7 +555,7 @@ func (s *runState) verdict() {
 		}
 	}
 	if br, ok := s.r.Signals.(BudgetReader); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), orD(s.r.SignalTimeout, 10*time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(s.r.SignalTimeout, 10*time.Second))
 		if v, err := br.BudgetRemaining(ctx, p.Objective); err == nil {
 			s.res.Budget.RemainingAfter = ptrF(v)
 		}

@@ -58,3 +58,19 @@ func addMitigationBand(c *charts.Line, res *chaos.Result) {
 		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}))
 	c.AddSeries("mitigation "+m.Name+" active", data, so...)
 }
+
+// resetUnderFault is the reset row of a fired tier that resolved while the fault was
+// still in (a mitigation relieved the SLO): not a missing reset but the point of it.
+func resetUnderFault(res *chaos.Result, e chaos.ExpectationResult) (row, bool) {
+	if e.FiredTier == "" || res.FaultBegan == nil || res.FaultEnded == nil {
+		return row{}, false
+	}
+	for _, a := range res.Alerts {
+		if a.Tier() == e.FiredTier && a.ResolvedAt != nil && a.ResolvedAt.Before(*res.FaultEnded) {
+			s := a.ResolvedAt.Sub(*res.FaultBegan).Seconds()
+			return row{Check: "reset: " + e.FiredTier, Measured: "resolved " + secs(&s) + " after injection, fault still in",
+				Predicted: "—", Allowed: "—", OK: true}, true
+		}
+	}
+	return row{}, false
+}

@@ -38,4 +38,15 @@ func TestMitigationInReport(t *testing.T) {
 	if n := strings.Count(page, `"name":"linkcheck-breaker","xAxis":150`); n != 2 {
 		t.Errorf("%d mitigation bands from 150s, want 2 (burn rate and SLI charts)", n)
 	}
+	// The page resolved under the fault: its reset row says so instead of failing.
+	resolved := res.StartedAt.Add(200 * time.Second)
+	res.Alerts[0].ResolvedAt = &resolved
+	buf.Reset()
+	if err := Write(&buf, res, Options{EChartsJS: []byte("/* stand-in */")}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "<td>reset: page/1h</td><td>resolved 2m20s after injection, fault still in</td><td>—</td><td>—</td><td><span class=\"ok\">ok</span></td>"; !strings.Contains(buf.String(), want) {
+		i := strings.Index(buf.String(), "reset: page/1h")
+		t.Errorf("page lacks %q near\n%.300s", want, buf.String()[max(i, 0):])
+	}
 }

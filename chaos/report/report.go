@@ -132,7 +132,9 @@ func rows(res *chaos.Result) []row {
 			measured = e.FiredTier + " fired after " + secs(e.DetectedSeconds)
 		}
 		out = append(out, row{Check: "detection: " + e.Alert, Measured: measured, Predicted: secs(e.PredictedSeconds), Allowed: allowed, OK: e.Met})
-		if e.FiredTier != "" {
+		if r, ok := resetUnderFault(res, e); ok {
+			out = append(out, r)
+		} else if e.FiredTier != "" {
 			out = append(out, row{Check: "reset: " + e.FiredTier, Measured: secs(e.ResetSeconds), Predicted: secs(e.PredictedResetSeconds), Allowed: "—", OK: e.ResetSeconds != nil})
 		}
 	}
