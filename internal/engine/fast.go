@@ -68,15 +68,22 @@ func (f *fastEval) matrix(expr parser.Expr) (promql.Matrix, error) {
 	}
 	out := make(promql.Matrix, 0, len(v.vec))
 	for _, s := range v.vec {
-		var pts []promql.FPoint
+		n := 0
+		for _, ok := range s.ok {
+			if ok {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		pts := make([]promql.FPoint, 0, n)
 		for k, ok := range s.ok {
 			if ok {
 				pts = append(pts, promql.FPoint{T: f.at(k), F: s.v[k]})
 			}
 		}
-		if len(pts) > 0 {
-			out = append(out, promql.Series{Metric: s.lset, Floats: pts})
-		}
+		out = append(out, promql.Series{Metric: s.lset, Floats: pts})
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Metric, out[j].Metric) < 0 })
 	return out, nil
@@ -126,9 +133,10 @@ func (f *fastEval) unary(x *parser.UnaryExpr) (fval, error) {
 	return mergeSame(v)
 }
 
-// plain reports whether vs reads the store as is (no offset, @ or smoothing).
+// plain reports whether vs reads the store as the fast evaluator can: at most a fixed
+// offset, no @ modifier, no smoothing.
 func plain(vs *parser.VectorSelector) bool {
-	return vs.OriginalOffset == 0 && vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
+	return vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
 		vs.StartOrEnd == 0 && !vs.Anchored && !vs.Smoothed
 }
 
@@ -138,7 +146,8 @@ func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
 	if !plain(vs) {
 		return fval{}, errUnsupported
 	}
-	q := &querier{s: f.store, mint: f.start - f.lookback + 1, maxt: f.at(f.n - 1)}
+	off := vs.OriginalOffset.Milliseconds()
+	q := &querier{s: f.store, mint: f.start - off - f.lookback + 1, maxt: f.at(f.n-1) - off}
 	snaps := q.match(vs.LabelMatchers...)
 	sort.Slice(snaps, func(i, j int) bool { return labels.Compare(snaps[i].lset, snaps[j].lset) < 0 })
 	out := make([]fser, 0, len(snaps))
@@ -146,7 +155,7 @@ func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
 		s := f.newSer(sn.lset)
 		j := 0
 		for k := 0; k < f.n; k++ {
-			t := f.at(k)
+			t := f.at(k) - off
 			for j < len(sn.ts) && sn.ts[j] <= t {
 				j++
 			}
