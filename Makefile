@@ -52,6 +52,8 @@ example: ## validate and generate the bundled shortlink example into out/
 demo: ## the whole loop on one machine: service, load, fault, alert, verdict
 	$(GO) run ./cmd/slokit demo
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, staticcheck (staticcheck.conf), import rules; tools cached by .ci/tools.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
+	"$$(bash .ci/tools.sh staticcheck)" ./...
+	$(GO) test -count=1 ./internal/archtest

@@ -36,7 +36,7 @@ func TestSilentConditionsAreNamed(t *testing.T) {
 		sev      slo.SeverityName
 		reason   string
 	}{
-		{short["redirect-availability"], "gap-outage", slo.Page, "events lost in a gap: 9000 bad events (34.7% of the budget) happened during a 20m scrape gap"},
+		{short["redirect-availability"], "gap-outage", slo.Page, "events lost in a gap: 9000 bad events (34.7% of the budget) happened during a 20m scrape gap; no tier counted them"},
 		{fix["weekly-availability"], "coarse-scrape", slo.Page, "too few samples in window: the 1m10s window held fewer than two scrapes"},
 		{fix["latency"], "between-buckets", NoData, `bucket missing: the histogram has no le="0.25" bucket (layout 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 2.5, 5, 10)`},
 		{short["redirect-availability"], "missing-data", NoData, "series absent: every scrape failed for 1h from 3d"},
