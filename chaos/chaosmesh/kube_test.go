@@ -455,7 +455,7 @@ func TestRealSweep(t *testing.T) {
 func TestRealCleanupFromJournal(t *testing.T) {
 	b, c, ns := setup(t)
 	b2 := &Backend{Client: c, Kube: b.Kube, PollInterval: b.PollInterval}
-	params := func() *yaml.Node {
+	params := func() chaos.FaultParams {
 		data, err := os.ReadFile("testdata/valid/network-partition.yaml")
 		if err != nil {
 			t.Fatal(err)
@@ -464,7 +464,15 @@ func TestRealCleanupFromJournal(t *testing.T) {
 		if err := yaml.Unmarshal([]byte(strings.ReplaceAll(string(data), "shortlink", ns)), &n); err != nil {
 			t.Fatal(err)
 		}
-		return &n
+		root := &n
+		if root.Kind == yaml.DocumentNode {
+			root = root.Content[0]
+		}
+		f, ds := b.Parse("network-partition.yaml", root)
+		if err := ds.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return f
 	}
 	ctx := context.Background()
 	crashed, err := b.New(params(), chaos.Run{ID: "crash1", GameDay: "g"})
@@ -574,10 +582,11 @@ func TestRealSampleGameDay(t *testing.T) {
 	if g == nil {
 		t.Fatalf("%s: %v", file, ds)
 	}
-	f, ds := ParseFault(file, g.Fault.Params)
-	if len(ds.Errors()) > 0 {
-		t.Fatal(ds)
+	parsed, ok := g.Fault.Params.(*Fault)
+	if !ok {
+		t.Fatalf("params %T, want the typed *Fault", g.Fault.Params)
 	}
+	f := *parsed
 	f.Namespace = ns
 	f.InjectTimeout, f.RemoveTimeout = 20*time.Second, 20*time.Second
 	pod := &corev1.Pod{
@@ -588,7 +597,7 @@ func TestRealSampleGameDay(t *testing.T) {
 	if err := c.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	in, err := b.Injector(f, chaos.Run{ID: "lk1", GameDay: g.Name})
+	in, err := b.Injector(&f, chaos.Run{ID: "lk1", GameDay: g.Name})
 	if err != nil {
 		t.Fatal(err)
 	}

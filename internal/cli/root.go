@@ -86,8 +86,8 @@ const exitCodesHelp = `Exit codes:
   2    usage (bad flags or arguments)
   3    an input file is invalid
   4    a game day or backtest failed its verdict
-  5    a game day was aborted by a guardrail
-  130  interrupted (Ctrl-C, SIGTERM)`
+  5    a game day was aborted (guardrail, steady state, signals lost)
+  130  interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT)`
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{

@@ -133,9 +133,10 @@ func (f *fastEval) unary(x *parser.UnaryExpr) (fval, error) {
 	return mergeSame(v)
 }
 
-// plain reports whether vs reads the store as is (no offset, @ or smoothing).
+// plain reports whether vs reads the store as the fast evaluator can: at most a fixed
+// offset, no @ modifier, no smoothing.
 func plain(vs *parser.VectorSelector) bool {
-	return vs.OriginalOffset == 0 && vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
+	return vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
 		vs.StartOrEnd == 0 && !vs.Anchored && !vs.Smoothed
 }
 
@@ -145,7 +146,8 @@ func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
 	if !plain(vs) {
 		return fval{}, errUnsupported
 	}
-	q := &querier{s: f.store, mint: f.start - f.lookback + 1, maxt: f.at(f.n - 1)}
+	off := vs.OriginalOffset.Milliseconds()
+	q := &querier{s: f.store, mint: f.start - off - f.lookback + 1, maxt: f.at(f.n-1) - off}
 	snaps := q.match(vs.LabelMatchers...)
 	sort.Slice(snaps, func(i, j int) bool { return labels.Compare(snaps[i].lset, snaps[j].lset) < 0 })
 	out := make([]fser, 0, len(snaps))
@@ -153,7 +155,7 @@ func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
 		s := f.newSer(sn.lset)
 		j := 0
 		for k := 0; k < f.n; k++ {
-			t := f.at(k)
+			t := f.at(k) - off
 			for j < len(sn.ts) && sn.ts[j] <= t {
 				j++
 			}

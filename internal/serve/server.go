@@ -36,8 +36,6 @@ type Config struct {
 	Store *store.Store
 	// GrafanaURL, when set, links each SLO to its generated Grafana dashboard.
 	GrafanaURL string
-	// EChartsJS is inlined into game-day reports (chaos/report); nil links its CDN.
-	EChartsJS []byte
 	// Logger receives request errors and recovered panics. Nil discards them.
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.
