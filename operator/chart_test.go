@@ -109,7 +109,7 @@ func decode(t *testing.T, name, doc string) client.Object {
 // must grant exactly this.
 var operatorRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"slokit.dev"}, Resources: []string{"servicelevelobjectives"}, Verbs: []string{"get", "list", "watch"}},
-	{APIGroups: []string{"slokit.dev"}, Resources: []string{"servicelevelobjectives/status"}, Verbs: []string{"get", "update"}},
+	{APIGroups: []string{"slokit.dev"}, Resources: []string{"servicelevelobjectives/status"}, Verbs: []string{"get", "patch"}},
 	{APIGroups: []string{"slokit.dev"}, Resources: []string{"servicelevelobjectives/finalizers"}, Verbs: []string{"update"}},
 	{APIGroups: []string{"monitoring.coreos.com"}, Resources: []string{"prometheusrules"}, Verbs: []string{"get", "list", "watch", "create", "update"}},
 	{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},

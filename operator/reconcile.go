@@ -55,8 +55,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // the owner reference lets the garbage collector delete the rule
 	}
-	before := obj.Status.DeepCopy()
-	st := &obj.Status
+	orig := obj.DeepCopy()
+	before, st := &orig.Status, &obj.Status
 	svc, problems := Parse(&obj)
 	var rule *monitoringv1.PrometheusRule
 	if problems == nil {
@@ -87,7 +87,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	st.ObservedGeneration = obj.Generation
 	if !statusEqual(before, st) {
-		if err := r.Client.Status().Update(ctx, &obj); err != nil {
+		// A merge patch, not an update: no conflict with a cache a write behind.
+		if err := r.Client.Status().Patch(ctx, &obj, client.MergeFrom(orig)); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

@@ -34,7 +34,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   verbs: [get, list, watch]
 - apiGroups: [slokit.dev]
   resources: [servicelevelobjectives/status]
-  verbs: [get, update]
+  verbs: [get, patch]
 - apiGroups: [slokit.dev]
   resources: [servicelevelobjectives/finalizers]
   verbs: [update]
