@@ -37,6 +37,8 @@ record changes. The Helm chart in deploy/helm/slokit-operator runs it with
 least-privilege RBAC. docs/kubernetes.md describes it.
 
   slokit operator --leader-elect --rule-label release=kube-prometheus-stack`,
+		Example: `  slokit operator --kubeconfig ~/.kube/config --metrics-bind-address 0 --log-format text
+  slokit operator --leader-elect --rule-label release=kube-prometheus-stack --watch-namespace shop`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runOperator(cmd, e, &f)
