@@ -17,15 +17,16 @@ import (
 // when the spec sets none). The page is deterministic.
 func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 	data := rbData{
-		O:          o,
-		Alert:      AlertName(o),
-		Objective:  rbPercent(o.Target),
-		Budget:     rbPercent(o.ErrorBudget()),
-		Period:     slo.FormatWindow(o.Period),
-		BudgetTime: rbDuration(time.Duration(float64(o.Period) * o.ErrorBudget())),
-		SLIKind:    o.SLI.Kind(),
-		Short:      slo.FormatWindow(o.RatioWindows()[0]),
-		Labels:     rbLabels(slo.RuleLabels(o)),
+		O:            o,
+		Alert:        AlertName(o),
+		Objective:    rbPercent(o.Target),
+		Budget:       rbPercent(o.ErrorBudget()),
+		Period:       slo.FormatWindow(o.Period),
+		BudgetTime:   rbDuration(time.Duration(float64(o.Period) * o.ErrorBudget())),
+		SLIKind:      o.SLI.Kind(),
+		Short:        slo.FormatWindow(o.RatioWindows()[0]),
+		Labels:       rbLabels(slo.RuleLabels(o)),
+		NoDataSuffix: slo.NoDataSuffix,
 	}
 	if opts.GrafanaURL != "" {
 		data.Dashboard = DashboardURL(opts.GrafanaURL, o)
@@ -98,6 +99,8 @@ type rbData struct {
 	// NoDataSels the selectors it watches (none for raw SLIs).
 	NoData, NoDataFor string
 	NoDataSels        []string
+	// NoDataSuffix ends the no-data alert's name (silences match both alerts).
+	NoDataSuffix string
 }
 
 type rbTier struct {
@@ -253,8 +256,8 @@ who and why. Match the SLO exactly — never silence a whole severity or service
 ` + "```sh" + `
 amtool silence add --alertmanager.url=http://alertmanager:9093 \
   --duration=2h --author="$USER" --comment="INC-123: <what is being done>" \
-  alertname="{{.Alert}}" slokit_service="{{.O.Service}}" slokit_slo="{{.O.Name}}"
-amtool silence query alertname="{{.Alert}}" slokit_slo="{{.O.Name}}"
+  alertname=~"{{.Alert}}({{.NoDataSuffix}})?" slokit_service="{{.O.Service}}" slokit_slo="{{.O.Name}}"
+amtool silence query alertname=~"{{.Alert}}({{.NoDataSuffix}})?" slokit_slo="{{.O.Name}}"
 amtool silence expire <id>    # as soon as the fix is out
 ` + "```" + `
 
