@@ -500,11 +500,25 @@ func amReceiverName(value string, sev slo.SeverityName) string {
 	return "slokit-" + value + "-" + kind
 }
 
-var amUnsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// amFileName turns a receiver name into a file name, injectively: letters, digits, '.'
+// and '-' stay, every other byte (including '_') becomes _XX in hex, so that the
+// receivers of teams "a/b" and "a_b" never share a secret file.
+func amFileName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || (c == '.' && i > 0) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "_%02x", c)
+	}
+	return b.String()
+}
 
 func amReceiver(name string, spec ReceiverSpec, sev slo.SeverityName, dir, value string) AMReceiver {
 	file := func(what string) string {
-		return strings.TrimSuffix(dir, "/") + "/" + amUnsafeFileChars.ReplaceAllString(name, "_") + "-" + what
+		return strings.TrimSuffix(dir, "/") + "/" + amFileName(name) + "-" + what
 	}
 	r := AMReceiver{Name: name}
 	switch spec.Kind {

@@ -387,3 +387,20 @@ func TestAmtoolCheckConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestAMFileNameInjective: teams whose names differ only in characters a file name cannot
+// hold keep distinct secret files.
+func TestAMFileNameInjective(t *testing.T) {
+	names := []string{"a/b", "a_b", "a b", "a_2fb", "ab", "a.b", "../x", "..", ".x", "x."}
+	seen := map[string]string{}
+	for _, n := range names {
+		f := amFileName(n)
+		if prev, dup := seen[f]; dup {
+			t.Errorf("%q and %q both map to %q", prev, n, f)
+		}
+		seen[f] = n
+		if strings.ContainsAny(f, "/ ") || strings.HasPrefix(f, ".") {
+			t.Errorf("%q maps to unsafe file name %q", n, f)
+		}
+	}
+}

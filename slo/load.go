@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -17,61 +19,113 @@ import (
 // MaxFileSize is the largest spec file Parse reads.
 const MaxFileSize = 8 << 20
 
-// Parse decodes and validates one spec file's bytes (slokit/v1, Sloth prometheus/v1 or
-// OpenSLO v1), reporting every problem at once. The Service is nil when any error is found.
+// Parse decodes and validates one spec file's bytes, reporting every problem at once.
+// The file must describe one service (documents of several services: use ParseFiles).
+// The Service is nil when any error is found.
 func Parse(file string, data []byte) (*Service, Diagnostics) {
-	w := newWalker(file, len(data))
-	svc := w.parse(data)
-	if w.exhausted != nil {
-		return nil, Diagnostics{*w.exhausted}
+	svcs, ds := ParseFiles(File{Name: file, Data: data})
+	if len(svcs) == 0 || ds.Err() != nil {
+		return nil, ds
 	}
-	sortDiagnostics(w.diags)
-	if w.failed() {
-		return nil, w.diags
+	names := make([]string, len(svcs))
+	for i, s := range svcs {
+		names[i] = s.Name
+		if s.Name != svcs[0].Name {
+			ds = append(ds, Diagnostic{File: file, Message: fmt.Sprintf(
+				"holds several services (%s): read it with LoadFiles, which returns one Service each", strings.Join(names[:i+1], ", "))})
+			return nil, ds
+		}
 	}
-	svc.Source = file
-	return svc, w.diags
+	out := svcs[0]
+	for _, s := range svcs[1:] {
+		out.Objectives = append(out.Objectives, s.Objectives...)
+	}
+	return out, ds
 }
 
-// LoadFiles reads and parses each path; diagnostics of every file are returned together.
-// An SLO defined twice across files (same service and name, so the same rule group) is an
-// error of the later file. A file that cannot be read is a diagnostic with Err set, so
-// that Diagnostics.Err returns a *ReadError rather than a validation error.
+// File is one spec file given by content.
+type File struct {
+	Name string
+	Data []byte
+	// readErr is why the file could not be read (LoadFiles only).
+	readErr error
+}
+
+// LoadFiles reads each path and parses every spec in them (see ParseFiles). A path that
+// is a directory is walked recursively for *.yaml and *.yml files, in lexical order,
+// like Sloth's generate -i DIR; there, files holding no SLO spec at all (Kubernetes
+// manifests, Helm charts) are skipped with a warning. A file that cannot be read is a
+// diagnostic with Err set, so that Diagnostics.Err returns a *ReadError rather than a
+// validation error.
 func LoadFiles(paths ...string) ([]*Service, Diagnostics) {
-	var out []*Service
-	var all Diagnostics
-	seen := map[string]string{} // objective ID → file
+	var files []File
+	walked := map[string]bool{}
 	for _, p := range paths {
-		data, err := readFile(p)
+		names, err := expandPath(p)
 		if err != nil {
-			all = append(all, Diagnostic{File: p, Message: err.Error(), Err: err})
+			files = append(files, File{Name: p, readErr: err})
 			continue
 		}
-		if len(data) > MaxFileSize {
-			all = append(all, Diagnostic{File: p, Message: fmt.Sprintf(
-				"spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)})
-			continue
-		}
-		s, ds := Parse(p, data)
-		all = append(all, ds...)
-		if s == nil {
-			continue
-		}
-		dup := false
-		for _, o := range s.Objectives {
-			if first, ok := seen[o.ID()]; ok {
-				all = append(all, Diagnostic{File: p, Message: fmt.Sprintf(
-					"service %q SLO %q is also defined in %s: its rules would collide; keep one definition", o.Service, o.Name, first)})
-				dup = true
-				continue
+		for _, name := range names {
+			if name != p {
+				walked[name] = true
 			}
-			seen[o.ID()] = p
-		}
-		if !dup {
-			out = append(out, s)
+			data, err := readFile(name)
+			files = append(files, File{Name: name, Data: data, readErr: err})
 		}
 	}
-	return out, all
+	return parseFiles(files, walked)
+}
+
+// ParseFiles parses the documents of every file: slokit/v1 specs, Sloth prometheus/v1
+// specs and PrometheusServiceLevel objects (alone or in a Kubernetes List), OpenSLO
+// v1/v1alpha objects (resolved across all the files: an SLO may reference an SLI, a
+// DataSource or an AlertPolicy of another file) and Pyrra ServiceLevelObjectives. It
+// returns one Service per service and file, in file order. Diagnostics of every file
+// come together; a file with an error contributes no Service. An SLO defined twice
+// across files (same service and name, so the same rule group) is an error of the later
+// file.
+func ParseFiles(files ...File) ([]*Service, Diagnostics) { return parseFiles(files, nil) }
+
+func parseFiles(files []File, walked map[string]bool) ([]*Service, Diagnostics) {
+	l := &loader{}
+	for _, f := range files {
+		l.file(f, walked[f.Name])
+	}
+	l.resolveOpenSLO()
+	return l.finish()
+}
+
+// expandPath returns path itself, or the *.yaml and *.yml files under it when it is a
+// directory (hidden directories skipped).
+func expandPath(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		return []string{path}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != path && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := filepath.Ext(p); ext == ".yaml" || ext == ".yml" {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the spec directory: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("cannot read the spec directory: no .yaml or .yml file in %s: %w", path, fs.ErrNotExist)
+	}
+	return out, nil
 }
 
 // readFile reads at most MaxFileSize+1 bytes of path; an error is an I/O error.
@@ -97,46 +151,6 @@ func sortDiagnostics(ds Diagnostics) {
 		}
 		return ds[i].Col < ds[j].Col
 	})
-}
-
-// format is the kind of spec a document holds.
-type format int
-
-const (
-	formatUnknown format = iota
-	formatV1
-	formatSloth
-	formatOpenSLO
-)
-
-func (w *walker) parse(data []byte) *Service {
-	docs := w.documents(data)
-	if w.failed() {
-		return nil
-	}
-	if len(docs) == 0 {
-		w.errf(nil, "", "empty file: a spec starts with version: %s", VersionV1)
-		return nil
-	}
-	w.format = w.detect(docs[0])
-	switch w.format {
-	case formatV1:
-		w.onlyOne(docs)
-		return w.convertV1(w.decodeV1(docs[0]))
-	case formatSloth:
-		w.onlyOne(docs)
-		return w.convertSloth(w.decodeSloth(docs[0]))
-	case formatOpenSLO:
-		return w.convertOpenSLO(docs)
-	}
-	return nil
-}
-
-// onlyOne rejects every document after the first: one service per file.
-func (w *walker) onlyOne(docs []*yaml.Node) {
-	for _, d := range docs[1:] {
-		w.errf(d, "", "a second YAML document starts here: a spec file holds one service; move it to its own file")
-	}
 }
 
 var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -179,51 +193,6 @@ func (w *walker) yamlError(err error, data []byte) {
 		return
 	}
 	w.errf(nil, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
-}
-
-// detect tells the format of a document from its version or apiVersion field.
-func (w *walker) detect(root *yaml.Node) format {
-	root = w.resolve(root)
-	if root == nil {
-		return formatUnknown
-	}
-	if root.Kind == yaml.SequenceNode && len(root.Content) > 0 {
-		// OpenSLO allows a list of objects in one document.
-		if first := w.resolve(root.Content[0]); first != nil && first.Kind == yaml.MappingNode {
-			if v := lookup(first, "apiVersion"); v != nil && strings.HasPrefix(v.Value, "openslo/") {
-				return w.detect(first)
-			}
-		}
-	}
-	if root.Kind != yaml.MappingNode {
-		w.errf(root, "", "must be a mapping starting with version: %s, got %s", VersionV1, kindName(root))
-		return formatUnknown
-	}
-	if v := lookup(root, "version"); v != nil {
-		switch v.Value {
-		case VersionV1:
-			return formatV1
-		case VersionSloth:
-			return formatSloth
-		}
-		w.errf(v, "version", "unsupported version %q: slokit reads version: %s, Sloth's version: %s and OpenSLO's apiVersion: %s", v.Value, VersionV1, VersionSloth, APIVersionOpenSLO)
-		return formatUnknown
-	}
-	if v := lookup(root, "apiVersion"); v != nil {
-		switch {
-		case v.Value == APIVersionOpenSLO:
-			return formatOpenSLO
-		case strings.HasPrefix(v.Value, "openslo/"):
-			w.errf(v, "apiVersion", "unsupported OpenSLO version %q: slokit reads apiVersion: %s", v.Value, APIVersionOpenSLO)
-		case strings.HasPrefix(v.Value, "sloth.slok.dev/"):
-			w.errf(v, "apiVersion", "Sloth's Kubernetes PrometheusServiceLevel is not read: save its spec as a version: %s file", VersionSloth)
-		default:
-			w.errf(v, "apiVersion", "unsupported apiVersion %q: slokit reads version: %s, Sloth's version: %s and OpenSLO's apiVersion: %s", v.Value, VersionV1, VersionSloth, APIVersionOpenSLO)
-		}
-		return formatUnknown
-	}
-	w.missing(root, "version", "required: start the file with version: %s (or %s for Sloth files, apiVersion: %s for OpenSLO)", VersionV1, VersionSloth, APIVersionOpenSLO)
-	return formatUnknown
 }
 
 // lookup returns the scalar value of key in mapping n, or nil.

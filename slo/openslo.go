@@ -29,35 +29,29 @@ type openSLOObject struct {
 	Spec       *yaml.Node
 	MetaNode   *yaml.Node
 	APIVersion scalar
+	// lf is the file the object was read from.
+	lf *loadedFile
 }
 
 // openSLOShorthand is OpenSLO's duration shorthand: an integer and one unit.
 var openSLOShorthand = regexp.MustCompile(`^([0-9]+)([a-zA-Z]+)$`)
 
-func (w *walker) convertOpenSLO(docs []*yaml.Node) *Service {
-	var objs []openSLOObject
-	for _, d := range docs {
-		d = w.resolve(d)
-		if d == nil {
-			continue
-		}
-		if d.Kind == yaml.SequenceNode {
-			for i, item := range d.Content {
-				objs = append(objs, w.decodeOpenSLOObject(item, indexPath("", i)))
-			}
-			continue
-		}
-		objs = append(objs, w.decodeOpenSLOObject(d, ""))
+// resolveOpenSLO converts every OpenSLO SLO object of every file, resolving its
+// references across the files, into one Service per SLO in the SLO's file.
+func (l *loader) resolveOpenSLO() {
+	if len(l.openslo) == 0 {
+		return
 	}
 	slis := map[string]openSLOObject{}
 	var slos []openSLOObject
-	for _, o := range objs {
+	for _, o := range l.openslo {
+		w := o.lf.w
 		switch o.Kind.Value {
 		case "SLO":
 			slos = append(slos, o)
 		case "SLI":
 			if first, dup := slis[o.Name.Value]; dup && o.Name.Value != "" {
-				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate SLI name %q (first used at line %d): indicatorRef would be ambiguous", o.Name.Value, first.Name.Node.Line)
+				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate SLI name %q (first defined at %s:%d): indicatorRef would be ambiguous", o.Name.Value, first.lf.w.file, first.Name.Node.Line)
 			} else if o.Name.Value != "" {
 				slis[o.Name.Value] = o
 			}
@@ -68,42 +62,20 @@ func (w *walker) convertOpenSLO(docs []*yaml.Node) *Service {
 			w.warnf(o.Kind.Node, joinPath(o.Path, "kind"), "kind %s is ignored: slokit reads kind SLO (and SLIs it references) and generates its own alerts", o.Kind.Value)
 		}
 	}
-	svc := &Service{Labels: map[string]string{}}
 	if len(slos) == 0 {
-		if !w.failed() {
-			w.errf(docs[0], "kind", "no kind: SLO object in this file: slokit reads OpenSLO SLO objects")
+		first := l.openslo[0]
+		if !first.lf.w.failed() {
+			first.lf.w.errf(first.Node, joinPath(first.Path, "kind"), "no kind: SLO object in the files given: slokit reads OpenSLO SLO objects")
 		}
-		return svc
+		return
 	}
-	var serviceNode *yaml.Node
-	seen := map[string]string{}
 	for _, o := range slos {
-		obj, service, ok := w.convertOpenSLOSLO(o, slis)
-		if service.set() {
-			switch {
-			case svc.Name == "":
-				svc.Name, serviceNode = service.Value, service.Node
-			case service.Value != svc.Name:
-				w.errf(service.Node, joinPath(o.Path, "spec.service"), "service %q differs from %q (line %d): slokit reads one service per file; move this SLO to its own file", service.Value, svc.Name, serviceNode.Line)
-				ok = false
-			}
-		}
-		if obj.Name != "" {
-			if first, dup := seen[obj.Name]; dup {
-				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate SLO name %q (first used at %s): names must be unique per service", obj.Name, first)
-				ok = false
-			} else {
-				seen[obj.Name] = "line " + strconv.Itoa(o.Name.Node.Line)
-			}
-		}
-		if ok {
-			svc.Objectives = append(svc.Objectives, obj)
+		obj, service, ok := o.lf.w.convertOpenSLOSLO(o, slis)
+		if ok && service.set() {
+			obj.Service = service.Value
+			o.lf.add(&Service{Name: service.Value, Labels: map[string]string{}, Objectives: []Objective{obj}})
 		}
 	}
-	for i := range svc.Objectives {
-		svc.Objectives[i].Service = svc.Name
-	}
-	return svc
 }
 
 // objectScope names an OpenSLO object for walker.scope: documents repeat field paths.
@@ -115,7 +87,7 @@ func objectScope(n *yaml.Node) string {
 }
 
 func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
-	o := openSLOObject{Node: w.resolve(n), Path: path}
+	o := openSLOObject{Node: w.resolve(n), Path: path, lf: w.lf}
 	w.scope = objectScope(o.Node)
 	defer func() { w.scope = "" }()
 	f, ok := w.fields(n, path, "apiVersion", "kind", "metadata", "spec")
@@ -224,7 +196,7 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 			w.errf(ref.Node, joinPath(sp, "indicatorRef"), "no kind: SLI named %q in this file: inline it under spec.indicator or add the SLI object to the file", ref.Value)
 			break
 		}
-		obj.SLI = w.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"))
+		obj.SLI = w.referencedSLI(sli, ref, joinPath(sp, "indicatorRef"))
 	default:
 		w.missing(specNode, joinPath(sp, "indicator"), "required: the SLI, inline under indicator (ratioMetric) or as indicatorRef")
 	}
@@ -265,6 +237,26 @@ func (w *walker) convertOpenSLOSLO(o openSLOObject, slis map[string]openSLOObjec
 		objectivePath: objPath, periodPath: joinPath(sp, "timeWindow"), alertingPath: sp,
 	})
 	return obj, service, true
+}
+
+// referencedSLI converts the SLI object sli (of any file) that ref names; its errors are
+// reported in its own file, and once more at ref when that is another file.
+func (w *walker) referencedSLI(sli openSLOObject, ref scalar, path string) SLI {
+	sw := sli.lf.w
+	if sw == w {
+		saved := w.scope
+		w.scope = objectScope(sli.Node)
+		defer func() { w.scope = saved }()
+		return w.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"))
+	}
+	before := sw.nerr
+	sw.scope = objectScope(sli.Node)
+	out := sw.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"))
+	sw.scope = ""
+	if sw.nerr > before {
+		w.errf(ref.Node, path, "SLI %q (%s:%d) has errors, reported there", ref.Value, sw.file, sli.Node.Line)
+	}
+	return out
 }
 
 func firstNode(ns ...*yaml.Node) *yaml.Node {

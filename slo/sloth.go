@@ -8,14 +8,60 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Sloth prometheus/v1 import. The file is read unchanged, with Sloth's field names
-// (error_query, page_alert, disable, …) and strict validation. Sloth's queries are full
-// PromQL templated with {{.window}}; events become a raw error ratio
-// "(error_query) / (total_query)", which is what Sloth itself records. Sloth has no
-// period field: its default, 30d, applies.
+// Sloth import: prometheus/v1 files and the Kubernetes PrometheusServiceLevel custom
+// resource (the same spec with camelCase keys), read unchanged with strict validation.
+// Sloth's queries are full PromQL templated with {{.window}}; events become a raw error
+// ratio "(error_query) / (total_query)", which is what Sloth itself records, unless both
+// are sum(rate(selector[{{.window}}])). Sloth has no period field: its default, 30d,
+// applies. SLO plugins that change nothing Sloth generates (debug, noop, validate) are
+// ignored with a warning; every other plugin is refused with the way to inline it.
+
+// slothKeys are the field names that differ between the two Sloth dialects.
+type slothKeys struct {
+	errorQuery, totalQuery, errorRatioQuery, pageAlert, ticketAlert, sloPlugins string
+}
+
+// other returns the keys of the other dialect.
+func (k slothKeys) other() slothKeys {
+	if k == slothPromKeys {
+		return slothK8sKeys
+	}
+	return slothPromKeys
+}
+
+// slothFields is fields for a Sloth mapping: a key of the other dialect (pageAlert in a
+// prometheus/v1 file, page_alert in the CRD) is ignored with a warning, as Sloth itself
+// ignores it (it decodes JSON, which drops unknown keys), instead of failing the file.
+func (w *walker) slothFields(n *yaml.Node, path string, keys slothKeys, known ...string) (map[string]*yaml.Node, bool) {
+	other := keys.other()
+	alias := map[string]string{other.errorQuery: keys.errorQuery, other.totalQuery: keys.totalQuery,
+		other.errorRatioQuery: keys.errorRatioQuery, other.pageAlert: keys.pageAlert,
+		other.ticketAlert: keys.ticketAlert, other.sloPlugins: keys.sloPlugins}
+	m := w.resolve(n)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return w.fields(n, path, known...)
+	}
+	kept := *m
+	kept.Content = nil
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if ours, ok := alias[k.Value]; ok && contains(known, ours) {
+			w.warnf(k, joinPath(path, k.Value), "ignored, as Sloth ignores it: this file's dialect spells it %s; rename it for it to apply", ours)
+			continue
+		}
+		kept.Content = append(kept.Content, k, m.Content[i+1])
+	}
+	return w.fields(&kept, path, known...)
+}
+
+var (
+	slothPromKeys = slothKeys{"error_query", "total_query", "error_ratio_query", "page_alert", "ticket_alert", "slo_plugins"}
+	slothK8sKeys  = slothKeys{"errorQuery", "totalQuery", "errorRatioQuery", "pageAlert", "ticketAlert", "sloPlugins"}
+)
 
 type slothSpec struct {
 	Node     *yaml.Node
+	Path     string // "" for prometheus/v1, "spec" (or "items[i].spec") for the CRD
 	Service  scalar
 	Labels   stringMap
 	SLOs     []slothSLO
@@ -38,6 +84,7 @@ type slothSLO struct {
 	PluginID               scalar
 	PluginNode             *yaml.Node
 	Alerting               slothAlerting
+	keys                   slothKeys
 }
 
 type slothAlerting struct {
@@ -52,25 +99,112 @@ type slothAlert struct {
 	Labels, Annotations stringMap
 }
 
-func (w *walker) decodeSloth(root *yaml.Node) slothSpec {
-	spec := slothSpec{Node: root}
-	f, ok := w.fields(root, "", "version", "service", "labels", "slos")
+// slothK8s reads a PrometheusServiceLevel object: its metadata is Kubernetes' (not
+// used), its spec a Sloth spec with camelCase keys.
+func (w *walker) slothK8s(root *yaml.Node, path string) *Service {
+	f, ok := w.fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
+	if !ok {
+		return nil
+	}
+	w.k8sMetadata(f["metadata"], joinPath(path, "metadata"))
+	sp := joinPath(path, "spec")
+	if isNull(f["spec"]) {
+		w.missing(root, sp, "required: the Sloth spec (service, slos)")
+		return nil
+	}
+	return w.convertSloth(w.decodeSlothBody(f["spec"], sp, slothK8sKeys, "service", "labels", "sloPlugins", "slos"))
+}
+
+// k8sMetadata checks that metadata is a mapping with a name; its other fields belong to
+// Kubernetes and are not read.
+func (w *walker) k8sMetadata(n *yaml.Node, path string) (name scalar, namespace scalar, labels *yaml.Node) {
+	n = w.resolve(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		w.errf(n, path, "must be a mapping, got %s", kindName(n))
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "name":
+			name = w.scalarAt(n.Content[i+1], joinPath(path, "name"))
+		case "namespace":
+			namespace = w.scalarAt(n.Content[i+1], joinPath(path, "namespace"))
+		case "labels":
+			labels = n.Content[i+1]
+		}
+	}
+	return
+}
+
+func (w *walker) decodeSloth(root *yaml.Node, path string, keys slothKeys) slothSpec {
+	return w.decodeSlothBody(root, path, keys, "version", "service", "labels", keys.sloPlugins, "slos")
+}
+
+func (w *walker) decodeSlothBody(root *yaml.Node, path string, keys slothKeys, known ...string) slothSpec {
+	spec := slothSpec{Node: w.resolve(root), Path: path}
+	f, ok := w.slothFields(root, path, keys, known...)
 	if !ok {
 		return spec
 	}
-	spec.Service = w.scalarAt(f["service"], "service")
-	spec.Labels = w.stringMapAt(f["labels"], "labels")
-	items, list := w.seqAt(f["slos"], "slos")
+	spec.Service = w.scalarAt(f["service"], joinPath(path, "service"))
+	spec.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
+	w.slothPlugins(f[keys.sloPlugins], joinPath(path, keys.sloPlugins))
+	sp := joinPath(path, "slos")
+	items, list := w.seqAt(f["slos"], sp)
 	spec.SLOsNode = list
 	for i, item := range items {
-		spec.SLOs = append(spec.SLOs, w.decodeSlothSLO(item, indexPath("slos", i)))
+		spec.SLOs = append(spec.SLOs, w.decodeSlothSLO(item, indexPath(sp, i), keys))
 	}
 	return spec
 }
 
-func (w *walker) decodeSlothSLO(n *yaml.Node, path string) slothSLO {
-	s := slothSLO{Node: w.resolve(n), Path: path}
-	f, ok := w.fields(n, path, "name", "description", "objective", "labels", "sli", "alerting")
+// harmlessSlothPlugins change nothing in what Sloth generates: their meaning is exactly
+// slokit's behaviour without them.
+var harmlessSlothPlugins = map[string]string{
+	"sloth.dev/core/debug/v1":    "it only logs",
+	"sloth.dev/core/noop/v1":     "it does nothing",
+	"sloth.dev/core/validate/v1": "it validates the SLO, which slokit always does",
+}
+
+// slothPlugins reads an SLO plugin chain ({overridePrevious, chain: [{id, config,
+// priority}]}): harmless plugins are ignored with a warning, the others refused.
+func (w *walker) slothPlugins(n *yaml.Node, path string) {
+	if isNull(w.resolve(n)) {
+		return
+	}
+	f, ok := w.fields(n, path, "overridePrevious", "chain")
+	if !ok {
+		return
+	}
+	if override, on := w.boolAt(f["overridePrevious"], joinPath(path, "overridePrevious")); override {
+		w.errf(on, joinPath(path, "overridePrevious"), "replacing Sloth's default plugin chain is not supported: slokit generates its own rules; remove overridePrevious")
+	}
+	cp := joinPath(path, "chain")
+	items, _ := w.seqAt(f["chain"], cp)
+	for i, item := range items {
+		ip := indexPath(cp, i)
+		g, ok := w.fields(item, ip, "id", "config", "priority")
+		if !ok {
+			continue
+		}
+		id := w.scalarAt(g["id"], joinPath(ip, "id"))
+		switch why, harmless := harmlessSlothPlugins[id.Value]; {
+		case !id.set():
+			w.missing(w.resolve(item), joinPath(ip, "id"), "required: the plugin id")
+		case harmless:
+			w.warnf(id.Node, joinPath(ip, "id"), "plugin %s ignored: %s", id.Value, why)
+		default:
+			w.errf(id.Node, joinPath(ip, "id"), "plugin %s is not supported: slokit runs no plugins; remove it and write what it adds in the spec itself (labels, alerting.windows, or the SLI as sli.events or sli.raw)", id.Value)
+		}
+	}
+}
+
+func (w *walker) decodeSlothSLO(n *yaml.Node, path string, keys slothKeys) slothSLO {
+	s := slothSLO{Node: w.resolve(n), Path: path, keys: keys}
+	f, ok := w.fields(n, path, "name", "description", "objective", "plugins", "labels", "sli", "alerting")
 	if !ok {
 		return s
 	}
@@ -78,42 +212,48 @@ func (w *walker) decodeSlothSLO(n *yaml.Node, path string) slothSLO {
 	s.Description = w.scalarAt(f["description"], joinPath(path, "description"))
 	s.Objective = w.scalarAt(f["objective"], joinPath(path, "objective"))
 	s.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	sp := joinPath(path, "sli")
-	s.SLINode = w.resolve(f["sli"])
-	if g, ok := w.fields(f["sli"], sp, "events", "raw", "plugin"); ok {
-		if n, present := g["events"]; present {
-			p := joinPath(sp, "events")
-			s.EventsNode = w.resolve(n)
-			if h, ok := w.fields(n, p, "error_query", "total_query"); ok {
-				s.ErrorQuery = w.scalarAt(h["error_query"], joinPath(p, "error_query"))
-				s.TotalQuery = w.scalarAt(h["total_query"], joinPath(p, "total_query"))
-			}
-		}
-		if n, present := g["raw"]; present {
-			p := joinPath(sp, "raw")
-			s.RawNode = w.resolve(n)
-			if h, ok := w.fields(n, p, "error_ratio_query"); ok {
-				s.ErrorRatioQuery = w.scalarAt(h["error_ratio_query"], joinPath(p, "error_ratio_query"))
-			}
-		}
-		if n, present := g["plugin"]; present {
-			p := joinPath(sp, "plugin")
-			s.PluginNode = w.resolve(n)
-			if h, ok := w.fields(n, p, "id", "options"); ok {
-				s.PluginID = w.scalarAt(h["id"], joinPath(p, "id"))
-			}
-		}
-	}
+	w.slothPlugins(f["plugins"], joinPath(path, "plugins"))
+	w.decodeSlothSLI(&s, f["sli"], joinPath(path, "sli"))
 	ap := joinPath(path, "alerting")
 	s.Alerting.Node = w.resolve(f["alerting"])
-	if g, ok := w.fields(f["alerting"], ap, "name", "labels", "annotations", "page_alert", "ticket_alert"); ok {
+	if g, ok := w.slothFields(f["alerting"], ap, keys, "name", "labels", "annotations", keys.pageAlert, keys.ticketAlert); ok {
 		s.Alerting.Name = w.scalarAt(g["name"], joinPath(ap, "name"))
 		s.Alerting.Labels = w.stringMapAt(g["labels"], joinPath(ap, "labels"))
 		s.Alerting.Annotations = w.stringMapAt(g["annotations"], joinPath(ap, "annotations"))
-		s.Alerting.PageAlert = w.decodeSlothAlert(g["page_alert"], joinPath(ap, "page_alert"))
-		s.Alerting.TicketAlert = w.decodeSlothAlert(g["ticket_alert"], joinPath(ap, "ticket_alert"))
+		s.Alerting.PageAlert = w.decodeSlothAlert(g[keys.pageAlert], joinPath(ap, keys.pageAlert))
+		s.Alerting.TicketAlert = w.decodeSlothAlert(g[keys.ticketAlert], joinPath(ap, keys.ticketAlert))
 	}
 	return s
+}
+
+func (w *walker) decodeSlothSLI(s *slothSLO, n *yaml.Node, sp string) {
+	s.SLINode = w.resolve(n)
+	g, ok := w.fields(n, sp, "events", "raw", "plugin")
+	if !ok {
+		return
+	}
+	if n, present := g["events"]; present {
+		p := joinPath(sp, "events")
+		s.EventsNode = w.resolve(n)
+		if h, ok := w.slothFields(n, p, s.keys, s.keys.errorQuery, s.keys.totalQuery); ok {
+			s.ErrorQuery = w.scalarAt(h[s.keys.errorQuery], joinPath(p, s.keys.errorQuery))
+			s.TotalQuery = w.scalarAt(h[s.keys.totalQuery], joinPath(p, s.keys.totalQuery))
+		}
+	}
+	if n, present := g["raw"]; present {
+		p := joinPath(sp, "raw")
+		s.RawNode = w.resolve(n)
+		if h, ok := w.slothFields(n, p, s.keys, s.keys.errorRatioQuery); ok {
+			s.ErrorRatioQuery = w.scalarAt(h[s.keys.errorRatioQuery], joinPath(p, s.keys.errorRatioQuery))
+		}
+	}
+	if n, present := g["plugin"]; present {
+		p := joinPath(sp, "plugin")
+		s.PluginNode = w.resolve(n)
+		if h, ok := w.fields(n, p, "id", "options"); ok {
+			s.PluginID = w.scalarAt(h["id"], joinPath(p, "id"))
+		}
+	}
 }
 
 func (w *walker) decodeSlothAlert(n *yaml.Node, path string) slothAlert {
@@ -130,10 +270,10 @@ func (w *walker) decodeSlothAlert(n *yaml.Node, path string) slothAlert {
 
 func (w *walker) convertSloth(spec slothSpec) *Service {
 	svc := &Service{
-		Name:   w.looseNameAt(spec.Service, spec.Node, "service", "service"),
-		Labels: w.labelsAt(spec.Labels, "labels"),
+		Name:   w.looseNameAt(spec.Service, spec.Node, joinPath(spec.Path, "service"), "service"),
+		Labels: w.labelsAt(spec.Labels, joinPath(spec.Path, "labels")),
 	}
-	w.convertSLOs(svc, spec.Node, spec.SLOsNode, len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
+	w.convertSLOs(svc, spec.Node, spec.SLOsNode, joinPath(spec.Path, "slos"), len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
 		o, ok := w.convertSlothSLO(svc, s)
 		return o, ok, s.Name, s.Path
@@ -155,12 +295,17 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 	o.SLI = w.convertSlothSLI(s, joinPath(p, "sli"))
 
 	a, ap := s.Alerting, joinPath(p, "alerting")
+	if !a.Name.set() || a.Name.Value == "" {
+		if !a.PageAlert.Disable || !a.TicketAlert.Disable {
+			w.warnf(firstNode(a.Name.Node, a.Node, s.Node), joinPath(ap, "name"), "no alert name: Sloth refuses this SLO; slokit names its alerts %s", DefaultAlertName(svc.Name, o.Name))
+		}
+	}
 	o.Alerting = Alerting{
 		Name:        w.alertNameAt(a.Name, joinPath(ap, "name"), svc.Name, o.Name),
 		Labels:      w.labelsAt(a.Labels, joinPath(ap, "labels")),
 		Annotations: w.annotationsAt(a.Annotations, joinPath(ap, "annotations")),
-		Page:        w.convertSlothAlert(a.PageAlert, joinPath(ap, "page_alert"), Page),
-		Ticket:      w.convertSlothAlert(a.TicketAlert, joinPath(ap, "ticket_alert"), Ticket),
+		Page:        w.convertSlothAlert(a.PageAlert, joinPath(ap, s.keys.pageAlert), Page),
+		Ticket:      w.convertSlothAlert(a.TicketAlert, joinPath(ap, s.keys.ticketAlert), Ticket),
 	}
 	if w.nerr > before {
 		return o, false
@@ -195,15 +340,15 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 		w.errf(at, path, "sets more than one of events, raw and plugin: an SLO has exactly one SLI kind")
 		return SLI{}
 	case s.PluginNode != nil:
-		w.errf(s.PluginNode, joinPath(path, "plugin"), "Sloth SLI plugins (id %q) are not supported: write the plugin's queries as sli.events or sli.raw", s.PluginID.Value)
+		w.errf(s.PluginNode, joinPath(path, "plugin"), "plugin %s is not supported: slokit runs no plugins; write the queries it generates as sli.events or sli.raw", s.PluginID.Value)
 		return SLI{}
 	case s.RawNode != nil:
-		q := w.templateAt(s.ErrorRatioQuery, s.RawNode, joinPath(path, "raw.error_ratio_query"), "the error ratio query")
+		q := w.templateAt(s.ErrorRatioQuery, s.RawNode, joinPath(path, "raw."+s.keys.errorRatioQuery), "the error ratio query")
 		return SLI{Raw: &RawSLI{ErrorRatio: q}}
 	}
 	ep := joinPath(path, "events")
-	bad := w.templateAt(s.ErrorQuery, s.EventsNode, joinPath(ep, "error_query"), "the bad events query")
-	total := w.templateAt(s.TotalQuery, s.EventsNode, joinPath(ep, "total_query"), "the total events query")
+	bad := w.templateAt(s.ErrorQuery, s.EventsNode, joinPath(ep, s.keys.errorQuery), "the bad events query")
+	total := w.templateAt(s.TotalQuery, s.EventsNode, joinPath(ep, s.keys.totalQuery), "the total events query")
 	if bad == "" || total == "" {
 		return SLI{}
 	}

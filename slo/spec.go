@@ -13,8 +13,16 @@ const (
 	VersionV1 = "slokit/v1"
 	// VersionSloth is Sloth's prometheus/v1 format, read unchanged.
 	VersionSloth = "prometheus/v1"
-	// APIVersionOpenSLO is the OpenSLO v1 apiVersion; only kind SLO is read.
+	// APIVersionOpenSLO is the OpenSLO v1 apiVersion.
 	APIVersionOpenSLO = "openslo/v1"
+	// APIVersionOpenSLOAlpha is the OpenSLO v1alpha apiVersion (the one Sloth reads).
+	APIVersionOpenSLOAlpha = "openslo/v1alpha"
+	// APIVersionSlothK8s and KindSlothK8s name Sloth's Kubernetes custom resource.
+	APIVersionSlothK8s = "sloth.slok.dev/v1"
+	KindSlothK8s       = "PrometheusServiceLevel"
+	// APIVersionPyrra and KindPyrra name Pyrra's custom resource.
+	APIVersionPyrra = "pyrra.dev/v1alpha1"
+	KindPyrra       = "ServiceLevelObjective"
 )
 
 // DefaultPeriod is the period of an SLO that does not set one.
@@ -234,7 +242,7 @@ func (w *walker) convertV1(spec specV1) *Service {
 		Labels: w.labelsAt(spec.Labels, "labels"),
 	}
 	w.scrapeDefaultWarning(spec)
-	w.convertSLOs(svc, spec.Node, spec.SLOsNode, len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
+	w.convertSLOs(svc, spec.Node, spec.SLOsNode, "slos", len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
 		o, ok := w.convertSLOV1(svc, s, spec)
 		return o, ok, s.Name, s.Path
@@ -246,14 +254,14 @@ func (w *walker) convertV1(spec specV1) *Service {
 // (which returns the SLO's name field and path too) and appends the valid ones to svc.
 // No SLO at all is an error at slosNode (specNode when the list is absent), and so is a
 // name used twice in the service.
-func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, n int,
+func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPath string, n int,
 	convert func(i int) (o Objective, ok bool, name scalar, path string)) {
 	if n == 0 {
 		at := slosNode
 		if at == nil {
 			at = specNode
 		}
-		w.missing(at, "slos", "required: at least one SLO")
+		w.missing(at, slosPath, "required: at least one SLO")
 	}
 	seen := map[string]string{}
 	for i := range n {

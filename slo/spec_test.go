@@ -451,7 +451,8 @@ func TestLoadFilesErrKind(t *testing.T) {
 		nErr  int  // errors it holds
 	}{
 		{"missing alone", []string{missing}, true, 1},
-		{"directory", []string{dir}, true, 1},
+		{"directory", []string{dir}, false, 2},
+		{"empty directory", []string{t.TempDir()}, true, 1},
 		{"missing and invalid", []string{bad, missing}, true, 2},
 		{"invalid alone", []string{bad}, false, 1},
 		{"too large is invalid", []string{huge}, false, 1},

@@ -57,19 +57,22 @@ func (w *walker) nameAt(s scalar, parent *yaml.Node, path, what string) string {
 	return s.Value
 }
 
-// looseNameAt validates an imported (Sloth, OpenSLO) name: required, no spaces or
-// control characters; otherwise kept as given.
+// importedNameRE is the name syntax of Sloth (and Kubernetes-style names of OpenSLO and
+// Pyrra objects): letters, digits, '-', '_' and '.', starting and ending with a letter or
+// digit. It keeps names safe in file paths ("../x" cannot match) and PromQL strings.
+var importedNameRE = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+
+// looseNameAt validates an imported (Sloth, OpenSLO, Pyrra) name: required, and in
+// importedNameRE; otherwise kept as given.
 func (w *walker) looseNameAt(s scalar, parent *yaml.Node, path, what string) string {
 	if !s.set() || s.Value == "" {
 		w.missing(parent, path, "required: the %s name", what)
 		return ""
 	}
-	for _, r := range s.Value {
-		if r <= ' ' || r == 0x7f {
-			w.errf(s.Node, path, "%q is not a valid %s name: no spaces or control characters, like %q",
-				s.Value, what, suggestName(s.Value))
-			break
-		}
+	if !importedNameRE.MatchString(s.Value) {
+		w.errf(s.Node, path, "%q is not a valid %s name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, like %q",
+			s.Value, what, suggestName(s.Value))
+		return ""
 	}
 	return s.Value
 }
@@ -434,12 +437,19 @@ func (w *walker) canonicalTemplate(t string, n *yaml.Node, path string) string {
 }
 
 // alertNameAt validates an alert name, or derives CamelCase(service-slo) when absent.
+// Prometheus accepts any text as an alert name (it is the alertname label's value);
+// slokit refuses only control characters and surrounding spaces, which no receiver shows
+// faithfully.
 func (w *walker) alertNameAt(s scalar, path, service, slo string) string {
 	if !s.set() || s.Value == "" {
 		return DefaultAlertName(service, slo)
 	}
-	if !model.LegacyValidation.IsValidMetricName(s.Value) {
-		w.errf(s.Node, path, "%q is not a valid alert name: use letters, digits, '_' and ':', not starting with a digit, like %q",
+	bad := strings.TrimSpace(s.Value) != s.Value || !utf8.ValidString(s.Value)
+	for _, r := range s.Value {
+		bad = bad || unicode.IsControl(r)
+	}
+	if bad {
+		w.errf(s.Node, path, "%q is not a valid alert name: no control characters or surrounding spaces, like %q",
 			s.Value, DefaultAlertName(s.Value, ""))
 	}
 	return s.Value

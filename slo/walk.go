@@ -29,6 +29,8 @@ type walker struct {
 	scope string
 	// format is the spec format being read.
 	format format
+	// lf is the file being read.
+	lf *loadedFile
 }
 
 // maxNodes is the most nodes a walker visits in one file beyond one per byte of the

@@ -44,10 +44,8 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 echo "== build (work dir $W)" >&2
 (cd "$ROOT" && go build -o "$W/slokit" ./cmd/slokit && go build -o "$W/synth" ./bench/rules/synth)
 if [ -z "${SLOTH:-}" ]; then
-	echo "== build Sloth v0.16.0 from the module proxy" >&2
-	mkdir -p "$W/gopath-bin"
-	(cd "$W" && GOFLAGS=-mod=mod GOBIN="$W/gopath-bin" go install github.com/slok/sloth/cmd/sloth@v0.16.0)
-	SLOTH=$W/gopath-bin/sloth
+	echo "== Sloth v0.16.0 from the module proxy (built once, cached by .ci/sloth.sh)" >&2
+	SLOTH=$(bash "$ROOT/.ci/sloth.sh")
 fi
 
 echo "== generate rules for $SLOS SLOs" >&2

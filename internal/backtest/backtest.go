@@ -1,12 +1,13 @@
-// Package backtest replays incident scenarios through an SLO's generated rules in the
-// embedded PromQL engine and measures, per alert tier, detection, reset and budget spent.
+// Package backtest replays incident scenarios through an SLO's alerting rules in the
+// embedded PromQL engine, under a realistic scrape model, and measures per alert tier
+// detection, reset and budget spent, naming the reason when an alert stays silent.
 package backtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/slokit/slokit/alerts"
@@ -18,19 +19,15 @@ import (
 type Options struct {
 	// EvalInterval is the rule evaluation interval. Zero means 30s.
 	EvalInterval time.Duration
-	// ScrapeInterval is the spacing of the synthetic samples. Zero means 30s.
+	// ScrapeInterval is the scrape interval of scenarios that set none. Zero means 30s.
 	ScrapeInterval time.Duration
 	// Logger receives debug logs. Nil discards them.
 	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {
-	if o.EvalInterval <= 0 {
-		o.EvalInterval = 30 * time.Second
-	}
-	if o.ScrapeInterval <= 0 {
-		o.ScrapeInterval = 30 * time.Second
-	}
+	o.EvalInterval = cmp.Or(o.EvalInterval, 30*time.Second)
+	o.ScrapeInterval = cmp.Or(o.ScrapeInterval, 30*time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -50,12 +47,21 @@ type Result struct {
 	FaultEnd   time.Duration `json:"fault_end_ns"`
 	Tiers      []TierResult  `json:"tiers"`
 	Expect     Expect        `json:"expect"`
-	// Violations lists broken expectations ("page did not fire", "ticket fired").
+	// Silent lists every must-fire severity that did not fire, with the reasons found.
+	Silent []Silence `json:"silent,omitempty"`
+	// Violations lists broken expectations ("page must not fire but did", "page SILENT: …").
 	Violations []string `json:"violations,omitempty"`
+}
+
+// Silence is a must-fire severity that stayed silent and why.
+type Silence struct {
+	Severity slo.SeverityName `json:"severity"`
+	Reasons  []string         `json:"reasons"`
 }
 
 // TierResult is what one alert tier did during a scenario, beside the prediction.
 type TierResult struct {
+	// Severity is page, ticket or NoData (the alert on absent data, which has no windows).
 	Severity slo.SeverityName `json:"severity"`
 	Long     time.Duration    `json:"long_ns"`
 	Short    time.Duration    `json:"short_ns"`
@@ -74,8 +80,13 @@ type TierResult struct {
 	BudgetAtDetect float64 `json:"budget_at_detect"`
 	// Predicted is the Workbook prediction for step faults; nil for other shapes.
 	Predicted *alerts.Prediction `json:"predicted,omitempty"`
+	// DetectTolerance and ResetTolerance are how far measurement may be from Predicted.
+	DetectTolerance time.Duration `json:"detect_tolerance_ns,omitempty"`
+	ResetTolerance  time.Duration `json:"reset_tolerance_ns,omitempty"`
 	// Mismatch says how measurement and prediction disagree; empty when they agree.
 	Mismatch string `json:"mismatch,omitempty"`
+	// key identifies the tier's alert transitions (see classify).
+	key string
 }
 
 // Fired reports whether any tier of severity sev fired.
@@ -88,132 +99,101 @@ func (r Result) Fired(sev slo.SeverityName) bool {
 	return false
 }
 
-// Tolerance is how far a measured time may be from the prediction: one scrape interval,
-// two evaluation intervals and the shortest ratio window (the edge smear of windows
-// derived from recorded rates).
-func Tolerance(o slo.Objective, opts Options) time.Duration {
-	opts.defaults()
-	return opts.ScrapeInterval + 2*opts.EvalInterval + o.RatioWindows()[0]
-}
-
 // Run replays sc through group (o's generated recording and alerting rules).
 func Run(ctx context.Context, o slo.Objective, group slo.RuleGroup, sc Scenario, opts Options) (Result, error) {
 	opts.defaults()
 	res := Result{Service: o.Service, SLO: o.Name, Scenario: sc.Name, Duration: sc.Duration(), Expect: sc.Expect}
-	counters, err := seriesFor(o)
+	input, err := inputFor(o, sc, opts)
 	if err != nil {
 		return res, err
 	}
-	type edge struct {
-		at time.Duration
-		to engine.State
+	cl := newClassifier(o, group)
+	edges, err := replay(ctx, group, input, sc.Duration(), opts, cl)
+	if err != nil {
+		return res, fmt.Errorf("%s, scenario %s: %w", o.ID(), sc.Name, err)
 	}
-	byWindow := map[string][]edge{}
+	res.FaultStart, res.FaultEnd, _ = sc.FaultWindow()
+	m := newScrapeModel(sc, opts)
+	for _, tr := range cl.tiers() {
+		measure(&tr, edges[tr.key], o, sc)
+		predict(&tr, o, sc, m, opts)
+		res.Tiers = append(res.Tiers, tr)
+	}
+	judge(&res, o, sc, m, opts, cl)
+	return res, nil
+}
+
+// inputFor scrapes o's synthetic counters under sc's scrape model.
+func inputFor(o slo.Objective, sc Scenario, opts Options) ([]inputSeries, error) {
+	counters, err := seriesFor(o, sc)
+	if err != nil {
+		return nil, err
+	}
+	m := newScrapeModel(sc, opts)
+	if m.Jitter >= m.Interval {
+		return nil, fmt.Errorf("scenario %s: scrape jitter %s must be below the interval %s", sc.Name, fmtDur(m.Jitter), fmtDur(m.Interval))
+	}
+	return m.series(counters), nil
+}
+
+// edge is one alert state change at an offset from the scenario start.
+type edge struct {
+	at time.Duration
+	to engine.State
+}
+
+// replay evaluates group over input for dur and returns the alert transitions by tier key.
+func replay(ctx context.Context, group slo.RuleGroup, input []inputSeries, dur time.Duration, opts Options, cl classifier) (map[string][]edge, error) {
+	edges := map[string][]edge{}
 	eng := engine.New(engine.Options{
 		Interval:  opts.EvalInterval,
 		Retention: -1,
 		Logger:    opts.Logger,
 		OnTransition: func(t engine.Transition) {
-			w := t.Labels[slo.LabelWindow]
-			byWindow[w] = append(byWindow[w], edge{t.At.Sub(Epoch), t.To})
+			k := cl.key(t)
+			edges[k] = append(edges[k], edge{t.At.Sub(Epoch), t.To})
 		},
 	})
 	if err := eng.LoadGroups([]slo.RuleGroup{group}); err != nil {
-		return res, fmt.Errorf("%s: %w", o.ID(), err)
+		return nil, err
 	}
-	dur := sc.Duration()
-	for at := time.Duration(0); at <= dur; at += opts.ScrapeInterval {
-		if sc.missingAt(at) {
-			continue
-		}
-		good, bad := sc.events(at)
-		for _, c := range counters {
-			if err := eng.Append(c.labels, Epoch.Add(at), c.inc(good, bad)); err != nil {
-				return res, err
+	st := eng.Store()
+	for _, s := range input {
+		for i, t := range s.ts {
+			if err := st.Append(s.labels, Epoch.Add(t).UnixMilli(), s.vs[i]); err != nil {
+				return nil, err
 			}
 		}
 	}
 	if err := eng.Run(ctx, Epoch, Epoch.Add(dur)); err != nil {
-		return res, fmt.Errorf("%s, scenario %s: %w", o.ID(), sc.Name, err)
+		return nil, err
 	}
+	return edges, nil
+}
 
+// measure fills tr's firing, detection, reset and budget from its transitions.
+func measure(tr *TierResult, edges []edge, o slo.Objective, sc Scenario) {
 	fs, fe, hasFault := sc.FaultWindow()
-	res.FaultStart, res.FaultEnd = fs, fe
-	e, step := sc.StepFault()
-	tol := Tolerance(o, opts)
-	baseTraffic := sc.traffic(sc.Segments[0])
-	for _, w := range enabledWindows(o) {
-		tr := TierResult{Severity: w.Severity, Long: w.Long, Short: w.Short, BurnRate: w.BurnRate}
-		firingAtEnd := false
-		for _, ed := range byWindow[slo.FormatWindow(w.Long)] {
-			if ed.to == engine.StateFiring {
-				tr.Fired = true
-				if hasFault && !tr.HasDetect && ed.at >= fs {
-					tr.Detect, tr.HasDetect = ed.at-fs, true
-				}
-			}
-			if hasFault && ed.at < fe {
-				firingAtEnd = ed.to == engine.StateFiring
-			}
-			if hasFault && firingAtEnd && !tr.HasReset && ed.at >= fe && ed.to == engine.StateInactive {
-				tr.Reset, tr.HasReset = ed.at-fe, true
+	firingAtEnd := false
+	for _, ed := range edges {
+		if ed.to == engine.StateFiring {
+			tr.Fired = true
+			if hasFault && !tr.HasDetect && ed.at >= fs {
+				tr.Detect, tr.HasDetect = ed.at-fs, true
 			}
 		}
-		if tr.HasDetect {
-			_, b0 := sc.events(fs)
-			_, b1 := sc.events(fs + tr.Detect)
-			tr.BudgetAtDetect = (b1 - b0) / (o.ErrorBudget() * baseTraffic * o.Period.Seconds())
+		if hasFault && ed.at < fe {
+			firingAtEnd = ed.to == engine.StateFiring
 		}
-		if hasFault && step {
-			p := alerts.Predict(o, w, e)
-			tr.Predicted = &p
-			tr.Mismatch = mismatch(tr, p, fe-fs, tol)
-		}
-		res.Tiers = append(res.Tiers, tr)
-	}
-	for _, sev := range sc.Expect.MustFire {
-		if hasSeverity(o, sev) && !res.Fired(sev) {
-			res.Violations = append(res.Violations, fmt.Sprintf("%s must fire but did not", sev))
+		if hasFault && firingAtEnd && !tr.HasReset && ed.at >= fe && ed.to == engine.StateInactive {
+			tr.Reset, tr.HasReset = ed.at-fe, true
 		}
 	}
-	for _, sev := range sc.Expect.MustNotFire {
-		if res.Fired(sev) {
-			res.Violations = append(res.Violations, fmt.Sprintf("%s must not fire but did", sev))
-		}
+	if tr.HasDetect {
+		_, b0 := sc.events(fs)
+		_, b1 := sc.events(fs + tr.Detect)
+		tr.BudgetAtDetect = (b1 - b0) / (o.ErrorBudget() * sc.traffic(sc.Segments[0]) * o.Period.Seconds())
 	}
-	return res, nil
-}
-
-func hasSeverity(o slo.Objective, sev slo.SeverityName) bool {
-	for _, w := range enabledWindows(o) {
-		if w.Severity == sev {
-			return true
-		}
-	}
-	return false
-}
-
-// mismatch compares a tier's measurement with its prediction for a fault lasting dur.
-func mismatch(tr TierResult, p alerts.Prediction, dur, tol time.Duration) string {
-	// The maths predicts firing only if the fault outlasts the detection time.
-	willFire := p.Fires && dur >= p.Detect
-	switch {
-	case willFire && !tr.HasDetect:
-		return fmt.Sprintf("did not fire; predicted to fire after %s", fmtDur(p.Detect))
-	case !willFire && tr.Fired:
-		return "fired; predicted not to fire"
-	case !willFire:
-		return ""
-	}
-	if d := tr.Detect - p.Detect; math.Abs(float64(d)) > float64(tol) {
-		return fmt.Sprintf("detected after %s, predicted %s (±%s)", fmtDur(tr.Detect), fmtDur(p.Detect), fmtDur(tol))
-	}
-	if dur >= tr.Short && tr.HasReset {
-		if d := tr.Reset - p.Reset; math.Abs(float64(d)) > float64(tol) {
-			return fmt.Sprintf("reset after %s, predicted %s (±%s)", fmtDur(tr.Reset), fmtDur(p.Reset), fmtDur(tol))
-		}
-	}
-	return ""
 }
 
 // fmtDur renders d compactly in Prometheus style ("52s", "1h5m", "2d3h").

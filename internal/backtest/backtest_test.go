@@ -57,7 +57,6 @@ func TestBuiltinScenariosMeetTheMaths(t *testing.T) {
 		{"redirect-availability", "errors-10pct"},
 		{"redirect-availability", "burn-6x"},
 		{"redirect-availability", "burn-0.9x"},
-		{"redirect-availability", "missing-data"},
 		{"redirect-latency", "latency-degradation"},
 	}
 	if testing.Short() {

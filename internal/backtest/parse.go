@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -31,12 +32,23 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 //	  - name: brownout          # [a-z0-9-]+, unique in the file
 //	    description: text       # optional
 //	    traffic: 20             # events per second; default 10
+//	    scrape:                 # how Prometheus sees it; every field optional
+//	      interval: 1m          # default: --scrape-interval (30s)
+//	      offset: 30s           # scrapes this long after each evaluation
+//	      jitter: 5s            # each scrape up to this late (below interval)
+//	      instances: 3          # targets summed by the selector; default 1
+//	      lazy: true            # the error series appears with the first error
+//	      staleness: false      # no staleness markers; default true
+//	      buckets: [0.1, 0.25]  # latency histogram layout in seconds
 //	    segments:               # consecutive stretches, from time 0
 //	      - {duration: 3d}                              # clean warm-up
 //	      - {duration: 2h, errorRatio: 0.02, fault: true}
 //	      - {duration: 30m, slowRatio: 0.3, traffic: 50} # latency SLIs: share slower than the threshold
-//	      - {duration: 1h, missing: true}                # scrapes fail
-//	    expect: {mustFire: [page], mustNotFire: [ticket]}
+//	      - {duration: 1h, missing: true}                # scrapes fail; counters keep counting
+//	      - {duration: 1h, restart: true}                # counters restart from 0
+//	      - {duration: 1h, absent: true}                 # series not exposed
+//	      - {duration: 1h, renamed: true}                # series exposed under RenamedMetric
+//	    expect: {mustFire: [page, nodata], mustNotFire: [ticket]}
 func ParseScenarios(file string, data []byte) ([]Scenario, slo.Diagnostics) {
 	d := &decoder{file: file, budget: maxScenarioNodes}
 	var root yaml.Node
@@ -220,7 +232,7 @@ func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 
 func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
 	before := len(d.diags)
-	f := d.mapping(n, path, []string{"name", "description", "traffic", "segments", "expect"})
+	f := d.mapping(n, path, []string{"name", "description", "traffic", "scrape", "segments", "expect"})
 	if f == nil {
 		return Scenario{}, false
 	}
@@ -238,6 +250,9 @@ func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
 	}
 	if v := f["traffic"]; v != nil {
 		sc.Traffic, _ = d.num(v, path+".traffic", 1e-6, 1e9, "events per second")
+	}
+	if v := f["scrape"]; v != nil {
+		sc.Scrape = d.scrape(v, path+".scrape")
 	}
 	segs := d.resolve(f["segments"])
 	switch {
@@ -262,9 +277,85 @@ func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
 	return sc, len(d.diags) == before
 }
 
+func (d *decoder) scrape(n *yaml.Node, path string) Scrape {
+	var s Scrape
+	f := d.mapping(n, path, []string{"interval", "offset", "jitter", "instances", "lazy", "staleness", "buckets"})
+	if f == nil {
+		return s
+	}
+	if v := f["interval"]; v != nil {
+		s.Interval, _ = d.duration(v, path+".interval")
+	}
+	for _, k := range []struct {
+		key string
+		dst *time.Duration
+	}{{"offset", &s.Offset}, {"jitter", &s.Jitter}} {
+		v := f[k.key]
+		if v == nil {
+			continue
+		}
+		*k.dst, _ = d.durationOrZero(v, path+"."+k.key)
+		if s.Interval > 0 && *k.dst >= s.Interval {
+			d.errf(v, path+"."+k.key, "must be below the interval %s, got %s", fmtDur(s.Interval), fmtDur(*k.dst))
+		}
+	}
+	if v := f["instances"]; v != nil {
+		x, ok := d.num(v, path+".instances", 1, 1000, "a number of targets")
+		if ok && x != math.Trunc(x) {
+			d.errf(v, path+".instances", "must be a whole number of targets, got %s", v.Value)
+		}
+		s.Instances = int(x)
+	}
+	if v := f["lazy"]; v != nil {
+		s.Lazy, _ = d.boolean(v, path+".lazy")
+	}
+	if v := f["staleness"]; v != nil {
+		on, _ := d.boolean(v, path+".staleness")
+		s.NoStaleness = !on
+	}
+	if v := f["buckets"]; v != nil {
+		s.Buckets = d.buckets(v, path+".buckets")
+	}
+	return s
+}
+
+// buckets reads a histogram layout: increasing positive upper bounds in seconds.
+func (d *decoder) buckets(n *yaml.Node, path string) []float64 {
+	n = d.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 || len(n.Content) > 100 {
+		d.errf(n, path, "must be a list of 1 to 100 bucket upper bounds in seconds, like [0.05, 0.1, 0.25]")
+		return nil
+	}
+	var out []float64
+	for i, item := range n.Content {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		b, ok := d.num(item, ip, 1e-9, 1e9, "seconds")
+		if !ok {
+			continue
+		}
+		if len(out) > 0 && b <= out[len(out)-1] {
+			d.errf(item, ip, "must be greater than the bucket before it (%g), got %g", out[len(out)-1], b)
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// durationOrZero is duration that also accepts 0.
+func (d *decoder) durationOrZero(n *yaml.Node, path string) (time.Duration, bool) {
+	if r := d.resolve(n); r != nil && r.Kind == yaml.ScalarNode && (r.Value == "0" || r.Value == "0s") {
+		return 0, true
+	}
+	return d.duration(n, path)
+}
+
 func (d *decoder) segment(n *yaml.Node, path string) (Segment, bool) {
 	before := len(d.diags)
-	f := d.mapping(n, path, []string{"duration", "traffic", "errorRatio", "slowRatio", "missing", "fault"})
+	f := d.mapping(n, path, []string{"duration", "traffic", "errorRatio", "slowRatio", "missing", "restart", "absent", "renamed", "fault"})
 	if f == nil {
 		return Segment{}, false
 	}
@@ -286,8 +377,21 @@ func (d *decoder) segment(n *yaml.Node, path string) (Segment, bool) {
 	case sr != nil:
 		g.BadRatio, _ = d.num(sr, path+".slowRatio", 0, 1, "a ratio: 0.2 is 20%")
 	}
-	if v := f["missing"]; v != nil {
-		g.Missing, _ = d.boolean(v, path+".missing")
+	flags := []struct {
+		key string
+		dst *bool
+	}{{"missing", &g.Missing}, {"restart", &g.Restart}, {"absent", &g.Absent}, {"renamed", &g.Renamed}}
+	var seen []string
+	for _, fl := range flags {
+		if v := f[fl.key]; v != nil {
+			*fl.dst, _ = d.boolean(v, path+"."+fl.key)
+			if *fl.dst && fl.key != "restart" {
+				if len(seen) > 0 {
+					d.errf(v, path+"."+fl.key, "set only one of missing, absent and renamed (already %s)", seen[0])
+				}
+				seen = append(seen, fl.key)
+			}
+		}
 	}
 	if v := f["fault"]; v != nil {
 		g.Fault, _ = d.boolean(v, path+".fault")
@@ -306,7 +410,7 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 		}
 		p := path + "." + key
 		if v.Kind != yaml.SequenceNode {
-			d.errf(v, p, "must be a list of severities (page, ticket)")
+			d.errf(v, p, "must be a list of severities (page, ticket, nodata)")
 			return nil
 		}
 		var out []slo.SeverityName
@@ -317,8 +421,8 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 				continue
 			}
 			sev := slo.SeverityName(s)
-			if sev != slo.Page && sev != slo.Ticket {
-				d.errf(item, ip, "must be page or ticket, got %q", s)
+			if sev != slo.Page && sev != slo.Ticket && sev != NoData {
+				d.errf(item, ip, "must be page, ticket or nodata, got %q", s)
 				continue
 			}
 			if other, dup := seen[sev]; dup {

@@ -103,3 +103,22 @@ func FuzzParseScenarios(f *testing.F) {
 		}
 	})
 }
+
+func TestParseScenariosScrapeModel(t *testing.T) {
+	data, err := os.ReadFile("testdata/valid/scrape.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ds := ParseScenarios("scrape.yaml", data)
+	if len(ds) > 0 {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	want := []Scenario{{Name: "pod-restarts-during-gap", Description: "three pods scraped every minute, out of phase; one restart; a gap", Source: "scrape.yaml",
+		Scrape: Scrape{Interval: time.Minute, Offset: 15 * time.Second, Jitter: 5 * time.Second, Instances: 3, Lazy: true, NoStaleness: true, Buckets: []float64{0.05, 0.1, 0.5}},
+		Segments: []Segment{{Duration: 72 * time.Hour}, {Duration: 30 * time.Minute, BadRatio: 0.2, Fault: true, Restart: true},
+			{Duration: 20 * time.Minute, BadRatio: 0.2, Fault: true, Missing: true}, {Duration: time.Hour, Absent: true}, {Duration: time.Hour, Renamed: true}},
+		Expect: Expect{MustFire: []slo.SeverityName{slo.Page, NoData}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}

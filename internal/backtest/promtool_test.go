@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,29 +46,18 @@ func writePromtoolFiles(t testing.TB, dir string, o slo.Objective, group slo.Rul
 	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	counters, err := seriesFor(o)
+	input, err := inputFor(o, sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	grid := promtoolGrid(input)
 	type series struct {
 		Series string `yaml:"series"`
 		Values string `yaml:"values"`
 	}
 	var in []series
-	for _, c := range counters {
-		var b strings.Builder
-		for at := time.Duration(0); at <= sc.Duration(); at += opts.ScrapeInterval {
-			if at > 0 {
-				b.WriteByte(' ')
-			}
-			if sc.missingAt(at) {
-				b.WriteByte('_')
-				continue
-			}
-			good, bad := sc.events(at)
-			b.WriteString(strconv.FormatFloat(c.inc(good, bad), 'g', -1, 64))
-		}
-		in = append(in, series{Series: c.labels.String(), Values: b.String()})
+	for _, s := range input {
+		in = append(in, series{Series: s.labels.String(), Values: promtoolValues(s, grid, sc.Duration())})
 	}
 	type sample struct {
 		Labels string  `yaml:"labels"`
@@ -97,7 +87,7 @@ func writePromtoolFiles(t testing.TB, dir string, o slo.Objective, group slo.Rul
 		"rule_files":          []string{"rules.yml"},
 		"evaluation_interval": slo.FormatWindow(opts.EvalInterval),
 		"tests": []map[string]any{{
-			"interval":         slo.FormatWindow(opts.ScrapeInterval),
+			"interval":         slo.FormatWindow(grid),
 			"input_series":     in,
 			"promql_expr_test": tests,
 		}},
@@ -122,6 +112,44 @@ func labelString(m map[string]string) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
+// promtoolGrid is the input_series interval: the greatest common divisor of every
+// sample's offset (promtool's series are on a fixed grid).
+func promtoolGrid(input []inputSeries) time.Duration {
+	g := time.Duration(0)
+	for _, s := range input {
+		for _, t := range s.ts {
+			a, b := g, t
+			for b != 0 {
+				a, b = b, a%b
+			}
+			g = a
+		}
+	}
+	return max(g, time.Second)
+}
+
+// promtoolValues writes s on the grid: "_" where it has no sample, "stale" for markers.
+func promtoolValues(s inputSeries, grid, dur time.Duration) string {
+	var b strings.Builder
+	j := 0
+	for at := time.Duration(0); at <= dur; at += grid {
+		if at > 0 {
+			b.WriteByte(' ')
+		}
+		switch {
+		case j < len(s.ts) && s.ts[j] == at && math.IsNaN(s.vs[j]):
+			b.WriteString("stale")
+			j++
+		case j < len(s.ts) && s.ts[j] == at:
+			b.WriteString(strconv.FormatFloat(s.vs[j], 'g', -1, 64))
+			j++
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
 // transitionsOf replays sc in the engine and returns its alert transitions.
 func transitionsOf(t testing.TB, o slo.Objective, group slo.RuleGroup, sc Scenario, opts Options) []engine.Transition {
 	t.Helper()
@@ -132,17 +160,13 @@ func transitionsOf(t testing.TB, o slo.Objective, group slo.RuleGroup, sc Scenar
 	if err := eng.LoadGroups([]slo.RuleGroup{group}); err != nil {
 		t.Fatal(err)
 	}
-	counters, err := seriesFor(o)
+	input, err := inputFor(o, sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for at := time.Duration(0); at <= sc.Duration(); at += opts.ScrapeInterval {
-		if sc.missingAt(at) {
-			continue
-		}
-		good, bad := sc.events(at)
-		for _, c := range counters {
-			if err := eng.Append(c.labels, Epoch.Add(at), c.inc(good, bad)); err != nil {
+	for _, s := range input {
+		for i, at := range s.ts {
+			if err := eng.Store().Append(s.labels, Epoch.Add(at).UnixMilli(), s.vs[i]); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,8 +1,11 @@
 package backtest
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/slokit/slokit/slo"
@@ -21,6 +24,9 @@ type Summary struct {
 	// Precision is TP/(TP+FP) and Recall TP/(TP+FN); 1 when their denominator is 0.
 	Precision float64 `json:"precision"`
 	Recall    float64 `json:"recall"`
+	// Silent counts must-fire severities that did not fire (each with reasons in its
+	// result); they are the false negatives.
+	Silent int `json:"silent"`
 	// Mismatches counts tiers whose measurement disagrees with the prediction.
 	Mismatches int `json:"mismatches"`
 	// Violations lists every broken expectation as "service/slo scenario: message".
@@ -32,15 +38,12 @@ func Summarize(results []Result) Summary {
 	s := Summary{Runs: len(results)}
 	for _, r := range results {
 		for _, sev := range r.Expect.MustFire {
-			if !severityInResult(r, sev) {
-				continue
-			}
 			if r.Fired(sev) {
 				s.TruePositives++
-			} else {
-				s.FalseNegatives++
 			}
 		}
+		s.FalseNegatives += len(r.Silent)
+		s.Silent += len(r.Silent)
 		for _, sev := range r.Expect.MustNotFire {
 			if r.Fired(sev) {
 				s.FalsePositives++
@@ -59,17 +62,6 @@ func Summarize(results []Result) Summary {
 	}
 	s.Precision, s.Recall = ratio(s.TruePositives, s.TruePositives+s.FalsePositives), ratio(s.TruePositives, s.TruePositives+s.FalseNegatives)
 	return s
-}
-
-// severityInResult reports whether r has a tier of sev; a must-fire for a severity the
-// SLO does not alert on (disabled) is not scored.
-func severityInResult(r Result, sev slo.SeverityName) bool {
-	for _, t := range r.Tiers {
-		if t.Severity == sev {
-			return true
-		}
-	}
-	return false
 }
 
 func ratio(a, b int) float64 {
@@ -112,19 +104,113 @@ func WriteText(w io.Writer, results []Result) error {
 			if t.Mismatch != "" {
 				note = "✗ MISMATCH: " + t.Mismatch
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s %s/%s %s×\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, scen,
-				t.Severity, fmtDur(t.Long), fmtDur(t.Short), slo.FormatFloat(t.BurnRate),
-				fired, detect, pd, reset, pr, budget, pb, note)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, scen,
+				tierName(t), fired, detect, pd, reset, pr, budget, pb, note)
 		}
 		for _, v := range r.Violations {
-			fmt.Fprintf(tw, "\t\t✗ EXPECTATION FAILED: %s\t\t\t\t\t\t\t\t\n", v)
+			fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t\t✗ EXPECTATION FAILED: %s\n", v)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	s := Summarize(results)
-	_, err := fmt.Fprintf(w, "\n%d runs; expectations: %d must-fire (%d fired), %d must-not-fire (%d fired); precision %.2f, recall %.2f; %d tier(s) disagree with the prediction\n",
-		s.Runs, s.TruePositives+s.FalseNegatives, s.TruePositives, s.FalsePositives+s.TrueNegatives, s.FalsePositives, s.Precision, s.Recall, s.Mismatches)
+	_, err := fmt.Fprintf(w, "\n%s\n", s)
+	return err
+}
+
+// String is the one-line summary the text output ends with.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d runs; expectations: %d must-fire (%d fired, %d silent), %d must-not-fire (%d fired); precision %.2f, recall %.2f; %d tier(s) disagree with the prediction",
+		s.Runs, s.TruePositives+s.FalseNegatives, s.TruePositives, s.Silent, s.FalsePositives+s.TrueNegatives, s.FalsePositives, s.Precision, s.Recall, s.Mismatches)
+}
+
+// tierName renders a tier as "page 1h/5m 14.4×", or the severity alone for alerts
+// without windows (no-data alerts, rules slokit did not generate).
+func tierName(t TierResult) string {
+	if t.Long == 0 {
+		return string(t.Severity)
+	}
+	return fmt.Sprintf("%s %s/%s %s×", t.Severity, fmtDur(t.Long), fmtDur(t.Short), slo.FormatFloat(t.BurnRate))
+}
+
+// WriteJSON writes results and their summary as one indented JSON document.
+func WriteJSON(w io.Writer, results []Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Results []Result `json:"results"`
+		Summary Summary  `json:"summary"`
+	}{results, Summarize(results)})
+}
+
+// JUnit XML, as CI systems read it: one testsuite per SLO, one testcase per scenario,
+// a failure per broken expectation.
+type (
+	junitSuites struct {
+		XMLName  xml.Name     `xml:"testsuites"`
+		Name     string       `xml:"name,attr"`
+		Tests    int          `xml:"tests,attr"`
+		Failures int          `xml:"failures,attr"`
+		Suites   []junitSuite `xml:"testsuite"`
+	}
+	junitSuite struct {
+		Name     string      `xml:"name,attr"`
+		Tests    int         `xml:"tests,attr"`
+		Failures int         `xml:"failures,attr"`
+		Cases    []junitCase `xml:"testcase"`
+	}
+	junitCase struct {
+		Name      string        `xml:"name,attr"`
+		ClassName string        `xml:"classname,attr"`
+		Failure   *junitFailure `xml:"failure,omitempty"`
+		SystemOut string        `xml:"system-out,omitempty"`
+	}
+	junitFailure struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	}
+)
+
+// WriteJUnit writes results as JUnit XML.
+func WriteJUnit(w io.Writer, results []Result) error {
+	out := junitSuites{Name: "slokit test"}
+	index := map[string]int{}
+	for _, r := range results {
+		id := r.Service + "/" + r.SLO
+		i, ok := index[id]
+		if !ok {
+			i = len(out.Suites)
+			index[id] = i
+			out.Suites = append(out.Suites, junitSuite{Name: id})
+		}
+		var b strings.Builder
+		if err := WriteText(&b, []Result{r}); err != nil {
+			return err
+		}
+		c := junitCase{Name: r.Scenario, ClassName: id, SystemOut: b.String()}
+		if len(r.Violations) > 0 {
+			kind := "expectation"
+			if len(r.Silent) > 0 {
+				kind = "silent"
+			}
+			c.Failure = &junitFailure{Message: r.Violations[0], Type: kind, Text: strings.Join(r.Violations, "\n")}
+			out.Suites[i].Failures++
+			out.Failures++
+		}
+		out.Suites[i].Cases = append(out.Suites[i].Cases, c)
+		out.Suites[i].Tests++
+		out.Tests++
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
 	return err
 }

@@ -1,25 +1,30 @@
 package backtest
 
 import (
-	"fmt"
-	"math"
 	"time"
 
-	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/slo"
 )
 
+// NoData is the expectation class of an alert on absent SLI data (an alerting rule whose
+// expression uses absent or absent_over_time), beside the page and ticket severities.
+const NoData slo.SeverityName = "nodata"
+
 // Scenario is an incident shape replayed through an SLO's rules: traffic and the share of
-// bad events (errors, or requests slower than the latency threshold) over time.
+// bad events (errors, or requests slower than the latency threshold) over time, and,
+// separately, how Prometheus sees them (Scrape).
 type Scenario struct {
 	// Name identifies the scenario ([a-z0-9-]+).
 	Name        string
 	Description string
 	// Traffic is the default events per second of every segment. Zero means 10.
 	Traffic float64
+	// Scrape is how Prometheus samples the counters. The zero value is a perfect scrape
+	// every Options.ScrapeInterval, in phase with evaluation.
+	Scrape Scrape
 	// Segments follow each other from time 0.
 	Segments []Segment
-	// Expect says which severities must and must not fire.
+	// Expect says which severities (and NoData) must and must not fire.
 	Expect Expect
 	// LatencyOnly scenarios apply only to latency SLIs.
 	LatencyOnly bool
@@ -27,22 +32,60 @@ type Scenario struct {
 	Source string
 }
 
-// Segment is a stretch of constant traffic and bad-event ratio.
+// Scrape is the scrape model of a scenario: when samples exist and which series they hold.
+type Scrape struct {
+	// Interval between scrapes of one target. Zero means Options.ScrapeInterval.
+	Interval time.Duration
+	// Offset is the phase of the scrapes against rule evaluation: the first target is
+	// scraped at Offset + k·Interval, evaluations run at k·EvalInterval. Zero: in phase.
+	Offset time.Duration
+	// Jitter delays each scrape by a deterministic pseudo-random amount in [0, Jitter).
+	// Zero: none. Must be below Interval.
+	Jitter time.Duration
+	// Instances is the number of targets (pods) exposing the counters; events are split
+	// evenly among them and each series carries instance="i-N" when there are several.
+	// Target N is scraped N·Interval/Instances after the first. Zero means 1.
+	Instances int
+	// Lazy creates the bad-event counter on the first bad event (as client libraries do
+	// for a label set first used by the first 5xx) instead of at 0 before the scenario.
+	Lazy bool
+	// NoStaleness disables staleness markers: by default, like Prometheus, a series that a
+	// successful scrape no longer exposes, or whose target's scrape fails, gets a marker.
+	NoStaleness bool
+	// Buckets is the latency histogram's bucket layout (upper bounds in seconds, +Inf
+	// implied). Nil means the spec's declared buckets, else DefaultBuckets.
+	Buckets []float64
+}
+
+// DefaultBuckets is the Prometheus client libraries' default histogram layout.
+var DefaultBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Segment is a stretch of constant traffic and bad-event ratio, and of what Prometheus
+// sees of it.
 type Segment struct {
 	Duration time.Duration
 	// Traffic in events per second; zero means the scenario's Traffic.
 	Traffic float64
 	// BadRatio is the fraction of events that are bad, in [0,1].
 	BadRatio float64
-	// Missing means no scrape succeeds during the segment (the events still happen and
-	// show up in the counters after it).
+	// Missing means every scrape fails during the segment (targets down or Prometheus
+	// restarting): no samples, while the counters keep counting, so the events show up
+	// in the counters after it.
 	Missing bool
+	// Restart resets every counter to 0 at the segment's start (a process restart).
+	Restart bool
+	// Absent means the SLI's series are not exposed during the segment (scrapes succeed):
+	// the events are not counted, and the counters start again from 0 after it.
+	Absent bool
+	// Renamed exposes the SLI's series under another metric name during the segment
+	// (RenamedMetric), counting from 0; the original names come back from 0 after it.
+	Renamed bool
 	// Fault marks the segment as part of the incident; detection is measured from the
 	// first fault segment's start and reset from the last one's end.
 	Fault bool
 }
 
-// Expect lists the severities that must and must not fire during a scenario.
+// Expect lists the severities (page, ticket, NoData) that must and must not fire.
 type Expect struct {
 	MustFire    []slo.SeverityName `json:"mustFire,omitempty"`
 	MustNotFire []slo.SeverityName `json:"mustNotFire,omitempty"`
@@ -82,13 +125,16 @@ func (s Scenario) FaultWindow() (start, end time.Duration, ok bool) {
 	return start, end, ok
 }
 
+// clean reports whether g is seen by Prometheus as it happens.
+func (g Segment) clean() bool { return !g.Missing && !g.Restart && !g.Absent && !g.Renamed }
+
 // StepFault returns the bad ratio of a scenario whose fault is one constant step under
-// the same traffic as the rest: the case the Workbook's formulas predict.
+// the same traffic as the rest, seen cleanly: the case the Workbook's formulas predict.
 func (s Scenario) StepFault() (e float64, ok bool) {
 	var faults []Segment
 	tr := -1.0
 	for _, g := range s.Segments {
-		if g.Missing {
+		if !g.clean() {
 			return 0, false
 		}
 		if tr >= 0 && s.traffic(g) != tr {
@@ -123,154 +169,35 @@ func (s Scenario) events(t time.Duration) (good, bad float64) {
 	return good, bad
 }
 
-// missingAt reports whether a scrape at t fails.
-func (s Scenario) missingAt(t time.Duration) bool {
+// segmentAt returns the index of the segment holding t and its start (the last segment
+// for t at or past the end).
+func (s Scenario) segmentAt(t time.Duration) (int, time.Duration) {
 	var at time.Duration
-	for _, g := range s.Segments {
-		if t >= at && t < at+g.Duration {
-			return g.Missing
+	for i, g := range s.Segments {
+		if t < at+g.Duration || i == len(s.Segments)-1 {
+			return i, at
 		}
 		at += g.Duration
 	}
-	return false
+	return 0, 0
 }
 
-// Builtin returns the built-in scenario library sized for o: each starts with a clean
-// warm-up as long as o's longest alert window, so windows are full when the fault starts,
-// and burn rates are multiples of o's error budget.
-func Builtin(o slo.Objective) []Scenario {
-	b := o.ErrorBudget()
-	var warm, coolShort, fastLong time.Duration
-	for _, w := range enabledWindows(o) {
-		warm = max(warm, w.Long)
-		coolShort = max(coolShort, w.Short)
-		if fastLong == 0 || w.Long < fastLong {
-			fastLong = w.Long
-		}
-	}
-	if warm == 0 {
-		return nil
-	}
-	cool := coolShort + coolShort/10 + 2*time.Minute
-	page, ticket := slo.Page, slo.Ticket
-	// firstToFire is the most severe severity the maths says a step fault of ratio e
-	// trips, and how long until its fastest tier does.
-	firstToFire := func(e float64) (slo.SeverityName, time.Duration, bool) {
-		for _, sev := range []slo.SeverityName{page, ticket} {
-			var fastest time.Duration
-			for _, w := range enabledWindows(o) {
-				if p := alerts.Predict(o, w, e); w.Severity == sev && p.Fires && (fastest == 0 || p.Detect < fastest) {
-					fastest = p.Detect
-				}
-			}
-			if fastest > 0 {
-				return sev, fastest, true
-			}
-		}
-		return "", 0, false
-	}
-	// derived expects what the maths says of a step fault of ratio e lasting long enough:
-	// the most severe severity it trips must fire; severities it cannot trip must not.
-	derived := func(e float64) (Expect, time.Duration) {
-		var ex Expect
-		sev, detect, ok := firstToFire(e)
-		if ok {
-			ex.MustFire = []slo.SeverityName{sev}
-		}
-		for _, s := range []slo.SeverityName{page, ticket} {
-			trips := false
-			for _, w := range enabledWindows(o) {
-				if w.Severity == s && alerts.Predict(o, w, e).Fires {
-					trips = true
-				}
-			}
-			if !trips && hasSeverity(o, s) {
-				ex.MustNotFire = append(ex.MustNotFire, s)
-			}
-		}
-		return ex, max(fastLong, roundUp(detect*5/4))
-	}
-	step := func(name, desc string, e float64, fault time.Duration, ex Expect) Scenario {
-		return Scenario{Name: name, Description: desc, Source: "builtin", Expect: ex, Segments: []Segment{
-			{Duration: warm},
-			{Duration: fault, BadRatio: math.Min(e, 1), Fault: true},
-			{Duration: cool},
-		}}
-	}
-	derivedStep := func(name, desc string, e float64) Scenario {
-		ex, fault := derived(e)
-		return step(name, desc, e, fault, ex)
-	}
-	// A sustained burn at r× the budget rate; 6.6×, 3.3×, 2.2× and 1.1× sit 10% above
-	// the default tiers' thresholds (6, 3, 1), 0.9× just below the lowest.
-	burn := func(label string, r float64) Scenario {
-		e := r * b
-		sc := derivedStep("burn-"+label, fmt.Sprintf("a sustained burn at %g× the budget rate (%.4g%% bad)", r, e*100), e)
-		if len(sc.Expect.MustFire) == 0 {
-			sc.Segments[1].Duration = warm + warm/4
-		}
-		return sc
-	}
-	// A total outage must page: an SLO whose page cannot fire on one is broken.
-	_, outageDetect, _ := firstToFire(1)
-	out := []Scenario{
-		step("total-outage", "every event fails", 1, max(fastLong, roundUp(outageDetect*5/4)), Expect{MustFire: []slo.SeverityName{page}}),
-		derivedStep("errors-10pct", "10% of events fail", 0.1),
-		burn("6x", 6.6),
-		burn("3x", 3.3),
-		burn("2x", 2.2),
-		burn("1x", 1.1),
-		burn("0.9x", 0.9),
-	}
-	must := func(s ...slo.SeverityName) []slo.SeverityName { return s }
-	// Six 5-minute total outages, one every 10 minutes.
-	// The maths for a step fault at the spikes' mean ratio (50%) over their hour sets
-	// the expectation: the most severe severity it trips within the hour must fire.
-	var spikeExpect Expect
-	if sev, d, ok := firstToFire(0.5); ok && d <= time.Hour {
-		spikeExpect.MustFire = must(sev)
-	}
-	spikes := Scenario{Name: "spikes", Description: "5-minute 100% error spikes every 10 minutes, six times", Source: "builtin",
-		Expect: spikeExpect, Segments: []Segment{{Duration: warm}}}
-	for i := 0; i < 6; i++ {
-		spikes.Segments = append(spikes.Segments,
-			Segment{Duration: 5 * time.Minute, BadRatio: 1, Fault: true},
-			Segment{Duration: 5 * time.Minute, Fault: i < 5})
-	}
-	spikes.Segments = append(spikes.Segments, Segment{Duration: cool})
-	// 10 events per hour; one failure inside one scrape interval.
-	low := Scenario{Name: "low-traffic", Description: "10 events per hour with a single failure (report only: the Workbook's 1000× case)",
-		Source: "builtin", Traffic: 10.0 / 3600, Segments: []Segment{
-			{Duration: warm},
-			{Duration: 30 * time.Second, Traffic: 1.0 / 30, BadRatio: 1, Fault: true},
-			{Duration: cool},
-		}}
-	missing := Scenario{Name: "missing-data", Description: "scrapes fail for one fast-page window during clean traffic",
-		Source: "builtin", Expect: Expect{MustNotFire: must(page, ticket)}, Segments: []Segment{
-			{Duration: warm},
-			{Duration: fastLong, Missing: true},
-			{Duration: cool},
-		}}
-	latency := derivedStep("latency-degradation", "20% of requests slower than the threshold", 0.2)
-	latency.LatencyOnly = true
-	out = append(out, spikes, low, missing, latency)
-	return out
-}
+// span is a stretch [From, To) of a scenario.
+type span struct{ From, To time.Duration }
 
-func enabledWindows(o slo.Objective) []slo.Window {
-	var out []slo.Window
-	for _, w := range o.Windows() {
-		sev := o.Alerting.Page
-		if w.Severity == slo.Ticket {
-			sev = o.Alerting.Ticket
+// spans returns the stretches of segments for which pick holds, merged when adjacent.
+func (s Scenario) spans(pick func(Segment) bool) []span {
+	var out []span
+	var at time.Duration
+	for _, g := range s.Segments {
+		if pick(g) {
+			if n := len(out); n > 0 && out[n-1].To == at {
+				out[n-1].To = at + g.Duration
+			} else {
+				out = append(out, span{at, at + g.Duration})
+			}
 		}
-		if !sev.Disabled {
-			out = append(out, w)
-		}
+		at += g.Duration
 	}
 	return out
-}
-
-func roundUp(d time.Duration) time.Duration {
-	return (d + time.Minute - 1).Truncate(time.Minute)
 }

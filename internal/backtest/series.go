@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -13,8 +14,10 @@ import (
 // counter is one synthetic counter series and how much of the traffic it counts.
 type counter struct {
 	labels labels.Labels
-	// inc returns the increase over an interval from the interval's good and bad events.
+	// inc returns the counter's value from the good and bad events it has counted.
 	inc func(good, bad float64) float64
+	// lazy counters exist only once they count a bad event.
+	lazy bool
 }
 
 // candidates are tried, in order, as values for labels a selector constrains by regex or
@@ -27,13 +30,13 @@ var (
 
 // seriesFor returns the counters that make o's SLI see the generated good and bad
 // events: for events SLIs a bad and a good (or total) series matching the selectors, for
-// latency SLIs the histogram's _count and _bucket series around the threshold.
-func seriesFor(o slo.Objective) ([]counter, error) {
+// latency SLIs the histogram's _bucket series of the layout, _count and _sum.
+func seriesFor(o slo.Objective, sc Scenario) ([]counter, error) {
 	switch {
 	case o.SLI.Events != nil:
 		return eventSeries(*o.SLI.Events)
 	case o.SLI.Latency != nil:
-		return latencySeries(*o.SLI.Latency), nil
+		return latencySeries(*o.SLI.Latency, bucketLayout(o, sc)), nil
 	}
 	return nil, fmt.Errorf("%s: a %s SLI cannot be backtested: slokit can only synthesize series for events and latency SLIs", o.ID(), o.SLI.Kind())
 }
@@ -57,7 +60,7 @@ func eventSeries(ev slo.EventsSLI) ([]counter, error) {
 			return nil, fmt.Errorf("no series matches total selector %q without matching bad selector %q; slokit cannot synthesize good events", ev.Total, ev.Bad)
 		}
 		return []counter{
-			{labels: bad, inc: func(_, b float64) float64 { return b }},
+			{labels: bad, inc: func(_, b float64) float64 { return b }, lazy: true},
 			{labels: good, inc: func(g, _ float64) float64 { return g }},
 		}, nil
 	}
@@ -71,7 +74,7 @@ func eventSeries(ev slo.EventsSLI) ([]counter, error) {
 		return nil, fmt.Errorf("cannot build a series matching total selector %q but not bad selector %q", ev.Total, ev.Bad)
 	}
 	return []counter{
-		{labels: bad, inc: func(_, b float64) float64 { return b }},
+		{labels: bad, inc: func(_, b float64) float64 { return b }, lazy: true},
 		{labels: total, inc: func(g, b float64) float64 { return g + b }},
 	}, nil
 }
@@ -174,16 +177,32 @@ func matchesAllLabels(ms []*labels.Matcher, lset labels.Labels) bool {
 	return true
 }
 
-// latencySeries returns a classic histogram whose bucket at the threshold counts the good
-// requests: half of them fall in a bucket below it, half of the slow ones below twice it.
-func latencySeries(l slo.LatencySLI) []counter {
-	base := map[string]string{}
-	for k, v := range l.Selector {
-		base[k] = v
+// bucketLayout is the histogram layout a latency scenario emits: the scenario's, else
+// DefaultBuckets.
+func bucketLayout(_ slo.Objective, sc Scenario) []float64 {
+	if len(sc.Scrape.Buckets) > 0 {
+		return sc.Scrape.Buckets
 	}
+	return DefaultBuckets
+}
+
+// hasBucket reports whether the layout has a bucket at the threshold th (seconds).
+func hasBucket(layout []float64, th float64) bool {
+	for _, b := range layout {
+		if math.Abs(b-th) <= 1e-12*th {
+			return true
+		}
+	}
+	return false
+}
+
+// latencySeries returns a classic histogram with the given bucket layout: good requests
+// take half the threshold, slow ones twice it, so each bucket counts what Prometheus'
+// client would. A threshold that is not in the layout has no bucket, as in production.
+func latencySeries(l slo.LatencySLI, layout []float64) []counter {
 	with := func(suffix, le string) labels.Labels {
 		m := map[string]string{labels.MetricName: l.Histogram + suffix}
-		for k, v := range base {
+		for k, v := range l.Selector {
 			m[k] = v
 		}
 		if le != "" {
@@ -192,13 +211,25 @@ func latencySeries(l slo.LatencySLI) []counter {
 		return labels.FromMap(m)
 	}
 	th := l.Threshold.Seconds()
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return []counter{
-		{labels: with("_bucket", f(th/2)), inc: func(g, _ float64) float64 { return g / 2 }},
-		{labels: with("_bucket", l.ThresholdLE()), inc: func(g, _ float64) float64 { return g }},
-		{labels: with("_bucket", f(th*2)), inc: func(g, b float64) float64 { return g + b/2 }},
-		{labels: with("_bucket", "+Inf"), inc: func(g, b float64) float64 { return g + b }},
-		{labels: with("_count", ""), inc: func(g, b float64) float64 { return g + b }},
-		{labels: with("_sum", ""), inc: func(g, b float64) float64 { return g*th/2 + b*th*2 }},
+	fast, slow := th/2, th*2
+	var out []counter
+	for _, b := range layout {
+		le := strconv.FormatFloat(b, 'g', -1, 64)
+		if hasBucket([]float64{b}, th) {
+			le = l.ThresholdLE()
+		}
+		cf, cs := 0.0, 0.0
+		if fast <= b {
+			cf = 1
+		}
+		if slow <= b {
+			cs = 1
+		}
+		out = append(out, counter{labels: with("_bucket", le), inc: func(g, s float64) float64 { return g*cf + s*cs }})
 	}
+	return append(out,
+		counter{labels: with("_bucket", "+Inf"), inc: func(g, b float64) float64 { return g + b }},
+		counter{labels: with("_count", ""), inc: func(g, b float64) float64 { return g + b }},
+		counter{labels: with("_sum", ""), inc: func(g, b float64) float64 { return g*fast + b*slow }},
+	)
 }

@@ -132,6 +132,7 @@ func journalDir(flag string) (string, error) {
 func newChaosRunCmd(e *env) *cobra.Command {
 	var (
 		output, resultFile, reportFile, journal, prometheus, echartsJS string
+		storeDB                                                        string
 		noColor                                                        bool
 	)
 	cmd := &cobra.Command{
@@ -195,6 +196,7 @@ slokit is killed; the entry is deleted once the fault is removed.
 			if res == nil {
 				return runErr
 			}
+			recordRun(ctx, e, storeDB, res, "chaos run")
 			if err := writeRunOutputs(e, res, output, resultFile, reportFile, js); err != nil {
 				return errors.Join(runErr, err)
 			}
@@ -209,6 +211,7 @@ slokit is killed; the entry is deleted once the fault is removed.
 	f.StringVar(&journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
 	f.StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game day")
 	f.BoolVar(&noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
+	addStoreFlag(f, &storeDB, "record the finished run")
 	return cmd
 }
 

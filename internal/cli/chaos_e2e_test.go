@@ -223,8 +223,9 @@ scrape_configs:
 		var stdout bytes.Buffer
 		stderr := &testutil.SyncBuffer{}
 		start := time.Now()
+		db := filepath.Join(dir, "gamedays.db")
 		code := Main(ctx, []string{"chaos", "run", gd, "--result", resultFile, "--report", reportFile,
-			"--journal-dir", journal}, nil, &stdout, stderr)
+			"--journal-dir", journal, "--store", db}, nil, &stdout, stderr)
 		t.Logf("game day took %s; stdout:\n%s", time.Since(start).Round(time.Second), stdout.String())
 		if code != ExitOK {
 			t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
@@ -264,6 +265,7 @@ scrape_configs:
 		if entries, _ := (&chaos.Journal{Dir: journal}).List(); len(entries) != 0 {
 			t.Errorf("journal not cleaned: %+v", entries)
 		}
+		checkRecorded(t, db, &res)
 		for _, want := range []string{"phase inject", "fault injected", "page/1m firing", "fault removed", "page/1m resolved", "recovered", "burn 5s="} {
 			if !strings.Contains(stderr.String(), want) {
 				t.Errorf("progress lacks %q:\n%s", want, stderr.String())

@@ -93,6 +93,10 @@ func runGenerate(e *env, f generateFlags) error {
 			return fmt.Errorf("create the output directory: %w", err)
 		}
 		for _, file := range files {
+			// Names come from users' files: never write outside --out.
+			if !filepath.IsLocal(file.Name) {
+				return fmt.Errorf("refusing to write %q: it is not inside %s", file.Name, f.out)
+			}
 			p := filepath.Join(f.out, file.Name)
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return fmt.Errorf("create the output directory: %w", err)

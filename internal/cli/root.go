@@ -115,6 +115,7 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newDemoCmd(e))
 	root.AddCommand(newApplyCmd(e))
 	addChaosSubcommand(root, newChaosRBACCmd(e))
+	addChaosSubcommand(root, newChaosImportCmd(e))
 	return root
 }
 

@@ -11,6 +11,10 @@ import (
 
 // TestMain lets testscript run the real slokit main as the "slokit" command.
 func TestMain(m *testing.M) {
+	// Game days run by the tests record into a throw-away store, not the user's.
+	if dir, err := os.MkdirTemp("", "slokit-cli-state-"); err == nil {
+		os.Setenv("XDG_STATE_HOME", dir)
+	}
 	testscript.Main(m, map[string]func(){
 		"slokit": func() {
 			os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

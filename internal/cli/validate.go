@@ -12,10 +12,13 @@ import (
 
 func newValidateCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate FILE...",
+		Use:   "validate FILE|DIR...",
 		Short: "Check SLO spec files and report every problem at once",
-		Long: `Parse and validate SLO spec files (slokit/v1, Sloth prometheus/v1, OpenSLO v1) and
-generate their rules in memory. Every error is printed to stderr as
+		Long: `Parse and validate SLO spec files (slokit/v1; Sloth prometheus/v1 and
+PrometheusServiceLevel; OpenSLO v1 and v1alpha; Pyrra ServiceLevelObjective) and generate
+their rules in memory. Directories are read recursively (*.yaml, *.yml); all files are
+read together, so OpenSLO references resolve across them and an SLO defined twice is an
+error. Every error is printed to stderr as
 file:line:col: path: message, then the warnings; a line per valid file goes to stdout.
 Exits 1 when a file cannot be read, 3 when any file has an error, 0 otherwise
 (warnings do not fail).`,
@@ -34,22 +37,20 @@ Exits 1 when a file cannot be read, 3 when any file has an error, 0 otherwise
 
 func runValidate(e *env, files []string) error {
 	var errs, warns slo.Diagnostics
-	var okFiles []string
 	var okServices []*slo.Service
-	for _, path := range files {
-		svcs, ds := slo.LoadFiles(path)
-		errs = append(errs, ds.Errors()...)
-		warns = append(warns, ds.Warnings()...)
-		for _, s := range svcs {
-			// The generator guards what the spec validator cannot see (a raw template
-			// that breaks once its window is filled in, for example).
-			if _, err := alerts.RuleFile([]*slo.Service{s}, alerts.Options{}); err != nil {
-				errs = append(errs, slo.Diagnostic{File: path, Message: err.Error()})
-				continue
-			}
-			okFiles = append(okFiles, path)
-			okServices = append(okServices, s)
+	// All files at once, as generate reads them: an SLO defined in two files is an error
+	// in both commands.
+	svcs, ds := slo.LoadFiles(files...)
+	errs = append(errs, ds.Errors()...)
+	warns = append(warns, ds.Warnings()...)
+	for _, s := range svcs {
+		// The generator guards what the spec validator cannot see (a raw template
+		// that breaks once its window is filled in, for example).
+		if _, err := alerts.RuleFile([]*slo.Service{s}, alerts.Options{}); err != nil {
+			errs = append(errs, slo.Diagnostic{File: s.Source, Message: err.Error()})
+			continue
 		}
+		okServices = append(okServices, s)
 	}
 	printDiagnostics(e.stderr, errs)
 	if len(warns) > 0 {
@@ -59,8 +60,8 @@ func runValidate(e *env, files []string) error {
 		fmt.Fprintf(e.stderr, "%d warning(s):\n", len(warns))
 		printDiagnostics(e.stderr, warns)
 	}
-	for i, s := range okServices {
-		fmt.Fprintf(e.stdout, "%s: ok, service %s, %d SLO(s)\n", okFiles[i], s.Name, len(s.Objectives))
+	for _, s := range okServices {
+		fmt.Fprintf(e.stdout, "%s: ok, service %s, %d SLO(s)\n", s.Source, s.Name, len(s.Objectives))
 	}
 	if len(errs) > 0 {
 		err := fmt.Errorf("%d error(s) in %d file(s); fix them and run validate again", len(errs), countFiles(errs))

@@ -11,6 +11,7 @@ import (
 const (
 	codeInvalidJSON      = "invalid_json"           // 400: the body is not one JSON object with "url"
 	codeInvalidURL       = "invalid_url"            // 400: the target URL breaks a validation rule
+	codeLinkBlocked      = "link_blocked"           // 403: the link-safety check blocks the target
 	codeNotFound         = "not_found"              // 404: no such link or route
 	codeMethodNotAllowed = "method_not_allowed"     // 405: the route exists for other methods (see Allow)
 	codeBodyTooLarge     = "body_too_large"         // 413: the body exceeds Config.MaxBodyBytes
@@ -20,7 +21,7 @@ const (
 )
 
 // ErrorCodes lists every stable error code, for documentation and tests.
-var ErrorCodes = []string{codeInvalidJSON, codeInvalidURL, codeNotFound, codeMethodNotAllowed,
+var ErrorCodes = []string{codeInvalidJSON, codeInvalidURL, codeLinkBlocked, codeNotFound, codeMethodNotAllowed,
 	codeBodyTooLarge, codeUnsupportedMedia, codeUnavailable, codeInternal}
 
 type apiError struct {

@@ -72,6 +72,10 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxHeaderBytes is http.Server.MaxHeaderBytes. Zero means 16 KiB.
 	MaxHeaderBytes int
+
+	// LinkCheck is the link-safety dependency asked before every redirect, behind a
+	// circuit breaker with a cached fallback. The zero value (no URL) asks nothing.
+	LinkCheck LinkCheckConfig
 }
 
 func (c *Config) defaults() {
@@ -119,6 +123,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	store    *store
+	check    *checker // nil without Config.LinkCheck.URL
 	reg      *prometheus.Registry
 	handler  http.Handler
 	draining atomic.Bool
@@ -146,11 +151,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shortlink: instrumentation: %w", err)
 	}
+	var check *checker
+	if cfg.LinkCheck.URL != "" {
+		if check, err = newChecker(cfg.LinkCheck, cfg.ServiceName, reg, cfg.TracerProvider, cfg.Logger); err != nil {
+			return nil, fmt.Errorf("shortlink: %w", err)
+		}
+	}
 	st, err := openStore(cfg.DBPath, cfg.CodeLength)
 	if err != nil {
 		return nil, fmt.Errorf("shortlink: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, reg: reg}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, check: check, reg: reg}
 
 	var h http.Handler = s.routes()
 	h = s.recoverPanics(h)
@@ -361,6 +372,12 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.storeError(w, r, "redirect", err)
 		return
+	}
+	if s.check != nil {
+		if v := s.check.check(r.Context(), target); v.blocked {
+			writeError(w, newAPIError(http.StatusForbidden, codeLinkBlocked, "the link's target is blocked by the link-safety check: "+v.reason))
+			return
+		}
 	}
 	h := w.Header()
 	h.Set("Location", target)

@@ -50,12 +50,16 @@ func TestSLOsQueryWhatSLIEmits(t *testing.T) {
 	if err := yaml.Unmarshal(b, &spec); err != nil {
 		t.Fatal(err)
 	}
-	if spec.Service != "shortlink" || len(spec.SLOs) != 4 {
-		t.Fatalf("service %q with %d SLOs; want shortlink with 4 (availability and latency of redirects and creates)", spec.Service, len(spec.SLOs))
+	if spec.Service != "shortlink" || len(spec.SLOs) != 6 {
+		t.Fatalf("service %q with %d SLOs; want shortlink with 6 (availability and latency of redirects and creates, linkcheck latency, checked redirects)", spec.Service, len(spec.SLOs))
 	}
 
-	// Traffic on a real server, then its exported series as label sets.
-	s, hs := newTestServer(t, testConfig(t))
+	// Traffic on a real server asking a real linkcheck, then its exported series as
+	// label sets.
+	_, lcURL := startLinkCheck(t)
+	cfg := testConfig(t)
+	cfg.LinkCheck = LinkCheckConfig{URL: lcURL}
+	s, hs := newTestServer(t, cfg)
 	l := createLink(t, hs.URL, "https://example.com/")
 	do(t, "GET", hs.URL+"/"+l.Code, "", nil)
 	mfs, err := s.Registry().Gather()
@@ -69,8 +73,8 @@ func TestSLOsQueryWhatSLIEmits(t *testing.T) {
 			for _, lp := range m.GetLabel() {
 				lb.Set(lp.GetName(), lp.GetValue())
 			}
-			if mf.GetName() == sli.MetricDuration {
-				lb.Set(labels.MetricName, sli.MetricDuration+"_bucket")
+			if mf.GetName() == sli.MetricDuration || mf.GetName() == sli.MetricDependencyDuration {
+				lb.Set(labels.MetricName, mf.GetName()+"_bucket")
 			}
 			series = append(series, lb.Labels())
 		}
@@ -101,6 +105,10 @@ func TestSLOsQueryWhatSLIEmits(t *testing.T) {
 				if m.Type != labels.MatchEqual || m.Value != metric {
 					t.Errorf("%s: metric %s, want %s (what sli emits)", where, m, metric)
 				}
+			case m.Name == sli.LabelDependency && (m.Type != labels.MatchEqual || m.Value != DependencyLinkCheck):
+				t.Errorf("%s: %s, want dependency=%q", where, m, DependencyLinkCheck)
+			case m.Name == sli.LabelSource && (m.Type != labels.MatchEqual || m.Value != sli.SourceDefault):
+				t.Errorf("%s: %s, want source=%q (the fallback's unchecked answers)", where, m, sli.SourceDefault)
 			case !slices.Contains(allowed, m.Name):
 				t.Errorf("%s: label %q is not one sli puts on %s (%v)", where, m.Name, metric, allowed)
 			case m.Name == sli.LabelService && (m.Type != labels.MatchEqual || m.Value != spec.Service):
@@ -115,6 +123,15 @@ func TestSLOsQueryWhatSLIEmits(t *testing.T) {
 	}
 	for _, o := range spec.SLOs {
 		switch {
+		case o.SLI.Events != nil && strings.HasPrefix(o.SLI.Events.Total, sli.MetricDependencyAnswers):
+			for _, sel := range []string{o.SLI.Events.Bad, o.SLI.Events.Total} {
+				ms, err := p.ParseMetricSelector(sel)
+				if err != nil {
+					t.Errorf("%s: %v", o.Name, err)
+					continue
+				}
+				checkMatchers(o.Name, ms, sli.MetricDependencyAnswers, sli.LabelService, sli.LabelDependency, sli.LabelSource)
+			}
 		case o.SLI.Events != nil:
 			for _, sel := range []struct{ name, expr string }{{"bad", o.SLI.Events.Bad}, {"total", o.SLI.Events.Total}} {
 				ms, err := p.ParseMetricSelector(sel.expr)
@@ -136,7 +153,11 @@ func TestSLOsQueryWhatSLIEmits(t *testing.T) {
 			for k, v := range lat.Selector {
 				ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, k, v))
 			}
-			checkMatchers(o.Name+".latency", ms, sli.MetricDuration+"_bucket", sli.LabelService, sli.LabelRoute, sli.LabelMethod)
+			if lat.Histogram == sli.MetricDependencyDuration {
+				checkMatchers(o.Name+".latency", ms, sli.MetricDependencyDuration+"_bucket", sli.LabelService, sli.LabelDependency)
+			} else {
+				checkMatchers(o.Name+".latency", ms, sli.MetricDuration+"_bucket", sli.LabelService, sli.LabelRoute, sli.LabelMethod)
+			}
 			d, err := time.ParseDuration(lat.Threshold)
 			if err != nil {
 				t.Errorf("%s: threshold %q: %v", o.Name, lat.Threshold, err)
@@ -170,8 +191,8 @@ func TestSLOsValidate(t *testing.T) {
 	for _, w := range ds.Warnings() {
 		t.Errorf("warning: %s", w)
 	}
-	if len(svcs) != 1 || len(svcs[0].Objectives) != 4 {
-		t.Fatalf("loaded %d services; want shortlink with 4 objectives", len(svcs))
+	if len(svcs) != 1 || len(svcs[0].Objectives) != 6 {
+		t.Fatalf("loaded %d services; want shortlink with 6 objectives", len(svcs))
 	}
 	var got []string
 	for _, o := range svcs[0].Objectives {
@@ -182,6 +203,8 @@ func TestSLOsValidate(t *testing.T) {
 		"redirect-latency latency 0.99 720h0m0s",
 		"create-availability events 0.995 720h0m0s",
 		"create-latency latency 0.99 720h0m0s",
+		"linkcheck-latency latency 0.995 720h0m0s",
+		"redirect-checked events 0.999 720h0m0s",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("objectives:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -59,6 +59,20 @@ func TestSpecsQueryWhatSLIEmits(t *testing.T) {
 						rec.Done(context.Background(), sli.Observation{Route: route, Method: method, Code: code, Duration: time.Millisecond})
 					}
 				}
+				// Every dependency the specs name: one call of each outcome, one answer
+				// of each source.
+				for dep := range dependencies(t, p, svc.Objectives) {
+					d, err := promsli.NewDependency(reg, promsli.DependencyConfig{Service: svc.Name, Dependency: dep})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, o := range []string{sli.OutcomeOK, sli.OutcomeError, sli.OutcomeTimeout, sli.OutcomeRejected} {
+						d.Call(o, time.Millisecond)
+					}
+					for _, src := range []string{sli.SourceDependency, sli.SourceCache, sli.SourceDefault} {
+						d.Answer(src)
+					}
+				}
 				series := gatheredSeries(t, reg)
 
 				for _, o := range svc.Objectives {
@@ -71,13 +85,19 @@ func TestSpecsQueryWhatSLIEmits(t *testing.T) {
 								o.Name, len(bad), len(total), o.SLI.Events.Bad, o.SLI.Events.Total)
 						}
 						for _, s := range bad {
+							if s.Get(labels.MetricName) == sli.MetricDependencyAnswers {
+								if s.Get(sli.LabelSource) != sli.SourceDefault {
+									t.Errorf("%s: bad selector selects %s; a fallback's bad answers are source=%q", o.Name, s, sli.SourceDefault)
+								}
+								continue
+							}
 							if !strings.HasPrefix(s.Get(sli.LabelCode), "5") {
 								t.Errorf("%s: bad selector selects %s", o.Name, s)
 							}
 						}
 					case o.SLI.Latency != nil:
 						l := o.SLI.Latency
-						if l.Histogram != sli.MetricDuration {
+						if l.Histogram != sli.MetricDuration && l.Histogram != sli.MetricDependencyDuration {
 							t.Errorf("%s: histogram %q, sli emits %q", o.Name, l.Histogram, sli.MetricDuration)
 						}
 						var sel []string
@@ -94,6 +114,31 @@ func TestSpecsQueryWhatSLIEmits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dependencies returns the dependency label values the objectives select.
+func dependencies(t *testing.T, p parser.Parser, objs []slo.Objective) map[string]bool {
+	t.Helper()
+	deps := map[string]bool{}
+	for _, o := range objs {
+		switch {
+		case o.SLI.Events != nil:
+			ms, err := p.ParseMetricSelector(o.SLI.Events.Total)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.Name == sli.LabelDependency && m.Type == labels.MatchEqual {
+					deps[m.Value] = true
+				}
+			}
+		case o.SLI.Latency != nil:
+			if d := o.SLI.Latency.Selector[sli.LabelDependency]; d != "" {
+				deps[d] = true
+			}
+		}
+	}
+	return deps
 }
 
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }

@@ -39,7 +39,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		shutdownTimeout = fs.Duration("shutdown-timeout", 20*time.Second, "longest wait for in-flight requests on SIGTERM")
 		logLevel        = fs.String("log-level", "info", "debug, info, warn or error")
 		instrument      = fs.Bool("instrument", true, "record SLI metrics (false serves bare, the throughput baseline)")
+		lc              shortlink.LinkCheckConfig
 	)
+	fs.StringVar(&lc.URL, "linkcheck-url", "", `base URL of the link-safety service asked before every redirect, like http://127.0.0.1:8090 ("" = no check)`)
+	fs.DurationVar(&lc.Timeout, "linkcheck-timeout", 300*time.Millisecond, "timeout of each linkcheck call")
+	fs.DurationVar(&lc.CacheTTL, "linkcheck-cache-ttl", 10*time.Minute, "how long a verdict serves the fallback")
+	breaker := fs.Bool("breaker", true, "guard linkcheck with a circuit breaker (false: every redirect waits for linkcheck, the game-day control)")
+	fs.DurationVar(&lc.Breaker.Window, "breaker-window", time.Minute, "rolling window the breaker's failure ratio is computed over")
+	fs.Float64Var(&lc.Breaker.FailureRatio, "breaker-failure-ratio", 0.5, "failed share of the window's calls that opens the breaker, in (0,1]")
+	minCalls := fs.Uint("breaker-min-calls", 20, "fewest calls in the window before the breaker may open")
+	fs.DurationVar(&lc.Breaker.OpenFor, "breaker-open-for", 30*time.Second, "time the breaker stays open before one probe call")
+	fs.DurationVar(&lc.Breaker.SlowCall, "breaker-slow-call", 0, "answers slower than this count as failures for the breaker (0: only errors and timeouts)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -50,6 +60,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shortlink: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	if *minCalls == 0 || *minCalls > 1<<31 {
+		fmt.Fprintf(stderr, "shortlink: -breaker-min-calls must be in [1, 2^31], got %d\n", *minCalls)
+		return 2
+	}
+	lc.Breaker.MinCalls = uint32(*minCalls)
+	lc.Breaker.Disabled = !*breaker
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "shortlink: -log-level: %v\n", err)
@@ -63,6 +79,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		Logger:          log,
 		DrainDelay:      *drainDelay,
 		ShutdownTimeout: *shutdownTimeout,
+		LinkCheck:       lc,
 	}, *instrument); err != nil {
 		log.Error("shortlink failed", "err", err)
 		return 1

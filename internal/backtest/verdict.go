@@ -1,0 +1,251 @@
+package backtest
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/internal/engine"
+	"github.com/slokit/slokit/slo"
+)
+
+// classifier maps alert transitions to the tiers of a result.
+type classifier struct {
+	o slo.Objective
+	// noData holds the names of alerting rules on absent data.
+	noData map[string]bool
+}
+
+func newClassifier(o slo.Objective, group slo.RuleGroup) classifier {
+	c := classifier{o: o, noData: map[string]bool{}}
+	for _, r := range group.Rules {
+		if r.Alert != "" && usesAbsent(r.Expr) {
+			c.noData[r.Alert] = true
+		}
+	}
+	return c
+}
+
+// usesAbsent reports whether expr calls absent or absent_over_time.
+func usesAbsent(expr string) bool {
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return false
+	}
+	found := false
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if c, ok := n.(*parser.Call); ok && (c.Func.Name == "absent" || c.Func.Name == "absent_over_time") {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// key names the tier a transition belongs to: NoData for alerts on absent data, else the
+// window label slokit's alerts carry.
+func (c classifier) key(t engine.Transition) string {
+	if c.noData[t.Name] {
+		return string(NoData)
+	}
+	return "w:" + t.Labels[slo.LabelWindow]
+}
+
+// tiers returns the empty results of every tier, in o's order, then the no-data alert.
+func (c classifier) tiers() []TierResult {
+	var out []TierResult
+	for _, w := range enabledWindows(c.o) {
+		out = append(out, TierResult{Severity: w.Severity, Long: w.Long, Short: w.Short, BurnRate: w.BurnRate, key: "w:" + slo.FormatWindow(w.Long)})
+	}
+	if len(c.noData) > 0 {
+		out = append(out, TierResult{Severity: NoData, key: string(NoData)})
+	}
+	return out
+}
+
+// windowLag is the known lag of a window of o's rules: windows longer than the fastest
+// tier's long window are summed from recorded base-window rates, which smear their edges
+// by up to one base window (docs/rules.md).
+func windowLag(o slo.Objective, w time.Duration) time.Duration {
+	fastest := time.Duration(0)
+	for _, t := range o.Windows() {
+		if fastest == 0 || t.Long < fastest {
+			fastest = t.Long
+		}
+	}
+	if w > fastest {
+		return o.RatioWindows()[0]
+	}
+	return 0
+}
+
+// predict sets the Workbook prediction of a step fault and the tolerances: one scrape
+// interval plus jitter (the crossing shows in the next scrape), one evaluation interval
+// (and is seen at the next evaluation) and the window's known lag.
+func predict(tr *TierResult, o slo.Objective, sc Scenario, m scrapeModel, opts Options) {
+	fs, fe, hasFault := sc.FaultWindow()
+	e, step := sc.StepFault()
+	if tr.Severity == NoData || !hasFault || !step {
+		return
+	}
+	p := alerts.Predict(o, slo.Window{Severity: tr.Severity, Long: tr.Long, Short: tr.Short, BurnRate: tr.BurnRate}, e)
+	tr.Predicted = &p
+	sampling := m.Interval + m.Jitter + opts.EvalInterval
+	tr.DetectTolerance = sampling + windowLag(o, tr.Long)
+	tr.ResetTolerance = sampling + windowLag(o, tr.Short)
+	tr.Mismatch = mismatch(*tr, p, fe-fs)
+}
+
+// mismatch compares a tier's measurement with its prediction for a fault lasting dur.
+func mismatch(tr TierResult, p alerts.Prediction, dur time.Duration) string {
+	// The maths predicts firing only if the fault outlasts the detection time.
+	willFire := p.Fires && dur >= p.Detect
+	switch {
+	case willFire && !tr.HasDetect:
+		return fmt.Sprintf("did not fire; predicted to fire after %s", fmtDur(p.Detect))
+	case !willFire && tr.Fired:
+		return "fired; predicted not to fire"
+	case !willFire:
+		return ""
+	}
+	if d := tr.Detect - p.Detect; math.Abs(float64(d)) > float64(tr.DetectTolerance) {
+		return fmt.Sprintf("detected after %s, predicted %s (±%s)", fmtDur(tr.Detect), fmtDur(p.Detect), fmtDur(tr.DetectTolerance))
+	}
+	if dur >= tr.Short && tr.HasReset {
+		if d := tr.Reset - p.Reset; math.Abs(float64(d)) > float64(tr.ResetTolerance) {
+			return fmt.Sprintf("reset after %s, predicted %s (±%s)", fmtDur(tr.Reset), fmtDur(p.Reset), fmtDur(tr.ResetTolerance))
+		}
+	}
+	return ""
+}
+
+// judge checks the expectations: a must-fire severity that did not fire is silent, with
+// the reasons diagnose finds.
+func judge(res *Result, o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl classifier) {
+	for _, sev := range sc.Expect.MustFire {
+		if sev != NoData && !hasSeverity(o, sev) || res.Fired(sev) {
+			continue
+		}
+		reasons := diagnose(o, sc, m, opts, cl, sev)
+		res.Silent = append(res.Silent, Silence{Severity: sev, Reasons: reasons})
+		res.Violations = append(res.Violations, fmt.Sprintf("%s must fire but stayed SILENT: %s", sev, strings.Join(reasons, "; ")))
+	}
+	for _, sev := range sc.Expect.MustNotFire {
+		if res.Fired(sev) {
+			res.Violations = append(res.Violations, fmt.Sprintf("%s must not fire but did", sev))
+		}
+	}
+}
+
+// diagnose names why sev stayed silent, from what the scenario did to the data.
+func diagnose(o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl classifier, sev slo.SeverityName) []string {
+	var out []string
+	fs, fe, _ := sc.FaultWindow()
+	if sev == NoData && len(cl.noData) == 0 {
+		out = append(out, "no alert watches for absent data (no alerting rule uses absent() or absent_over_time())")
+	}
+	if lat := o.SLI.Latency; lat != nil {
+		if layout := bucketLayout(o, sc); !hasBucket(layout, lat.Threshold.Seconds()) {
+			out = append(out, fmt.Sprintf("bucket missing: the histogram has no le=%q bucket (layout %s), so the SLI's bucket selector matches no series",
+				lat.ThresholdLE(), fmtBuckets(layout)))
+		}
+	}
+	for _, s := range sc.spans(func(g Segment) bool { return g.Absent || g.Renamed || g.Missing }) {
+		if s.To <= fs || s.From >= max(fe, sc.Duration()) {
+			continue
+		}
+		out = append(out, dataReason(o, sc, s, fs, fe, sev)...)
+	}
+	out = append(out, tooFewSamples(o, sc, m, opts, sev, fs, fe)...)
+	if len(out) == 0 {
+		out = append(out, "no cause found in the scrape model: the rules saw the data and did not trip")
+	}
+	return out
+}
+
+// dataReason explains what span s of unseen data did.
+func dataReason(o slo.Objective, sc Scenario, s span, fs, fe time.Duration, sev slo.SeverityName) []string {
+	i, _ := sc.segmentAt(s.From)
+	g := sc.Segments[i]
+	switch {
+	case g.Renamed:
+		return []string{fmt.Sprintf("series absent: the SLI's metrics were renamed (%s) for %s from %s", renamedExample(o), fmtDur(s.To-s.From), fmtDur(s.From))}
+	case g.Absent:
+		return []string{fmt.Sprintf("series absent: the SLI's series were not exposed for %s from %s", fmtDur(s.To-s.From), fmtDur(s.From))}
+	case sev == NoData:
+		return []string{fmt.Sprintf("series absent: every scrape failed for %s from %s", fmtDur(s.To-s.From), fmtDur(s.From))}
+	}
+	from, to := max(s.From, fs), min(s.To, fe)
+	if to <= from {
+		return nil
+	}
+	_, b0 := sc.events(from)
+	_, b1 := sc.events(to)
+	budget := o.ErrorBudget() * sc.traffic(sc.Segments[0]) * o.Period.Seconds()
+	return []string{fmt.Sprintf("events lost in a gap: %.0f bad events (%.1f%% of the budget) happened during a %s scrape gap; a window that sums rates recorded during the gap never counts them",
+		b1-b0, 100*(b1-b0)/budget, fmtDur(s.To-s.From))}
+}
+
+func renamedExample(o slo.Objective) string {
+	name := ""
+	switch {
+	case o.SLI.Events != nil:
+		if e, err := parser.NewParser(parser.Options{}).ParseMetricSelector(o.SLI.Events.Total); err == nil {
+			for _, m := range e {
+				if m.Name == "__name__" {
+					name = m.Value
+				}
+			}
+		}
+	case o.SLI.Latency != nil:
+		name = o.SLI.Latency.Histogram + "_bucket"
+	}
+	if name == "" {
+		return "new names"
+	}
+	return name + " → " + RenamedMetric(name)
+}
+
+// tooFewSamples reports the windows of sev's tiers that held fewer than two scrapes at
+// most evaluations during the fault: rate() over them is empty.
+func tooFewSamples(o slo.Objective, sc Scenario, m scrapeModel, opts Options, sev slo.SeverityName, fs, fe time.Duration) []string {
+	times := m.times(0)
+	var out []string
+	seen := map[time.Duration]bool{}
+	for _, w := range enabledWindows(o) {
+		for _, win := range []time.Duration{w.Short, w.Long} {
+			if w.Severity != sev || seen[win] {
+				continue
+			}
+			seen[win] = true
+			few, evals := 0, 0
+			for t := fs.Truncate(opts.EvalInterval) + opts.EvalInterval; t <= fe; t += opts.EvalInterval {
+				lo := sort.Search(len(times), func(i int) bool { return times[i] > t-win })
+				hi := sort.Search(len(times), func(i int) bool { return times[i] > t })
+				evals++
+				if hi-lo < 2 {
+					few++
+				}
+			}
+			if evals > 0 && few*2 >= evals {
+				out = append(out, fmt.Sprintf("too few samples in window: the %s window held fewer than two scrapes at %d of %d evaluations (scrape every %s, %s out of phase), so rate() over it is empty",
+					fmtDur(win), few, evals, fmtDur(m.Interval), fmtDur(m.Offset)))
+			}
+		}
+	}
+	return out
+}
+
+func fmtBuckets(layout []float64) string {
+	parts := make([]string, len(layout))
+	for i, b := range layout {
+		parts[i] = strconv.FormatFloat(b, 'g', -1, 64)
+	}
+	return strings.Join(parts, ", ")
+}
