@@ -25,7 +25,9 @@ func TestDerivedWindowsAreTrafficWeighted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(engine.Options{Interval: time.Minute})
+	// The group's interval (the objective's evaluation interval) is what the derived
+	// windows' floor assumes.
+	e := engine.New(engine.Options{Interval: o.Evaluation()})
 	if err := e.LoadGroups([]slo.RuleGroup{g}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,12 +21,12 @@ import (
 //     value (min_over_time) of every bad series that did not exist a window ago.
 //   - Events and latency SLIs record the bad and total per-second rates over the base
 //     window (MetricBadRate, MetricTotalRate). Windows longer than the base, and the
-//     period, are derived from them: avg_over_time(bad[W]) / avg_over_time(total[W]), a
+//     period, are derived from them: sum_over_time(bad[W]) / sum_over_time(total[W]), a
 //     ratio of sums of traffic (never an average of ratios). The recorded base rate is
 //     itself a raw read, so a gap shorter than the base window is carried into every
 //     long window (at weight 1 − gap/base once it is older than the base window). Its
 //     smear, up to one base window at W's edges, would delay detection, so the bad side
-//     is floored by the exact count of the last base window (bad_base × base/W).
+//     is floored by the exact count of the last base window (bad_base × base).
 //   - Raw SLIs have only a ratio template, so every window is the template over it.
 //
 // Absent data: a missing bad-event series counts as zero bad events (`or vector(0)`); a
@@ -83,7 +83,8 @@ func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
 	bad, total := parts.rates(base)
 	b.record(MetricBadRate, bad, base)
 	b.record(MetricTotalRate, total, base)
-	d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base), base: base, nums: nums}
+	d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base),
+		floor: nums(float64(base) / float64(o.Evaluation()))}
 	for _, w := range o.BurnWindows() {
 		switch {
 		case w < base:
@@ -108,16 +109,18 @@ func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
 // derived builds the ratio over a window longer than the base from the recorded base rates.
 type derived struct {
 	bad, total string
-	base       time.Duration
-	nums       func(float64) string
+	// floor is base / evaluation interval, as a number.
+	floor string
 }
 
-// ratio is (avg_over_time(bad[w]) > bad * k or bad * k) / avg_over_time(total[w]) with
-// k = base/w: the bad side is at least the exact count of the last base window.
+// ratio is (sum_over_time(bad[w]) > bad * k or bad * k) / sum_over_time(total[w]) with
+// k = base / evaluation interval. Each sum, times the evaluation interval, is a count of
+// events (smeared by one base window at w's edges); bad × base is the exact count of the
+// last base window, a floor the bad side never drops below.
 func (d derived) ratio(w time.Duration) string {
 	r := "[" + FormatWindow(w) + "]"
-	floor := d.bad + " * " + d.nums(float64(d.base)/float64(w))
-	return "(avg_over_time(" + d.bad + r + ") > " + floor + " or " + floor + ") / avg_over_time(" + d.total + r + ")"
+	floor := d.bad + " * " + d.floor
+	return "(sum_over_time(" + d.bad + r + ") > " + floor + " or " + floor + ") / sum_over_time(" + d.total + r + ")"
 }
 
 // PromNumber renders v as it appears in a generated expression: FormatFloat's 12

@@ -42,7 +42,7 @@ func TestRatioWindowSources(t *testing.T) {
 			}
 			src := "raw"
 			switch {
-			case strings.HasPrefix(r.Expr, "(avg_over_time("):
+			case strings.HasPrefix(r.Expr, "(sum_over_time("):
 				src = "derived"
 			case strings.HasPrefix(r.Expr, MetricBadRate+"{"):
 				src = "recorded"
