@@ -264,11 +264,11 @@ func Routing(objs []slo.Objective, opts RoutingOptions) (*AMFragment, error) {
 		var pageMatchers, ticketMatchers [][]string
 		seen := map[string]slo.SeverityName{}
 		for _, o := range t.objs {
-			for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-				if amSeverity(o, sev).Disabled {
+			for _, sev := range slo.Severities() {
+				if !o.Enabled(sev) {
 					continue
 				}
-				m := amLabelMatchers(amSeverityLabels(o, sev))
+				m := amLabelMatchers(o.SeverityLabels(sev))
 				key := strings.Join(m, ",")
 				if prev, ok := seen[key]; ok {
 					if prev != sev {
@@ -374,27 +374,6 @@ func (r *AMRoute) setTiming(t Timing) {
 	r.RepeatInterval = model.Duration(t.RepeatInterval).String()
 }
 
-// amSeverityLabels returns the labels that distinguish o's alerts of severity sev, as the
-// rule generator sets them: severity=<sev>, overridden by a severity label of the SLO's
-// alerting labels, then the severity's own labels.
-func amSeverityLabels(o slo.Objective, sev slo.SeverityName) map[string]string {
-	out := map[string]string{slo.LabelSeverity: string(sev)}
-	if v, ok := o.Alerting.Labels[slo.LabelSeverity]; ok {
-		out[slo.LabelSeverity] = v
-	}
-	for k, v := range amSeverity(o, sev).Labels {
-		out[k] = v
-	}
-	return out
-}
-
-func amSeverity(o slo.Objective, sev slo.SeverityName) slo.Severity {
-	if sev == slo.Page {
-		return o.Alerting.Page
-	}
-	return o.Alerting.Ticket
-}
-
 // amInhibitRules returns o's inhibit rules: its page mutes its ticket, and within one
 // severity every tier mutes the tiers with a longer long window.
 func amInhibitRules(o slo.Objective) []AMInhibitRule {
@@ -402,28 +381,27 @@ func amInhibitRules(o slo.Objective) []AMInhibitRule {
 	// alerts without the label would otherwise count as "equal".
 	own := amMatcher(slo.LabelSLO, "=~", ".+")
 	var out []AMInhibitRule
-	page, ticket := amSeverity(o, slo.Page), amSeverity(o, slo.Ticket)
-	if !page.Disabled && !ticket.Disabled {
+	if o.Enabled(slo.Page) && o.Enabled(slo.Ticket) {
 		out = append(out, AMInhibitRule{
-			SourceMatchers: append(amLabelMatchers(amSeverityLabels(o, slo.Page)), own),
-			TargetMatchers: append(amLabelMatchers(amSeverityLabels(o, slo.Ticket)), own),
+			SourceMatchers: append(amLabelMatchers(o.SeverityLabels(slo.Page)), own),
+			TargetMatchers: append(amLabelMatchers(o.SeverityLabels(slo.Ticket)), own),
 			Equal:          []string{slo.LabelService, slo.LabelSLO},
 		})
 	}
-	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-		if amSeverity(o, sev).Disabled {
+	for _, sev := range slo.Severities() {
+		if !o.Enabled(sev) {
 			continue
 		}
 		var longs []time.Duration
 		seen := map[time.Duration]bool{}
-		for _, w := range o.Windows() {
-			if w.Severity == sev && !seen[w.Long] {
+		for _, w := range o.TiersOf(sev) {
+			if !seen[w.Long] {
 				seen[w.Long] = true
 				longs = append(longs, w.Long)
 			}
 		}
 		sort.Slice(longs, func(i, j int) bool { return longs[i] < longs[j] })
-		labels := amSeverityLabels(o, sev)
+		labels := o.SeverityLabels(sev)
 		equal := []string{slo.LabelService, slo.LabelSLO}
 		for _, k := range amSortedKeys(labels) {
 			equal = append(equal, k)

@@ -33,7 +33,7 @@ type Prediction struct {
 // Measured times add up to one scrape interval, one rule-evaluation interval and the
 // rate() extrapolation at window edges.
 func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
-	th := w.BurnRate * o.ErrorBudget()
+	th := o.Threshold(w)
 	p := Prediction{Window: w, ErrorRatio: e, Threshold: th}
 	if !(e > th) {
 		return p
@@ -41,7 +41,7 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 	p.Fires = true
 	p.Detect = scale(w.Long, th/e)
 	p.Reset = scale(w.Short, 1-th/e)
-	p.BudgetAtDetect = w.BurnRate * float64(w.Long) / float64(o.Period)
+	p.BudgetAtDetect = o.BudgetAtFire(w)
 	return p
 }
 
@@ -49,7 +49,7 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 // above it. The tier can catch nothing when its threshold error ratio is 1 or more
 // (then ok is false).
 func LowestBurnCaught(o slo.Objective, w slo.Window) (burn float64, ok bool) {
-	return w.BurnRate, w.BurnRate*o.ErrorBudget() < 1
+	return w.BurnRate, o.Threshold(w) < 1
 }
 
 // BudgetDuration is how long the period's budget lasts at a constant burn rate r: P / r.
@@ -64,63 +64,19 @@ func BudgetDuration(o slo.Objective, r float64) time.Duration {
 // bad event makes tier w fire (when it also lands in the short window): with n events in
 // the window one failure is an error ratio of 1/n, above the threshold when n < 1/threshold.
 func OneFailurePagesBelow(o slo.Objective, w slo.Window) float64 {
-	return 1 / (w.BurnRate * o.ErrorBudget())
+	return 1 / o.Threshold(w)
 }
 
 // TierPredictions returns, per tier of o that is not disabled, the prediction for a total
 // outage (e = 1), fastest tier first.
 func TierPredictions(o slo.Objective) []Prediction {
 	var out []Prediction
-	for _, w := range o.Windows() {
-		if severity(o, w.Severity).Disabled {
-			continue
-		}
+	for _, w := range o.Tiers() {
 		out = append(out, Predict(o, w, 1))
 	}
 	return out
 }
 
-// AlertName is the alert name of o's rules: Alerting.Name, else service and SLO names in
-// CamelCase ("shortlink", "redirect-availability" → "ShortlinkRedirectAvailability").
-func AlertName(o slo.Objective) string {
-	if o.Alerting.Name != "" {
-		return o.Alerting.Name
-	}
-	return camel(o.Service) + camel(o.Name)
-}
-
-func camel(s string) string {
-	out := make([]byte, 0, len(s))
-	up := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-			if up && c >= 'a' {
-				c -= 'a' - 'A'
-			}
-			out = append(out, c)
-			up = false
-		case c >= '0' && c <= '9':
-			out = append(out, c)
-			up = false
-		default:
-			up = true
-		}
-	}
-	return string(out)
-}
-
-func severity(o slo.Objective, s slo.SeverityName) slo.Severity {
-	if s == slo.Ticket {
-		return o.Alerting.Ticket
-	}
-	return o.Alerting.Page
-}
-
 func scale(d time.Duration, f float64) time.Duration {
 	return time.Duration(float64(d) * f).Round(time.Second)
 }
-
-// percent renders a ratio as a percentage without float noise (0.999 → "99.9").
-func percent(r float64) string { return slo.FormatFloat(r * 100) }

@@ -90,16 +90,3 @@ func TestLowTraffic(t *testing.T) {
 		t.Error("at 90% the 14.4× page can catch nothing")
 	}
 }
-
-func TestAlertName(t *testing.T) {
-	for in, want := range map[[2]string]string{
-		{"shortlink", "redirect-availability"}: "ShortlinkRedirectAvailability",
-		{"payments-api", "p99-latency"}:        "PaymentsApiP99Latency",
-		{"k8s", "api_server.errors"}:           "K8sApiServerErrors",
-	} {
-		o := slo.Objective{Service: in[0], Name: in[1]}
-		if got := alerts.AlertName(o); got != want {
-			t.Errorf("%v: %q, want %q", in, got, want)
-		}
-	}
-}

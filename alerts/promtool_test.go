@@ -174,7 +174,7 @@ func minutes(d time.Duration) string { return slo.FormatWindow(d) }
 func shortlinkUnitTests(t *testing.T, o slo.Objective, ruleFile string) (outage, burns unitTestFile) {
 	t.Helper()
 	good, bad := shortlinkSeries(t, o)
-	alert := alerts.AlertName(o)
+	alert := o.AlertName()
 	fast := o.Windows()[0]
 	if fast.Severity != slo.Page {
 		t.Fatalf("fastest tier is %s, want page", fast.Severity)

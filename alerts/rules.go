@@ -89,17 +89,8 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 		p = parser.NewParser(parser.Options{})
 	}
 	out := make([]slo.Rule, 0, 2)
-	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-		cfg := severity(o, sev)
-		if cfg.Disabled {
-			continue
-		}
-		var tiers []slo.Window
-		for _, w := range o.Windows() {
-			if w.Severity == sev {
-				tiers = append(tiers, w)
-			}
-		}
+	for _, sev := range slo.Severities() {
+		tiers := o.TiersOf(sev)
 		if len(tiers) == 0 {
 			continue
 		}
@@ -107,18 +98,11 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
 		}
-		labels := map[string]string{slo.LabelSeverity: string(sev)}
-		for k, v := range o.Alerting.Labels {
-			labels[k] = v
-		}
-		for k, v := range cfg.Labels {
-			labels[k] = v
-		}
 		out = append(out, slo.Rule{
-			Alert:       AlertName(o),
+			Alert:       o.AlertName(),
 			Expr:        expr,
-			Labels:      labels,
-			Annotations: annotations(o, cfg, tiers, opts),
+			Labels:      o.AlertLabels(sev),
+			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
 		})
 	}
 	if !o.Alerting.NoData.Disabled {
@@ -129,17 +113,6 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// NoDataAlertName is the name of o's no-data alert: AlertName(o) + "NoData".
-func NoDataAlertName(o slo.Objective) string { return AlertName(o) + slo.NoDataSuffix }
-
-// NoDataFor is how long o's SLI series must be absent before its no-data alert fires.
-func NoDataFor(o slo.Objective) time.Duration {
-	if o.Alerting.NoData.For > 0 {
-		return o.Alerting.NoData.For
-	}
-	return slo.DefaultNoDataFor
 }
 
 // noDataRule is the alert on absent SLI data: absent(total) (or absent() of the latency
@@ -162,19 +135,11 @@ func noDataRule(p parser.Parser, o slo.Objective, opts Options) (slo.Rule, error
 			return slo.Rule{}, err
 		}
 	}
-	cfg := o.Alerting.NoData
-	labels := slo.RuleLabels(o)
-	labels[slo.LabelSeverity] = string(slo.Page)
-	for _, src := range []map[string]string{o.Alerting.Labels, cfg.Labels} {
-		for k, v := range src {
-			labels[k] = v
-		}
-	}
 	return slo.Rule{
-		Alert:       NoDataAlertName(o),
+		Alert:       o.NoDataAlertName(),
 		Expr:        expr,
-		For:         slo.FormatWindow(NoDataFor(o)),
-		Labels:      labels,
+		For:         slo.FormatWindow(o.NoDataFor()),
+		Labels:      o.NoDataLabels(),
 		Annotations: noDataAnnotations(o, sels, opts),
 	}, nil
 }
@@ -188,7 +153,7 @@ func isCanonical(expr string) bool {
 // noDataAnnotations are the no-data alert's annotations; spec annotations win.
 func noDataAnnotations(o slo.Objective, sels []string, opts Options) map[string]string {
 	m := map[string]string{
-		AnnotationSummary: o.Service + "/" + o.Name + ": no SLI data for " + slo.FormatWindow(NoDataFor(o)) +
+		AnnotationSummary: o.Service + "/" + o.Name + ": no SLI data for " + slo.FormatWindow(o.NoDataFor()) +
 			"; its burn-rate alerts cannot fire",
 		AnnotationDescription: "None of these series exists in Prometheus: " + strings.Join(sels, ", ") +
 			". Without them every error ratio of SLO " + o.Name + " is absent and no burn-rate alert can fire, " +
@@ -196,7 +161,7 @@ func noDataAnnotations(o slo.Objective, sels []string, opts Options) map[string]
 			"label was renamed, a selector typo, or (latency) the threshold is not a bucket boundary or the " +
 			"histogram became native.",
 		AnnotationSLO:       o.Service + "/" + o.Name,
-		AnnotationObjective: percent(o.Target) + "% over " + slo.FormatWindow(o.Period),
+		AnnotationObjective: o.ObjectivePercent() + "% over " + slo.FormatWindow(o.Period),
 	}
 	if opts.GrafanaURL != "" {
 		m[AnnotationDashboard] = DashboardURL(opts.GrafanaURL, o)
@@ -264,11 +229,11 @@ func annotations(o slo.Objective, cfg slo.Severity, tiers []slo.Window, opts Opt
 			`measured over the last {{ $labels.slokit_window }}. This alert fires at %s. `+
 			`{{ with query "1 - %s" }}{{ . | first | value | humanizePercentage }} of the %s error budget is spent. {{ end }}`+
 			`{{ with printf "clamp_min(%s, 0) * %d / %%f" $value | query }}At this rate the rest is gone in {{ . | first | value | humanizeDuration }}.{{ end }}`,
-			percent(o.Target), period, period, strings.Join(tierText, ", or "),
+			o.ObjectivePercent(), period, period, strings.Join(tierText, ", or "),
 			escapeQuotes(remaining), period,
 			escapeQuotes(remaining), int64(o.Period/time.Second)),
 		AnnotationSLO:       o.Service + "/" + o.Name,
-		AnnotationObjective: percent(o.Target) + "% over " + period,
+		AnnotationObjective: o.ObjectivePercent() + "% over " + period,
 	}
 	if opts.GrafanaURL != "" {
 		m[AnnotationDashboard] = DashboardURL(opts.GrafanaURL, o)

@@ -18,13 +18,13 @@ import (
 func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 	data := rbData{
 		O:            o,
-		Alert:        AlertName(o),
+		Alert:        o.AlertName(),
 		Objective:    rbPercent(o.Target),
 		Budget:       rbPercent(o.ErrorBudget()),
 		Period:       slo.FormatWindow(o.Period),
 		BudgetTime:   rbDuration(time.Duration(float64(o.Period) * o.ErrorBudget())),
 		SLIKind:      o.SLI.Kind(),
-		Short:        slo.FormatWindow(o.RatioWindows()[0]),
+		Short:        slo.FormatWindow(o.BurnWindows()[0]),
 		Labels:       rbLabels(slo.RuleLabels(o)),
 		NoDataSuffix: slo.NoDataSuffix,
 	}
@@ -33,32 +33,29 @@ func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 	}
 	data.BurnSel = slo.SeriesSelector(o, slo.MetricBurnRate, 0)
 	if !o.Alerting.NoData.Disabled {
-		data.NoData = NoDataAlertName(o)
-		data.NoDataFor = slo.FormatWindow(NoDataFor(o))
+		data.NoData = o.NoDataAlertName()
+		data.NoDataFor = slo.FormatWindow(o.NoDataFor())
 		data.NoDataSels = slo.AbsentSelectors(o)
 	}
 	data.RemainingSel = slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0)
-	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-		if amSeverity(o, sev).Disabled {
+	for _, sev := range slo.Severities() {
+		if !o.Enabled(sev) {
 			data.Disabled = append(data.Disabled, string(sev))
 		}
 	}
 	tiers := 0
-	for _, w := range o.Windows() {
-		if amSeverity(o, w.Severity).Disabled {
-			continue
-		}
+	for _, w := range o.Tiers() {
 		tiers++
 		p := Predict(o, w, 1)
 		row := rbTier{
 			N:         tiers,
 			Severity:  string(w.Severity),
-			Labels:    rbMatchers(amSeverityLabels(o, w.Severity)),
+			Labels:    rbMatchers(o.SeverityLabels(w.Severity)),
 			Long:      slo.FormatWindow(w.Long),
 			Short:     slo.FormatWindow(w.Short),
 			Burn:      slo.FormatFloat(w.BurnRate),
-			Ratio:     rbPercent(w.BurnRate * o.ErrorBudget()),
-			Spent:     rbPercent(w.BurnRate * float64(w.Long) / float64(o.Period)),
+			Ratio:     rbPercent(o.Threshold(w)),
+			Spent:     rbPercent(o.BudgetAtFire(w)),
 			Exhausted: rbDuration(BudgetDuration(o, w.BurnRate)),
 			Fires:     p.Fires,
 		}
@@ -113,7 +110,7 @@ type rbTier struct {
 }
 
 // rbPercent renders a ratio as a percentage without float noise (0.999 → "99.9%").
-func rbPercent(r float64) string { return slo.FormatFloat(r*100) + "%" }
+func rbPercent(r float64) string { return slo.FormatPercent(r) + "%" }
 
 // rbDuration renders d rounded for reading: seconds under ten minutes, minutes under a
 // day, hours beyond.

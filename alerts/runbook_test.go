@@ -96,7 +96,7 @@ func TestRunbookTiers(t *testing.T) {
 		rows := regexp.MustCompile(`(?m)^\| \d+ \| (page|ticket) `).FindAllString(string(md), -1)
 		want := 0
 		for _, w := range o.Windows() {
-			if !amSeverity(o, w.Severity).Disabled {
+			if o.Enabled(w.Severity) {
 				want++
 			}
 		}

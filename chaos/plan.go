@@ -152,7 +152,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 				var why []string
 				for _, w := range tiers {
 					why = append(why, fmt.Sprintf("%s fires only when the error ratio over %s and %s exceeds %g × %g = %g",
-						tierName(w), slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), w.BurnRate, round(budget), round(w.BurnRate*budget)))
+						w.Name(), slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), w.BurnRate, round(budget), round(o.Threshold(w))))
 				}
 				d.Errf(at, path, "the fault cannot fire %s: its expected error ratio %g (%s) is a burn rate of %.3g×, and %s; a tier fires only if e > B·b (raise the fault's error ratio or expect a slower tier)",
 					e.AlertSelector, p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/budget, strings.Join(why, "; "))
@@ -240,7 +240,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			for _, w := range tiers {
 				if alerts.Predict(o, w, p.ErrorRatio).Fires {
 					if det := detect(o, w, p.ErrorRatio); det < p.Hold {
-						d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", tierName(w), fmtDur(det), fmtDur(p.Hold))
+						d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
 					}
 				}
 			}
@@ -294,10 +294,7 @@ func reset(o slo.Objective, w slo.Window, e float64) time.Duration {
 
 func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
 	var out []slo.Window
-	for _, w := range o.Windows() {
-		if w.Severity == slo.Page && o.Alerting.Page.Disabled || w.Severity == slo.Ticket && o.Alerting.Ticket.Disabled {
-			continue
-		}
+	for _, w := range o.Tiers() {
 		if s.matches(w.Severity, slo.FormatWindow(w.Long)) {
 			out = append(out, w)
 		}
@@ -305,15 +302,10 @@ func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
 	return out
 }
 
-func tierName(w slo.Window) string { return string(w.Severity) + "/" + slo.FormatWindow(w.Long) }
-
 func formatTiers(o slo.Objective) string {
 	var names []string
-	for _, w := range o.Windows() {
-		if w.Severity == slo.Page && o.Alerting.Page.Disabled || w.Severity == slo.Ticket && o.Alerting.Ticket.Disabled {
-			continue
-		}
-		names = append(names, fmt.Sprintf("%s (%g× over %s and %s)", tierName(w), w.BurnRate, slo.FormatWindow(w.Long), slo.FormatWindow(w.Short)))
+	for _, w := range o.Tiers() {
+		names = append(names, fmt.Sprintf("%s (%g× over %s and %s)", w.Name(), w.BurnRate, slo.FormatWindow(w.Long), slo.FormatWindow(w.Short)))
 	}
 	if len(names) == 0 {
 		return "none (both severities are disabled)"

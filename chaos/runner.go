@@ -122,8 +122,8 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 	}
 	res = s.res
 	for _, w := range o.Windows() {
-		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: tierName(w), BurnRate: w.BurnRate,
-			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: len(matchingTiers(o, AlertSelector{Severity: w.Severity, Window: w.Long})) == 0})
+		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: w.Name(), BurnRate: w.BurnRate,
+			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: !o.Enabled(w.Severity)})
 	}
 	defer func() {
 		// Runs on panics too: a fault must never outlive its run.
@@ -504,7 +504,7 @@ func (s *runState) verdict() {
 	for _, e := range p.Expect {
 		er := ExpectationResult{Alert: e.Selector.String(), WithinSeconds: e.Within.Seconds(), WithinPredicted: e.WithinPredicted}
 		for _, w := range e.Tiers {
-			er.Tiers = append(er.Tiers, tierName(w))
+			er.Tiers = append(er.Tiers, w.Name())
 		}
 		if e.Predicted > 0 {
 			er.PredictedSeconds = secs(e.Predicted)
@@ -518,7 +518,7 @@ func (s *runState) verdict() {
 				er.DetectionMinusPredicted = ptrF(det.Seconds() - e.Predicted.Seconds())
 				// Predict the reset of the tier that actually fired.
 				for _, w := range e.Tiers {
-					if tierName(w) == t.Tier() {
+					if w.Name() == t.Tier() {
 						er.PredictedResetSeconds = secs(reset(p.Objective, w, p.ErrorRatio))
 					}
 				}

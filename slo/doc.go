@@ -3,12 +3,16 @@
 //
 // # Reading specs
 //
-// [Parse] and [LoadFiles] accept three formats, told apart by the first field:
+// [Parse], [ParseFiles] and [LoadFiles] accept these formats, told apart by each
+// document's first fields:
 //
 //   - version: slokit/v1, slokit's own format, annotated below;
-//   - version: prometheus/v1, Sloth's spec files, read unchanged;
-//   - apiVersion: openslo/v1, OpenSLO kind SLO objects with a ratioMetric.
+//   - version: prometheus/v1, Sloth's spec files, and Sloth's Kubernetes
+//     PrometheusServiceLevel objects, read unchanged;
+//   - apiVersion: openslo/v1 or openslo/v1alpha, OpenSLO objects, resolved across files;
+//   - apiVersion: pyrra.dev/v1alpha1, Pyrra ServiceLevelObjectives.
 //
+// A file may hold several documents; LoadFiles reads directories recursively.
 // Validation is strict and reports every problem of a file in one pass as
 // "file:line:col: path: message" ([Diagnostic]): unknown fields, values of the wrong
 // kind, objectives outside (0,100), durations that are not Prometheus durations, PromQL

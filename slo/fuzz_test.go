@@ -1,6 +1,7 @@
 package slo_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,7 +14,7 @@ import (
 // examples. Parse must never panic, and whatever it returns must hold the invariants
 // every generator relies on.
 func FuzzParseSpec(f *testing.F) {
-	for _, pattern := range []string{"testdata/*/*.yaml", "../examples/*.yaml"} {
+	for _, pattern := range []string{"testdata/*/*.yaml", "testdata/openslo/*/*.yaml", "../examples/*.yaml"} {
 		paths, err := filepath.Glob(pattern)
 		if err != nil {
 			f.Fatal(err)
@@ -99,4 +100,48 @@ func checkService(t *testing.T, svc *slo.Service) {
 			}
 		}
 	}
+}
+
+// FuzzParseFiles feeds two files at once (the input split at its first NUL byte) to
+// ParseFiles, seeded with the OpenSLO corpus, whose objects reference each other across
+// files. It must never panic, and every Service it returns must hold the invariants.
+func FuzzParseFiles(f *testing.F) {
+	dirs, _ := filepath.Glob("testdata/openslo/*")
+	for _, d := range dirs {
+		paths, _ := filepath.Glob(filepath.Join(d, "*.yaml"))
+		var parts [][]byte
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			parts = append(parts, data)
+		}
+		if len(parts) > 0 {
+			f.Add(bytes.Join(parts, []byte{0}))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b, _ := bytes.Cut(data, []byte{0})
+		svcs, ds := slo.ParseFiles(slo.File{Name: "a.yaml", Data: a}, slo.File{Name: "b.yaml", Data: b})
+		if len(ds.Errors()) > 0 && len(svcs) > 0 {
+			files := map[string]bool{}
+			for _, d := range ds.Errors() {
+				files[d.File] = true
+			}
+			for _, s := range svcs {
+				if files[s.Source] {
+					t.Fatalf("service %s returned from %s, which has errors", s.Name, s.Source)
+				}
+			}
+		}
+		for _, s := range svcs {
+			checkService(t, s)
+			for _, o := range s.Objectives {
+				if _, err := slo.RecordingRules(o); err != nil {
+					t.Fatalf("validated objective %s does not generate: %v", o.Name, err)
+				}
+			}
+		}
+	})
 }

@@ -56,6 +56,20 @@ func TestPromtoolAcceptsValidSpecs(t *testing.T) {
 			services[p] = mustParse(t, p)
 		}
 	}
+	// The OpenSLO corpus directories, read as a whole (their objects span files).
+	dirs, _ := filepath.Glob("testdata/openslo/*")
+	for _, d := range dirs {
+		if filepath.Ext(d) == ".golden" {
+			continue
+		}
+		svcs, ds := slo.LoadFiles(d)
+		if ds.Err() != nil {
+			continue // testdata/openslo/refused
+		}
+		for i, s := range svcs {
+			services[fmt.Sprintf("%s-%d", d, i)] = s
+		}
+	}
 	if out, err := promtoolCheck(t, promtool, services); err != nil {
 		t.Fatalf("promtool check rules on %d specs: %v\n%s", len(services), err, out)
 	}

@@ -455,30 +455,6 @@ func (w *walker) alertNameAt(s scalar, path, service, slo string) string {
 	return s.Value
 }
 
-// DefaultAlertName is the CamelCase alert name of an SLO: "shortlink" and
-// "redirect-availability" give "ShortlinkRedirectAvailability".
-func DefaultAlertName(service, slo string) string {
-	var b strings.Builder
-	up := true
-	for _, r := range service + "-" + slo {
-		switch {
-		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
-			if up && r >= 'a' && r <= 'z' {
-				r -= 'a' - 'A'
-			}
-			b.WriteRune(r)
-			up = false
-		default:
-			up = true
-		}
-	}
-	out := b.String()
-	if out == "" || (out[0] >= '0' && out[0] <= '9') {
-		out = "SLO" + out
-	}
-	return out
-}
-
 // severityDefaults fills a severity's labels: {severity: page|ticket} unless the user set
 // the severity label.
 func severityDefaults(s Severity, name SeverityName) Severity {
@@ -493,9 +469,6 @@ func severityDefaults(s Severity, name SeverityName) Severity {
 	}
 	return s
 }
-
-// formatPercent renders a target ratio as a percentage for messages (0.999 → "99.9").
-func formatPercent(target float64) string { return strconv.FormatFloat(target*100, 'g', 10, 64) }
 
 // formatFloat renders f the shortest way ("14.4", "6").
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

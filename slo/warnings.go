@@ -27,7 +27,7 @@ type objNodes struct {
 // checkObjective appends the warnings of a converted, valid Objective.
 func (w *walker) checkObjective(o Objective, at objNodes) {
 	budget := o.ErrorBudget()
-	pct := formatPercent(o.Target)
+	pct := o.ObjectivePercent()
 	override := len(o.Alerting.Windows) > 0
 	objNode := at.objective
 	if objNode == nil {
@@ -35,7 +35,7 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 	}
 	active := 0
 	for i, win := range o.Windows() {
-		if (win.Severity == Page && o.Alerting.Page.Disabled) || (win.Severity == Ticket && o.Alerting.Ticket.Disabled) {
+		if !o.Enabled(win.Severity) {
 			continue
 		}
 		active++
@@ -43,13 +43,13 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		if override && i < len(at.windows) {
 			node, path = at.windows[i], indexPath(at.windowPath, i)
 		}
-		if win.BurnRate*budget >= 1 {
+		if o.Threshold(win) >= 1 {
 			// A tier fires only when the error ratio exceeds B·b; a ratio cannot exceed 1.
 			// Over L, a total outage spends L/(b·P) of the budget; the tier needs B·L/P.
 			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed (a %s outage spends %s%% of the %s budget, the tier needs %s%%); raise the objective or %s",
 				describeWindow(win), pct, formatFloat(roundTo(1/budget, 3)),
 				FormatWindow(win.Long), formatFloat(roundTo(100*float64(win.Long)/(budget*float64(o.Period)), 2)),
-				FormatWindow(o.Period), formatFloat(roundTo(100*win.BurnRate*float64(win.Long)/float64(o.Period), 2)),
+				FormatWindow(o.Period), formatFloat(roundTo(100*o.BudgetAtFire(win), 2)),
 				w.windowsHint("lower the tier's burnRate"))
 		}
 	}
@@ -77,19 +77,16 @@ const SingleFailureRate = 1.0
 // case, made concrete. One failure among n events is a ratio of 1/n; the tier fires when
 // both windows exceed B·b, so the short window needs n > 1/(B·b) events.
 func (w *walker) warnSingleFailure(o Objective, n *yaml.Node, path string) {
-	if o.Alerting.Page.Disabled {
-		return
-	}
 	var fastest *Window
-	for _, win := range o.Windows() {
-		if win.Severity == Page && (fastest == nil || win.Short < fastest.Short) {
+	for _, win := range o.TiersOf(Page) {
+		if fastest == nil || win.Short < fastest.Short {
 			fastest = &win
 		}
 	}
 	if fastest == nil {
 		return
 	}
-	threshold := fastest.BurnRate * o.ErrorBudget()
+	threshold := o.Threshold(*fastest)
 	if threshold >= 1 {
 		return // never fires at all; warned about above
 	}
@@ -99,7 +96,7 @@ func (w *walker) warnSingleFailure(o Objective, n *yaml.Node, path string) {
 		return
 	}
 	w.warnf(n, path, "a single failed event fires the %s unless the SLI sees more than %s events/s (%s in its %s short window); at %s%% a low-traffic service pages on every failure, so make sure the traffic is there or lower the objective",
-		describeWindow(*fastest), formatFloat(roundTo(rate, 1)), formatFloat(roundTo(events, 0)), FormatWindow(fastest.Short), formatPercent(o.Target))
+		describeWindow(*fastest), formatFloat(roundTo(rate, 1)), formatFloat(roundTo(events, 0)), FormatWindow(fastest.Short), o.ObjectivePercent())
 }
 
 // windowsHint tells how to change the alert tiers in the file's format: slokit/v1 has

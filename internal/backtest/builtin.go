@@ -20,7 +20,7 @@ type library struct {
 func newLibrary(o slo.Objective) (library, bool) {
 	l := library{o: o}
 	var coolShort time.Duration
-	for _, w := range enabledWindows(o) {
+	for _, w := range o.Tiers() {
 		l.warm = max(l.warm, w.Long)
 		coolShort = max(coolShort, w.Short)
 		if l.fastLong == 0 || w.Long < l.fastLong {
@@ -62,7 +62,7 @@ func Builtin(o slo.Objective) []Scenario {
 func (l library) firstToFire(e float64) (slo.SeverityName, time.Duration, bool) {
 	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
 		var fastest time.Duration
-		for _, w := range enabledWindows(l.o) {
+		for _, w := range l.o.Tiers() {
 			if p := alerts.Predict(l.o, w, e); w.Severity == sev && p.Fires && (fastest == 0 || p.Detect < fastest) {
 				fastest = p.Detect
 			}
@@ -85,7 +85,7 @@ func (l library) derived(e float64) (Expect, time.Duration) {
 	}
 	for _, s := range []slo.SeverityName{slo.Page, slo.Ticket} {
 		trips := false
-		for _, w := range enabledWindows(l.o) {
+		for _, w := range l.o.Tiers() {
 			if w.Severity == s && alerts.Predict(l.o, w, e).Fires {
 				trips = true
 			}
@@ -157,28 +157,7 @@ func (l library) lowTraffic() Scenario {
 
 func sevs(s ...slo.SeverityName) []slo.SeverityName { return s }
 
-func enabledWindows(o slo.Objective) []slo.Window {
-	var out []slo.Window
-	for _, w := range o.Windows() {
-		sev := o.Alerting.Page
-		if w.Severity == slo.Ticket {
-			sev = o.Alerting.Ticket
-		}
-		if !sev.Disabled {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-func hasSeverity(o slo.Objective, sev slo.SeverityName) bool {
-	for _, w := range enabledWindows(o) {
-		if w.Severity == sev {
-			return true
-		}
-	}
-	return false
-}
+func hasSeverity(o slo.Objective, sev slo.SeverityName) bool { return len(o.TiersOf(sev)) > 0 }
 
 func roundUp(d time.Duration) time.Duration {
 	return (d + time.Minute - 1).Truncate(time.Minute)

@@ -42,7 +42,7 @@ func (l library) silent() []Scenario {
 // its first three quarters. The counters carry every failed event once scraping resumes.
 func (l library) gapOutage() Scenario {
 	var short time.Duration
-	for _, w := range enabledWindows(l.o) {
+	for _, w := range l.o.Tiers() {
 		if w.Severity == slo.Page || short == 0 {
 			short = max(short, w.Short)
 		}

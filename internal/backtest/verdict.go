@@ -60,7 +60,7 @@ func (c classifier) key(t engine.Transition) string {
 // tiers returns the empty results of every tier, in o's order, then the no-data alert.
 func (c classifier) tiers() []TierResult {
 	var out []TierResult
-	for _, w := range enabledWindows(c.o) {
+	for _, w := range c.o.Tiers() {
 		out = append(out, TierResult{Severity: w.Severity, Long: w.Long, Short: w.Short, BurnRate: w.BurnRate, key: "w:" + slo.FormatWindow(w.Long)})
 	}
 	if len(c.noData) > 0 {
@@ -218,7 +218,7 @@ func tooFewSamples(o slo.Objective, sc Scenario, m scrapeModel, opts Options, se
 	times := m.times(0)
 	var out []string
 	seen := map[time.Duration]bool{}
-	for _, w := range enabledWindows(o) {
+	for _, w := range o.Tiers() {
 		for _, win := range []time.Duration{w.Short, w.Long} {
 			if w.Severity != sev || seen[win] {
 				continue

@@ -454,8 +454,8 @@ func writePlan(w io.Writer, path string, p *chaos.Plan) {
 	if p.ErrorRatio > 0 {
 		e = fmt.Sprintf("%g (from the %s), a %.3g× burn", p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/o.ErrorBudget())
 	}
-	fmt.Fprintf(w, "%s: ok: %s on %s/%s (%g%% over %s), fault %s, error ratio %s\n",
-		path, p.GameDay.Name, o.Service, o.Name, 100*o.Target, slo.FormatWindow(o.Period), p.GameDay.Fault.Backend, e)
+	fmt.Fprintf(w, "%s: ok: %s on %s/%s (%s%% over %s), fault %s, error ratio %s\n",
+		path, p.GameDay.Name, o.Service, o.Name, o.ObjectivePercent(), slo.FormatWindow(o.Period), p.GameDay.Fault.Backend, e)
 	ss := p.SteadyState
 	quiet := ""
 	if ss.NoAlerts {

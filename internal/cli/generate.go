@@ -228,7 +228,7 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				}
 			}
 			fmt.Fprintf(tw, "%s/%s: %s%% over %s, %s SLI, %d rules (%d recording, %d alerting)\n",
-				o.Service, o.Name, slo.FormatFloat(o.Target*100), slo.FormatWindow(o.Period), o.SLI.Kind(),
+				o.Service, o.Name, o.ObjectivePercent(), slo.FormatWindow(o.Period), o.SLI.Kind(),
 				len(g.Rules), len(g.Rules)-nAlert, nAlert)
 			preds := alerts.TierPredictions(o)
 			if len(preds) == 0 {
@@ -245,7 +245,7 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				}
 				if b, ok := alerts.LowestBurnCaught(o, win); ok {
 					lowest = fmt.Sprintf(">%s× (error ratio >%s%%)", slo.FormatFloat(b),
-						slo.FormatFloat(roundTo(b*o.ErrorBudget()*100, 4)))
+						slo.FormatFloat(roundTo(o.Threshold(win)*100, 4)))
 				}
 				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),

@@ -117,3 +117,40 @@ func compareSigs(anchor, ours []alertSig) []string {
 	sort.Strings(diffs)
 	return diffs
 }
+
+// sloSig is what must agree for every SLO, alerting or not.
+type sloSig struct {
+	Service, SLO string
+	Objective    float64
+	Period       time.Duration
+}
+
+func (s sloSig) String() string {
+	return fmt.Sprintf("%s/%s objective %s period %s", s.Service, s.SLO, formatRatio(s.Objective), model.Duration(s.Period))
+}
+
+// compareSLOs lists the anchor's SLOs that slokit lacks or reads differently.
+func compareSLOs(anchor []sloSig, services []*slo.Service) []string {
+	ours := map[string]sloSig{}
+	for _, s := range services {
+		for _, o := range s.Objectives {
+			ours[o.Service+"/"+o.Name] = sloSig{Service: o.Service, SLO: o.Name, Objective: o.Target, Period: o.Period}
+		}
+	}
+	var diffs []string
+	for _, a := range anchor {
+		o, ok := ours[a.Service+"/"+a.SLO]
+		switch {
+		case !ok:
+			diffs = append(diffs, "SLO only the anchor has: "+a.String())
+		case o.String() != a.String():
+			diffs = append(diffs, "anchor: "+a.String()+"\n\tslokit: "+o.String())
+		}
+		delete(ours, a.Service+"/"+a.SLO)
+	}
+	for _, o := range ours {
+		diffs = append(diffs, "SLO only slokit has: "+o.String())
+	}
+	sort.Strings(diffs)
+	return diffs
+}

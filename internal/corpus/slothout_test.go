@@ -35,7 +35,7 @@ type ruleGroup struct {
 // slothSigs reads Sloth's generated rules (one or more YAML documents) into alert
 // signatures: the objective and period from its metadata rules, the tiers from each
 // alert's expression (max(slo:sli_error:ratio_rate<W>{…} > (F * budget)) pairs).
-func slothSigs(out []byte) ([]alertSig, error) {
+func slothSigs(out []byte) ([]alertSig, []sloSig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(out))
 	objective := map[string]float64{}
 	period := map[string]time.Duration{}
@@ -46,7 +46,7 @@ func slothSigs(out []byte) ([]alertSig, error) {
 		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, g := range append(d.Groups, d.Spec.Groups...) {
 			for _, r := range g.Rules {
@@ -55,19 +55,19 @@ func slothSigs(out []byte) ([]alertSig, error) {
 				case r.Record == "slo:objective:ratio":
 					v, err := vectorValue(p, r.Expr)
 					if err != nil {
-						return nil, err
+						return nil, nil, err
 					}
 					objective[id] = v
 				case r.Record == "slo:time_period:days":
 					v, err := vectorValue(p, r.Expr)
 					if err != nil {
-						return nil, err
+						return nil, nil, err
 					}
 					period[id] = time.Duration(v * float64(24*time.Hour))
 				case r.Alert != "":
 					sig, err := slothAlert(p, r.Alert, r.Expr, r.Labels)
 					if err != nil {
-						return nil, fmt.Errorf("alert %s: %w", r.Alert, err)
+						return nil, nil, fmt.Errorf("alert %s: %w", r.Alert, err)
 					}
 					sigs = append(sigs, sig)
 				}
@@ -78,7 +78,12 @@ func slothSigs(out []byte) ([]alertSig, error) {
 		id := sigs[i].Service + "/" + sigs[i].SLO
 		sigs[i].Objective, sigs[i].Period = objective[id], period[id]
 	}
-	return sigs, nil
+	var slos []sloSig
+	for id, o := range objective {
+		service, name, _ := strings.Cut(id, "/")
+		slos = append(slos, sloSig{Service: service, SLO: name, Objective: o, Period: period[id]})
+	}
+	return sigs, slos, nil
 }
 
 func vectorValue(p parser.Parser, expr string) (float64, error) {

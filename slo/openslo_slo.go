@@ -1,0 +1,345 @@
+package slo
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// openSLOTarget is one objective of an OpenSLO SLO, read.
+type openSLOTarget struct {
+	target float64
+	node   *yaml.Node
+	path   string
+	sli    SLI // v1alpha: each objective has its own ratioMetrics
+}
+
+// openSLOSLO converts one kind SLO (v1 or v1alpha) into one Objective per objective, and
+// returns the service name. It returns no Objective after an error.
+func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, string) {
+	before := w.nerr
+	sp := joinPath(o.Path, "spec")
+	known := []string{"description", "service", "indicator", "indicatorRef", "budgetingMethod", "timeWindow", "objectives", "alertPolicies"}
+	if o.alpha() {
+		known = []string{"description", "service", "indicator", "budgetingMethod", "timeWindows", "objectives"}
+	}
+	f, ok := w.fields(o.Spec, sp, known...)
+	if !ok {
+		return nil, ""
+	}
+	specNode := firstNode(w.resolve(o.Spec), o.Node)
+	name := w.looseNameAt(o.Name, firstNode(o.MetaNode, o.Node), joinPath(o.Path, "metadata.name"), "SLO")
+	base := Objective{Name: name, Labels: w.openSLOLabels(o.Labels, joinPath(o.Path, "metadata.labels"))}
+	base.Description = w.scalarAt(f["description"], joinPath(sp, "description")).Value
+	if base.Description == "" {
+		base.Description = o.Display.Value
+	}
+	service := w.scalarAt(f["service"], joinPath(sp, "service"))
+	svcName := w.looseNameAt(service, specNode, joinPath(sp, "service"), "service")
+	w.openSLOBudgeting(f["budgetingMethod"], joinPath(sp, "budgetingMethod"))
+
+	var periodNode *yaml.Node
+	var periodPath string
+	var targets []openSLOTarget
+	if o.alpha() {
+		periodPath = joinPath(sp, "timeWindows")
+		base.Period, periodNode = w.openSLOAlphaWindow(f["timeWindows"], periodPath)
+		if ind := f["indicator"]; !isNull(w.resolve(ind)) {
+			w.errf(w.resolve(ind), joinPath(sp, "indicator"), "thresholdMetric SLIs are not supported: burn-rate alerts need ratioMetrics of good and total events")
+		}
+		targets = w.openSLOAlphaObjectives(f["objectives"], specNode, joinPath(sp, "objectives"))
+	} else {
+		periodPath = joinPath(sp, "timeWindow")
+		base.Period, periodNode = w.openSLOTimeWindow(f["timeWindow"], periodPath)
+		base.SLI = w.openSLOSpecSLI(f["indicator"], w.scalarAt(f["indicatorRef"], joinPath(sp, "indicatorRef")), specNode, sp, refs)
+		targets = w.openSLOObjectives(f["objectives"], specNode, joinPath(sp, "objectives"))
+	}
+	if base.Period > 0 {
+		pp := periodPath
+		if periodNode != nil {
+			pp = joinPath(indexPath(periodPath, 0), map[bool]string{true: "count", false: "duration"}[o.alpha()])
+		}
+		w.periodFits(base.Period, false, periodNode, pp)
+	}
+	var windows []Window
+	if !o.alpha() {
+		windows = w.openSLOAlertPolicies(f["alertPolicies"], joinPath(sp, "alertPolicies"), refs, base.Period)
+	}
+	if w.nerr > before {
+		return nil, ""
+	}
+	var out []Objective
+	for i, t := range targets {
+		obj := base
+		obj.Target = t.target
+		if o.alpha() {
+			obj.SLI = t.sli
+		}
+		if len(targets) > 1 || o.alpha() {
+			// Sloth's naming for OpenSLO objectives: <name>-<index>.
+			obj.Name = fmt.Sprintf("%s-%d", name, i)
+		}
+		obj.Alerting = Alerting{
+			Name:        DefaultAlertName(svcName, obj.Name),
+			Labels:      map[string]string{},
+			Annotations: map[string]string{},
+			Page:        severityDefaults(Severity{}, Page),
+			Ticket:      severityDefaults(Severity{}, Ticket),
+			Windows:     windows,
+		}
+		w.checkObjective(obj, objNodes{
+			slo: o.Node, objective: t.node, period: periodNode,
+			objectivePath: t.path, periodPath: periodPath, alertingPath: sp,
+		})
+		out = append(out, obj)
+	}
+	return out, svcName
+}
+
+// openSLOBudgeting accepts Occurrences (the default when absent).
+func (w *walker) openSLOBudgeting(n *yaml.Node, path string) {
+	bm := w.scalarAt(n, path)
+	if bm.set() && bm.Value != "Occurrences" {
+		w.errf(bm.Node, path, "%q is not supported: slokit's burn-rate alerts count events, so only Occurrences applies (time slices cannot be summed over alert windows)", bm.Value)
+	}
+}
+
+// openSLOSpecSLI reads a v1 SLO's inline indicator or its indicatorRef.
+func (w *walker) openSLOSpecSLI(ind *yaml.Node, ref scalar, specNode *yaml.Node, sp string, refs *openSLORefs) SLI {
+	switch {
+	case !isNull(w.resolve(ind)) && ref.set():
+		w.errf(ref.Node, joinPath(sp, "indicatorRef"), "set either indicator or indicatorRef, not both")
+	case !isNull(w.resolve(ind)):
+		ip := joinPath(sp, "indicator")
+		if g, ok := w.fields(ind, ip, "metadata", "spec"); ok {
+			return w.openSLOIndicator(g["spec"], firstNode(w.resolve(ind), specNode), joinPath(ip, "spec"), refs)
+		}
+	case ref.set():
+		sli, found := refs.get("SLI", ref.Value)
+		if !found {
+			w.errf(ref.Node, joinPath(sp, "indicatorRef"), "no kind: SLI named %q in the files given: add the file that defines it, or inline it under spec.indicator", ref.Value)
+			return SLI{}
+		}
+		var out SLI
+		w.inObject(sli, ref.Node, joinPath(sp, "indicatorRef"), "SLI", func(ow *walker) {
+			out = ow.openSLOIndicator(sli.Spec, sli.Node, joinPath(sli.Path, "spec"), refs)
+		})
+		return out
+	default:
+		w.missing(specNode, joinPath(sp, "indicator"), "required: the SLI, inline under indicator (ratioMetric) or as indicatorRef")
+	}
+	return SLI{}
+}
+
+// openSLOShorthand is OpenSLO's duration shorthand: an integer and one unit.
+var openSLOShorthand = regexp.MustCompile(`^([0-9]+)([a-zA-Z]+)$`)
+
+// openSLOTimeWindow reads the single rolling window; absent, the period is 30d.
+func (w *walker) openSLOTimeWindow(n *yaml.Node, path string) (time.Duration, *yaml.Node) {
+	items, _ := w.seqAt(n, path)
+	if len(items) == 0 {
+		return DefaultPeriod, nil
+	}
+	if len(items) > 1 {
+		w.errf(items[1], indexPath(path, 1), "slokit reads exactly one timeWindow: split the SLO into one per window")
+	}
+	ip := indexPath(path, 0)
+	f, ok := w.fields(items[0], ip, "duration", "isRolling", "calendar")
+	if !ok {
+		return 0, nil
+	}
+	item := w.resolve(items[0])
+	if cal := f["calendar"]; cal != nil {
+		w.errf(w.resolve(cal), joinPath(ip, "calendar"), "calendar-aligned windows are not supported: the budget of a calendar month resets at its start, which burn-rate alerts over rolling windows cannot follow; use isRolling: true")
+	}
+	if rolling, rn := w.boolAt(f["isRolling"], joinPath(ip, "isRolling")); rn != nil && !rolling && f["calendar"] == nil {
+		w.errf(rn, joinPath(ip, "isRolling"), "must be true: a window that does not roll is calendar-aligned, which burn-rate alerts cannot follow")
+	}
+	ds := w.scalarAt(f["duration"], joinPath(ip, "duration"))
+	dp := joinPath(ip, "duration")
+	if !ds.set() {
+		w.missing(item, dp, "required: the window length, like 28d")
+		return 0, nil
+	}
+	m := openSLOShorthand.FindStringSubmatch(strings.TrimSpace(ds.Value))
+	if m == nil {
+		w.errf(ds.Node, dp, "%q is not an OpenSLO duration: write a whole number and one unit (m, h, d or w), like 28d", ds.Value)
+		return 0, ds.Node
+	}
+	return w.windowLength(m[1], m[2], ds.Node, dp), ds.Node
+}
+
+// openSLOUnits are the fixed-length units of OpenSLO durations, shorthand and v1alpha
+// spelled out.
+var openSLOUnits = map[string]time.Duration{
+	"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour,
+	"Second": time.Second, "Minute": time.Minute, "Hour": time.Hour, "Day": 24 * time.Hour, "Week": 7 * 24 * time.Hour,
+}
+
+// windowLength is count × unit, or 0 after an error at n.
+func (w *walker) windowLength(count, unit string, n *yaml.Node, path string) time.Duration {
+	u, ok := openSLOUnits[unit]
+	if !ok {
+		switch unit {
+		case "M", "Q", "Y", "Month", "Quarter", "Year":
+			w.errf(n, path, "%s is a calendar unit with no fixed length: write the rolling window in days, like 30d", unit)
+		default:
+			w.errf(n, path, "unknown unit %q: use m, h, d or w, like 28d", unit)
+		}
+		return 0
+	}
+	v, err := strconv.ParseInt(count, 10, 64)
+	if err != nil || v <= 0 || v > int64(math.MaxInt64/int64(u)) {
+		w.errf(n, path, "must be a positive duration that fits in 290 years, like 28d, got %s", count)
+		return 0
+	}
+	return time.Duration(v) * u
+}
+
+// openSLOAlphaWindow reads a v1alpha timeWindows list: [{count, unit, isRolling}];
+// absent, the period is 30d.
+func (w *walker) openSLOAlphaWindow(n *yaml.Node, path string) (time.Duration, *yaml.Node) {
+	items, _ := w.seqAt(n, path)
+	if len(items) == 0 {
+		return DefaultPeriod, nil
+	}
+	if len(items) > 1 {
+		w.errf(items[1], indexPath(path, 1), "slokit reads exactly one time window: split the SLO into one per window")
+	}
+	ip := indexPath(path, 0)
+	f, ok := w.fields(items[0], ip, "count", "unit", "isRolling", "calendar")
+	if !ok {
+		return 0, nil
+	}
+	item := w.resolve(items[0])
+	if cal := f["calendar"]; cal != nil {
+		w.errf(w.resolve(cal), joinPath(ip, "calendar"), "calendar-aligned windows are not supported: burn-rate alerts need a rolling window")
+	}
+	if rolling, rn := w.boolAt(f["isRolling"], joinPath(ip, "isRolling")); rn != nil && !rolling {
+		w.errf(rn, joinPath(ip, "isRolling"), "must be true: burn-rate alerts need a rolling window")
+	}
+	count, unit := w.scalarAt(f["count"], joinPath(ip, "count")), w.scalarAt(f["unit"], joinPath(ip, "unit"))
+	if !count.set() || !unit.set() {
+		w.missing(item, joinPath(ip, "count"), "required: count and unit, like {count: 30, unit: Day}")
+		return 0, nil
+	}
+	return w.windowLength(count.Value, unit.Value, count.Node, joinPath(ip, "count")), count.Node
+}
+
+// openSLOObjectives reads v1 objectives: each a target ratio (or targetPercent).
+func (w *walker) openSLOObjectives(n, parent *yaml.Node, path string) []openSLOTarget {
+	items, list := w.seqAt(n, path)
+	if len(items) == 0 {
+		w.missing(firstNode(list, parent), path, "required: at least one objective, like [{target: 0.999}]")
+		return nil
+	}
+	var out []openSLOTarget
+	for i, item := range items {
+		ip := indexPath(path, i)
+		f, ok := w.fields(item, ip, "displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight")
+		if !ok {
+			continue
+		}
+		w.objectiveExtras(f, ip)
+		if t, ok := w.openSLOTargetAt(f, w.resolve(item), ip); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// objectiveExtras refuses the objective fields slokit cannot honour.
+func (w *walker) objectiveExtras(f map[string]*yaml.Node, ip string) {
+	for _, k := range []string{"op", "value"} {
+		if v := f[k]; v != nil {
+			w.warnf(w.resolve(v), joinPath(ip, k), "ignored: %s applies to thresholdMetric SLIs only", k)
+		}
+	}
+	for _, k := range []string{"timeSliceTarget", "timeSliceWindow"} {
+		if v := f[k]; v != nil {
+			w.errf(w.resolve(v), joinPath(ip, k), "%s applies to the Timeslices budgeting method, which slokit does not support", k)
+		}
+	}
+	for _, k := range []string{"indicator", "indicatorRef", "compositeWeight"} {
+		if v := f[k]; v != nil {
+			w.errf(w.resolve(v), joinPath(ip, k), "composite objectives are not supported: give the SLI in spec.indicator")
+		}
+	}
+}
+
+func (w *walker) openSLOTargetAt(f map[string]*yaml.Node, item *yaml.Node, ip string) (openSLOTarget, bool) {
+	t, tp := w.scalarAt(f["target"], joinPath(ip, "target")), w.scalarAt(f["targetPercent"], joinPath(ip, "targetPercent"))
+	switch {
+	case t.set() && tp.set():
+		w.errf(tp.Node, joinPath(ip, "targetPercent"), "set either target or targetPercent, not both")
+	case tp.set():
+		r, ok := w.objectiveAt(tp, item, joinPath(ip, "targetPercent"))
+		return openSLOTarget{target: r, node: tp.Node, path: joinPath(ip, "targetPercent")}, ok
+	case t.set():
+		r := w.ratioAt(t, joinPath(ip, "target"))
+		return openSLOTarget{target: r, node: t.Node, path: joinPath(ip, "target")}, r > 0
+	default:
+		w.missing(item, joinPath(ip, "target"), "required: the objective as a ratio, like 0.999 (or targetPercent: 99.9)")
+	}
+	return openSLOTarget{}, false
+}
+
+// ratioAt reads an OpenSLO target ratio in (0,1).
+func (w *walker) ratioAt(s scalar, path string) float64 {
+	if s.Tag != "!!int" && s.Tag != "!!float" {
+		w.errf(s.Node, path, "must be a ratio like 0.999, got %s", kindName(s.Node))
+		return 0
+	}
+	var r float64
+	if err := s.Node.Decode(&r); err != nil || math.IsNaN(r) || math.IsInf(r, 0) {
+		w.errf(s.Node, path, "must be a ratio like 0.999, got %s", s.Value)
+		return 0
+	}
+	switch {
+	case r >= 1 && r < 100:
+		w.errf(s.Node, path, "must be a ratio below 1, got %s: for %s%% write target: %s or targetPercent: %s", s.Value, s.Value, strconv.FormatFloat(r/100, 'g', 10, 64), s.Value)
+		return 0
+	case r >= 1:
+		w.errf(s.Node, path, "must be a ratio below 1, got %s: a target of 1 leaves no error budget", s.Value)
+		return 0
+	case r <= 0:
+		w.errf(s.Node, path, "must be a ratio above 0, like 0.999, got %s", s.Value)
+		return 0
+	}
+	return r
+}
+
+// openSLOAlphaObjectives reads v1alpha objectives: each a target with its own
+// ratioMetrics ({good, total, counter}, each {source, queryType, query}).
+func (w *walker) openSLOAlphaObjectives(n, parent *yaml.Node, path string) []openSLOTarget {
+	items, list := w.seqAt(n, path)
+	if len(items) == 0 {
+		w.missing(firstNode(list, parent), path, "required: at least one objective with ratioMetrics and target")
+		return nil
+	}
+	var out []openSLOTarget
+	for i, item := range items {
+		ip := indexPath(path, i)
+		f, ok := w.fields(item, ip, "displayName", "op", "value", "target", "timeSliceTarget", "ratioMetrics")
+		if !ok {
+			continue
+		}
+		w.objectiveExtras(f, ip)
+		t, ok := w.openSLOTargetAt(f, w.resolve(item), ip)
+		rp := joinPath(ip, "ratioMetrics")
+		if isNull(w.resolve(f["ratioMetrics"])) {
+			w.missing(w.resolve(item), rp, "required: ratioMetrics with good and total queries")
+			continue
+		}
+		t.sli = w.openSLOAlphaRatio(f["ratioMetrics"], rp)
+		if ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
