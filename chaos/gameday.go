@@ -41,6 +41,9 @@ type GameDay struct {
 	MustNotFire []AlertSelector
 	// Recovery is what "recovered" means after the fault is removed.
 	Recovery Recovery
+	// Mitigation, when named, is what must engage on its own under the fault and relieve
+	// the SLO before the fault is removed (a resilience game day).
+	Mitigation Mitigation
 	// Guardrails abort the run early.
 	Guardrails Guardrails
 }
@@ -247,6 +250,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
 			)
 		}),
+		yamlpos.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
 		yamlpos.Optional("guardrails", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
 				yamlpos.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),

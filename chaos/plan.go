@@ -44,6 +44,8 @@ type Plan struct {
 	// ShortestWindow is the objective's shortest ratio window ("5m"); its burn rate is
 	// integrated into the budget the run spent.
 	ShortestWindow string
+	// Mitigation is the resolved mitigation step; nil without one.
+	Mitigation *PlannedMitigation
 }
 
 // PlannedExpectation is one expected alert with its resolved deadline and predictions.
@@ -264,9 +266,13 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			d.Errf(rat, "recovery.within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
 		}
 	}
+	planMitigation(d, g, p, checkWindow)
 	hold := p.Hold
 	for _, e := range p.Expect {
 		hold = max(hold, e.Within)
+	}
+	if m := p.Mitigation; m != nil && p.Hold == 0 {
+		hold = max(hold, m.Within+m.ReliefWithin)
 	}
 	planned := p.SteadyState.Wait + hold + p.Recovery.Within
 	p.Timeout = g.Guardrails.Timeout

@@ -70,7 +70,9 @@ type Result struct {
 	Expectations []ExpectationResult `json:"expectations"`
 	MustNotFire  []ForbiddenResult   `json:"mustNotFire,omitempty"`
 	Recovery     RecoveryResult      `json:"recovery"`
-	Budget       BudgetResult        `json:"budget"`
+	// Mitigation is the mitigation step's verdict; nil when the game day has none.
+	Mitigation *MitigationResult `json:"mitigation,omitempty"`
+	Budget     BudgetResult      `json:"budget"`
 	// Alerts is every alert of the SLO seen during the run with its transitions.
 	Alerts []AlertTrack `json:"alerts"`
 	// Samples are the signals read at every poll, for the report's timelines.

@@ -94,6 +94,7 @@ type runState struct {
 	removed  bool
 	began    time.Time
 	ended    time.Time
+	mit      *mitigationTracker // nil without a mitigation step
 }
 
 // Execute runs the phases preflight → inject → expect → remove → recover → verdict.
@@ -121,6 +122,9 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			WithinSeconds: p.Recovery.Within.Seconds(), WithinPredicted: p.Recovery.WithinPredicted},
 	}
 	res = s.res
+	if s.mit, err = newMitigationTracker(p, r.Signals); err != nil {
+		return res, err
+	}
 	for _, w := range o.Windows() {
 		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: w.Name(), BurnRate: w.BurnRate,
 			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: !o.Enabled(w.Severity)})
@@ -226,7 +230,7 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			if held >= p.Hold {
 				break
 			}
-		} else if s.expectationsSettled(held) {
+		} else if s.expectationsSettled(held) && s.mit.faultSettled(r.Clock.Now(), s.began) {
 			break
 		}
 	}
@@ -261,13 +265,12 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 		for _, a := range active {
 			firing = firing || a.State == "firing"
 		}
-		if ok && v < p.Recovery.BurnRateBelow && !firing {
+		if ok && v < p.Recovery.BurnRateBelow && !firing && s.res.Recovery.RecoveredSeconds == nil {
 			s.res.Recovery.RecoveredSeconds = secs(since)
 			s.res.Recovery.Met = since <= p.Recovery.Within
 			s.note("recovered")
-			break
 		}
-		if since > p.Recovery.Within {
+		if (s.res.Recovery.RecoveredSeconds != nil || since > p.Recovery.Within) && s.mit.releaseSettled(r.Clock.Now(), s.ended) {
 			break
 		}
 		if s.guardrails() {
@@ -346,6 +349,9 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 		s.res.Budget.Spent += v * now.Sub(s.lastPoll).Seconds() / o.Period.Seconds()
 	}
 	s.lastPoll = now
+	for _, e := range s.mit.observe(cctx, now, s.began, s.ended, burn) {
+		s.event(burn, active, e)
+	}
 	sample := Sample{T: now, Phase: s.phase, Burn: burn}
 	seen := map[string]bool{}
 	for _, a := range active {
@@ -560,6 +566,9 @@ func (s *runState) verdict() {
 			s.res.Budget.RemainingAfter = ptrF(v)
 		}
 		cancel()
+	}
+	if s.mit != nil {
+		pass = s.judgeMitigation() && pass
 	}
 	switch {
 	case s.res.Outcome == Aborted:

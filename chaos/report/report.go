@@ -146,6 +146,7 @@ func rows(res *chaos.Result) []row {
 	rc := res.Recovery
 	out = append(out, row{Check: fmt.Sprintf("recovery: %s burn < %g, no alert firing", rc.Window, rc.BurnRateBelow),
 		Measured: secs(rc.RecoveredSeconds), Predicted: "—", Allowed: secs(&rc.WithinSeconds), OK: rc.Met})
+	out = append(out, mitigationRows(res.Mitigation)...)
 	b := res.Budget
 	out = append(out, row{Check: "error budget spent", Measured: fmt.Sprintf("%.2f%%", 100*b.Spent), Predicted: "—",
 		Allowed: fmt.Sprintf("%.0f%%", 100*b.Max), OK: b.Spent <= b.Max})
@@ -279,6 +280,7 @@ func burnChart(res *chaos.Result) *charts.Line {
 		}
 		c.AddSeries(w, data, so...)
 	}
+	addMitigationBand(c, res)
 	return c
 }
 
@@ -298,6 +300,7 @@ func sliChart(res *chaos.Result) *charts.Line {
 	}
 	so := append([]charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)})}, marks(res)...)
 	c.AddSeries("SLI "+w, data, so...)
+	addMitigationBand(c, res)
 	var obj []opts.LineData
 	if n := len(res.Samples); n > 0 {
 		obj = []opts.LineData{{Value: []float64{0, res.Objective}}, {Value: []float64{x(res, res.Samples[n-1].T), res.Objective}}}

@@ -306,6 +306,7 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 	rc := res.Recovery
 	fmt.Fprintf(&b, "  recovery: %s burn < %g and no alert firing after %s (allowed %s)  %s\n",
 		rc.Window, rc.BurnRateBelow, chaosSecs(rc.RecoveredSeconds), chaosSecs(&rc.WithinSeconds), chaosMark(rc.Met))
+	writeMitigationText(&b, res.Mitigation)
 	fmt.Fprintf(&b, "  budget spent: %.2f%% of the period's error budget (guardrail %.0f%%)", 100*res.Budget.Spent, 100*res.Budget.Max)
 	if res.Budget.RemainingBefore != nil && res.Budget.RemainingAfter != nil {
 		fmt.Fprintf(&b, "; %s %.2f%% → %.2f%%", slo.MetricBudgetRemaining, 100**res.Budget.RemainingBefore, 100**res.Budget.RemainingAfter)
@@ -477,11 +478,15 @@ func writePlan(w io.Writer, path string, p *chaos.Plan) {
 		fmt.Fprintf(w, "  must not fire: %s\n", m)
 	}
 	hold := "until the expected alerts fire or miss their deadline"
+	if p.Mitigation != nil {
+		hold += ", and the mitigation relieves the SLO or misses its deadline"
+	}
 	if p.Hold > 0 {
 		hold = p.Hold.String()
 	}
 	fmt.Fprintf(w, "  fault held: %s\n", hold)
 	fmt.Fprintf(w, "  recovery: %s burn < %g and no alert firing within %s\n", p.Recovery.Window, p.Recovery.BurnRateBelow, p.Recovery.Within)
+	writePlanMitigation(w, p.Mitigation)
 	fmt.Fprintf(w, "  guardrails: at most %.0f%% of the period's budget, timeout %s\n", 100*p.MaxBudget, p.Timeout)
 }
 

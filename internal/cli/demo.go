@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,10 +25,12 @@ import (
 const demoPrometheusListen = "127.0.0.1:8089"
 
 type demoOptions struct {
-	out, prometheus, listen, echartsJS, output string
-	rate                                       float64
-	warmup                                     time.Duration // < 0: the expected tier's long window
-	noColor                                    bool
+	out, prometheus, listen, echartsJS, output, scenario string
+	serveListen                                          string
+	serve                                                bool
+	rate                                                 float64
+	warmup                                               time.Duration // < 0: the expected tier's long window
+	noColor                                              bool
 }
 
 func newDemoCmd(e *env) *cobra.Command {
@@ -48,9 +51,18 @@ into --out. Everything stops cleanly at the end and on Ctrl-C (the fault is remo
 first). With --prometheus the signals come from a real Prometheus, which must scrape the
 edge and load the rules: both are in --out/prometheus.yml. See docs/demo.md.
 
+--scenario breaker runs the resilience game day instead: shortlink asks its linkcheck
+dependency before every redirect, the fault proxy delays linkcheck past shortlink's
+timeout, the latency page must fire, shortlink's circuit breaker must open on its own and
+the SLO's 5s burn rate must fall below 1 while the fault is still in; after removal the
+breaker must close. --scenario breaker-off runs the same game day against shortlink
+without its breaker: the control, which fails with "mitigation … never engaged".
+
 ` + exitCodesHelp,
 		Example: `  slokit demo
   slokit demo --out /tmp/demo --rate 100
+  slokit demo --scenario breaker       # delay → page → breaker opens → SLO recovers under the fault
+  slokit demo --scenario breaker-off   # the same game day without the breaker: FAIL
   slokit demo --prometheus http://127.0.0.1:9090   # then: prometheus --config.file=slokit-demo/prometheus.yml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,6 +71,9 @@ edge and load the rules: both are in --out/prometheus.yml. See docs/demo.md.
 			}
 			if o.rate <= 0 {
 				return &usageError{fmt.Errorf("--rate must be > 0 requests per second, got %v", o.rate)}
+			}
+			if !slices.Contains(demo.ScenarioNames(), o.scenario) {
+				return &usageError{fmt.Errorf("--scenario must be one of %s, got %q", strings.Join(demo.ScenarioNames(), ", "), o.scenario)}
 			}
 			if o.listen == "" && o.prometheus != "" {
 				o.listen = demoPrometheusListen
@@ -71,10 +86,13 @@ edge and load the rules: both are in --out/prometheus.yml. See docs/demo.md.
 	f.StringVar(&o.prometheus, "prometheus", "", "read signals from this Prometheus `URL` instead of starting the lab (load DIR/prometheus.yml into it)")
 	f.StringVar(&o.listen, "listen", "", "the edge's `ADDRESS` (default 127.0.0.1:0, or "+demoPrometheusListen+" with --prometheus)")
 	f.Float64Var(&o.rate, "rate", 50, "load in requests per second")
+	f.StringVar(&o.scenario, "scenario", demo.ScenarioErrors, "game day to run: "+strings.Join(demo.ScenarioNames(), ", ")+" (see above)")
 	f.DurationVar(&o.warmup, "warmup", -1, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
 	f.StringVar(&o.echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths, else a CDN link)")
 	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
+	f.BoolVar(&o.serve, "serve", false, "after the verdict, keep the stack up and serve the web UI (slokit serve) on it until Ctrl-C; the run is recorded in DIR/gamedays.db")
+	f.StringVar(&o.serveListen, "serve-listen", "", "the UI's `ADDRESS` with --serve (default "+demoServeListen+", or a free port when it is taken)")
 	return cmd
 }
 
@@ -86,7 +104,7 @@ func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 	}
 	// The components log warnings only: the progress lines tell the story.
 	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	stack, err := demo.Start(ctx, demo.Config{Dir: o.out, Listen: o.listen, Prometheus: o.prometheus, Rate: o.rate, Log: quiet})
+	stack, err := demo.Start(ctx, demo.Config{Dir: o.out, Listen: o.listen, Prometheus: o.prometheus, Rate: o.rate, Log: quiet, Scenario: o.scenario})
 	if err != nil {
 		return err
 	}
@@ -102,8 +120,13 @@ func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 			err = errors.Join(err, fmt.Errorf("stopping the demo: %w", cerr))
 		}
 	}()
-	fmt.Fprintf(e.stderr, "slokit demo: load %g req/s → edge %s (SLIs measured here) → fault proxy → shortlink %s\n",
-		o.rate, stack.EdgeURL, stack.ServiceURL)
+	if stack.FaultOnDependency() {
+		fmt.Fprintf(e.stderr, "slokit demo --scenario %s: load %g req/s → edge %s (SLIs measured here) → shortlink %s → fault proxy → linkcheck %s\n",
+			o.scenario, o.rate, stack.EdgeURL, stack.ServiceURL, stack.DependencyURL)
+	} else {
+		fmt.Fprintf(e.stderr, "slokit demo: load %g req/s → edge %s (SLIs measured here) → fault proxy → shortlink %s\n",
+			o.rate, stack.EdgeURL, stack.ServiceURL)
+	}
 	if stack.Lab != nil {
 		fmt.Fprintf(e.stderr, "lab at %s scrapes %s/metrics and evaluates %s every 1s\n",
 			stack.SignalsURL, stack.EdgeURL, stack.Files[demo.FileRules])
@@ -140,6 +163,11 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 		fmt.Fprintf(e.stderr, "note: %s covers the %s period but the demo's traffic is only %s old, so it extrapolates this run's burn; "+
 			"the budget spent above is the run's share of a full %s budget\n", slo.MetricBudgetRemaining,
 			slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))), time.Since(began).Round(time.Second), slo.FormatWindow(time.Duration(res.PeriodSeconds*float64(time.Second))))
+	}
+	if o.serve {
+		if err := serveDemo(ctx, e, o, stack, res); err != nil {
+			return errors.Join(runErr, err)
+		}
 	}
 	return runExitError(res, runErr)
 }
@@ -213,7 +241,11 @@ func prepareDemo(ctx context.Context, stack *demo.Stack, prometheus string) (*de
 		r.close()
 		return nil, fmt.Errorf("starting the fault proxy: %w", err)
 	}
-	if err := stack.Route(u.URL()); err != nil {
+	upstream := u.URL()
+	if stack.FaultOnDependency() {
+		upstream = stack.ServiceURL // the proxy is on shortlink's way to linkcheck
+	}
+	if err := stack.Route(upstream); err != nil {
 		r.close()
 		return nil, err
 	}

@@ -54,7 +54,16 @@ func testDemoCommand(t *testing.T) {
 	var stdout bytes.Buffer
 	stderr := &testutil.SyncBuffer{}
 	start := time.Now()
-	code := Main(ctx, []string{"demo", "--out", dir}, nil, &stdout, stderr)
+	// --serve: after the verdict the UI serves the stack until the context ends (Ctrl-C).
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(serveCtx, []string{"demo", "--out", dir, "--serve", "--serve-listen", "127.0.0.1:0"}, nil, &stdout, stderr)
+	}()
+	checkDemoUI(t, stderr, done)
+	stop()
+	code := <-done
 	t.Logf("demo took %s; stdout:\n%s", time.Since(start).Round(time.Second), stdout.String())
 	if code != ExitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())

@@ -114,6 +114,7 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newTestCmd(e))
 	root.AddCommand(newDemoCmd(e))
 	root.AddCommand(newApplyCmd(e))
+	root.AddCommand(newServeCmd(e))
 	addChaosSubcommand(root, newChaosRBACCmd(e))
 	addChaosSubcommand(root, newChaosImportCmd(e))
 	return root

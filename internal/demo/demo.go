@@ -42,6 +42,12 @@ var slosYAML []byte
 //go:embed assets/gameday.yaml.tmpl
 var gameDayTmpl string
 
+//go:embed assets/breaker-slos.yaml
+var breakerSLOsYAML []byte
+
+//go:embed assets/breaker-gameday.yaml.tmpl
+var breakerGameDayTmpl string
+
 // Names of the files Start writes into Config.Dir.
 const (
 	FileSLOs       = "slos.yaml"
@@ -77,6 +83,9 @@ type Config struct {
 	SteadyWait time.Duration
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
+	// Scenario selects the game day: ScenarioErrors (the default when empty),
+	// ScenarioBreaker or ScenarioBreakerOff.
+	Scenario string
 }
 
 func (c *Config) defaults() {
@@ -98,6 +107,9 @@ func (c *Config) defaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Scenario == "" {
+		c.Scenario = ScenarioErrors
+	}
 }
 
 // SLOSpec returns the demo's embedded SLO spec.
@@ -113,8 +125,10 @@ func Objective() (slo.Objective, error) {
 }
 
 // Rules returns the demo's generated rule file, every group evaluated every interval.
-func Rules(interval time.Duration) (slo.RuleFile, error) {
-	svc, ds := slo.Parse(FileSLOs, slosYAML)
+func Rules(interval time.Duration) (slo.RuleFile, error) { return rulesOf(slosYAML, interval) }
+
+func rulesOf(spec []byte, interval time.Duration) (slo.RuleFile, error) {
+	svc, ds := slo.Parse(FileSLOs, spec)
 	if err := ds.Err(); err != nil {
 		return slo.RuleFile{}, fmt.Errorf("demo: the embedded SLO spec: %w", err)
 	}
@@ -143,6 +157,12 @@ type Stack struct {
 	Lab *lab.Lab
 	// Files are the paths Start wrote, by name (FileSLOs, …).
 	Files map[string]string
+	// DependencyURL is the linkcheck service shortlink asks before redirects (the
+	// breaker scenarios); "" otherwise.
+	DependencyURL string
+
+	sc          scenario
+	proxyListen string // the fault proxy's address, chosen up front in the breaker scenarios
 
 	upstream atomic.Pointer[httputil.ReverseProxy]
 	cancel   context.CancelFunc
@@ -171,7 +191,12 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s = &Stack{cfg: cfg, cancel: cancel, Files: map[string]string{}, serveErr: make(chan error, 3)}
+	sc, ok := scenarios[cfg.Scenario]
+	if !ok {
+		cancel()
+		return nil, fmt.Errorf("demo: unknown scenario %q; the scenarios are %s", cfg.Scenario, strings.Join(ScenarioNames(), ", "))
+	}
+	s = &Stack{cfg: cfg, sc: sc, cancel: cancel, Files: map[string]string{}, serveErr: make(chan error, 4)}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -184,9 +209,16 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	if err != nil {
 		return s, fmt.Errorf("demo: store directory: %w", err)
 	}
+	lc, err := s.startDependency(rctx)
+	if err != nil {
+		return s, err
+	}
 	s.svc, err = shortlink.New(shortlink.Config{DBPath: filepath.Join(s.store, "links.db"),
-		ServiceName: "shortlink-backend", Logger: cfg.Log.With("component", "shortlink"),
-		ShutdownTimeout: 5 * time.Second})
+		ServiceName: BackendService, Logger: cfg.Log.With("component", "shortlink"),
+		ShutdownTimeout: 5 * time.Second, LinkCheck: lc,
+		// No Go collector: the lab's OpenMetrics parser rejects go_memstats_alloc_bytes
+		// after go_memstats_alloc_bytes_total, and the demo needs only the SLI series.
+		Registry: prometheus.NewRegistry()})
 	if err != nil {
 		return s, fmt.Errorf("demo: %w", err)
 	}
@@ -225,14 +257,14 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	}()
 
 	// The rules, and the lab evaluating them.
-	rf, err := Rules(cfg.ScrapeInterval)
+	rf, err := rulesOf(sc.spec, cfg.ScrapeInterval)
 	if err != nil {
 		return s, err
 	}
 	s.SignalsURL = strings.TrimRight(cfg.Prometheus, "/")
 	if cfg.Prometheus == "" {
 		s.Lab, err = lab.New(lab.Config{
-			Targets:        []lab.Target{{URL: s.EdgeURL + "/metrics", Job: Job}},
+			Targets:        s.targets(),
 			Groups:         rf.Groups,
 			ScrapeInterval: cfg.ScrapeInterval,
 			Logger:         cfg.Log.With("component", "lab"),
@@ -373,8 +405,8 @@ func (s *Stack) Close() error {
 
 // gameDayVars fill the game-day template.
 type gameDayVars struct {
-	Edge, Service, Prometheus, ProxyListen string
-	SteadyWait, Timeout                    string
+	Edge, Service, Prometheus, ProxyListen, Dependency string
+	SteadyWait, Timeout                                string
 }
 
 func (s *Stack) writeFiles(rf slo.RuleFile) error {
@@ -392,17 +424,25 @@ scrape_configs:
   - job_name: %[5]s
     static_configs: [{targets: ["%[2]s"]}]
 `, iv, strings.TrimPrefix(s.EdgeURL, "http://"), FilePrometheus, FileRules, Job)
+	if s.sc.dependency {
+		promCfg += fmt.Sprintf("  - job_name: %s  # the breaker's state\n    static_configs: [{targets: [%q]}]\n",
+			BackendJob, strings.TrimPrefix(s.ServiceURL, "http://"))
+	}
 	var gd bytes.Buffer
-	tmpl, err := template.New("gameday").Parse(gameDayTmpl)
+	tmpl, err := template.New("gameday").Parse(s.sc.gameDay)
 	if err != nil {
 		return fmt.Errorf("demo: game-day template: %w", err)
 	}
 	planned := s.cfg.SteadyWait + 3*time.Minute
+	proxy := "127.0.0.1:0"
+	if s.proxyListen != "" {
+		proxy = s.proxyListen
+	}
 	if err := tmpl.Execute(&gd, gameDayVars{Edge: s.EdgeURL, Service: s.ServiceURL, Prometheus: s.SignalsURL,
-		ProxyListen: "127.0.0.1:0", SteadyWait: slo.FormatWindow(s.cfg.SteadyWait), Timeout: slo.FormatWindow(planned)}); err != nil {
+		Dependency: s.DependencyURL, ProxyListen: proxy, SteadyWait: slo.FormatWindow(s.cfg.SteadyWait), Timeout: slo.FormatWindow(planned)}); err != nil {
 		return fmt.Errorf("demo: game-day template: %w", err)
 	}
-	for name, data := range map[string][]byte{FileSLOs: slosYAML, FileRules: rules, FilePrometheus: []byte(promCfg), FileGameDay: gd.Bytes()} {
+	for name, data := range map[string][]byte{FileSLOs: s.sc.spec, FileRules: rules, FilePrometheus: []byte(promCfg), FileGameDay: gd.Bytes()} {
 		p := filepath.Join(s.cfg.Dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return fmt.Errorf("demo: %w", err)

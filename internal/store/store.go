@@ -223,13 +223,14 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Run, error) {
 	return out, nil
 }
 
-func scanRun(rows *sql.Rows) (Run, error) {
+// scanRun reads the summaryColumns of a row, then any extra columns into extra.
+func scanRun(rows *sql.Rows, extra ...any) (Run, error) {
 	var r Run
 	var outcome string
 	var started, ended, recorded int64
-	err := rows.Scan(&r.RunID, &r.GameDay, &r.Service, &r.SLO, &r.Backend, &r.ErrorRatio, &outcome, &started, &ended,
+	err := rows.Scan(append([]any{&r.RunID, &r.GameDay, &r.Service, &r.SLO, &r.Backend, &r.ErrorRatio, &outcome, &started, &ended,
 		&r.FiredTier, &r.DetectedSeconds, &r.PredictedSeconds, &r.ResetSeconds, &r.PredictedResetSeconds,
-		&r.RecoveredSeconds, &r.BudgetSpent, &r.Source, &recorded)
+		&r.RecoveredSeconds, &r.BudgetSpent, &r.Source, &recorded}, extra...)...)
 	if err != nil {
 		return Run{}, fmt.Errorf("game-day store: reading a run: %w", err)
 	}
@@ -240,17 +241,31 @@ func scanRun(rows *sql.Rows) (Run, error) {
 
 // Get returns the full result of one run, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, runID string) (*chaos.Result, error) {
-	var body string
-	err := s.db.QueryRowContext(ctx, `SELECT result_json FROM runs WHERE run_id = ?`, runID).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("run %q: %w", runID, ErrNotFound)
-	}
+	_, res, err := s.GetRun(ctx, runID)
+	return res, err
+}
+
+// GetRun returns one run's history row and full result, or ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, runID string) (Run, *chaos.Result, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+summaryColumns+", result_json FROM runs WHERE run_id = ?", runID)
 	if err != nil {
-		return nil, fmt.Errorf("game-day store: reading run %s: %w", runID, err)
+		return Run{}, nil, fmt.Errorf("game-day store: reading run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Run{}, nil, fmt.Errorf("game-day store: reading run %s: %w", runID, err)
+		}
+		return Run{}, nil, fmt.Errorf("run %q: %w", runID, ErrNotFound)
+	}
+	var body string
+	r, err := scanRun(rows, &body)
+	if err != nil {
+		return Run{}, nil, err
 	}
 	res := &chaos.Result{}
 	if err := json.Unmarshal([]byte(body), res); err != nil {
-		return nil, fmt.Errorf("game-day store: run %s holds unreadable JSON: %w", runID, err)
+		return Run{}, nil, fmt.Errorf("game-day store: run %s holds unreadable JSON: %w", runID, err)
 	}
-	return res, nil
+	return r, res, nil
 }

@@ -1,0 +1,262 @@
+package serve
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/slokit/slokit/internal/lab"
+	"github.com/slokit/slokit/internal/testutil"
+	"github.com/slokit/slokit/slo"
+)
+
+// benchServices returns n SLOs (99.9% over 30d, the default tiers) in services of ten,
+// with five teams.
+func benchServices(n int) []*slo.Service {
+	var out []*slo.Service
+	for i := 0; i < n; i += 10 {
+		svc := &slo.Service{Name: fmt.Sprintf("svc%03d", i/10), Labels: map[string]string{"team": fmt.Sprintf("team%d", i/10%5)}}
+		for j := i; j < min(n, i+10); j++ {
+			sel := fmt.Sprintf(`http_requests_total{service=%q}`, svc.Name)
+			svc.Objectives = append(svc.Objectives, slo.Objective{Service: svc.Name, Name: fmt.Sprintf("slo-%04d", j),
+				Target: 0.999, Period: 30 * 24 * time.Hour, Labels: svc.Labels,
+				SLI: slo.SLI{Events: &slo.EventsSLI{Bad: sel[:len(sel)-1] + `,code=~"5.."}`, Total: sel}}})
+		}
+		out = append(out, svc)
+	}
+	return out
+}
+
+// benchSample is one recorded sample of the benchmark's history.
+type benchSample struct {
+	lset labels.Labels
+	t    time.Time
+	v    float64
+}
+
+// benchHistory calls emit for 70 minutes of slokit's recorded burn rates (every window)
+// and budgets of every SLO, every 2 minutes up to now, series by series: one SLO in 20
+// burns at 20× on its fast windows, the others below 1.
+func benchHistory(svcs []*slo.Service, now time.Time, emit func(benchSample)) {
+	k := 0
+	for _, s := range svcs {
+		for _, o := range s.Objectives {
+			k++
+			base := labels.FromStrings(slo.LabelService, o.Service, slo.LabelSLO, o.Name, "team", s.Labels["team"])
+			for _, w := range o.RatioWindows() {
+				burn := float64(k%10) / 10
+				if k%20 == 0 && w <= time.Hour {
+					burn = 20
+				}
+				lb := labels.NewBuilder(base)
+				lb.Set(labels.MetricName, slo.MetricBurnRate)
+				lb.Set(slo.LabelWindow, slo.FormatWindow(w))
+				ls := lb.Labels()
+				for t := now.Add(-70 * time.Minute); !t.After(now); t = t.Add(2 * time.Minute) {
+					emit(benchSample{ls, t, burn})
+				}
+			}
+			lb := labels.NewBuilder(base)
+			lb.Set(labels.MetricName, slo.MetricBudgetRemaining)
+			lb.Set(slo.LabelWindow, slo.FormatWindow(o.Period))
+			ls := lb.Labels()
+			for t := now.Add(-70 * time.Minute); !t.After(now); t = t.Add(2 * time.Minute) {
+				emit(benchSample{ls, t, 1 - float64(k%7)/10})
+			}
+		}
+	}
+}
+
+// benchAlertRule fires a page for every SLO whose 1h burn rate exceeds 14.4.
+var benchAlertRule = slo.Rule{Alert: "BenchBurn", Expr: slo.MetricBurnRate + `{` + slo.LabelWindow + `="1h"} > 14.4`,
+	Labels: map[string]string{"severity": "page"}}
+
+// benchLab serves the history from slokit's lab, with the alert evaluated once.
+func benchLab(b *testing.B, svcs []*slo.Service, now time.Time) string {
+	l, err := lab.New(lab.Config{Groups: []slo.RuleGroup{{Name: "bench", Rules: []slo.Rule{benchAlertRule}}},
+		ScrapeInterval: time.Hour, Retention: 2 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchHistory(svcs, now, func(s benchSample) {
+		if err := l.Engine().Append(s.lset, s.t, s.v); err != nil {
+			b.Fatal(err)
+		}
+	})
+	if err := l.Engine().EvalAt(context.Background(), now); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = l.Run(ctx) }()
+	b.Cleanup(func() { cancel(); wg.Wait() })
+	return l.URL()
+}
+
+// benchPrometheus backfills the history into the Debian Prometheus with promtool and
+// starts it with the alert rule; it returns once the alerts are firing.
+func benchPrometheus(b *testing.B, svcs []*slo.Service, now time.Time) string {
+	promtool := testutil.Binary(b, "promtool")
+	rules := "groups:\n- name: bench\n  interval: 5s\n  rules:\n  - alert: " + benchAlertRule.Alert +
+		"\n    expr: '" + benchAlertRule.Expr + "'\n    labels: {severity: page}\n"
+	srv := testutil.StartPrometheus(b, "global: {evaluation_interval: 5s}\nrule_files: [rules.yml]\n", func(dir string) {
+		if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(rules), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		om := filepath.Join(dir, "history.om")
+		writeOpenMetrics(b, om, svcs, now)
+		out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, filepath.Join(dir, "data")).CombinedOutput()
+		if err != nil {
+			b.Fatalf("promtool: %v\n%s", err, out)
+		}
+		_ = os.Remove(om)
+	})
+	p, _ := newPromClient(srv.URL)
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if as, err := p.Alerts(context.Background()); err == nil && len(as) > 0 && as[0].State == v1.AlertStateFiring {
+			return srv.URL
+		}
+	}
+	b.Fatal("the benchmark's alerts did not fire in Prometheus within 60s")
+	return ""
+}
+
+func writeOpenMetrics(b *testing.B, path string, svcs []*slo.Service, now time.Time) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	// OpenMetrics wants each family's samples together: burn rates first, then budgets.
+	for _, metric := range []string{slo.MetricBurnRate, slo.MetricBudgetRemaining} {
+		fmt.Fprintf(w, "# TYPE %s gauge\n", metric)
+		benchHistory(svcs, now, func(s benchSample) {
+			if s.lset.Get(labels.MetricName) != metric {
+				return
+			}
+			w.WriteString(metric)
+			sep := byte('{')
+			s.lset.Range(func(l labels.Label) {
+				if l.Name != labels.MetricName {
+					fmt.Fprintf(w, "%c%s=%q", sep, l.Name, l.Value)
+					sep = ','
+				}
+			})
+			fmt.Fprintf(w, "} %s %d\n", strconv.FormatFloat(s.v, 'g', -1, 64), s.t.Unix())
+		})
+	}
+	fmt.Fprintln(w, "# EOF")
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+}
+
+// BenchmarkOverview1000 serves the overview of 1,000 SLOs (every row: budget, burn rate
+// per tier, alert state, a sparkline) over HTTP, HTML included, from a Prometheus-
+// compatible API holding their series: slokit's lab, and the Debian Prometheus with the
+// same history backfilled by promtool. Four API calls per page whatever the SLO count.
+func BenchmarkOverview1000(b *testing.B) {
+	svcs := benchServices(1000)
+	now := time.Now().Truncate(time.Minute)
+	for _, backend := range []struct {
+		name  string
+		start func(*testing.B, []*slo.Service, time.Time) string
+	}{{"lab", benchLab}, {"prometheus", benchPrometheus}} {
+		b.Run(backend.name, func(b *testing.B) {
+			url := backend.start(b, svcs, now)
+			srv, err := New(Config{Services: svcs, Prometheus: url})
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := httptest.NewServer(srv)
+			defer hs.Close()
+			check := func() int {
+				var ov Overview
+				resp, err := http.Get(hs.URL + "/api/overview?sort=budget")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer resp.Body.Close()
+				if err := jsonDecode(resp.Body, &ov); err != nil || ov.Error != "" || len(ov.SLOs) != 1000 || ov.SLOs[0].BudgetRemaining == nil {
+					b.Fatalf("overview: %v %q %d rows", err, ov.Error, len(ov.SLOs))
+				}
+				firing := 0
+				for _, r := range ov.SLOs {
+					if r.State == stateFiring {
+						firing++
+					}
+				}
+				if firing != 50 || ov.Queries != 4 {
+					b.Fatalf("%d SLOs firing (want 50), %d queries (want 4)", firing, ov.Queries)
+				}
+				return ov.Queries
+			}
+			queries := check()
+			cpu0, prom0 := processCPU(), promCPU(url)
+			b.ResetTimer()
+			for b.Loop() {
+				resp, err := http.Get(hs.URL + "/?sort=budget")
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || n < 100_000 {
+					b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+				}
+			}
+			b.StopTimer()
+			// Wall time on a shared machine includes waiting for a core; CPU time does not.
+			b.ReportMetric(float64(queries), "queries/op")
+			b.ReportMetric((processCPU()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/op")
+			if p1 := promCPU(url); prom0 >= 0 && p1 >= 0 {
+				b.ReportMetric((p1-prom0)*1000/float64(b.N), "prom-cpu-ms/op")
+			}
+		})
+	}
+}
+
+// processCPU is the user+system CPU time this process has used (the UI, the client and,
+// for the lab backend, the lab).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// promCPU reads process_cpu_seconds_total from a real Prometheus' own /metrics; -1 for
+// the lab, which has none (its CPU is in processCPU).
+func promCPU(base string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_cpu_seconds_total "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
+}
