@@ -212,36 +212,85 @@ const (
 // tier inhibits the slower tiers of the same severity. The result is deterministic.
 func Routing(objs []slo.Objective, opts RoutingOptions) (*AMFragment, error) {
 	opts = opts.withDefaults()
-	if err := amCheckLabelName(opts.RouteBy); err != nil {
-		return nil, fmt.Errorf("route-by label: %w", err)
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
-	for _, r := range []ReceiverSpec{opts.Pager, opts.Ticket} {
+	trees, err := amSubtrees(objs, opts.RouteBy)
+	if err != nil {
+		return nil, err
+	}
+	f := &AMFragment{}
+	inhibit := map[string]AMInhibitRule{}
+	var errs []string
+	for _, t := range trees {
+		pager, ticket := amReceiverName(t.value, slo.Page), amReceiverName(t.value, slo.Ticket)
+		pageMatchers, ticketMatchers, terrs := t.severityMatchers(opts.RouteBy)
+		errs = append(errs, terrs...)
+		for _, o := range t.objs {
+			for _, r := range amInhibitRules(o) {
+				inhibit[amInhibitKey(r)] = r
+			}
+		}
+		route := AMRoute{
+			Receiver: ticket,
+			Matchers: amSubtreeMatchers(opts.RouteBy, t.value, t.services),
+			GroupBy:  amGroupBy(),
+		}
+		route.setTiming(opts.TicketTiming)
+		route.Routes = append(amChildRoutes(pager, pageMatchers, opts.PageTiming), amChildRoutes(ticket, ticketMatchers, opts.TicketTiming)...)
+		f.Routes = append(f.Routes, route)
+		f.Receivers = append(f.Receivers,
+			amReceiver(pager, opts.Pager, slo.Page, opts.SecretsDir, t.value),
+			amReceiver(ticket, opts.Ticket, slo.Ticket, opts.SecretsDir, t.value))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("alertmanager routing:\n%s", strings.Join(errs, "\n"))
+	}
+	for _, k := range amSortedKeys(inhibit) {
+		f.InhibitRules = append(f.InhibitRules, inhibit[k])
+	}
+	return f, nil
+}
+
+// check rejects a route-by label that is not a label name and receivers slokit cannot
+// write.
+func (o RoutingOptions) check() error {
+	if err := amCheckLabelName(o.RouteBy); err != nil {
+		return fmt.Errorf("route-by label: %w", err)
+	}
+	for _, r := range []ReceiverSpec{o.Pager, o.Ticket} {
 		switch r.Kind {
 		case PagerDuty, Slack, Webhook:
 		default:
-			return nil, fmt.Errorf("receiver kind %q: must be one of pagerduty, slack, webhook", r.Kind)
+			return fmt.Errorf("receiver kind %q: must be one of pagerduty, slack, webhook", r.Kind)
 		}
 		if r.URL != "" && r.Kind != Webhook {
-			return nil, fmt.Errorf("receiver kind %s: an inline URL is only allowed for webhook receivers; %s secrets are read from files under the secrets directory", r.Kind, r.Kind)
+			return fmt.Errorf("receiver kind %s: an inline URL is only allowed for webhook receivers; %s secrets are read from files under the secrets directory", r.Kind, r.Kind)
 		}
 	}
+	return nil
+}
 
-	type subtree struct {
-		value    string
-		services map[string]bool
-		objs     []slo.Objective
-	}
-	trees := map[string]*subtree{}
+// amSubtree is the objectives routed by one value of the route-by label.
+type amSubtree struct {
+	value    string
+	services map[string]bool
+	objs     []slo.Objective
+}
+
+// amSubtrees groups objs by their value of the routeBy label, sorted by value.
+func amSubtrees(objs []slo.Objective, routeBy string) ([]*amSubtree, error) {
+	trees := map[string]*amSubtree{}
 	var errs []string
 	for _, o := range objs {
-		v, ok := amRouteValue(o, opts.RouteBy)
+		v, ok := amRouteValue(o, routeBy)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("%s: objective has no label %q to route by; set labels.%s on the service or SLO, or route by %s", o.ID(), opts.RouteBy, opts.RouteBy, slo.LabelService))
+			errs = append(errs, fmt.Sprintf("%s: objective has no label %q to route by; set labels.%s on the service or SLO, or route by %s", o.ID(), routeBy, routeBy, slo.LabelService))
 			continue
 		}
 		t := trees[v]
 		if t == nil {
-			t = &subtree{value: v, services: map[string]bool{}}
+			t = &amSubtree{value: v, services: map[string]bool{}}
 			trees[v] = t
 		}
 		t.services[o.Service] = true
@@ -250,76 +299,51 @@ func Routing(objs []slo.Objective, opts RoutingOptions) (*AMFragment, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("alertmanager routing:\n%s", strings.Join(errs, "\n"))
 	}
-	values := make([]string, 0, len(trees))
-	for v := range trees {
-		values = append(values, v)
+	out := make([]*amSubtree, 0, len(trees))
+	for _, v := range amSortedKeys(trees) {
+		out = append(out, trees[v])
 	}
-	sort.Strings(values)
+	return out, nil
+}
 
-	f := &AMFragment{}
-	inhibit := map[string]AMInhibitRule{}
-	for _, v := range values {
-		t := trees[v]
-		pager, ticket := amReceiverName(v, slo.Page), amReceiverName(v, slo.Ticket)
-		var pageMatchers, ticketMatchers [][]string
-		seen := map[string]slo.SeverityName{}
-		for _, o := range t.objs {
-			for _, sev := range slo.Severities() {
-				if !o.Enabled(sev) {
-					continue
-				}
-				m := amLabelMatchers(o.SeverityLabels(sev))
-				key := strings.Join(m, ",")
-				if prev, ok := seen[key]; ok {
-					if prev != sev {
-						errs = append(errs, fmt.Sprintf("%s: its %s labels {%s} equal the %s labels of another SLO routed by %s=%q; give pages and tickets different severity labels", o.ID(), sev, key, prev, opts.RouteBy, v))
-					}
-					continue
-				}
-				seen[key] = sev
-				if sev == slo.Page {
-					pageMatchers = append(pageMatchers, m)
-				} else {
-					ticketMatchers = append(ticketMatchers, m)
-				}
+// severityMatchers returns the distinct matcher sets of the subtree's enabled page and
+// ticket severities, in objective order, and an error for each SLO whose page and
+// ticket labels coincide with another's of the other severity.
+func (t *amSubtree) severityMatchers(routeBy string) (page, ticket [][]string, errs []string) {
+	seen := map[string]slo.SeverityName{}
+	for _, o := range t.objs {
+		for _, sev := range slo.Severities() {
+			if !o.Enabled(sev) {
+				continue
 			}
-			for _, r := range amInhibitRules(o) {
-				inhibit[amInhibitKey(r)] = r
+			m := amLabelMatchers(o.SeverityLabels(sev))
+			key := strings.Join(m, ",")
+			if prev, ok := seen[key]; ok {
+				if prev != sev {
+					errs = append(errs, fmt.Sprintf("%s: its %s labels {%s} equal the %s labels of another SLO routed by %s=%q; give pages and tickets different severity labels", o.ID(), sev, key, prev, routeBy, t.value))
+				}
+				continue
+			}
+			seen[key] = sev
+			if sev == slo.Page {
+				page = append(page, m)
+			} else {
+				ticket = append(ticket, m)
 			}
 		}
-		route := AMRoute{
-			Receiver: ticket,
-			Matchers: amSubtreeMatchers(opts.RouteBy, v, t.services),
-			GroupBy:  amGroupBy(),
-		}
-		route.setTiming(opts.TicketTiming)
-		for _, m := range pageMatchers {
-			r := AMRoute{Receiver: pager, Matchers: m}
-			r.setTiming(opts.PageTiming)
-			route.Routes = append(route.Routes, r)
-		}
-		for _, m := range ticketMatchers {
-			r := AMRoute{Receiver: ticket, Matchers: m}
-			r.setTiming(opts.TicketTiming)
-			route.Routes = append(route.Routes, r)
-		}
-		f.Routes = append(f.Routes, route)
-		f.Receivers = append(f.Receivers,
-			amReceiver(pager, opts.Pager, slo.Page, opts.SecretsDir, v),
-			amReceiver(ticket, opts.Ticket, slo.Ticket, opts.SecretsDir, v))
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("alertmanager routing:\n%s", strings.Join(errs, "\n"))
+	return page, ticket, errs
+}
+
+// amChildRoutes is one route to receiver per matcher set, with timing t.
+func amChildRoutes(receiver string, matchers [][]string, t Timing) []AMRoute {
+	var out []AMRoute
+	for _, m := range matchers {
+		r := AMRoute{Receiver: receiver, Matchers: m}
+		r.setTiming(t)
+		out = append(out, r)
 	}
-	keys := make([]string, 0, len(inhibit))
-	for k := range inhibit {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		f.InhibitRules = append(f.InhibitRules, inhibit[k])
-	}
-	return f, nil
+	return out
 }
 
 // AMNullReceiver is the root route's receiver in a complete configuration: it has no

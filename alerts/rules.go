@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slokit/slokit/internal/ruleyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -268,18 +269,18 @@ func MarshalRuleFile(f slo.RuleFile) ([]byte, error) {
 	if len(f.Groups) == 0 {
 		return marshal(f)
 	}
-	// Groups are written by slo.AppendRuleGroupYAML, which gives the bytes yaml.v3 would
+	// Groups are written by ruleyaml.AppendRuleGroupYAML, which gives the bytes yaml.v3 would
 	// write; a group it does not handle is encoded on its own with yaml.v3 (group by group
 	// keeps the YAML emitter's event queue small). The bytes are those of one Encode.
 	size := len(slo.GeneratedHeader) + 8
 	for _, g := range f.Groups {
-		size += slo.RuleGroupYAMLSize(g)
+		size += ruleyaml.RuleGroupYAMLSize(g)
 	}
 	out := make([]byte, 0, size)
 	out = append(out, slo.GeneratedHeader+"groups:\n"...)
 	for _, g := range f.Groups {
 		var ok bool
-		if out, ok = slo.AppendRuleGroupYAML(out, g, 2); ok {
+		if out, ok = ruleyaml.AppendRuleGroupYAML(out, g, 2); ok {
 			continue
 		}
 		b, err := marshalYAML(slo.RuleFile{Groups: []slo.RuleGroup{g}})
@@ -349,7 +350,7 @@ func MarshalPrometheusRules(rules ...PrometheusRule) ([]byte, error) {
 }
 
 // appendPrometheusRule appends r as yaml.v3 writes it: the small head (apiVersion, kind,
-// metadata) by yaml.v3, the rule groups under spec by slo.AppendRuleGroupYAML. It
+// metadata) by yaml.v3, the rule groups under spec by ruleyaml.AppendRuleGroupYAML. It
 // reports false, for the caller to encode all of r with yaml.v3, when a group is not
 // handled or the head does not end as expected.
 func appendPrometheusRule(dst []byte, r PrometheusRule) ([]byte, bool) {
@@ -368,12 +369,12 @@ func appendPrometheusRule(dst []byte, r PrometheusRule) ([]byte, bool) {
 	}
 	size := len(hb) + 32
 	for _, g := range r.Spec.Groups {
-		size += slo.RuleGroupYAMLSize(g)
+		size += ruleyaml.RuleGroupYAMLSize(g)
 	}
 	out := append(make([]byte, 0, size), hb...)
 	out = append(out, "spec:\n  groups:\n"...)
 	for _, g := range r.Spec.Groups {
-		if out, ok = slo.AppendRuleGroupYAML(out, g, 4); !ok {
+		if out, ok = ruleyaml.AppendRuleGroupYAML(out, g, 4); !ok {
 			return dst, false
 		}
 	}

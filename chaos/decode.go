@@ -8,16 +8,16 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 )
 
 // decoder walks a game-day file's yaml.Nodes strictly, collecting every problem with its
 // position; null is an error wherever a value is expected.
 type decoder struct {
-	yamlpos.Decoder
+	strictyaml.Decoder
 }
 
-func newDecoder(file string) *decoder { return &decoder{yamlpos.Decoder{File: file}} }
+func newDecoder(file string) *decoder { return &decoder{strictyaml.Decoder{File: file}} }
 
 func (d *decoder) float(n *yaml.Node, path string, dst *float64) bool {
 	v, ok := d.Scalar(n, path)

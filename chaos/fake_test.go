@@ -8,7 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -150,7 +150,7 @@ func (fakeBackend) Name() string { return "fake" }
 func (fakeBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
 	d := newDecoder(file)
 	d.Mapping(params, "fault.params",
-		yamlpos.Required("percent", func(n *yaml.Node, p string) {
+		strictyaml.Required("percent", func(n *yaml.Node, p string) {
 			var f float64
 			if d.float(n, p, &f) && (f <= 0 || f > 100) {
 				d.Errf(n, p, "must be in (0,100], got %v", f)

@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -156,7 +156,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 		} else {
 			d.Errf(nil, "", "not valid YAML: %v", err)
 		}
-		return nil, d.Diags
+		return nil, d.Diagnostics()
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -169,23 +169,23 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	g := &GameDay{Source: file}
 	var faultNode, backendNode *yaml.Node
 	d.Mapping(root, "",
-		yamlpos.Required("name", func(n *yaml.Node, p string) {
+		strictyaml.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &g.Name)
 			if g.Name != "" && !nameRE.MatchString(g.Name) {
 				d.Errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
 			}
 		}),
-		yamlpos.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
-		yamlpos.Required("slo", func(n *yaml.Node, p string) {
+		strictyaml.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
+		strictyaml.Required("slo", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.File) }),
-				yamlpos.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Service) }),
-				yamlpos.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Name) }),
+				strictyaml.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.File) }),
+				strictyaml.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Service) }),
+				strictyaml.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Name) }),
 			)
 		}),
-		yamlpos.Required("signals", func(n *yaml.Node, p string) {
+		strictyaml.Required("signals", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Required("prometheus", func(n *yaml.Node, p string) {
+				strictyaml.Required("prometheus", func(n *yaml.Node, p string) {
 					d.Str(n, p, &g.Signals.Prometheus)
 					if g.Signals.Prometheus == "" {
 						return
@@ -195,66 +195,66 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 						d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
 					}
 				}),
-				yamlpos.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }),
-				yamlpos.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }),
+				strictyaml.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }),
+				strictyaml.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }),
 			)
 		}),
-		yamlpos.Required("fault", func(n *yaml.Node, p string) {
+		strictyaml.Required("fault", func(n *yaml.Node, p string) {
 			faultNode = n
 			d.Mapping(n, p,
-				yamlpos.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &g.Fault.Backend) }),
-				yamlpos.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }),
-				yamlpos.Optional("params", func(n *yaml.Node, p string) { g.Fault.Params = n }),
+				strictyaml.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &g.Fault.Backend) }),
+				strictyaml.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }),
+				strictyaml.Optional("params", func(n *yaml.Node, p string) { g.Fault.Params = n }),
 			)
 		}),
-		yamlpos.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
+		strictyaml.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
 			g.expectedPos = posOf(n)
 			d.ratio(n, p, &g.ExpectedErrorRatio)
 		}),
-		yamlpos.Optional("steadyState", func(n *yaml.Node, p string) {
+		strictyaml.Optional("steadyState", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }),
-				yamlpos.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }),
-				yamlpos.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }),
-				yamlpos.Optional("noAlerts", func(n *yaml.Node, p string) {
+				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }),
+				strictyaml.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }),
+				strictyaml.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }),
+				strictyaml.Optional("noAlerts", func(n *yaml.Node, p string) {
 					var b bool
 					d.boolean(n, p, &b)
 					g.SteadyState.NoAlerts = &b
 				}),
 			)
 		}),
-		yamlpos.Required("expect", func(n *yaml.Node, p string) {
+		strictyaml.Required("expect", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				var e Expectation
 				e.at = posOf(n)
 				d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
-					yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
+					strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
 				g.Expect = append(g.Expect, e)
 			})
 			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
 			}
 		}),
-		yamlpos.Optional("mustNotFire", func(n *yaml.Node, p string) {
+		strictyaml.Optional("mustNotFire", func(n *yaml.Node, p string) {
 			d.List(n, p, func(n *yaml.Node, p string) {
 				s := AlertSelector{at: posOf(n)}
 				d.Mapping(n, p, d.selectorFields(&s)...)
 				g.MustNotFire = append(g.MustNotFire, s)
 			})
 		}),
-		yamlpos.Optional("recovery", func(n *yaml.Node, p string) {
+		strictyaml.Optional("recovery", func(n *yaml.Node, p string) {
 			g.Recovery.at = posOf(n)
 			d.Mapping(n, p,
-				yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }),
-				yamlpos.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }),
-				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
+				strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }),
+				strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }),
+				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
 			)
 		}),
-		yamlpos.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
-		yamlpos.Optional("guardrails", func(n *yaml.Node, p string) {
+		strictyaml.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
+		strictyaml.Optional("guardrails", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
-				yamlpos.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
+				strictyaml.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
+				strictyaml.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
 			)
 		}),
 	)
@@ -284,18 +284,18 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 				params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
 				g.Fault.Params = params
 			}
-			d.Diags = append(d.Diags, b.Validate(file, params)...)
+			d.Diags = append(d.Diags, b.Validate(file, params)...) // sorted with d's own by Diagnostics
 		}
 	}
 	if len(d.Diags.Errors()) > 0 {
-		return nil, d.Diags
+		return nil, d.Diagnostics()
 	}
-	return g, d.Diags
+	return g, d.Diagnostics()
 }
 
-func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {
-	return []yamlpos.Field{
-		yamlpos.Required("severity", func(n *yaml.Node, p string) {
+func (d *decoder) selectorFields(s *AlertSelector) []strictyaml.Field {
+	return []strictyaml.Field{
+		strictyaml.Required("severity", func(n *yaml.Node, p string) {
 			v, ok := d.Scalar(n, p)
 			if !ok {
 				return
@@ -307,7 +307,7 @@ func (d *decoder) selectorFields(s *AlertSelector) []yamlpos.Field {
 				d.Errf(n, p, "must be page or ticket, got %q", v)
 			}
 		}),
-		yamlpos.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }),
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &s.Window) }),
 	}
 }
 

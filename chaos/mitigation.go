@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 )
 
 // Mitigation is what a resilience game day requires of the system while the fault is
@@ -55,24 +55,24 @@ type ConditionReader interface {
 func (d *decoder) mitigation(n *yaml.Node, path string, m *Mitigation) {
 	m.at = posOf(n)
 	d.Mapping(n, path,
-		yamlpos.Required("name", func(n *yaml.Node, p string) {
+		strictyaml.Required("name", func(n *yaml.Node, p string) {
 			d.Str(n, p, &m.Name)
 			if m.Name != "" && !nameRE.MatchString(m.Name) {
 				d.Errf(n, p, "must match [a-z0-9-]+, got %q", m.Name)
 			}
 		}),
-		yamlpos.Required("active", func(n *yaml.Node, p string) { d.condition(n, p, &m.Active) }),
-		yamlpos.Required("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.Within) }),
-		yamlpos.Optional("relief", func(n *yaml.Node, p string) {
+		strictyaml.Required("active", func(n *yaml.Node, p string) { d.condition(n, p, &m.Active) }),
+		strictyaml.Required("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.Within) }),
+		strictyaml.Optional("relief", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &m.Relief.Window) }),
-				yamlpos.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &m.Relief.BurnRateBelow) }),
-				yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.Relief.Within) }),
+				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &m.Relief.Window) }),
+				strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &m.Relief.BurnRateBelow) }),
+				strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.Relief.Within) }),
 			)
 		}),
-		yamlpos.Optional("release", func(n *yaml.Node, p string) {
+		strictyaml.Optional("release", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.ReleaseWithin) }),
+				strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.ReleaseWithin) }),
 			)
 		}),
 	)

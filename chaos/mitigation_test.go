@@ -173,7 +173,7 @@ func TestMitigationParseErrors(t *testing.T) {
 		{"mitigation: {name: b, active: up}",
 			"gd.yaml:10:13: mitigation.within: required"},
 		{"mitigation: {name: b, active: up, within: 1m, relief: {burn: 1}}",
-			"gd.yaml:10:56: mitigation.relief.burn: unknown field"},
+			`gd.yaml:10:56: mitigation.relief: unknown field "burn"`},
 	} {
 		_, ds := Parse("gd.yaml", []byte(gameDayYAML+tc.block+"\n"), []Backend{fakeBackend{}})
 		if got := diagText(ds); !strings.Contains(got, tc.want) {

@@ -283,9 +283,9 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			fmtDur(p.Timeout), fmtDur(p.SteadyState.Wait), fmtDur(hold), fmtDur(p.Recovery.Within), fmtDur(planned))
 	}
 	if len(d.Diags.Errors()) > 0 {
-		return nil, d.Diags
+		return nil, d.Diagnostics()
 	}
-	return p, d.Diags
+	return p, d.Diagnostics()
 }
 
 // detect and reset are alerts.Predict's detection and reset times of tier w for o under

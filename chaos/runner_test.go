@@ -147,8 +147,8 @@ func TestPrepareUnknownErrorRatio(t *testing.T) {
 		t.Fatal(diagText(ds))
 	}
 	_, ds = Prepare(g, goodObjective(), 0)
-	want := "gd.yaml:7:5: expect[0].within: required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within\n" +
-		"gd.yaml: recovery.within: required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within\n"
+	want := "gd.yaml: recovery.within: required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within\n" +
+		"gd.yaml:7:5: expect[0].within: required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within\n"
 	if got := diagText(ds); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

@@ -156,9 +156,7 @@ slos:
 	// http_requests_total{code=~"5.."} http_requests_total
 	// MyServiceHighErrorRate map[severity:critical] true
 	// raw MyserviceRequestsLatency
-	// (sum(rate(http_request_duration_seconds_count[{{.window}}])) - sum(rate(http_request_duration_seconds_bucket{le="0.4"}[{{.window}}])))
-	// /
-	// (sum(rate(http_request_duration_seconds_count[{{.window}}])))
+	// (sum(rate(http_request_duration_seconds_count[{{.window}}])) - sum(rate(http_request_duration_seconds_bucket{le="0.4"}[{{.window}}]))) / sum(rate(http_request_duration_seconds_count[{{.window}}]))
 }
 
 // OpenSLO v1 SLO objects with a ratioMetric of Prometheus counters are read too: bad and

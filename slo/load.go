@@ -1,16 +1,11 @@
 package slo
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -39,6 +34,9 @@ func Parse(file string, data []byte) (*Service, Diagnostics) {
 	out := svcs[0]
 	for _, s := range svcs[1:] {
 		out.Objectives = append(out.Objectives, s.Objectives...)
+		for k, v := range s.Origins {
+			withOrigins(out, k, v)
+		}
 	}
 	return out, ds
 }
@@ -140,59 +138,6 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read the spec: %w", err)
 	}
 	return data, nil
-}
-
-// sortDiagnostics puts diagnostics in file order (position-less ones first), keeping
-// the order in which they were found for equal positions.
-func sortDiagnostics(ds Diagnostics) {
-	sort.SliceStable(ds, func(i, j int) bool {
-		if ds[i].Line != ds[j].Line {
-			return ds[i].Line < ds[j].Line
-		}
-		return ds[i].Col < ds[j].Col
-	})
-}
-
-var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// documents splits data into its YAML documents' root nodes, skipping empty documents.
-func (w *walker) documents(data []byte) []*yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []*yaml.Node
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			w.yamlError(err, data)
-			return out
-		}
-		if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 && !isNull(doc.Content[0]) {
-			out = append(out, doc.Content[0])
-		}
-	}
-}
-
-// yamlError reports a YAML syntax error at its line (yaml.v3 gives no column), with a
-// hint when the line is indented with tabs.
-func (w *walker) yamlError(err error, data []byte) {
-	msg := err.Error()
-	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		text := "invalid YAML: " + m[2]
-		if lines := bytes.Split(data, []byte("\n")); line >= 1 && line <= len(lines) {
-			indent := lines[line-1][:len(lines[line-1])-len(bytes.TrimLeft(lines[line-1], " \t"))]
-			if bytes.Contains(indent, []byte("\t")) {
-				text += " (the line is indented with a tab: YAML indents with spaces only)"
-			}
-		}
-		w.nerr++
-		w.diags = append(w.diags, Diagnostic{File: w.file, Line: line, Col: 1, Message: text})
-		return
-	}
-	w.errf(nil, "", "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // lookup returns the scalar value of key in mapping n, or nil.

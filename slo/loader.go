@@ -49,15 +49,15 @@ func (l *loader) file(f File, walked bool) {
 	w.lf = lf
 	l.files = append(l.files, lf)
 	if f.readErr != nil {
-		w.diags = append(w.diags, Diagnostic{File: f.Name, Message: f.readErr.Error(), Err: f.readErr})
-		w.nerr++
+		w.Diags = append(w.Diags, Diagnostic{File: f.Name, Message: f.readErr.Error(), Err: f.readErr})
+		w.Errs++
 		return
 	}
 	if len(f.Data) > MaxFileSize {
 		w.errf(nil, "", "spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)
 		return
 	}
-	docs := w.documents(f.Data)
+	docs := w.Documents(f.Data)
 	if w.failed() {
 		return
 	}
@@ -71,7 +71,7 @@ func (l *loader) file(f File, walked bool) {
 	}
 	for _, d := range docs {
 		l.document(lf, d, "")
-		if w.exhausted != nil {
+		if w.Exhausted != nil {
 			return
 		}
 	}
@@ -84,7 +84,7 @@ func (l *loader) document(lf *loadedFile, root *yaml.Node, path string) {
 	if root == nil {
 		return
 	}
-	w.scope = objectScope(root)
+	w.Scope = objectScope(root)
 	switch w.detect(root, path) {
 	case formatV1:
 		w.format = formatV1
@@ -108,7 +108,7 @@ func (l *loader) document(lf *loadedFile, root *yaml.Node, path string) {
 	case formatPyrra:
 		lf.add(w.convertPyrra(root, path))
 	}
-	w.scope = ""
+	w.Scope = ""
 }
 
 // list reads the items of a Kubernetes List (kind: List, or a kind ending in List).
@@ -121,7 +121,7 @@ func (l *loader) list(lf *loadedFile, root *yaml.Node, path string) {
 	items, _ := w.seqAt(f["items"], joinPath(path, "items"))
 	for i, item := range items {
 		l.document(lf, item, indexPath(joinPath(path, "items"), i))
-		if w.exhausted != nil {
+		if w.Exhausted != nil {
 			return
 		}
 	}
@@ -167,19 +167,19 @@ func (l *loader) finish() ([]*Service, Diagnostics) {
 	seen := map[string]string{} // objective ID → file
 	for _, lf := range l.files {
 		w := lf.w
-		if w.exhausted != nil {
-			all = append(all, *w.exhausted)
+		if w.Exhausted != nil {
+			all = append(all, *w.Exhausted)
 			continue
 		}
 		if !w.failed() {
-			for _, s := range groupServices(lf.services, w.file) {
+			for _, s := range groupServices(lf.services, w.File) {
 				if l.unique(w, s, seen) {
 					out = append(out, s)
 				}
 			}
 		}
-		sortDiagnostics(w.diags)
-		all = append(all, w.diags...)
+		w.Diags.Sort()
+		all = append(all, w.Diags...)
 	}
 	return out, all
 }
@@ -191,16 +191,16 @@ func (l *loader) unique(w *walker, s *Service, seen map[string]string) bool {
 	for _, o := range s.Objectives {
 		if first, dup := seen[o.ID()]; dup {
 			where := "in " + first
-			if first == w.file {
+			if first == w.File {
 				where = "earlier in this file"
 			}
-			w.diags = append(w.diags, Diagnostic{File: w.file, Message: fmt.Sprintf(
+			w.Diags = append(w.Diags, Diagnostic{File: w.File, Message: fmt.Sprintf(
 				"service %q SLO %q is also defined %s: its rules would collide; keep one definition", o.Service, o.Name, where)})
-			w.nerr++
+			w.Errs++
 			ok = false
 			continue
 		}
-		seen[o.ID()] = w.file
+		seen[o.ID()] = w.File
 	}
 	return ok
 }
@@ -217,6 +217,9 @@ func groupServices(in []*Service, file string) []*Service {
 		}
 		if m, ok := byName[s.Name]; ok {
 			m.Objectives = append(m.Objectives, s.Objectives...)
+			for k, v := range s.Origins {
+				withOrigins(m, k, v)
+			}
 			continue
 		}
 		byName[s.Name] = s

@@ -16,6 +16,36 @@ type Service struct {
 	Objectives []Objective
 	// Source is the file the service was read from ("" when built in code).
 	Source string
+	// Origins tells, for imported specs (Sloth, OpenSLO, Pyrra), where each SLO's fields
+	// came from: Origins[slo name][field] with fields "name", "objective", "period",
+	// "sli", "labels", "alerting". Nil for slokit/v1 files.
+	Origins map[string]map[string]Origin
+}
+
+// Origin locates the source of one imported field.
+type Origin struct {
+	// File, Line and Col locate the source node (Line 0: a default, not in the file).
+	File      string
+	Line, Col int
+	// Path is the field's path in the source document ("slos[0].objective").
+	Path string
+	// Note explains a default or a mapping ("Sloth's default period").
+	Note string
+}
+
+// String renders "file:line:col path (note)".
+func (o Origin) String() string {
+	s := o.File
+	if o.Line > 0 {
+		s += fmt.Sprintf(":%d:%d", o.Line, o.Col)
+	}
+	if o.Path != "" {
+		s += " " + o.Path
+	}
+	if o.Note != "" {
+		s += " (" + o.Note + ")"
+	}
+	return s
 }
 
 // Objective is one SLO in domain form.

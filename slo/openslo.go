@@ -65,7 +65,7 @@ func (l *loader) resolveOpenSLO() {
 				refs.byKind[k] = m
 			}
 			if first, dup := m[o.Name.Value]; dup && o.Name.Value != "" {
-				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate %s name %q (first defined at %s:%d): references to it would be ambiguous", k, o.Name.Value, first.lf.w.file, first.Name.Node.Line)
+				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate %s name %q (first defined at %s:%d): references to it would be ambiguous", k, o.Name.Value, first.lf.w.File, first.Name.Node.Line)
 			} else if o.Name.Value != "" {
 				m[o.Name.Value] = o
 			}
@@ -86,12 +86,14 @@ func (l *loader) resolveOpenSLO() {
 	}
 	for _, o := range slos {
 		w := o.lf.w
-		w.scope = objectScope(o.Node)
-		objs, service := w.openSLOSLO(o, refs)
-		w.scope = ""
-		for _, obj := range objs {
+		w.Scope = objectScope(o.Node)
+		objs, origins, service := w.openSLOSLO(o, refs)
+		w.Scope = ""
+		for i, obj := range objs {
 			obj.Service = service
-			o.lf.add(&Service{Name: service, Labels: map[string]string{}, Objectives: []Objective{obj}})
+			s := &Service{Name: service, Labels: map[string]string{}, Objectives: []Objective{obj}}
+			withOrigins(s, obj.Name, origins[i])
+			o.lf.add(s)
 		}
 	}
 }
@@ -106,8 +108,8 @@ func objectScope(n *yaml.Node) string {
 
 func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
 	o := openSLOObject{Node: w.resolve(n), Path: path, lf: w.lf}
-	w.scope = objectScope(o.Node)
-	defer func() { w.scope = "" }()
+	w.Scope = objectScope(o.Node)
+	defer func() { w.Scope = "" }()
 	f, ok := w.fields(n, path, "apiVersion", "kind", "metadata", "spec")
 	if !ok {
 		return o
@@ -215,13 +217,13 @@ func labelNameFrom(s string) string {
 // file and f reported errors there, ref gets an error pointing at them.
 func (w *walker) inObject(obj openSLOObject, ref *yaml.Node, path, what string, f func(ow *walker)) {
 	ow := obj.lf.w
-	saved := ow.scope
-	ow.scope = objectScope(obj.Node)
-	before := ow.nerr
+	saved := ow.Scope
+	ow.Scope = objectScope(obj.Node)
+	before := ow.Errs
 	f(ow)
-	ow.scope = saved
-	if ow != w && ow.nerr > before {
-		w.errf(ref, path, "%s %q (%s:%d) has errors, reported there", what, obj.Name.Value, ow.file, obj.Node.Line)
+	ow.Scope = saved
+	if ow != w && ow.Errs > before {
+		w.errf(ref, path, "%s %q (%s:%d) has errors, reported there", what, obj.Name.Value, ow.File, obj.Node.Line)
 	}
 }
 

@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -90,8 +91,13 @@ func (w *walker) ratioSLI(good bool, part, total eventsQuery, counter bool) SLI 
 }
 
 // ratioTemplate builds part / total (1 - good / total) on the PromQL AST, with
-// parentheses only where precedence needs them.
+// parentheses only where precedence needs them. Two sides aggregated differently are an
+// error.
 func (w *walker) ratioTemplate(part, total string, good bool) (string, error) {
+	return w.ratioTemplateCheck(part, total, good, true)
+}
+
+func (w *walker) ratioTemplateCheck(part, total string, good, strict bool) (string, error) {
 	parse := func(t string) (parser.Expr, error) {
 		e, err := w.promql().ParseExpr(strings.ReplaceAll(t, WindowPlaceholder, windowSentinel))
 		if _, bin := e.(*parser.BinaryExpr); err == nil && bin {
@@ -107,8 +113,8 @@ func (w *walker) ratioTemplate(part, total string, good bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if gp, gt := groupings(p), groupings(t); gp != gt {
-		return "", fmt.Errorf("it aggregates with %s but total with %s: their ratio would match no series; group both alike", orNone(gp), orNone(gt))
+	if msg := groupMismatch(p, t); msg != "" && strict {
+		return "", errors.New(msg)
 	}
 	var e parser.Expr = &parser.BinaryExpr{Op: parser.DIV, LHS: p, RHS: t}
 	if good {
@@ -302,6 +308,14 @@ func keyOf(n, value *yaml.Node) string {
 		}
 	}
 	return "query"
+}
+
+// groupMismatch explains why part / total would match no series, or returns "".
+func groupMismatch(p, t parser.Expr) string {
+	if gp, gt := groupings(p), groupings(t); gp != gt {
+		return fmt.Sprintf("it aggregates with %s but total with %s: their ratio would match no series; group both alike", orNone(gp), orNone(gt))
+	}
+	return ""
 }
 
 func orNone(g string) string {

@@ -21,8 +21,8 @@ type openSLOTarget struct {
 
 // openSLOSLO converts one kind SLO (v1 or v1alpha) into one Objective per objective, and
 // returns the service name. It returns no Objective after an error.
-func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, string) {
-	before := w.nerr
+func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, []map[string]Origin, string) {
+	before := w.Errs
 	sp := joinPath(o.Path, "spec")
 	known := []string{"description", "service", "indicator", "indicatorRef", "budgetingMethod", "timeWindow", "objectives", "alertPolicies"}
 	if o.alpha() {
@@ -30,7 +30,7 @@ func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, st
 	}
 	f, ok := w.fields(o.Spec, sp, known...)
 	if !ok {
-		return nil, ""
+		return nil, nil, ""
 	}
 	specNode := firstNode(w.resolve(o.Spec), o.Node)
 	name := w.looseNameAt(o.Name, firstNode(o.MetaNode, o.Node), joinPath(o.Path, "metadata.name"), "SLO")
@@ -70,10 +70,11 @@ func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, st
 	if !o.alpha() {
 		windows = w.openSLOAlertPolicies(f["alertPolicies"], joinPath(sp, "alertPolicies"), refs, base.Period)
 	}
-	if w.nerr > before {
-		return nil, ""
+	if w.Errs > before {
+		return nil, nil, ""
 	}
 	var out []Objective
+	var origins []map[string]Origin
 	for i, t := range targets {
 		obj := base
 		obj.Target = t.target
@@ -96,9 +97,36 @@ func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, st
 			slo: o.Node, objective: t.node, period: periodNode,
 			objectivePath: t.path, periodPath: periodPath, alertingPath: sp,
 		})
+		w.openSLOOrigins(o, f, t, periodNode, periodPath, sp, o.alpha())
 		out = append(out, obj)
+		origins = append(origins, w.takeOrigins())
 	}
-	return out, svcName
+	return out, origins, svcName
+}
+
+// openSLOOrigins records where an OpenSLO objective's fields came from.
+func (w *walker) openSLOOrigins(o openSLOObject, f map[string]*yaml.Node, t openSLOTarget, periodNode *yaml.Node, periodPath, sp string, alpha bool) {
+	w.origin("name", o.Name.Node, joinPath(o.Path, "metadata.name"), "one SLO per objective")
+	w.origin("objective", t.node, t.path, "")
+	if periodNode == nil {
+		w.origin("period", nil, "", "OpenSLO without a time window: slokit's default")
+	} else {
+		w.origin("period", periodNode, periodPath, "")
+	}
+	switch {
+	case alpha:
+		w.origin("sli", t.node, t.path, "the objective's ratioMetrics")
+	case f["indicatorRef"] != nil:
+		w.origin("sli", w.resolve(f["indicatorRef"]), joinPath(sp, "indicatorRef"), "the referenced SLI")
+	default:
+		w.origin("sli", w.resolve(f["indicator"]), joinPath(sp, "indicator"), "")
+	}
+	w.origin("labels", w.resolve(o.Labels), joinPath(o.Path, "metadata.labels"), "")
+	if n := w.resolve(f["alertPolicies"]); n != nil {
+		w.origin("alerting", n, joinPath(sp, "alertPolicies"), "burn-rate conditions as tiers")
+	} else {
+		w.origin("alerting", nil, "", "no alert policy: slokit's default tiers")
+	}
 }
 
 // openSLOBudgeting accepts Occurrences (the default when absent).

@@ -37,7 +37,7 @@ func pyrraWindows(window time.Duration) []Window {
 }
 
 func (w *walker) convertPyrra(root *yaml.Node, path string) *Service {
-	before := w.nerr
+	before := w.Errs
 	f, ok := w.fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
 	if !ok {
 		return nil
@@ -84,12 +84,20 @@ func (w *walker) convertPyrra(root *yaml.Node, path string) *Service {
 			w.errf(w.resolve(g["window"]), joinPath(sp, "window"), "Pyrra's fastest tier for a %s window rounds to 0m: use a window of at least 3d", FormatWindow(o.Period))
 		}
 	}
-	if w.nerr > before {
+	if w.Errs > before {
 		return nil
 	}
 	w.checkObjective(o, objNodes{slo: root, objective: target.Node, period: w.resolve(g["window"]),
 		objectivePath: joinPath(sp, "target"), periodPath: joinPath(sp, "window"), alertingPath: joinPath(sp, "alerting")})
-	return &Service{Name: svcName, Labels: map[string]string{}, Objectives: []Objective{o}}
+	w.origin("name", name.Node, joinPath(mp, "name"), "")
+	w.origin("objective", target.Node, joinPath(sp, "target"), "")
+	w.origin("period", w.resolve(g["window"]), joinPath(sp, "window"), "")
+	w.origin("sli", w.resolve(g["indicator"]), joinPath(sp, "indicator"), "")
+	w.origin("labels", w.resolve(lbls), joinPath(mp, "labels"), "the pyrra.dev/ labels Pyrra propagates")
+	w.origin("alerting", firstNode(w.resolve(g["alerting"]), w.resolve(g["window"])), joinPath(sp, "alerting"), "Pyrra's tiers for the window, severities critical and warning")
+	svc := &Service{Name: svcName, Labels: map[string]string{}, Objectives: []Objective{o}}
+	withOrigins(svc, o.Name, w.takeOrigins())
+	return svc
 }
 
 // pyrraLabels keeps the metadata labels Pyrra propagates to its rules ("pyrra.dev/team"

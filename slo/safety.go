@@ -59,7 +59,7 @@ func (w *walker) intervalsAt(s sloV1, spec specV1) (scrape, eval time.Duration) 
 
 func (w *walker) convertNoDataV1(d *noDataV1, path string) NoData {
 	if d == nil {
-		return NoData{Labels: map[string]string{}, Annotations: map[string]string{}}
+		return NoData{}
 	}
 	out := NoData{
 		Disabled:    d.Disabled,

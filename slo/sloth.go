@@ -276,13 +276,20 @@ func (w *walker) convertSloth(spec slothSpec) *Service {
 	w.convertSLOs(svc, spec.Node, spec.SLOsNode, joinPath(spec.Path, "slos"), len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
 		o, ok := w.convertSlothSLO(svc, s)
+		w.origin("name", s.Name.Node, joinPath(s.Path, "name"), "")
+		w.origin("objective", s.Objective.Node, joinPath(s.Path, "objective"), "")
+		w.origin("period", nil, "", "Sloth's default period")
+		w.origin("sli", s.SLINode, joinPath(s.Path, "sli"), "")
+		w.origin("labels", firstNode(s.Labels.Node, spec.Labels.Node), joinPath(s.Path, "labels"), "service labels merged with the SLO's")
+		w.origin("alerting", s.Alerting.Node, joinPath(s.Path, "alerting"), "")
+		withOrigins(svc, o.Name, w.takeOrigins())
 		return o, ok, s.Name, s.Path
 	})
 	return svc
 }
 
 func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
-	before := w.nerr
+	before := w.Errs
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
@@ -307,7 +314,7 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 		Page:        w.convertSlothAlert(a.PageAlert, joinPath(ap, s.keys.pageAlert), Page),
 		Ticket:      w.convertSlothAlert(a.TicketAlert, joinPath(ap, s.keys.ticketAlert), Ticket),
 	}
-	if w.nerr > before {
+	if w.Errs > before {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{
@@ -359,7 +366,21 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 			return SLI{Events: &EventsSLI{Bad: b, Total: t}}
 		}
 	}
-	return SLI{Raw: &RawSLI{ErrorRatio: "(" + bad + ")\n/\n(" + total + ")"}}
+	// (error_query) / (total_query), built on the PromQL AST and printed canonically.
+	// Sloth accepts two queries grouped differently (their ratio is empty): warn.
+	if b, err := w.promql().ParseExpr(strings.ReplaceAll(bad, WindowPlaceholder, windowSentinel)); err == nil {
+		if t, err := w.promql().ParseExpr(strings.ReplaceAll(total, WindowPlaceholder, windowSentinel)); err == nil {
+			if msg := groupMismatch(b, t); msg != "" {
+				w.warnf(s.EventsNode, ep, "the error query: %s", msg)
+			}
+		}
+	}
+	t, err := w.ratioTemplateCheck(bad, total, false, false)
+	if err != nil {
+		w.errf(s.EventsNode, ep, "cannot build the error ratio: %v", err)
+		return SLI{}
+	}
+	return SLI{Raw: &RawSLI{ErrorRatio: t}}
 }
 
 // sumRateTemplate matches sum(rate(…[{{.window}}])) or sum(increase(…)), optionally in

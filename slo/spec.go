@@ -281,7 +281,7 @@ func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPa
 }
 
 func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bool) {
-	before := w.nerr
+	before := w.Errs
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
@@ -315,7 +315,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bo
 		w.periodFits(o.Period, a.Windows != nil && !isNull(w.resolve(a.Windows)), s.Period.Node, joinPath(p, "period"))
 	}
 
-	if w.nerr > before {
+	if w.Errs > before {
 		return o, false
 	}
 	w.checkSafety(o, s, a, windowNodes)

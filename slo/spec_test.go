@@ -34,7 +34,7 @@ func TestParseShortlinkExample(t *testing.T) {
 		return slo.Severity{Disabled: disabled, Labels: map[string]string{"severity": name}, Annotations: map[string]string{}}
 	}
 	labels := map[string]string{"team": "platform"}
-	noData := slo.NoData{Labels: map[string]string{}, Annotations: map[string]string{}}
+	noData := slo.NoData{}
 	buckets := []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
 		100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond,
 		time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second}

@@ -428,12 +428,32 @@ func (w *walker) canonicalTemplate(t string, n *yaml.Node, path string) string {
 	expr, err := w.promql().ParseExpr(strings.ReplaceAll(t, WindowPlaceholder, windowSentinel))
 	if err == nil {
 		printed := expr.String()
-		if strings.Count(printed, windowSentinel) == strings.Count(t, WindowPlaceholder) {
+		if strings.Count(printed, windowSentinel) == strings.Count(t, WindowPlaceholder) && windowRanges(expr) == strings.Count(t, WindowPlaceholder) {
 			return strings.ReplaceAll(printed, windowSentinel, WindowPlaceholder)
 		}
 	}
 	w.errf(n, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
 	return ""
+}
+
+// windowRanges counts the range selectors and subqueries whose range is the window
+// placeholder: {{.window}} anywhere else (an offset, a label value) is not a window.
+func windowRanges(e parser.Expr) int {
+	n := 0
+	parser.Inspect(e, func(node parser.Node, _ []parser.Node) error {
+		switch x := node.(type) {
+		case *parser.MatrixSelector:
+			if x.Range == sentinelRange {
+				n++
+			}
+		case *parser.SubqueryExpr:
+			if x.Range == sentinelRange {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // alertNameAt validates an alert name, or derives CamelCase(service-slo) when absent.

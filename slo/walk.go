@@ -1,229 +1,102 @@
 package slo
 
 import (
-	"fmt"
-	"sort"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/internal/strictyaml"
 )
 
-// walker reads yaml.v3 nodes into wire types. It never stops at the first problem: every
-// error and warning is appended to diags with the node's line and column.
+// walker reads yaml.v3 nodes into wire types with the strict decoder shared by every
+// file slokit reads (internal/strictyaml). It never stops at the first problem: every
+// error and warning is recorded with the node's line and column.
 type walker struct {
-	file  string
-	diags Diagnostics
-	// budget bounds how many nodes one file may make the walker visit, so that alias
-	// expansion ("billion laughs") cannot blow up.
-	budget int
+	*strictyaml.Decoder
 	parser parser.Parser // created on first use
-	// exhausted is set when the budget ran out; it replaces every other diagnostic.
-	exhausted *Diagnostic
-	// nerr counts the errors in diags.
-	nerr int
-	// errPaths holds the paths (prefixed by scope) that already have an error.
-	errPaths map[string]bool
-	// scope tells apart objects whose paths repeat (OpenSLO documents).
-	scope string
 	// format is the spec format being read.
 	format format
 	// lf is the file being read.
 	lf *loadedFile
+	// origins collects the origins of the objective being converted (imports only).
+	origins map[string]Origin
 }
 
-// maxNodes is the most nodes a walker visits in one file beyond one per byte of the
-// file, aliases counted at every use. A file without aliases never reaches it.
-const maxNodes = 100000
-
-func newWalker(file string, size int) *walker { return &walker{file: file, budget: maxNodes + size} }
-
-func (w *walker) add(n *yaml.Node, path string, warn bool, format string, args ...any) {
-	if !warn {
-		w.nerr++
+// origin records where an imported objective's field came from.
+func (w *walker) origin(field string, n *yaml.Node, path, note string) {
+	if w.origins == nil {
+		w.origins = map[string]Origin{}
 	}
-	d := Diagnostic{File: w.file, Path: path, Message: fmt.Sprintf(format, args...), Warning: warn}
+	o := Origin{File: w.File, Path: path, Note: note}
 	if n != nil {
-		d.Line, d.Col = n.Line, n.Column
+		o.Line, o.Col = n.Line, n.Column
 	}
-	w.diags = append(w.diags, d)
+	w.origins[field] = o
 }
+
+// takeOrigins returns the origins collected since the last call.
+func (w *walker) takeOrigins() map[string]Origin {
+	o := w.origins
+	w.origins = nil
+	return o
+}
+
+// withOrigins attaches origins of objective name to s.
+func withOrigins(s *Service, name string, o map[string]Origin) {
+	if o == nil {
+		return
+	}
+	if s.Origins == nil {
+		s.Origins = map[string]map[string]Origin{}
+	}
+	s.Origins[name] = o
+}
+
+func newWalker(file string, size int) *walker { return &walker{Decoder: strictyaml.New(file, size)} }
 
 // errf records an error at node n (nil: no position).
 func (w *walker) errf(n *yaml.Node, path, format string, args ...any) {
-	if w.errPaths == nil {
-		w.errPaths = map[string]bool{}
-	}
-	w.errPaths[w.scope+path] = true
-	w.add(n, path, false, format, args...)
+	w.Errf(n, path, format, args...)
 }
 
 // missing records a "required" error at path unless an error was already recorded
 // there (a value of the wrong kind is reported once, not also as missing).
 func (w *walker) missing(n *yaml.Node, path, format string, args ...any) {
-	if w.errPaths[w.scope+path] {
-		return
-	}
-	w.errf(n, path, format, args...)
+	w.Missing(n, path, format, args...)
 }
 
 // warnf records a warning at node n.
 func (w *walker) warnf(n *yaml.Node, path, format string, args ...any) {
-	w.add(n, path, true, format, args...)
+	w.Warnf(n, path, format, args...)
 }
 
 // failed reports whether any error (not warning) was recorded.
-func (w *walker) failed() bool { return w.nerr > 0 }
+func (w *walker) failed() bool { return w.Failed() }
 
-// resolve follows aliases and charges the node budget. It returns nil once the budget is
-// spent (after reporting it once).
-func (w *walker) resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil {
-		return nil
-	}
-	w.budget--
-	if w.budget == 0 {
-		w.exhausted = &Diagnostic{File: w.file, Line: n.Line, Col: n.Column,
-			Message: "YAML aliases expand to too many nodes: write the values out instead of nesting aliases"}
-	}
-	if w.budget <= 0 {
-		return nil
-	}
-	return n
-}
+// resolve follows aliases and charges the node budget; nil once the budget is spent.
+func (w *walker) resolve(n *yaml.Node) *yaml.Node { return w.Resolve(n) }
 
 // joinPath appends a field name to a path.
-func joinPath(path, field string) string {
-	if path == "" {
-		return field
-	}
-	return path + "." + field
-}
+func joinPath(path, field string) string { return strictyaml.Join(path, field) }
 
 // indexPath appends a list index to a path.
-func indexPath(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func indexPath(path string, i int) string { return strictyaml.Index(path, i) }
 
 // isNull reports whether n is absent or an explicit YAML null (`key:`, `~`, `null`).
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
+func isNull(n *yaml.Node) bool { return strictyaml.IsNull(n) }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return "the boolean " + n.Value
-		}
-		if len(n.Value) > 40 {
-			return strconv.Quote(n.Value[:37] + "...")
-		}
-		return strconv.Quote(n.Value)
-	case yaml.DocumentNode:
-		return "a document"
-	}
-	return "an unknown node"
-}
+func kindName(n *yaml.Node) string { return strictyaml.KindName(n) }
 
-// fields checks that n is a mapping whose keys are all in known, reporting unknown and
-// duplicate keys, and returns the value node of each key found. ok is false when n is
-// not a mapping (nothing can be read from it). A null n yields an empty map.
+// fields checks that n is a mapping whose keys are all in known (strictyaml.Fields).
 func (w *walker) fields(n *yaml.Node, path string, known ...string) (map[string]*yaml.Node, bool) {
-	n = w.resolve(n)
-	if isNull(n) {
-		return map[string]*yaml.Node{}, true
-	}
-	if n.Kind != yaml.MappingNode {
-		w.errf(n, path, "must be a mapping, got %s", kindName(n))
-		return nil, false
-	}
-	out := make(map[string]*yaml.Node, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := w.resolve(n.Content[i]), n.Content[i+1]
-		if k == nil {
-			return out, true
-		}
-		if k.Kind != yaml.ScalarNode {
-			w.errf(k, path, "field names must be strings, got %s", kindName(k))
-			continue
-		}
-		if k.Tag == "!!merge" {
-			w.errf(k, path, "merge keys (<<) are not supported: write the fields out")
-			continue
-		}
-		if !contains(known, k.Value) {
-			w.errf(k, path, "%s", unknownField(k.Value, known))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			w.errf(k, joinPath(path, k.Value), "field given twice: keep one")
-			continue
-		}
-		out[k.Value] = v
-	}
-	return out, true
+	return w.Fields(n, path, known...)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 // unknownField phrases an unknown-field error with the closest known name as a hint.
-func unknownField(got string, known []string) string {
-	best, bestDist := "", 1<<30
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(got), strings.ToLower(k)); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if best != "" && bestDist <= 2+len(best)/4 {
-		return fmt.Sprintf("unknown field %q, did you mean %q?", got, best)
-	}
-	sorted := append([]string(nil), known...)
-	sort.Strings(sorted)
-	return fmt.Sprintf("unknown field %q; allowed here: %s", got, strings.Join(sorted, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func unknownField(got string, known []string) string { return strictyaml.UnknownField(got, known) }
 
 // scalar is a YAML scalar kept with its node for positions. Node is nil when the field
 // is absent or null.

@@ -85,11 +85,13 @@ func (o Objective) Evaluation() time.Duration {
 // MinWindow is the shortest rate() window o may use: MinScrapesPerWindow scrapes.
 func (o Objective) MinWindow() time.Duration { return MinScrapesPerWindow * o.Scrape() }
 
-// Windows returns the tiers in force for o: its override when set, else DefaultWindows
-// made safe for o's scrape interval (SafeWindows).
+// Windows returns the tiers in force for o: its override when set, else DefaultWindows,
+// made safe for o's scrape interval (SafeWindows). A slokit/v1 override too short for
+// the scrape interval is refused by validation; imported tiers (Pyrra's, OpenSLO alert
+// policies) are raised.
 func (o Objective) Windows() []Window {
 	if len(o.Alerting.Windows) > 0 {
-		return o.Alerting.Windows
+		return SafeWindows(o.Alerting.Windows, o.MinWindow())
 	}
 	return SafeWindows(DefaultWindows(o.Period), o.MinWindow())
 }

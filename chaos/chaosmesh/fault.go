@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -60,23 +61,22 @@ var paramKeys = []string{"kind", "namespace", "name", "spec", "injectTimeout", "
 //
 // The Fault is nil when any error is found.
 func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
-	c := &checker{file: file}
+	c := &checker{strictyaml.New(file, 0)}
 	n := resolve(params)
 	if n == nil || n.Kind != yaml.MappingNode {
 		c.errorf(n, "", "the chaosmesh fault parameters must be a mapping with kind and spec (and optionally namespace, name, injectTimeout, removeTimeout)")
-		return nil, c.diags
+		return nil, c.Diagnostics()
 	}
 	f := &Fault{InjectTimeout: DefaultInjectTimeout, RemoveTimeout: DefaultRemoveTimeout}
 	var specNode, kindNode *yaml.Node
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		if seen[k.Value] {
-			c.errorf(k, k.Value, "field given twice")
+	fields, _ := c.Fields(n, paramsPath, paramKeys...)
+	for _, key := range paramKeys {
+		v, present := fields[key]
+		if !present {
 			continue
 		}
-		seen[k.Value] = true
-		switch k.Value {
+		v = resolve(v)
+		switch key {
 		case "kind":
 			kindNode = v
 			if c.str(v, "kind", &f.Kind) && !slices.Contains(kindNames(), f.Kind) {
@@ -100,8 +100,6 @@ func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
 			c.duration(v, "injectTimeout", &f.InjectTimeout)
 		case "removeTimeout":
 			c.duration(v, "removeTimeout", &f.RemoveTimeout)
-		default:
-			c.errorf(k, k.Value, "unknown field %q (known: %s)", k.Value, strings.Join(paramKeys, ", "))
 		}
 	}
 	if kindNode == nil {
@@ -112,24 +110,24 @@ func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
 	}
 	k, ok := kindNamed(f.Kind)
 	if !ok || specNode == nil {
-		return nil, c.diags
+		return nil, c.Diagnostics()
 	}
-	before := len(c.diags)
+	before := len(c.Diags)
 	c.check(specNode, k.specType(), "spec")
-	if len(c.diags) > before {
-		return nil, c.diags // the spec's shape is wrong; decoding it would only repeat that
+	if len(c.Diags) > before {
+		return nil, c.Diagnostics() // the spec's shape is wrong; decoding it would only repeat that
 	}
 	obj := k.newObj()
 	if err := decodeStrict(specNode, k.spec(obj)); err != nil {
 		c.errorf(specNode, "spec", "%v", err)
-		return nil, c.diags
+		return nil, c.Diagnostics()
 	}
 	f.Kind, f.Object, f.Action = k.name, obj, k.action(obj)
 	c.semantics(k, f, specNode)
-	if len(c.diags.Errors()) > 0 {
-		return nil, c.diags
+	if len(c.Diags.Errors()) > 0 {
+		return nil, c.Diagnostics()
 	}
-	return f, c.diags
+	return f, c.Diagnostics()
 }
 
 // semantics checks what the shape cannot: supported action, selector and namespace,

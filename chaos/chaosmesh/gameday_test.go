@@ -35,7 +35,7 @@ fault:
 		t.Errorf("backend = %q", g.Fault.Backend)
 	}
 	_, ds = chaos.Parse("gd.yaml", []byte(head+"      delay: {latncy: 200ms}\n"), bks)
-	want := `gd.yaml:15:15: fault.params.spec.delay.latncy: unknown field "latncy" (known: correlation, jitter, latency, reorder)`
+	want := `gd.yaml:15:15: fault.params.spec.delay: unknown field "latncy", did you mean "latency"?`
 	var got []string
 	for _, d := range ds.Errors() {
 		got = append(got, d.String())

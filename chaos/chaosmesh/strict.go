@@ -4,23 +4,23 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/slo"
+	"github.com/slokit/slokit/internal/strictyaml"
 )
 
 // checker walks a YAML node alongside the Go type the apiserver would decode it into
 // (by json tags, inline structs flattened) and reports every unknown field and every
 // value of the wrong kind with its position, before anything is sent to a cluster.
 type checker struct {
-	file  string
-	diags slo.Diagnostics
+	*strictyaml.Decoder
 }
 
 // paramsPath prefixes the field paths of diagnostics: a GameDay holds the parameters
@@ -28,11 +28,7 @@ type checker struct {
 const paramsPath = "fault.params"
 
 func (c *checker) errorf(n *yaml.Node, path, format string, args ...any) {
-	d := slo.Diagnostic{File: c.file, Path: join(paramsPath, path), Message: fmt.Sprintf(format, args...)}
-	if n != nil {
-		d.Line, d.Col = n.Line, n.Column
-	}
-	c.diags = append(c.diags, d)
+	c.Errf(n, join(paramsPath, path), format, args...)
 }
 
 var (
@@ -59,21 +55,9 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		fields := jsonFields(t)
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			fp := join(path, k.Value)
-			if seen[k.Value] {
-				c.errorf(k, fp, "field given twice")
-				continue
-			}
-			seen[k.Value] = true
-			f, ok := fields[k.Value]
-			if !ok {
-				c.errorf(k, fp, "unknown field %q%s", k.Value, suggest(k.Value, fields))
-				continue
-			}
-			c.check(v, f.Type, fp)
+		vals, _ := c.Fields(n, join(paramsPath, path), slices.Sorted(maps.Keys(fields))...)
+		for _, name := range slices.Sorted(maps.Keys(vals)) {
+			c.check(vals[name], fields[name].Type, join(path, name))
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
@@ -145,25 +129,7 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	switch n.Tag {
-	case "!!int":
-		return "the integer " + n.Value
-	case "!!float":
-		return "the number " + n.Value
-	case "!!bool":
-		return "the boolean " + n.Value
-	case "!!str":
-		return strconv.Quote(n.Value)
-	}
-	return n.Value
-}
+func describe(n *yaml.Node) string { return strictyaml.KindName(n) }
 
 func join(path, key string) string {
 	if path == "" {
@@ -204,19 +170,6 @@ func jsonFields(t reflect.Type) map[string]reflect.StructField {
 		out[name] = f
 	}
 	return out
-}
-
-// suggest names a known field that differs from key only in case, or lists the known ones.
-func suggest(key string, fields map[string]reflect.StructField) string {
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		if strings.EqualFold(k, key) {
-			return fmt.Sprintf(" (did you mean %q?)", k)
-		}
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return " (known: " + strings.Join(names, ", ") + ")"
 }
 
 var pathSegment = regexp.MustCompile(`[^.\[\]]+|\[\d+\]`)

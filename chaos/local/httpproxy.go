@@ -19,7 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -413,29 +413,29 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostic
 	f := &HTTPFault{}
 	var abortNode, delayNode *yaml.Node
 	d.Mapping(n, paramsPath,
-		yamlpos.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
-		yamlpos.Required("target", func(n *yaml.Node, p string) {
+		strictyaml.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
+		strictyaml.Required("target", func(n *yaml.Node, p string) {
 			d.Str(n, p, &cfg.Target)
 			if u, err := url.Parse(cfg.Target); cfg.Target != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:8080, got %q", cfg.Target)
 			}
 		}),
-		yamlpos.Optional("abort", func(n *yaml.Node, p string) {
+		strictyaml.Optional("abort", func(n *yaml.Node, p string) {
 			abortNode = n
 			f.Abort = &HTTPAbort{}
 			d.Mapping(n, p,
-				yamlpos.Required("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }),
-				yamlpos.Optional("status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }),
+				strictyaml.Required("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Abort.Percent) }),
+				strictyaml.Optional("status", func(n *yaml.Node, p string) { d.integer(n, p, 100, 599, &f.Abort.Status) }),
 			)
 		}),
-		yamlpos.Optional("delay", func(n *yaml.Node, p string) {
+		strictyaml.Optional("delay", func(n *yaml.Node, p string) {
 			delayNode = n
 			f.Delay = &HTTPDelay{}
 			s := d.Mapping(n, p,
-				yamlpos.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }),
-				yamlpos.Required("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }),
-				yamlpos.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }),
-				yamlpos.Optional("distribution", func(n *yaml.Node, p string) {
+				strictyaml.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Delay.Percent) }),
+				strictyaml.Required("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Latency) }),
+				strictyaml.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Delay.Jitter) }),
+				strictyaml.Optional("distribution", func(n *yaml.Node, p string) {
 					d.oneOf(n, p, &f.Delay.Distribution, DistFixed, DistUniform, DistNormal)
 				}),
 			)
@@ -446,9 +446,9 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostic
 				d.Errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
 			}
 		}),
-		yamlpos.Optional("match", func(n *yaml.Node, p string) {
+		strictyaml.Optional("match", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				yamlpos.Optional("routes", func(n *yaml.Node, p string) {
+				strictyaml.Optional("routes", func(n *yaml.Node, p string) {
 					d.StrList(n, p, &f.Match.Routes)
 					for i, r := range f.Match.Routes {
 						if _, err := newMatcher(HTTPMatch{Routes: f.Match.Routes[:i+1]}); err != nil && r != "" {
@@ -457,7 +457,7 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostic
 						}
 					}
 				}),
-				yamlpos.Optional("pathPrefix", func(n *yaml.Node, p string) {
+				strictyaml.Optional("pathPrefix", func(n *yaml.Node, p string) {
 					d.Str(n, p, &f.Match.PathPrefix)
 					if f.Match.PathPrefix != "" && !strings.HasPrefix(f.Match.PathPrefix, "/") {
 						d.Errf(n, p, "must start with /, got %q", f.Match.PathPrefix)
@@ -472,5 +472,5 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostic
 	if f.Abort != nil || f.Delay != nil {
 		cfg.Fault = f
 	}
-	return cfg, d.Diags
+	return cfg, d.Diagnostics()
 }

@@ -253,13 +253,13 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 			`gd.yaml:2:9: fault.params.target: must be an http(s) URL like http://127.0.0.1:8080, got "ftp://x"`,
 			`gd.yaml:3:18: fault.params.abort.percent: must be a percentage in (0,100], like 50 or 12.5%, got "150"`,
 			`gd.yaml:3:31: fault.params.abort.status: must be an integer in [100,599], got "700"`,
-			`gd.yaml:3:36: fault.params.abort.reset: unknown field; known fields are percent, status`,
+			`gd.yaml:3:36: fault.params.abort: unknown field "reset"; allowed here: percent, status`,
 		}},
 		{"bad delay", "listen: 127.0.0.1:1\ntarget: http://x\ndelay: {percent: 10, jitter: -1s, distribution: pareto}\n", []string{
-			`gd.yaml:3:30: fault.params.delay.jitter: must be a duration like 200ms or 1.5s, got "-1s"`,
-			`gd.yaml:3:49: fault.params.delay.distribution: must be one of fixed, uniform, normal, got "pareto"`,
 			`gd.yaml:3:8: fault.params.delay.latency: required field is missing`,
 			`gd.yaml:3:22: fault.params.delay.jitter: jitter needs distribution uniform or normal`,
+			`gd.yaml:3:30: fault.params.delay.jitter: must be a duration like 200ms or 1.5s, got "-1s"`,
+			`gd.yaml:3:49: fault.params.delay.distribution: must be one of fixed, uniform, normal, got "pareto"`,
 		}},
 		{"bad match", "listen: 127.0.0.1:1\ntarget: http://x\nabort: {percent: 1}\nmatch: {routes: [\"GET {code}\"], pathPrefix: api}\n", []string{
 			`gd.yaml:4:18: fault.params.match.routes[0]: not a ServeMux pattern like "GET /{code}": route "GET {code}": parsing "GET {code}": at offset 4: host/path missing /`,
@@ -269,7 +269,7 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 			`gd.yaml:1:1: fault.params: must be a mapping, got a list`,
 		}},
 		{"unknown field", "listen: 127.0.0.1:1\ntarget: http://x\nabort: {percent: 1}\ntagret: x\n", []string{
-			`gd.yaml:4:1: fault.params.tagret: unknown field; known fields are listen, target, abort, delay, match`,
+			`gd.yaml:4:1: fault.params: unknown field "tagret", did you mean "target"?`,
 		}},
 	})
 }

@@ -13,7 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 )
 
 // Starter is implemented by every injector of this package. Its long-lived part (the
@@ -41,15 +41,15 @@ const paramsPath = "fault.params"
 // decoder reads a params node strictly and collects every problem with its position. A
 // null value is read as empty ("params:" with nothing after it).
 type decoder struct {
-	yamlpos.Decoder
+	strictyaml.Decoder
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{yamlpos.Decoder{File: file, NullIsEmpty: true}}
+	return &decoder{strictyaml.Decoder{File: file, NullIsEmpty: true}}
 }
 
 // isMapping reports whether n is a mapping or null (an empty mapping).
-func isMapping(n *yaml.Node) bool { return yamlpos.IsNull(n) || n.Kind == yaml.MappingNode }
+func isMapping(n *yaml.Node) bool { return strictyaml.IsNull(n) || n.Kind == yaml.MappingNode }
 
 // percent reads 0 < p <= 100, written 50, 12.5 or "50%".
 func (d *decoder) percent(n *yaml.Node, path string, dst *float64) {

@@ -18,7 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -371,18 +371,18 @@ func decodeProcess(file string, n *yaml.Node) (ProcessConfig, string, slo.Diagno
 	cfg := ProcessConfig{Restart: true}
 	var output string
 	seen := d.Mapping(n, paramsPath,
-		yamlpos.Required("action", func(n *yaml.Node, p string) { d.oneOf(n, p, &cfg.Action, ActionKill, ActionPause) }),
-		yamlpos.Optional("pid", func(n *yaml.Node, p string) {
+		strictyaml.Required("action", func(n *yaml.Node, p string) { d.oneOf(n, p, &cfg.Action, ActionKill, ActionPause) }),
+		strictyaml.Optional("pid", func(n *yaml.Node, p string) {
 			d.integer(n, p, 2, 1<<22, &cfg.PID)
 		}),
-		yamlpos.Optional("command", func(n *yaml.Node, p string) {
+		strictyaml.Optional("command", func(n *yaml.Node, p string) {
 			d.StrList(n, p, &cfg.Command)
 			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 				d.Errf(n, p, "must name a program, like [./shortlink, -listen, 127.0.0.1:8080]")
 			}
 		}),
-		yamlpos.Optional("restart", func(n *yaml.Node, p string) { d.boolean(n, p, &cfg.Restart) }),
-		yamlpos.Optional("output", func(n *yaml.Node, p string) { d.Str(n, p, &output) }),
+		strictyaml.Optional("restart", func(n *yaml.Node, p string) { d.boolean(n, p, &cfg.Restart) }),
+		strictyaml.Optional("output", func(n *yaml.Node, p string) { d.Str(n, p, &output) }),
 	)
 	_, hasPID := seen["pid"]
 	_, hasCmd := seen["command"]
@@ -400,5 +400,5 @@ func decodeProcess(file string, n *yaml.Node) (ProcessConfig, string, slo.Diagno
 	if k, ok := seen["output"]; ok && !hasCmd {
 		d.Errf(k, paramsPath+".output", "applies only with a command")
 	}
-	return cfg, output, d.Diags
+	return cfg, output, d.Diagnostics()
 }

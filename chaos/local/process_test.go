@@ -266,13 +266,13 @@ func TestProcessBackendValidate(t *testing.T) {
 		{"bad values", "action: stop\npid: 1\nrestart: yes\n", []string{
 			`gd.yaml:1:9: fault.params.action: must be one of kill, pause, got "stop"`,
 			`gd.yaml:2:6: fault.params.pid: must be an integer in [2,4194304], got "1"`,
-			`gd.yaml:3:10: fault.params.restart: must be true or false, got "yes"`,
 			`gd.yaml:3:1: fault.params.restart: applies only to action kill with a command`,
+			`gd.yaml:3:10: fault.params.restart: must be true or false, got "yes"`,
 		}},
 		{"misplaced", "action: pause\npid: 99\nrestart: true\noutput: x.log\ncommand: []\n", []string{
-			`gd.yaml:5:10: fault.params.command: must name a program, like [./shortlink, -listen, 127.0.0.1:8080]`,
-			`gd.yaml:5:1: fault.params.command: set pid or command, not both`,
 			`gd.yaml:3:1: fault.params.restart: applies only to action kill with a command`,
+			`gd.yaml:5:1: fault.params.command: set pid or command, not both`,
+			`gd.yaml:5:10: fault.params.command: must name a program, like [./shortlink, -listen, 127.0.0.1:8080]`,
 		}},
 	})
 }

@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/chaos"
-	"github.com/slokit/slokit/internal/yamlpos"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -244,17 +244,17 @@ func decodeTCP(file string, n *yaml.Node) (TCPProxyConfig, slo.Diagnostics) {
 	f := &cfg.Fault
 	var stream string
 	seen := d.Mapping(n, paramsPath,
-		yamlpos.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
-		yamlpos.Required("upstream", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Upstream) }),
-		yamlpos.Required("toxic", func(n *yaml.Node, p string) {
+		strictyaml.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
+		strictyaml.Required("upstream", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Upstream) }),
+		strictyaml.Required("toxic", func(n *yaml.Node, p string) {
 			d.oneOf(n, p, &f.Toxic, ToxicLatency, ToxicResetPeer, ToxicTimeout, ToxicBandwidth)
 		}),
-		yamlpos.Optional("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Latency) }),
-		yamlpos.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Jitter) }),
-		yamlpos.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &f.Timeout) }),
-		yamlpos.Optional("rate", func(n *yaml.Node, p string) { d.integer(n, p, 1, 1<<30, &f.RateKBps) }),
-		yamlpos.Optional("stream", func(n *yaml.Node, p string) { d.oneOf(n, p, &stream, "downstream", "upstream") }),
-		yamlpos.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Percent) }),
+		strictyaml.Optional("latency", func(n *yaml.Node, p string) { d.duration(n, p, &f.Latency) }),
+		strictyaml.Optional("jitter", func(n *yaml.Node, p string) { d.duration(n, p, &f.Jitter) }),
+		strictyaml.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &f.Timeout) }),
+		strictyaml.Optional("rate", func(n *yaml.Node, p string) { d.integer(n, p, 1, 1<<30, &f.RateKBps) }),
+		strictyaml.Optional("stream", func(n *yaml.Node, p string) { d.oneOf(n, p, &stream, "downstream", "upstream") }),
+		strictyaml.Optional("percent", func(n *yaml.Node, p string) { d.percent(n, p, &f.Percent) }),
 	)
 	f.Upstream = stream == "upstream"
 	// Each toxic takes its own attributes; any other is a mistake worth reporting.
@@ -278,5 +278,5 @@ func decodeTCP(file string, n *yaml.Node) (TCPProxyConfig, slo.Diagnostics) {
 			d.Require(n, paramsPath, seen, "rate")
 		}
 	}
-	return cfg, d.Diags
+	return cfg, d.Diagnostics()
 }

@@ -21,9 +21,19 @@ type Options struct {
 	EvalInterval time.Duration
 	// ScrapeInterval is the scrape interval of scenarios that set none. Zero means 30s.
 	ScrapeInterval time.Duration
+	// Engine is EngineFast (the zero value: rules the fast evaluator understands are
+	// evaluated by it, the rest by the PromQL engine) or EnginePromQL (every rule by the
+	// PromQL engine).
+	Engine string
 	// Logger receives debug logs. Nil discards them.
 	Logger *slog.Logger
 }
+
+// Engines Options.Engine accepts.
+const (
+	EngineFast   = "fast"
+	EnginePromQL = "promql"
+)
 
 func (o *Options) defaults() {
 	o.EvalInterval = cmp.Or(o.EvalInterval, 30*time.Second)
@@ -146,9 +156,10 @@ type edge struct {
 func replay(ctx context.Context, group slo.RuleGroup, input []inputSeries, dur time.Duration, opts Options, cl classifier) (map[string][]edge, error) {
 	edges := map[string][]edge{}
 	eng := engine.New(engine.Options{
-		Interval:  opts.EvalInterval,
-		Retention: -1,
-		Logger:    opts.Logger,
+		Interval:   opts.EvalInterval,
+		Retention:  -1,
+		Logger:     opts.Logger,
+		PromQLOnly: opts.Engine == EnginePromQL,
 		OnTransition: func(t engine.Transition) {
 			k := cl.key(t)
 			edges[k] = append(edges[k], edge{t.At.Sub(Epoch), t.To})
@@ -159,10 +170,12 @@ func replay(ctx context.Context, group slo.RuleGroup, input []inputSeries, dur t
 	}
 	st := eng.Store()
 	for _, s := range input {
+		ts := make([]int64, len(s.ts))
 		for i, t := range s.ts {
-			if err := st.Append(s.labels, Epoch.Add(t).UnixMilli(), s.vs[i]); err != nil {
-				return nil, err
-			}
+			ts[i] = Epoch.Add(t).UnixMilli()
+		}
+		if err := st.AppendSeries(s.labels, ts, s.vs); err != nil {
+			return nil, err
 		}
 	}
 	if err := eng.Run(ctx, Epoch, Epoch.Add(dur)); err != nil {

@@ -4,20 +4,15 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"github.com/slokit/slokit/slo"
 )
-
-// maxScenarioNodes bounds the YAML nodes one file may make the decoder visit, aliases
-// counted at every use.
-const maxScenarioNodes = 100000
 
 // MaxScenarioDuration bounds one scenario's length (a backtest's cost grows with it).
 const MaxScenarioDuration = 90 * 24 * time.Hour
@@ -50,19 +45,14 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 //	      - {duration: 1h, renamed: true}                # series exposed under RenamedMetric
 //	    expect: {mustFire: [page, nodata], mustNotFire: [ticket]}
 func ParseScenarios(file string, data []byte) ([]Scenario, slo.Diagnostics) {
-	d := &decoder{file: file, budget: maxScenarioNodes}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		d.errf(nil, "", "not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-		return nil, d.diags
+	d := &decoder{strictyaml.New(file, len(data))}
+	root := d.Document(data, "a scenarios list")
+	if root == nil {
+		return nil, d.Diagnostics()
 	}
-	if len(root.Content) == 0 {
-		d.errf(nil, "", "the file is empty; it needs a scenarios list")
-		return nil, d.diags
-	}
-	top := d.mapping(root.Content[0], "", []string{"version", "scenarios"})
+	top := d.mapping(root, "", []string{"version", "scenarios"})
 	if top == nil {
-		return nil, d.diags
+		return nil, d.Diagnostics()
 	}
 	if v := top["version"]; v != nil {
 		if s, ok := d.str(v, "version"); ok && s != "slokit/v1" {
@@ -71,13 +61,13 @@ func ParseScenarios(file string, data []byte) ([]Scenario, slo.Diagnostics) {
 	}
 	seq := top["scenarios"]
 	if seq == nil {
-		d.errf(root.Content[0], "scenarios", "required: a list of scenarios")
-		return nil, d.diags
+		d.errf(root, "scenarios", "required: a list of scenarios")
+		return nil, d.Diagnostics()
 	}
 	seq = d.resolve(seq)
 	if seq == nil || seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
 		d.errf(seq, "scenarios", "must be a non-empty list of scenarios")
-		return nil, d.diags
+		return nil, d.Diagnostics()
 	}
 	var out []Scenario
 	names := map[string]int{}
@@ -95,86 +85,34 @@ func ParseScenarios(file string, data []byte) ([]Scenario, slo.Diagnostics) {
 			out = append(out, sc)
 		}
 	}
-	SortDiagnostics(d.diags)
-	if len(d.diags.Errors()) > 0 {
-		return nil, d.diags
+	if d.Failed() {
+		return nil, d.Diagnostics()
 	}
-	return out, d.diags
+	return out, d.Diagnostics()
 }
 
+// decoder is the strict YAML decoder with the value readers of scenario files.
 type decoder struct {
-	file   string
-	diags  slo.Diagnostics
-	budget int
+	*strictyaml.Decoder
 }
 
 func (d *decoder) errf(n *yaml.Node, path, format string, args ...any) {
-	diag := slo.Diagnostic{File: d.file, Path: path, Message: fmt.Sprintf(format, args...)}
-	if n != nil {
-		diag.Line, diag.Col = n.Line, n.Column
-	}
-	d.diags = append(d.diags, diag)
+	d.Errf(n, path, format, args...)
 }
 
-func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil {
-		return nil
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.errf(n, "", "the file expands to more than %d YAML nodes; remove aliases", maxScenarioNodes)
-	}
-	if d.budget <= 0 {
-		return nil
-	}
-	return n
-}
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node { return d.Resolve(n) }
 
-// mapping returns n's fields, reporting unknown and duplicate keys.
+// mapping returns n's fields, reporting unknown and duplicate keys; nil when n is not a
+// mapping (reported).
 func (d *decoder) mapping(n *yaml.Node, path string, known []string) map[string]*yaml.Node {
-	n = d.resolve(n)
-	if n == nil {
+	f, ok := d.Fields(n, path, known...)
+	if !ok {
 		return nil
 	}
-	if n.Kind != yaml.MappingNode {
-		d.errf(n, path, "must be a mapping with fields %s", strings.Join(known, ", "))
-		return nil
-	}
-	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		p := join(path, k.Value)
-		if !contains(known, k.Value) {
-			d.errf(k, p, "unknown field; known fields are %s", strings.Join(known, ", "))
-			continue
-		}
-		if _, dup := out[k.Value]; dup {
-			d.errf(k, p, "set twice")
-			continue
-		}
-		out[k.Value] = v
-	}
-	return out
+	return f
 }
 
-func join(path, field string) string {
-	if path == "" {
-		return field
-	}
-	return path + "." + field
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func join(path, field string) string { return strictyaml.Join(path, field) }
 
 func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 	n = d.resolve(n)
@@ -231,12 +169,12 @@ func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 }
 
 func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
-	before := len(d.diags)
+	before := len(d.Diags)
 	f := d.mapping(n, path, []string{"name", "description", "traffic", "scrape", "segments", "expect"})
 	if f == nil {
 		return Scenario{}, false
 	}
-	sc := Scenario{Source: d.file}
+	sc := Scenario{Source: d.File}
 	if v := f["name"]; v == nil {
 		d.errf(n, path+".name", "required: a name of lowercase letters, digits and dashes")
 	} else if s, ok := d.str(v, path+".name"); ok {
@@ -274,7 +212,7 @@ func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
 	if v := f["expect"]; v != nil {
 		sc.Expect = d.expect(v, path+".expect")
 	}
-	return sc, len(d.diags) == before
+	return sc, len(d.Diags) == before
 }
 
 func (d *decoder) scrape(n *yaml.Node, path string) Scrape {
@@ -354,7 +292,7 @@ func (d *decoder) durationOrZero(n *yaml.Node, path string) (time.Duration, bool
 }
 
 func (d *decoder) segment(n *yaml.Node, path string) (Segment, bool) {
-	before := len(d.diags)
+	before := len(d.Diags)
 	f := d.mapping(n, path, []string{"duration", "traffic", "errorRatio", "slowRatio", "missing", "restart", "absent", "renamed", "fault"})
 	if f == nil {
 		return Segment{}, false
@@ -396,7 +334,7 @@ func (d *decoder) segment(n *yaml.Node, path string) (Segment, bool) {
 	if v := f["fault"]; v != nil {
 		g.Fault, _ = d.boolean(v, path+".fault")
 	}
-	return g, len(d.diags) == before
+	return g, len(d.Diags) == before
 }
 
 func (d *decoder) expect(n *yaml.Node, path string) Expect {
@@ -440,14 +378,4 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 	ex.MustFire = read("mustFire")
 	ex.MustNotFire = read("mustNotFire")
 	return ex
-}
-
-// SortDiagnostics orders diagnostics by file position.
-func SortDiagnostics(ds slo.Diagnostics) {
-	sort.SliceStable(ds, func(i, j int) bool {
-		if ds[i].Line != ds[j].Line {
-			return ds[i].Line < ds[j].Line
-		}
-		return ds[i].Col < ds[j].Col
-	})
 }

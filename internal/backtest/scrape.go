@@ -86,68 +86,89 @@ func (m scrapeModel) resetBase(t time.Duration) time.Duration {
 	return base
 }
 
+// target is one scraped series of one target: its labels in normal and renamed form.
+type target struct {
+	c                 counter
+	normal, renamed   labels.Labels
+	nKey, rKey        string
+	samples, renamed2 *inputSeries
+}
+
 // series scrapes counters under the model: every target's samples, staleness markers
 // where a series stops being exposed, in label order of the counters.
 func (m scrapeModel) series(counters []counter) []inputSeries {
 	byKey := map[string]*inputSeries{}
 	var order []string
-	add := func(l labels.Labels, t time.Duration, v float64) {
+	get := func(l labels.Labels) (string, *inputSeries) {
 		k := l.String()
-		s := byKey[k]
-		if s == nil {
-			s = &inputSeries{labels: l}
-			byKey[k] = s
-			order = append(order, k)
+		if s := byKey[k]; s != nil {
+			return k, s
 		}
-		s.ts = append(s.ts, t)
-		s.vs = append(s.vs, v)
+		s := &inputSeries{labels: l}
+		byKey[k] = s
+		order = append(order, k)
+		return k, s
 	}
 	share := 1 / float64(m.Instances)
 	for i := 0; i < m.Instances; i++ {
-		prev := map[string]labels.Labels{}
-		for _, t := range m.times(i) {
-			cur := m.scrapeOne(counters, i, t, share, add)
-			if !m.NoStaleness {
-				for k, l := range prev {
-					if _, ok := cur[k]; !ok {
-						add(l, t, staleNaN)
-					}
-				}
+		targets := make([]target, len(counters))
+		for j, c := range counters {
+			l := c.labels
+			if m.Instances > 1 {
+				l = labels.NewBuilder(l).Set("instance", "i-"+strconv.Itoa(i)).Labels()
 			}
-			prev = cur
+			r := labels.NewBuilder(l).Set(labels.MetricName, RenamedMetric(l.Get(labels.MetricName))).Labels()
+			targets[j] = target{c: c, normal: l, renamed: r}
 		}
+		m.scrapeTarget(targets, i, share, get)
 	}
-	out := make([]inputSeries, len(order))
-	for i, k := range order {
-		out[i] = *byKey[k]
+	out := make([]inputSeries, 0, len(order))
+	for _, k := range order {
+		if s := byKey[k]; len(s.ts) > 0 {
+			out = append(out, *s)
+		}
 	}
 	return out
 }
 
-// scrapeOne records target i's scrape at t and returns the series it exposed.
-func (m scrapeModel) scrapeOne(counters []counter, i int, t time.Duration, share float64, add func(labels.Labels, time.Duration, float64)) map[string]labels.Labels {
-	cur := map[string]labels.Labels{}
-	si, _ := m.sc.segmentAt(t)
-	g := m.sc.Segments[si]
-	if g.Missing || g.Absent {
-		return cur
+// scrapeTarget records target i's scrapes of its series.
+func (m scrapeModel) scrapeTarget(targets []target, i int, share float64, get func(labels.Labels) (string, *inputSeries)) {
+	for j := range targets {
+		t := &targets[j]
+		t.nKey, t.samples = get(t.normal)
+		t.rKey, t.renamed2 = get(t.renamed)
 	}
-	good, bad := m.sc.events(t)
-	g0, b0 := m.sc.events(m.resetBase(t))
-	good, bad = (good-g0)*share, (bad-b0)*share
-	for _, c := range counters {
-		if m.Lazy && c.lazy && bad <= 0 {
-			continue
+	times := m.times(i)
+	for j := range targets {
+		if s := targets[j].samples; cap(s.ts) == 0 {
+			s.ts, s.vs = make([]time.Duration, 0, len(times)+1), make([]float64, 0, len(times)+1)
 		}
-		l := c.labels
-		if m.Instances > 1 {
-			l = labels.NewBuilder(l).Set("instance", "i-"+strconv.Itoa(i)).Labels()
-		}
-		if g.Renamed {
-			l = labels.NewBuilder(l).Set(labels.MetricName, RenamedMetric(l.Get(labels.MetricName))).Labels()
-		}
-		cur[l.String()] = l
-		add(l, t, c.inc(good, bad))
 	}
-	return cur
+	// exposed[j] is the series target j exposed at the previous scrape (nil: none).
+	exposed := make([]*inputSeries, len(targets))
+	for _, at := range times {
+		si, _ := m.sc.segmentAt(at)
+		g := m.sc.Segments[si]
+		var good, bad float64
+		if !g.Missing && !g.Absent {
+			good, bad = m.sc.events(at)
+			g0, b0 := m.sc.events(m.resetBase(at))
+			good, bad = (good-g0)*share, (bad-b0)*share
+		}
+		for j := range targets {
+			t := &targets[j]
+			var now *inputSeries
+			if !g.Missing && !g.Absent && !(m.Lazy && t.c.lazy && bad <= 0) {
+				now = t.samples
+				if g.Renamed {
+					now = t.renamed2
+				}
+				now.ts, now.vs = append(now.ts, at), append(now.vs, t.c.inc(good, bad))
+			}
+			if prev := exposed[j]; prev != nil && prev != now && !m.NoStaleness {
+				prev.ts, prev.vs = append(prev.ts, at), append(prev.vs, staleNaN)
+			}
+			exposed[j] = now
+		}
+	}
 }

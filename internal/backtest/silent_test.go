@@ -119,10 +119,10 @@ func TestScrapeModel(t *testing.T) {
 	// the counters, the error series appears with the first error; the gap from 5m to 7m
 	// writes staleness markers and the counters keep counting through it.
 	want := []string{
-		"200/i-0: 20s=100 1m20s=400 2m20s=700 3m20s=0 4m20s=0 5m20s=stale 7m20s=700",
 		"500/i-0: 3m20s=100 4m20s=400 5m20s=stale 7m20s=600",
-		"200/i-1: 50s=250 1m50s=550 2m50s=850 3m50s=0 4m50s=0 5m50s=stale 7m50s=850",
+		"200/i-0: 20s=100 1m20s=400 2m20s=700 3m20s=0 4m20s=0 5m20s=stale 7m20s=700",
 		"500/i-1: 3m50s=250 4m50s=550 5m50s=stale 7m50s=600",
+		"200/i-1: 50s=250 1m50s=550 2m50s=850 3m50s=0 4m50s=0 5m50s=stale 7m50s=850",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -109,6 +109,7 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newVersionCmd(e))
 	root.AddCommand(newValidateCmd(e))
 	root.AddCommand(newGenerateCmd(e))
+	root.AddCommand(newConvertCmd(e))
 	root.AddCommand(newLoadCmd(e))
 	root.AddCommand(newChaosCmd(e))
 	root.AddCommand(newTestCmd(e))

@@ -24,6 +24,7 @@ type testFlags struct {
 	interval  time.Duration
 	scrape    time.Duration
 	workers   int
+	engine    string
 }
 
 func newTestCmd(e *env) *cobra.Command {
@@ -66,6 +67,7 @@ Exits 4 when an expectation fails, 3 when an input file is invalid.`,
 	fl.DurationVar(&f.interval, "eval-interval", 30*time.Second, "rule evaluation interval of the replay")
 	fl.DurationVar(&f.scrape, "scrape-interval", 0, "scrape interval of scenarios that set none (default: the evaluation interval)")
 	fl.IntVar(&f.workers, "parallel", 0, "replays run at once (default: the number of cores)")
+	fl.StringVar(&f.engine, "engine", backtest.EngineFast, "fast (rule shapes it knows evaluated by slokit's evaluator, proven equal to PromQL; others by PromQL) or promql (every rule by the Prometheus engine)")
 	return cmd
 }
 
@@ -86,6 +88,8 @@ func (f testFlags) check() error {
 		return &usageError{fmt.Errorf("-o must be text, json or junit, got %q", f.output)}
 	case f.interval <= 0:
 		return &usageError{fmt.Errorf("--eval-interval must be positive, got %s", f.interval)}
+	case f.engine != backtest.EngineFast && f.engine != backtest.EnginePromQL:
+		return &usageError{fmt.Errorf("--engine must be fast or promql, got %q", f.engine)}
 	case f.scrape < 0:
 		return &usageError{fmt.Errorf("--scrape-interval must be positive, got %s", f.scrape)}
 	}
@@ -126,7 +130,7 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	if len(jobs) == 0 {
 		return errors.New("nothing to test: no SLO with an events or latency SLI was selected")
 	}
-	opts := backtest.Options{EvalInterval: f.interval, ScrapeInterval: f.scrape, Logger: e.log}
+	opts := backtest.Options{EvalInterval: f.interval, ScrapeInterval: f.scrape, Engine: f.engine, Logger: e.log}
 	if opts.ScrapeInterval == 0 {
 		opts.ScrapeInterval = f.interval
 	}
@@ -153,7 +157,8 @@ func writeResults(w io.Writer, format string, results []backtest.Result) error {
 	return backtest.WriteText(w, results)
 }
 
-// newTestProgress prints one line per finished replay, or a bar on a terminal.
+// newTestProgress prints a bar on a terminal; elsewhere one line per replay for small
+// runs, and one line per 5% for large ones.
 func newTestProgress(w io.Writer) backtest.Progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
@@ -161,16 +166,19 @@ func newTestProgress(w io.Writer) backtest.Progress {
 	}
 	start := time.Now()
 	return func(done, total int, j backtest.Job, took time.Duration) {
-		if !tty {
+		switch {
+		case tty:
+			const width = 30
+			n := done * width / total
+			fmt.Fprintf(w, "\r[%s%s] %d/%d replays, %s", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, time.Since(start).Round(time.Second))
+			if done == total {
+				fmt.Fprintln(w)
+			}
+		case total <= 100:
 			fmt.Fprintf(w, "[%d/%d] %s/%s %s (%s simulated in %s)\n", done, total,
 				j.Objective.Service, j.Objective.Name, j.Scenario.Name, j.Scenario.Duration(), took.Round(time.Millisecond))
-			return
-		}
-		const width = 30
-		n := done * width / total
-		fmt.Fprintf(w, "\r[%s%s] %d/%d replays, %s", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, time.Since(start).Round(time.Second))
-		if done == total {
-			fmt.Fprintln(w)
+		case done*20/total != (done-1)*20/total:
+			fmt.Fprintf(w, "[%d/%d] %d%% of the replays done in %s\n", done, total, done*100/total, time.Since(start).Round(time.Second))
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -39,6 +41,10 @@ type Options struct {
 	// recorded before them, forcing one instant query per rule and step. Results are the
 	// same; it exists to prove that and for debugging.
 	StepByStep bool
+	// PromQLOnly evaluates every rule with the PromQL engine. By default Run evaluates
+	// the rules the fast evaluator understands (see fast.go) with it, which gives the
+	// same results much faster, and the others with the PromQL engine.
+	PromQLOnly bool
 	// OnTransition is called for every alert state change, in time order. Nil means none.
 	OnTransition func(Transition)
 	// Logger receives debug logs. Nil discards them.
@@ -72,6 +78,8 @@ type Engine struct {
 	rangeOK   bool
 	retention time.Duration
 	lastEval  time.Time
+	// fastRules and promqlRules count range evaluations by evaluator.
+	fastRules, promqlRules int
 }
 
 // New returns an Engine with an empty Store and no rules.
@@ -224,45 +232,24 @@ func (e *Engine) runRange(ctx context.Context, from, to time.Time) error {
 	last := from.Add(time.Duration(n-1) * step)
 	var transitions []Transition
 	collect := func(t Transition) { transitions = append(transitions, t) }
+	fe := &fastEval{store: e.store, start: from.UnixMilli(), step: step.Milliseconds(), n: n, lookback: e.opts.LookbackDelta.Milliseconds()}
 	for _, r := range e.rules {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		q, err := e.prom.NewRangeQuery(ctx, e.store, nil, r.exprString, from, last, step)
+		mat, done, err := e.rangeMatrix(ctx, fe, r, from, last)
 		if err != nil {
-			return fmt.Errorf("%s: %w", r.where(), err)
+			return err
 		}
-		res := q.Exec(ctx)
-		if res.Err != nil {
-			q.Close()
-			return fmt.Errorf("%s: %w", r.where(), res.Err)
+		if r.alert == nil {
+			err = e.recordRange(r, mat, from, n)
+		} else {
+			err = e.alertRange(r, mat, from, n, collect)
 		}
-		mat, err := res.Matrix()
+		done()
 		if err != nil {
-			q.Close()
-			return fmt.Errorf("%s: %w", r.where(), err)
+			return err
 		}
-		// Walk the steps, handing each its instant vector, exactly as stepping would.
-		cursor := make([]int, len(mat))
-		vec := make(promql.Vector, 0, len(mat))
-		for k := 0; k < n; k++ {
-			ts := from.Add(time.Duration(k) * step)
-			tms := ts.UnixMilli()
-			vec = vec[:0]
-			for si := range mat {
-				pts := mat[si].Floats
-				if c := cursor[si]; c < len(pts) && pts[c].T == tms {
-					vec = append(vec, promql.Sample{Metric: mat[si].Metric, T: tms, F: pts[c].F})
-					cursor[si]++
-				}
-			}
-			if err := e.applyStep(r, ts, vec, collect); err != nil {
-				q.Close()
-				return err
-			}
-		}
-		// Close hands the result's buffers back to the engine's pools; only now.
-		q.Close()
 	}
 	sort.SliceStable(transitions, func(i, j int) bool { return transitions[i].At.Before(transitions[j].At) })
 	for _, t := range transitions {
@@ -271,6 +258,122 @@ func (e *Engine) runRange(ctx context.Context, from, to time.Time) error {
 	e.lastEval = last
 	e.truncate()
 	return nil
+}
+
+// alertRange walks the steps of an alerting rule's range result, handing each step its
+// instant vector, exactly as stepping would.
+func (e *Engine) alertRange(r *rule, mat promql.Matrix, from time.Time, n int, collect func(Transition)) error {
+	step := e.opts.Interval
+	cursor := make([]int, len(mat))
+	vec := make(promql.Vector, 0, len(mat))
+	for k := 0; k < n; k++ {
+		ts := from.Add(time.Duration(k) * step)
+		tms := ts.UnixMilli()
+		vec = vec[:0]
+		for si := range mat {
+			pts := mat[si].Floats
+			if c := cursor[si]; c < len(pts) && pts[c].T == tms {
+				vec = append(vec, promql.Sample{Metric: mat[si].Metric, T: tms, F: pts[c].F})
+				cursor[si]++
+			}
+		}
+		if err := e.applyStep(r, ts, vec, collect); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordRange writes a recording rule's range result as stepping would: each output
+// series' samples, and a staleness marker at the first step a series is missing after
+// being present (also for series present before the range).
+func (e *Engine) recordRange(r *rule, mat promql.Matrix, from time.Time, n int) error {
+	step := e.opts.Interval.Milliseconds()
+	start := from.UnixMilli()
+	stale := math.Float64frombits(value.StaleNaN)
+	cur := make(map[uint64]labels.Labels, len(mat))
+	seen := make(map[uint64]bool, len(mat))
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	for _, s := range mat {
+		lb.Reset(s.Metric)
+		lb.Set(labels.MetricName, r.name)
+		r.labels.Range(func(l labels.Label) { lb.Set(l.Name, l.Value) })
+		lset := lb.Labels()
+		h := lset.Hash()
+		if seen[h] {
+			return fmt.Errorf("%s: the result holds %s twice after applying the rule's labels", r.where(), lset)
+		}
+		seen[h] = true
+		ts := make([]int64, 0, len(s.Floats)+1)
+		vs := make([]float64, 0, len(s.Floats)+1)
+		prev := start - step // the step before the range: present if r.prev has it
+		if _, ok := r.prev[h]; !ok {
+			prev = math.MinInt64
+		}
+		for _, p := range s.Floats {
+			if prev != math.MinInt64 && p.T > prev+step {
+				ts, vs = append(ts, prev+step), append(vs, stale)
+			}
+			ts, vs = append(ts, p.T), append(vs, p.F)
+			prev = p.T
+		}
+		last := start + int64(n-1)*step
+		if prev != math.MinInt64 && prev < last {
+			ts, vs = append(ts, prev+step), append(vs, stale)
+		} else if prev == last {
+			cur[h] = lset
+		}
+		if err := e.store.AppendSeries(lset, ts, vs); err != nil {
+			return err
+		}
+	}
+	for h, lset := range r.prev {
+		if !seen[h] {
+			e.store.AppendStale(lset, start)
+		}
+	}
+	r.prev = cur
+	return nil
+}
+
+// rangeMatrix evaluates r at every step from from to last: with the fast evaluator when
+// it handles the expression, else as a PromQL range query. done releases the result
+// (the engine's buffers go back to its pools); call it once the matrix is consumed.
+func (e *Engine) rangeMatrix(ctx context.Context, fe *fastEval, r *rule, from, last time.Time) (promql.Matrix, func(), error) {
+	if !e.opts.PromQLOnly {
+		mat, err := fe.matrix(r.expr)
+		if err == nil {
+			e.fastRules++
+			return mat, func() {}, nil
+		}
+		if !errors.Is(err, errUnsupported) {
+			return nil, nil, fmt.Errorf("%s: %w", r.where(), err)
+		}
+	}
+	e.promqlRules++
+	q, err := e.prom.NewRangeQuery(ctx, e.store, nil, r.exprString, from, last, e.opts.Interval)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", r.where(), err)
+	}
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		q.Close()
+		return nil, nil, fmt.Errorf("%s: %w", r.where(), res.Err)
+	}
+	mat, err := res.Matrix()
+	if err != nil {
+		q.Close()
+		return nil, nil, fmt.Errorf("%s: %w", r.where(), err)
+	}
+	return mat, q.Close, nil
+}
+
+// Evaluations reports how many rule range evaluations Run did with the fast evaluator
+// and how many with the PromQL engine.
+func (e *Engine) Evaluations() (fast, promQL int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fastRules, e.promqlRules
 }
 
 func (e *Engine) instantVector(ctx context.Context, qs string, ts time.Time) (promql.Vector, error) {

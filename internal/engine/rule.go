@@ -234,6 +234,9 @@ func mayMatch(ms []*labels.Matcher, r *rule) bool {
 // their samples (and staleness markers for series that vanished), alerting rules advance
 // their state machine and append ALERTS.
 func (e *Engine) applyStep(r *rule, ts time.Time, vec promql.Vector, emit func(Transition)) error {
+	if len(vec) == 0 && len(r.prev) == 0 && (r.alert == nil || len(r.alert.active) == 0) {
+		return nil // nothing to write, mark stale or advance
+	}
 	tms := ts.UnixMilli()
 	cur := make(map[uint64]labels.Labels, len(vec))
 	write := func(lset labels.Labels, v float64) error {

@@ -70,6 +70,29 @@ func (s *Store) Append(lset labels.Labels, t int64, v float64) error {
 	return nil
 }
 
+// AppendSeries appends samples (ts increasing, all newer than the series' newest) to
+// the series lset in one step, creating it when new.
+func (s *Store) AppendSeries(lset labels.Labels, ts []int64, vs []float64) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms := s.getOrCreate(lset)
+	if n := len(ms.ts); n > 0 && ts[0] <= ms.ts[n-1] {
+		return fmt.Errorf("append %s at %d: %w (%d)", lset, ts[0], ErrOutOfOrder, ms.ts[n-1])
+	}
+	for i := 1; i < len(ts); i++ {
+		if ts[i] <= ts[i-1] {
+			return fmt.Errorf("append %s at %d: %w (%d)", lset, ts[i], ErrOutOfOrder, ts[i-1])
+		}
+	}
+	ms.ts = append(ms.ts, ts...)
+	ms.vs = append(ms.vs, vs...)
+	s.n += len(ts)
+	return nil
+}
+
 // AppendStale writes a staleness marker for lset at t when the series exists and its
 // newest sample is not already a marker; it reports whether a marker was written.
 func (s *Store) AppendStale(lset labels.Labels, t int64) bool {

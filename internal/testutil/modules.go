@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,24 @@ func Sloth(t testing.TB) string {
 	}
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
 		Missing(t, "no Sloth binary at %s; build it with bash .ci/sloth.sh", p)
+	}
+	return p
+}
+
+// PyrraHelper returns the Pyrra v0.10.1 anchor helper built by .ci/pyrra.sh
+// ($PYRRA_HELPER overrides it).
+func PyrraHelper(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("PYRRA_HELPER")
+	if p == "" {
+		out, err := exec.CommandContext(t.Context(), "bash", "-c", `cd "$(git rev-parse --show-toplevel)" && bash .ci/pyrra.sh`).Output()
+		if err != nil {
+			Missing(t, "no Pyrra helper: bash .ci/pyrra.sh failed: %v", err)
+		}
+		p = strings.TrimSpace(string(out))
+	}
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		Missing(t, "no Pyrra helper at %s; build it with bash .ci/pyrra.sh", p)
 	}
 	return p
 }

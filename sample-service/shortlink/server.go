@@ -59,7 +59,7 @@ type Config struct {
 	// instrumentation (DefaultInstrument into Registry); Uninstrumented serves bare.
 	Instrument func(Config, *prometheus.Registry) (func(http.Handler) http.Handler, error)
 	// TracerProvider, when set, traces every request with otelhttp (W3C trace context
-	// propagation). Nil means no tracing and no tracing cost; see TracingFromEnv.
+	// propagation). Nil means no tracing and no tracing cost; sample-service/cmd/shortlink builds one from the OTEL_* variables.
 	TracerProvider trace.TracerProvider
 
 	// DrainDelay is how long /readyz reports 503 before the listener closes at shutdown,

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, log *slog.Logger, addr, adminAddr string, cfg shortlink.Config, instrument bool) error {
-	tp, shutdownTracing, err := shortlink.TracingFromEnv(ctx, cfg.ServiceName)
+	tp, shutdownTracing, err := tracingFromEnv(ctx, cfg.ServiceName)
 	if err != nil {
 		return err
 	}

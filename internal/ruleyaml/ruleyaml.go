@@ -1,6 +1,9 @@
-package slo
+// Package ruleyaml writes Prometheus rule groups as YAML fast, byte for byte as yaml.v3
+// would, for the values it fully understands.
+package ruleyaml
 
 import (
+	"github.com/slokit/slokit/slo"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,7 +13,7 @@ import (
 // A purpose-built writer for rule groups. The generic YAML encoder builds an event per
 // node and analyses every scalar through reflection; for 10,000 SLOs that dominated
 // `slokit generate`. This writer produces, byte for byte, what go.yaml.in/yaml/v3 with
-// SetIndent(2) writes for a RuleGroup, but only for the values it fully understands:
+// SetIndent(2) writes for a slo.RuleGroup, but only for the values it fully understands:
 // it reports ok = false for anything else (empty strings, line breaks, control
 // characters, strings YAML would read as a number, bool, null or timestamp, map keys
 // outside [a-z_], …) and the caller then encodes that group with yaml.v3. Tests compare
@@ -19,7 +22,7 @@ import (
 // AppendRuleGroupYAML appends g as one item of a block sequence whose "- " starts at
 // column indent (2 in a rule file, under "groups:"). It returns ok = false, and dst
 // unchanged in length, when g holds a value this writer does not handle.
-func AppendRuleGroupYAML(dst []byte, g RuleGroup, indent int) (out []byte, ok bool) {
+func AppendRuleGroupYAML(dst []byte, g slo.RuleGroup, indent int) (out []byte, ok bool) {
 	start := len(dst)
 	if len(g.Rules) == 0 {
 		return dst[:start], false
@@ -46,7 +49,7 @@ func AppendRuleGroupYAML(dst []byte, g RuleGroup, indent int) (out []byte, ok bo
 }
 
 // appendRule appends r as a sequence item whose "- " starts at column indent.
-func appendRule(dst []byte, r Rule, indent int) ([]byte, bool) {
+func appendRule(dst []byte, r slo.Rule, indent int) ([]byte, bool) {
 	ok := true
 	first := true
 	field := func(key, val string, omitEmpty bool) {
@@ -294,7 +297,7 @@ func isSpecialFloat(s string) bool {
 }
 
 // RuleGroupYAMLSize estimates the bytes AppendRuleGroupYAML writes for g, to size buffers.
-func RuleGroupYAMLSize(g RuleGroup) int {
+func RuleGroupYAMLSize(g slo.RuleGroup) int {
 	n := len(g.Name) + len(g.Interval) + 64
 	for _, r := range g.Rules {
 		n += len(r.Record) + len(r.Alert) + len(r.Expr) + len(r.For) + len(r.KeepFiringFor) + 128

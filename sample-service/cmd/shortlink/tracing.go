@@ -1,4 +1,4 @@
-package shortlink
+package main
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// TracingFromEnv builds a tracer provider exporting spans with OTLP over HTTP when the
+// tracingFromEnv builds a tracer provider exporting spans with OTLP over HTTP when the
 // standard OpenTelemetry environment variables ask for it, and returns a nil provider
 // otherwise (tracing off, the default). Tracing is on when OTEL_SDK_DISABLED is not
 // "true" and either OTEL_TRACES_EXPORTER=otlp or OTEL_EXPORTER_OTLP_ENDPOINT or
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; OTEL_TRACES_EXPORTER=none turns it off.
 // The exporter, sampler (OTEL_TRACES_SAMPLER) and resource (OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES) read their own variables. shutdown flushes pending spans.
-func TracingFromEnv(ctx context.Context, serviceName string) (tp trace.TracerProvider, shutdown func(context.Context) error, err error) {
+func tracingFromEnv(ctx context.Context, serviceName string) (tp trace.TracerProvider, shutdown func(context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
 	on, err := tracingEnabled(os.Getenv)
 	if err != nil || !on {

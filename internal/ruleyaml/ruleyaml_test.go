@@ -1,7 +1,8 @@
-package slo
+package ruleyaml
 
 import (
 	"bytes"
+	"github.com/slokit/slokit/slo"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,12 +12,12 @@ import (
 )
 
 // yamlV3Group is the reference: the group as yaml.v3 (indent 2) writes it under "groups:".
-func yamlV3Group(t testing.TB, g RuleGroup) []byte {
+func yamlV3Group(t testing.TB, g slo.RuleGroup) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(RuleFile{Groups: []RuleGroup{g}}); err != nil {
+	if err := enc.Encode(slo.RuleFile{Groups: []slo.RuleGroup{g}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := enc.Close(); err != nil {
@@ -31,7 +32,7 @@ func yamlV3Group(t testing.TB, g RuleGroup) []byte {
 
 // checkRuleGroupYAML asserts that, when AppendRuleGroupYAML handles g, it writes exactly
 // yaml.v3's bytes and they decode back to g. It returns whether g was handled.
-func checkRuleGroupYAML(t testing.TB, g RuleGroup) bool {
+func checkRuleGroupYAML(t testing.TB, g slo.RuleGroup) bool {
 	t.Helper()
 	prefix := []byte("prefix\n")
 	got, ok := AppendRuleGroupYAML(append([]byte(nil), prefix...), g, 2)
@@ -45,7 +46,7 @@ func checkRuleGroupYAML(t testing.TB, g RuleGroup) bool {
 	if want := yamlV3Group(t, g); !bytes.Equal(got, want) {
 		t.Fatalf("AppendRuleGroupYAML differs from yaml.v3\ngot:\n%s\nwant:\n%s", got, want)
 	}
-	var back RuleFile
+	var back slo.RuleFile
 	if err := yaml.Unmarshal(append([]byte("groups:\n"), got...), &back); err != nil {
 		t.Fatalf("output does not decode: %v\n%s", err, got)
 	}
@@ -55,8 +56,8 @@ func checkRuleGroupYAML(t testing.TB, g RuleGroup) bool {
 	return true
 }
 
-func scalarGroup(value string) RuleGroup {
-	return RuleGroup{Name: "g", Rules: []Rule{{
+func scalarGroup(value string) slo.RuleGroup {
+	return slo.RuleGroup{Name: "g", Rules: []slo.Rule{{
 		Alert: "A", Expr: "up == 0",
 		Labels:      map[string]string{"severity": value},
 		Annotations: map[string]string{"summary": value, "description": "x"},
@@ -162,35 +163,41 @@ func TestAppendRuleGroupYAMLKeys(t *testing.T) {
 		for _, k := range tc.keys {
 			labels[k] = "v"
 		}
-		g := RuleGroup{Name: "g", Interval: "1m", Rules: []Rule{{Record: "r", Expr: "up", Labels: labels}}}
+		g := slo.RuleGroup{Name: "g", Interval: "1m", Rules: []slo.Rule{{Record: "r", Expr: "up", Labels: labels}}}
 		if got := checkRuleGroupYAML(t, g); got != tc.handled {
 			t.Errorf("keys %q: handled = %v, want %v", tc.keys, got, tc.handled)
 		}
 	}
 }
 
-// TestAppendRuleGroupYAMLGenerated: the recording rules of every SLI kind are handled
+// TestAppendRuleGroupYAMLGenerated: the recording rules of every slo.SLI kind are handled
 // and match yaml.v3, so the fast path is the one taken for generated files.
 func TestAppendRuleGroupYAMLGenerated(t *testing.T) {
-	lat := Objective{
+	lat := slo.Objective{
 		Service: "shop", Name: "latency", Target: 0.99, Period: 7 * 24 * time.Hour,
 		Labels: map[string]string{"team": "payments"},
-		SLI: SLI{Latency: &LatencySLI{
+		SLI: slo.SLI{Latency: &slo.LatencySLI{
 			Histogram: "http_request_duration_seconds",
 			Selector:  map[string]string{"job": "shop", "route": "GET /{code}"},
 			Threshold: 250 * time.Millisecond,
 		}},
 	}
-	raw := Objective{
+	raw := slo.Objective{
 		Service: "shop", Name: "raw", Target: 0.999, Period: 30 * 24 * time.Hour,
-		SLI: SLI{Raw: &RawSLI{ErrorRatio: `sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))`}},
+		SLI: slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))`}},
 	}
-	for _, o := range []Objective{eventsObjective(30 * 24 * time.Hour), lat, raw} {
-		g, err := RecordingGroup(o)
+	for _, o := range []slo.Objective{slo.Objective{
+		Service: "shop", Name: "checkout", Target: 0.999, Period: 30 * 24 * time.Hour,
+		SLI: slo.SLI{Events: &slo.EventsSLI{
+			Bad:   `http_requests_total{job="shop",code=~"5.."}`,
+			Total: `http_requests_total{job="shop"}`,
+		}},
+	}, lat, raw} {
+		g, err := slo.RecordingGroup(o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.Rules = append(g.Rules, Rule{Alert: "ShopAlert", Expr: "vector(1)", For: "5m", KeepFiringFor: "10m",
+		g.Rules = append(g.Rules, slo.Rule{Alert: "ShopAlert", Expr: "vector(1)", For: "5m", KeepFiringFor: "10m",
 			Labels:      map[string]string{"severity": "page"},
 			Annotations: map[string]string{"summary": `{{ $labels.slokit_slo }}: burning`, "runbook_url": "https://x/y"}})
 		if !checkRuleGroupYAML(t, g) {
@@ -208,7 +215,7 @@ func FuzzAppendRuleGroupYAML(f *testing.F) {
 	f.Add("...", "[a]", "y", "z", "é×")
 	f.Add("g", "up", "1", "tier", "007")
 	f.Fuzz(func(t *testing.T, name, expr, value, key, annotation string) {
-		g := RuleGroup{Name: name, Rules: []Rule{
+		g := slo.RuleGroup{Name: name, Rules: []slo.Rule{
 			{Record: name, Expr: expr, Labels: map[string]string{key: value, "slokit_window": value}},
 			{Alert: value, Expr: expr, For: value, Annotations: map[string]string{key: annotation, "summary": annotation}},
 		}}
