@@ -132,13 +132,16 @@ func plain(vs *parser.VectorSelector) bool {
 		vs.StartOrEnd == 0 && !vs.Anchored && !vs.Smoothed
 }
 
-// selector evaluates an instant vector selector: at each step the newest sample within
-// the lookback delta (left-open), none if it is a staleness marker.
+// selector evaluates an instant vector selector: at each step (minus a constant offset)
+// the newest sample within the lookback delta (left-open), none if it is a staleness marker.
 func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
-	if !plain(vs) {
+	off := vs.OriginalOffset.Milliseconds()
+	shifted := *vs
+	shifted.OriginalOffset = 0
+	if !plain(&shifted) || off < 0 {
 		return fval{}, errUnsupported
 	}
-	q := &querier{s: f.store, mint: f.start - f.lookback + 1, maxt: f.at(f.n - 1)}
+	q := &querier{s: f.store, mint: f.start - off - f.lookback + 1, maxt: f.at(f.n-1) - off}
 	snaps := q.match(vs.LabelMatchers...)
 	sort.Slice(snaps, func(i, j int) bool { return labels.Compare(snaps[i].lset, snaps[j].lset) < 0 })
 	out := make([]fser, 0, len(snaps))
@@ -146,7 +149,7 @@ func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
 		s := f.newSer(sn.lset)
 		j := 0
 		for k := 0; k < f.n; k++ {
-			t := f.at(k)
+			t := f.at(k) - off
 			for j < len(sn.ts) && sn.ts[j] <= t {
 				j++
 			}
