@@ -2,10 +2,14 @@
 GO        ?= go
 FUZZTIME  ?= 10s
 BIN       ?= bin/slokit
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION)
+# A release tag when there is one; empty lets `slokit version` say "dev" plus the commit.
+VERSION   ?= $(shell git describe --tags --dirty 2>/dev/null)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION) -X github.com/slokit/slokit/internal/cli.Commit=$(COMMIT)
+# make test pipes go test through the summariser: bash for pipefail.
+SHELL     := bash
 
-.PHONY: help build test test-unit test-e2e bench bench-rules bench-throughput fuzz golden demo lint example
+.PHONY: help build install test test-unit test-e2e bench bench-rules bench-throughput fuzz golden demo lint example
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,9 +17,13 @@ help: ## list the targets
 build: ## build bin/slokit
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/slokit
 
-test: lint ## run every test (unit, golden, real components, bounded fuzzing)
-	$(GO) test -count=1 -timeout 30m ./...
+install: ## install slokit into $GOBIN (default $GOPATH/bin, ~/go/bin)
+	$(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/slokit
+	@bin=$$($(GO) env GOBIN); echo "installed $${bin:-$$($(GO) env GOPATH)/bin}/slokit"
+
+test: lint ## every test (bounded fuzzing, then unit, golden, real components) and a summary of what ran and skipped
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+	set -o pipefail; $(GO) test -json -count=1 -timeout 30m ./... 2>&1 | $(GO) run ./internal/testsummary/cmd/testsummary
 
 test-unit: ## unit and golden tests only (-short skips real components)
 	$(GO) test -short ./...
@@ -44,6 +52,8 @@ example: ## validate and generate the bundled shortlink example into out/
 demo: ## the whole loop on one machine: service, load, fault, alert, verdict
 	$(GO) run ./cmd/slokit demo
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, staticcheck (staticcheck.conf), import rules; tools cached by .ci/tools.sh
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
+	"$$(bash .ci/tools.sh staticcheck)" ./...
+	$(GO) test -count=1 ./internal/archtest

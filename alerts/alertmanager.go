@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"regexp"
 	"sort"
@@ -84,33 +85,20 @@ type RoutingOptions struct {
 }
 
 func (o RoutingOptions) withDefaults() RoutingOptions {
-	if o.RouteBy == "" {
-		o.RouteBy = slo.LabelService
-	}
-	if o.SecretsDir == "" {
-		o.SecretsDir = DefaultSecretsDir
-	}
-	if o.Pager.Kind == "" {
-		o.Pager.Kind = PagerDuty
-	}
-	if o.Ticket.Kind == "" {
-		o.Ticket.Kind = Slack
-	}
+	o.RouteBy = cmp.Or(o.RouteBy, slo.LabelService)
+	o.SecretsDir = cmp.Or(o.SecretsDir, DefaultSecretsDir)
+	o.Pager.Kind = cmp.Or(o.Pager.Kind, PagerDuty)
+	o.Ticket.Kind = cmp.Or(o.Ticket.Kind, Slack)
 	o.PageTiming = o.PageTiming.or(DefaultPageTiming())
 	o.TicketTiming = o.TicketTiming.or(DefaultTicketTiming())
 	return o
 }
 
+// or fills t's zero fields from d.
 func (t Timing) or(d Timing) Timing {
-	if t.GroupWait == 0 {
-		t.GroupWait = d.GroupWait
-	}
-	if t.GroupInterval == 0 {
-		t.GroupInterval = d.GroupInterval
-	}
-	if t.RepeatInterval == 0 {
-		t.RepeatInterval = d.RepeatInterval
-	}
+	t.GroupWait = cmp.Or(t.GroupWait, d.GroupWait)
+	t.GroupInterval = cmp.Or(t.GroupInterval, d.GroupInterval)
+	t.RepeatInterval = cmp.Or(t.RepeatInterval, d.RepeatInterval)
 	return t
 }
 
@@ -426,10 +414,7 @@ func amInhibitRules(o slo.Objective) []AMInhibitRule {
 		}
 		sort.Slice(longs, func(i, j int) bool { return longs[i] < longs[j] })
 		labels := o.SeverityLabels(sev)
-		equal := []string{slo.LabelService, slo.LabelSLO}
-		for _, k := range amSortedKeys(labels) {
-			equal = append(equal, k)
-		}
+		equal := append([]string{slo.LabelService, slo.LabelSLO}, amSortedKeys(labels)...)
 		for i := range longs {
 			for j := i + 1; j < len(longs); j++ {
 				out = append(out, AMInhibitRule{

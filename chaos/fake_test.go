@@ -147,34 +147,38 @@ type fakeBackend struct{ w *world }
 
 func (fakeBackend) Name() string { return "fake" }
 
-func (fakeBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
+// fakeParams is fakeBackend's typed fault.
+type fakeParams struct{ percent float64 }
+
+func (fakeBackend) Parse(file string, params *yaml.Node) (FaultParams, slo.Diagnostics) {
 	d := newDecoder(file)
+	var fp fakeParams
 	d.Mapping(params, "fault.params",
 		strictyaml.Required("percent", func(n *yaml.Node, p string) {
-			var f float64
-			if d.float(n, p, &f) && (f <= 0 || f > 100) {
-				d.Errf(n, p, "must be in (0,100], got %v", f)
+			if d.float(n, p, &fp.percent) && (fp.percent <= 0 || fp.percent > 100) {
+				d.Errf(n, p, "must be in (0,100], got %v", fp.percent)
 			}
 		}),
 	)
-	return d.Diags
+	if len(d.Diags.Errors()) > 0 {
+		return nil, d.Diags
+	}
+	return &fp, d.Diags
 }
 
-func (b fakeBackend) New(params *yaml.Node, run Run) (Injector, error) {
+func (b fakeBackend) New(params FaultParams, run Run) (Injector, error) {
+	if _, ok := params.(*fakeParams); !ok {
+		return nil, errors.New("params not from Parse")
+	}
 	if b.w == nil {
 		return nil, errors.New("no world")
 	}
 	return b.w, nil
 }
 
-func (fakeBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
-	for i := 0; i+1 < len(params.Content); i += 2 {
-		if params.Content[i].Value == "percent" {
-			var f float64
-			if err := params.Content[i+1].Decode(&f); err == nil {
-				return f / 100, true
-			}
-		}
+func (fakeBackend) ExpectedErrorRatio(params FaultParams) (float64, bool) {
+	if fp, ok := params.(*fakeParams); ok {
+		return fp.percent / 100, true
 	}
 	return 0, false
 }

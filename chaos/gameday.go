@@ -82,8 +82,12 @@ type Fault struct {
 	// Duration is how long the fault stays in place; 0 means "until every expected alert
 	// fired or missed its deadline".
 	Duration time.Duration
-	// Params is the backend-specific node, validated by Backend.Validate.
-	Params *yaml.Node
+	// Params is the backend's typed fault (Backend.Parse); nil when Parse ran without
+	// backends.
+	Params FaultParams
+	// ParamsYAML is the params as written, kept for the run journal: `slokit chaos
+	// cleanup` parses them again in another process.
+	ParamsYAML string
 }
 
 // SteadyState is checked in preflight: a run that starts from a burning SLO proves nothing.
@@ -148,6 +152,62 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 // check. The GameDay is nil when any error is found.
 func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnostics) {
 	d := newDecoder(file)
+	root := d.document(data)
+	if root == nil {
+		return nil, d.Diagnostics()
+	}
+	g := &GameDay{Source: file}
+	var faultNode, backendNode, paramsNode *yaml.Node
+	seen := d.Mapping(root, "",
+		strictyaml.Required("name", func(n *yaml.Node, p string) {
+			d.Str(n, p, &g.Name)
+			if g.Name != "" && !nameRE.MatchString(g.Name) {
+				d.Errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
+			}
+		}),
+		strictyaml.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
+		strictyaml.Required("slo", func(n *yaml.Node, p string) { d.sloRef(n, p, &g.SLO) }),
+		strictyaml.Required("signals", func(n *yaml.Node, p string) { d.signals(n, p, &g.Signals) }),
+		strictyaml.Required("fault", func(n *yaml.Node, p string) {
+			faultNode = n
+			backendNode, paramsNode = d.fault(n, p, &g.Fault)
+		}),
+		strictyaml.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
+			g.expectedPos = posOf(n)
+			d.ratio(n, p, &g.ExpectedErrorRatio)
+		}),
+		strictyaml.Optional("steadyState", func(n *yaml.Node, p string) { d.steadyState(n, p, &g.SteadyState) }),
+		// Required, unless a mitigation is what the game day proves (checked below).
+		strictyaml.Optional("expect", func(n *yaml.Node, p string) { d.expect(n, p, &g.Expect) }),
+		strictyaml.Optional("mustNotFire", func(n *yaml.Node, p string) {
+			d.List(n, p, func(n *yaml.Node, p string) {
+				s := AlertSelector{at: posOf(n)}
+				d.Mapping(n, p, d.selectorFields(&s)...)
+				g.MustNotFire = append(g.MustNotFire, s)
+			})
+		}),
+		strictyaml.Optional("recovery", func(n *yaml.Node, p string) { d.recovery(n, p, &g.Recovery) }),
+		strictyaml.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
+		strictyaml.Optional("guardrails", func(n *yaml.Node, p string) {
+			d.Mapping(n, p,
+				strictyaml.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
+				strictyaml.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
+			)
+		}),
+	)
+	if _, ok := seen["mitigation"]; !ok {
+		d.Require(root, "", seen, "expect")
+	}
+	d.contradictions(g)
+	d.backendParams(g, backends, faultNode, backendNode, paramsNode)
+	if len(d.Diags.Errors()) > 0 {
+		return nil, d.Diagnostics()
+	}
+	return g, d.Diagnostics()
+}
+
+// document decodes data as exactly one YAML document and returns its root, or nil.
+func (d *decoder) document(data []byte) *yaml.Node {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -156,7 +216,7 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 		} else {
 			d.Errf(nil, "", "not valid YAML: %v", err)
 		}
-		return nil, d.Diagnostics()
+		return nil
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -166,98 +226,87 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	g := &GameDay{Source: file}
-	var faultNode, backendNode *yaml.Node
-	d.Mapping(root, "",
-		strictyaml.Required("name", func(n *yaml.Node, p string) {
-			d.Str(n, p, &g.Name)
-			if g.Name != "" && !nameRE.MatchString(g.Name) {
-				d.Errf(n, p, "must match [a-z0-9-]+ (it labels what backends create), got %q", g.Name)
+	return root
+}
+
+func (d *decoder) sloRef(n *yaml.Node, p string, ref *SLORef) {
+	d.Mapping(n, p,
+		strictyaml.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &ref.File) }),
+		strictyaml.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Service) }),
+		strictyaml.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &ref.Name) }),
+	)
+}
+
+func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
+	d.Mapping(n, p,
+		strictyaml.Required("prometheus", func(n *yaml.Node, p string) {
+			d.Str(n, p, &s.Prometheus)
+			if s.Prometheus == "" {
+				return
+			}
+			u, err := url.Parse(s.Prometheus)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", s.Prometheus)
 			}
 		}),
-		strictyaml.Optional("description", func(n *yaml.Node, p string) { d.Str(n, p, &g.Description) }),
-		strictyaml.Required("slo", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				strictyaml.Required("file", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.File) }),
-				strictyaml.Optional("service", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Service) }),
-				strictyaml.Required("name", func(n *yaml.Node, p string) { d.Str(n, p, &g.SLO.Name) }),
-			)
-		}),
-		strictyaml.Required("signals", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				strictyaml.Required("prometheus", func(n *yaml.Node, p string) {
-					d.Str(n, p, &g.Signals.Prometheus)
-					if g.Signals.Prometheus == "" {
-						return
-					}
-					u, err := url.Parse(g.Signals.Prometheus)
-					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-						d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", g.Signals.Prometheus)
-					}
-				}),
-				strictyaml.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.PollInterval) }),
-				strictyaml.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &g.Signals.Tolerance) }),
-			)
-		}),
-		strictyaml.Required("fault", func(n *yaml.Node, p string) {
-			faultNode = n
-			d.Mapping(n, p,
-				strictyaml.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &g.Fault.Backend) }),
-				strictyaml.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &g.Fault.Duration) }),
-				strictyaml.Optional("params", func(n *yaml.Node, p string) { g.Fault.Params = n }),
-			)
-		}),
-		strictyaml.Optional("expectedErrorRatio", func(n *yaml.Node, p string) {
-			g.expectedPos = posOf(n)
-			d.ratio(n, p, &g.ExpectedErrorRatio)
-		}),
-		strictyaml.Optional("steadyState", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.SteadyState.Window) }),
-				strictyaml.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &g.SteadyState.MaxBurnRate) }),
-				strictyaml.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &g.SteadyState.Wait) }),
-				strictyaml.Optional("noAlerts", func(n *yaml.Node, p string) {
-					var b bool
-					d.boolean(n, p, &b)
-					g.SteadyState.NoAlerts = &b
-				}),
-			)
-		}),
-		strictyaml.Required("expect", func(n *yaml.Node, p string) {
-			d.List(n, p, func(n *yaml.Node, p string) {
-				var e Expectation
-				e.at = posOf(n)
-				d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
-					strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
-				g.Expect = append(g.Expect, e)
-			})
-			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-				d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
-			}
-		}),
-		strictyaml.Optional("mustNotFire", func(n *yaml.Node, p string) {
-			d.List(n, p, func(n *yaml.Node, p string) {
-				s := AlertSelector{at: posOf(n)}
-				d.Mapping(n, p, d.selectorFields(&s)...)
-				g.MustNotFire = append(g.MustNotFire, s)
-			})
-		}),
-		strictyaml.Optional("recovery", func(n *yaml.Node, p string) {
-			g.Recovery.at = posOf(n)
-			d.Mapping(n, p,
-				strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &g.Recovery.Within) }),
-				strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &g.Recovery.BurnRateBelow) }),
-				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &g.Recovery.Window) }),
-			)
-		}),
-		strictyaml.Optional("mitigation", func(n *yaml.Node, p string) { d.mitigation(n, p, &g.Mitigation) }),
-		strictyaml.Optional("guardrails", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				strictyaml.Optional("maxBudget", func(n *yaml.Node, p string) { d.ratio(n, p, &g.Guardrails.MaxBudget) }),
-				strictyaml.Optional("timeout", func(n *yaml.Node, p string) { d.duration(n, p, &g.Guardrails.Timeout) }),
-			)
+		strictyaml.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &s.PollInterval) }),
+		strictyaml.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &s.Tolerance) }),
+	)
+}
+
+// fault decodes the fault mapping and returns the backend's node (for its position) and
+// the params node.
+func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode, paramsNode *yaml.Node) {
+	d.Mapping(n, p,
+		strictyaml.Required("backend", func(n *yaml.Node, p string) { backendNode = n; d.Str(n, p, &f.Backend) }),
+		strictyaml.Optional("duration", func(n *yaml.Node, p string) { d.duration(n, p, &f.Duration) }),
+		strictyaml.Optional("params", func(n *yaml.Node, p string) { paramsNode = n }),
+	)
+	if paramsNode != nil {
+		if b, err := yaml.Marshal(paramsNode); err == nil {
+			f.ParamsYAML = string(b)
+		}
+	}
+	return backendNode, paramsNode
+}
+
+func (d *decoder) steadyState(n *yaml.Node, p string, ss *SteadyState) {
+	d.Mapping(n, p,
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &ss.Window) }),
+		strictyaml.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &ss.MaxBurnRate) }),
+		strictyaml.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &ss.Wait) }),
+		strictyaml.Optional("noAlerts", func(n *yaml.Node, p string) {
+			var b bool
+			d.boolean(n, p, &b)
+			ss.NoAlerts = &b
 		}),
 	)
+}
+
+func (d *decoder) expect(n *yaml.Node, p string, out *[]Expectation) {
+	d.List(n, p, func(n *yaml.Node, p string) {
+		var e Expectation
+		e.at = posOf(n)
+		d.Mapping(n, p, append(d.selectorFields(&e.AlertSelector),
+			strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &e.Within) }))...)
+		*out = append(*out, e)
+	})
+	if strictyaml.IsNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.Errf(n, p, "must list at least one alert that the fault should fire, like [{severity: page}]")
+	}
+}
+
+func (d *decoder) recovery(n *yaml.Node, p string, r *Recovery) {
+	r.at = posOf(n)
+	d.Mapping(n, p,
+		strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &r.Within) }),
+		strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &r.BurnRateBelow) }),
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &r.Window) }),
+	)
+}
+
+// contradictions reports an alert both expected and forbidden.
+func (d *decoder) contradictions(g *GameDay) {
 	for i, e := range g.Expect {
 		for _, m := range g.MustNotFire {
 			if e.overlaps(m) {
@@ -266,31 +315,29 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 			}
 		}
 	}
-	if g.Fault.Backend != "" && backends != nil {
-		var b Backend
+}
+
+// backendParams has the backend named in fault.backend parse the fault's params into its
+// typed fault; absent params are an empty mapping at the fault's position.
+func (d *decoder) backendParams(g *GameDay, backends []Backend, faultNode, backendNode, params *yaml.Node) {
+	if g.Fault.Backend == "" || backends == nil {
+		return
+	}
+	b := backendNamed(backends, g.Fault.Backend)
+	if b == nil {
 		var names []string
 		for _, c := range backends {
 			names = append(names, c.Name())
-			if c.Name() == g.Fault.Backend {
-				b = c
-			}
 		}
-		switch {
-		case b == nil:
-			d.Errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
-		default:
-			params := g.Fault.Params
-			if params == nil {
-				params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
-				g.Fault.Params = params
-			}
-			d.Diags = append(d.Diags, b.Validate(file, params)...) // sorted with d's own by Diagnostics
-		}
+		d.Errf(backendNode, "fault.backend", "unknown backend %q; this slokit knows %v", g.Fault.Backend, names)
+		return
 	}
-	if len(d.Diags.Errors()) > 0 {
-		return nil, d.Diagnostics()
+	if params == nil {
+		params = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: faultNode.Line, Column: faultNode.Column}
 	}
-	return g, d.Diagnostics()
+	fp, ds := b.Parse(d.File, params)
+	d.Diags = append(d.Diags, ds...) // sorted with d's own by Diagnostics
+	g.Fault.Params = fp
 }
 
 func (d *decoder) selectorFields(s *AlertSelector) []strictyaml.Field {

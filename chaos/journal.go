@@ -1,10 +1,12 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/slo"
 )
 
 // JournalEntry records one run's fault before it is injected, with what is needed to
@@ -29,15 +33,7 @@ type JournalEntry struct {
 
 // NewJournalEntry builds the entry for a game day's fault.
 func NewJournalEntry(g *GameDay) (JournalEntry, error) {
-	e := JournalEntry{GameDay: g.Name, File: g.Source, Backend: g.Fault.Backend, PID: os.Getpid()}
-	if g.Fault.Params != nil {
-		b, err := yaml.Marshal(g.Fault.Params)
-		if err != nil {
-			return e, fmt.Errorf("encoding fault params for the journal: %w", err)
-		}
-		e.Params = string(b)
-	}
-	return e, nil
+	return JournalEntry{GameDay: g.Name, File: g.Source, Backend: g.Fault.Backend, PID: os.Getpid(), Params: g.Fault.ParamsYAML}, nil
 }
 
 // ParamsNode decodes Params back into a node for Backend.New.
@@ -114,26 +110,75 @@ func (j *Journal) Delete(runID string) error {
 	return err
 }
 
-// List returns every entry, oldest first. A missing directory holds no entries.
-func (j *Journal) List() ([]JournalEntry, error) {
-	names, err := filepath.Glob(filepath.Join(j.Dir, "*.json"))
+// List returns every entry, oldest first. A missing directory holds no entries. Files
+// are read one by one: one that cannot be read or is not a run journal is reported in
+// bad (with why) and skipped, so that one stray file never hides the others.
+func (j *Journal) List() (entries []JournalEntry, bad []BadEntry) {
+	names, _ := filepath.Glob(filepath.Join(j.Dir, "*.json"))
+	for _, n := range names {
+		e, err := readEntry(n)
+		if err != nil {
+			bad = append(bad, BadEntry{File: n, Err: err.Error()})
+			continue
+		}
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(a, b int) bool { return entries[a].StartedAt.Before(entries[b].StartedAt) })
+	return entries, bad
+}
+
+// BadEntry is a file in the journal directory that is not a readable run journal.
+type BadEntry struct {
+	File string `json:"file"`
+	Err  string `json:"error"`
+}
+
+func readEntry(path string) (JournalEntry, error) {
+	var e JournalEntry
+	b, err := os.ReadFile(path)
 	if err != nil {
+		return e, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return e, fmt.Errorf("not a slokit run journal: %w", err)
+	}
+	if e.RunID == "" || e.Backend == "" {
+		return e, errors.New("not a slokit run journal: no runId or backend")
+	}
+	if filepath.Base(path) != e.RunID+".json" {
+		return e, fmt.Errorf("not a slokit run journal: it names run %q", e.RunID)
+	}
+	return e, nil
+}
+
+// Lock takes the lock of objective o in the journal directory for runID: one run per SLO
+// at a time, since a second run's alerts and burn rates would be credited to the first.
+// The lock is an flock on <dir>/<service>-<slo>.lock, so the kernel drops it when its
+// process dies however it dies. unlock releases it.
+func (j *Journal) Lock(o slo.Objective, runID string) (unlock func(), err error) {
+	if err := os.MkdirAll(j.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	var out []JournalEntry
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		var e JournalEntry
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("%s: not a slokit run journal: %w", n, err)
-		}
-		out = append(out, e)
+	path := filepath.Join(j.Dir, o.ID()+".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", o.ID(), err)
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].StartedAt.Before(out[b].StartedAt) })
-	return out, nil
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		return nil, fmt.Errorf("another game day runs on %s (%s); one run per SLO at a time, or its alerts would be credited to this run (lock %s)",
+			o.ID(), strings.TrimSpace(string(holder)), path)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "run %s, pid %d, since %s\n", runID, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	return func() {
+		_ = f.Truncate(0)
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // CleanupResult is what Cleanup did for one journal entry or sweep.
@@ -145,6 +190,8 @@ type CleanupResult struct {
 	// Skipped explains why an entry was left alone (its run is still alive).
 	Skipped string `json:"skipped,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// File is set for a file of the journal directory that is not a run journal.
+	File string `json:"file,omitempty"`
 }
 
 // CleanupOptions tunes Cleanup.
@@ -163,16 +210,16 @@ type CleanupOptions struct {
 // the backend's Sweeper (when it has one) for the run's leftovers, and deletes the entry
 // once both succeeded.
 func Cleanup(ctx context.Context, j *Journal, backends []Backend, opt CleanupOptions) ([]CleanupResult, error) {
-	entries, err := j.List()
-	if err != nil {
-		return nil, err
-	}
+	entries, bad := j.List()
 	byName := map[string]Backend{}
 	for _, b := range backends {
 		byName[b.Name()] = b
 	}
 	var out []CleanupResult
 	var errs []error
+	for _, b := range bad {
+		out = append(out, CleanupResult{File: b.File, Skipped: b.Err + "; skipped (remove it if it is not yours)"})
+	}
 	for _, e := range entries {
 		if opt.RunID != "" && e.RunID != opt.RunID {
 			continue
@@ -213,8 +260,12 @@ func cleanupEntry(ctx context.Context, e JournalEntry, b Backend, cr *CleanupRes
 	if b == nil {
 		return fmt.Errorf("backend %q is not built into this slokit; remove the fault by hand and delete the journal entry", e.Backend)
 	}
-	params, err := e.ParamsNode()
+	node, err := e.ParamsNode()
 	if err != nil {
+		return fmt.Errorf("journal params: %w", err)
+	}
+	params, ds := b.Parse("", node)
+	if err := ds.Err(); err != nil {
 		return fmt.Errorf("journal params: %w", err)
 	}
 	inj, err := b.New(params, Run{ID: e.RunID, GameDay: e.GameDay})
@@ -225,6 +276,12 @@ func cleanupEntry(ctx context.Context, e JournalEntry, b Backend, cr *CleanupRes
 		return fmt.Errorf("removing the %s fault: %w", e.Backend, err)
 	}
 	cr.Removed = append(cr.Removed, e.Backend+" fault of run "+e.RunID)
+	if c, ok := inj.(io.Closer); ok {
+		// What the run would have stopped at its end: a command it started, a state file.
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("stopping what the %s backend started: %w", e.Backend, err)
+		}
+	}
 	if sw, ok := b.(Sweeper); ok {
 		removed, err := sw.Sweep(ctx, e.RunID)
 		cr.Removed = append(cr.Removed, removed...)

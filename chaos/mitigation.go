@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -120,8 +121,8 @@ func planMitigation(d *decoder, g *GameDay, p *Plan, check func(w, path string) 
 	}
 	pm := &PlannedMitigation{Name: m.Name, Active: m.Active, Within: m.Within,
 		ReliefWindow: check(m.Relief.Window, "mitigation.relief.window"),
-		ReliefBelow:  orF(m.Relief.BurnRateBelow, DefaultBurnBelow), ReliefWithin: m.Relief.Within,
-		ReleaseWithin: or(m.ReleaseWithin, p.Recovery.Within)}
+		ReliefBelow:  cmp.Or(m.Relief.BurnRateBelow, DefaultBurnBelow), ReliefWithin: m.Relief.Within,
+		ReleaseWithin: cmp.Or(m.ReleaseWithin, p.Recovery.Within)}
 	if pm.ReliefWithin == 0 {
 		pm.ReliefWithin = windowDuration(pm.ReliefWindow) + p.Tolerance
 	}

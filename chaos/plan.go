@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ type Plan struct {
 	// ShortestWindow is the objective's shortest ratio window ("5m"); its burn rate is
 	// integrated into the budget the run spent.
 	ShortestWindow string
+	// HistoryNeeded is the longest long window of the tiers whose predictions the
+	// verdict compares with: the signals must hold that much history before injection.
+	HistoryNeeded time.Duration
 	// Mitigation is the resolved mitigation step; nil without one.
 	Mitigation *PlannedMitigation
 }
@@ -84,7 +88,7 @@ type PlannedRecovery struct {
 // HTTP abort of 50% of requests causes 0.5); Prepare uses it when the game day does not
 // set expectedErrorRatio.
 type Estimator interface {
-	ExpectedErrorRatio(params *yaml.Node) (ratio float64, ok bool)
+	ExpectedErrorRatio(params FaultParams) (ratio float64, ok bool)
 }
 
 // Prepare resolves g against its objective o. estimated is the error ratio the backend
@@ -92,124 +96,36 @@ type Estimator interface {
 // expectedErrorRatio wins over it. A game day whose fault cannot reach the burn rate of
 // an expected tier is rejected here, before anything is injected, with the maths.
 func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnostics) {
-	d := newDecoder(g.Source)
+	pl := &planner{d: newDecoder(g.Source), g: g, o: o}
 	p := &Plan{
 		GameDay:      g,
 		Objective:    o,
 		Hold:         g.Fault.Duration,
-		PollInterval: or(g.Signals.PollInterval, DefaultPollInterval),
-		Tolerance:    or(g.Signals.Tolerance, DefaultTolerance),
-		MaxBudget:    orF(g.Guardrails.MaxBudget, DefaultMaxBudget),
+		PollInterval: cmp.Or(g.Signals.PollInterval, DefaultPollInterval),
+		Tolerance:    cmp.Or(g.Signals.Tolerance, DefaultTolerance),
+		MaxBudget:    cmp.Or(g.Guardrails.MaxBudget, DefaultMaxBudget),
 		MustNotFire:  g.MustNotFire,
 	}
+	pl.p = p
 	switch {
 	case g.ExpectedErrorRatio > 0:
 		p.ErrorRatio, p.ErrorRatioSource = g.ExpectedErrorRatio, "gameday"
 	case estimated > 0:
 		p.ErrorRatio, p.ErrorRatioSource = estimated, "backend"
 	}
-	windows := o.RatioWindows()
-	p.ShortestWindow = slo.FormatWindow(windows[0])
-	checkWindow := func(w, path string) string {
-		if w == "" {
-			return p.ShortestWindow
-		}
-		for _, rw := range windows {
-			if slo.FormatWindow(rw) == w {
-				return w
-			}
-		}
-		d.Errf(nil, path, "%s has no burn rate over %s; its windows are %s", o.ID(), w, formatWindows(windows))
-		return w
-	}
-	noAlerts := g.SteadyState.NoAlerts == nil || *g.SteadyState.NoAlerts
+	p.ShortestWindow = slo.FormatWindow(o.RatioWindows()[0])
 	p.SteadyState = PlannedSteadyState{
-		Window:      checkWindow(g.SteadyState.Window, "steadyState.window"),
-		MaxBurnRate: orF(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
-		NoAlerts:    noAlerts,
+		Window:      pl.window(g.SteadyState.Window, "steadyState.window"),
+		MaxBurnRate: cmp.Or(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
+		NoAlerts:    g.SteadyState.NoAlerts == nil || *g.SteadyState.NoAlerts,
 		Wait:        g.SteadyState.Wait,
 	}
-	budget := o.ErrorBudget()
-	var slowestReset time.Duration
-	resetKnown := p.ErrorRatio > 0
-	tierErr := false // a broken expectation makes the recovery default moot
 	for i, e := range g.Expect {
-		path := fmt.Sprintf("expect[%d]", i)
-		at := &yaml.Node{Line: e.at.line, Column: e.at.col}
-		tiers := matchingTiers(o, e.AlertSelector)
-		if len(tiers) == 0 {
-			d.Errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), e.AlertSelector, formatTiers(o))
-			tierErr = true
-			continue
-		}
-		pe := PlannedExpectation{Selector: e.AlertSelector, Tiers: tiers, Within: e.Within}
-		if p.ErrorRatio > 0 {
-			var reachable []slo.Window
-			for _, w := range tiers {
-				if alerts.Predict(o, w, p.ErrorRatio).Fires {
-					reachable = append(reachable, w)
-				}
-			}
-			if len(reachable) == 0 {
-				var why []string
-				for _, w := range tiers {
-					why = append(why, fmt.Sprintf("%s fires only when the error ratio over %s and %s exceeds %g × %g = %g",
-						w.Name(), slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), w.BurnRate, round(budget), round(o.Threshold(w))))
-				}
-				d.Errf(at, path, "the fault cannot fire %s: its expected error ratio %g (%s) is a burn rate of %.3g×, and %s; a tier fires only if e > B·b (raise the fault's error ratio or expect a slower tier)",
-					e.AlertSelector, p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/budget, strings.Join(why, "; "))
-				tierErr = true
-				continue
-			}
-			pe.Tiers = reachable
-			for j, w := range reachable {
-				det := detect(o, w, p.ErrorRatio)
-				if j == 0 || det < pe.Predicted {
-					pe.Predicted = det
-				}
-			}
-		}
-		if pe.Within == 0 {
-			if pe.Predicted == 0 {
-				d.Errf(at, path+".within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within")
-				continue
-			}
-			pe.Within, pe.WithinPredicted = pe.Predicted+p.Tolerance, true
-		}
-		if p.Hold > 0 && pe.Predicted > 0 && pe.Predicted > p.Hold {
-			d.Warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
-		}
-		p.Expect = append(p.Expect, pe)
-	}
-	// The fault is held for Hold, or until every expectation fired: tiers slower than
-	// that do not fire, and their resets do not count.
-	holdEst := p.Hold
-	if holdEst == 0 {
-		for _, pe := range p.Expect {
-			holdEst = max(holdEst, pe.Predicted)
+		if pe, ok := pl.expectation(i, e); ok {
+			p.Expect = append(p.Expect, pe)
 		}
 	}
-	fires := func(w slo.Window) (time.Duration, bool) {
-		pr := alerts.Predict(o, w, p.ErrorRatio)
-		return pr.Reset, resetKnown && pr.Fires && pr.Detect <= holdEst
-	}
-	for i := range p.Expect {
-		for j, w := range p.Expect[i].Tiers {
-			if r, ok := fires(w); (ok || j == 0) && r > p.Expect[i].PredictedReset {
-				p.Expect[i].PredictedReset = r
-			}
-		}
-	}
-	for _, w := range matchingTiers(o, AlertSelector{Severity: slo.Page}) {
-		if r, ok := fires(w); ok {
-			slowestReset = max(slowestReset, r)
-		}
-	}
-	for _, w := range matchingTiers(o, AlertSelector{Severity: slo.Ticket}) {
-		if r, ok := fires(w); ok {
-			slowestReset = max(slowestReset, r)
-		}
-	}
+	slowestReset := pl.resets()
 	if g.SteadyState.Window == "" {
 		// The predictions assume the tier's long window held healthy traffic when the
 		// fault began: check that window, of the expectation predicted to fire first.
@@ -220,17 +136,132 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			}
 		}
 		if first != nil {
-			fastest := first.Tiers[0]
-			for _, w := range first.Tiers {
-				if p.ErrorRatio > 0 && detect(o, w, p.ErrorRatio) == first.Predicted {
-					fastest = w
-					break
-				}
-			}
-			p.SteadyState.Window = slo.FormatWindow(fastest.Long)
+			p.SteadyState.Window = slo.FormatWindow(fastestTier(o, *first, p.ErrorRatio).Long)
 		}
 	}
-	for i, m := range g.MustNotFire {
+	pl.mustNotFire()
+	pl.recovery(slowestReset)
+	planMitigation(pl.d, g, p, pl.window)
+	pl.timeout()
+	if len(pl.d.Diags.Errors()) > 0 {
+		return nil, pl.d.Diagnostics()
+	}
+	return p, pl.d.Diagnostics()
+}
+
+// planner resolves one game day against its objective for Prepare.
+type planner struct {
+	d       *decoder
+	g       *GameDay
+	o       slo.Objective
+	p       *Plan
+	tierErr bool // a broken expectation makes the recovery default moot
+}
+
+// window checks a burn-rate window label against the objective's windows; "" is the
+// shortest.
+func (pl *planner) window(w, path string) string {
+	if w == "" {
+		return pl.p.ShortestWindow
+	}
+	windows := pl.o.RatioWindows()
+	for _, rw := range windows {
+		if slo.FormatWindow(rw) == w {
+			return w
+		}
+	}
+	pl.d.Errf(nil, path, "%s has no burn rate over %s; its windows are %s", pl.o.ID(), w, formatWindows(windows))
+	return w
+}
+
+// expectation resolves expect[i]: its tiers, the ones the fault can fire, the predicted
+// detection and the deadline.
+func (pl *planner) expectation(i int, e Expectation) (PlannedExpectation, bool) {
+	d, o, p := pl.d, pl.o, pl.p
+	path := fmt.Sprintf("expect[%d]", i)
+	at := &yaml.Node{Line: e.at.line, Column: e.at.col}
+	tiers := matchingTiers(o, e.AlertSelector)
+	if len(tiers) == 0 {
+		d.Errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), e.AlertSelector, formatTiers(o))
+		pl.tierErr = true
+		return PlannedExpectation{}, false
+	}
+	pe := PlannedExpectation{Selector: e.AlertSelector, Tiers: tiers, Within: e.Within}
+	if p.ErrorRatio > 0 {
+		var reachable []slo.Window
+		for _, w := range tiers {
+			if alerts.Predict(o, w, p.ErrorRatio).Fires {
+				reachable = append(reachable, w)
+			}
+		}
+		if len(reachable) == 0 {
+			budget := o.ErrorBudget()
+			var why []string
+			for _, w := range tiers {
+				why = append(why, fmt.Sprintf("%s fires only when the error ratio over %s and %s exceeds %g × %g = %g",
+					w.Name(), slo.FormatWindow(w.Long), slo.FormatWindow(w.Short), w.BurnRate, round(budget), round(o.Threshold(w))))
+			}
+			d.Errf(at, path, "the fault cannot fire %s: its expected error ratio %g (%s) is a burn rate of %.3g×, and %s; a tier fires only if e > B·b (raise the fault's error ratio or expect a slower tier)",
+				e.AlertSelector, p.ErrorRatio, p.ErrorRatioSource, p.ErrorRatio/budget, strings.Join(why, "; "))
+			pl.tierErr = true
+			return PlannedExpectation{}, false
+		}
+		pe.Tiers = reachable
+		for j, w := range reachable {
+			if det := detect(o, w, p.ErrorRatio); j == 0 || det < pe.Predicted {
+				pe.Predicted = det
+			}
+		}
+	}
+	if pe.Within == 0 {
+		if pe.Predicted == 0 {
+			d.Errf(at, path+".within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within")
+			return PlannedExpectation{}, false
+		}
+		pe.Within, pe.WithinPredicted = pe.Predicted+p.Tolerance, true
+	}
+	if p.Hold > 0 && pe.Predicted > 0 && pe.Predicted > p.Hold {
+		d.Warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
+	}
+	return pe, true
+}
+
+// resets fills each expectation's predicted reset and returns the slowest reset of any
+// tier predicted to fire while the fault is held: the fault is held for Hold, or until
+// every expectation fired, so slower tiers do not fire and their resets do not count.
+func (pl *planner) resets() time.Duration {
+	o, p := pl.o, pl.p
+	holdEst := p.Hold
+	if holdEst == 0 {
+		for _, pe := range p.Expect {
+			holdEst = max(holdEst, pe.Predicted)
+		}
+	}
+	fires := func(w slo.Window) (time.Duration, bool) {
+		pr := alerts.Predict(o, w, p.ErrorRatio)
+		return pr.Reset, p.ErrorRatio > 0 && pr.Fires && pr.Detect <= holdEst
+	}
+	for i := range p.Expect {
+		for j, w := range p.Expect[i].Tiers {
+			if r, ok := fires(w); (ok || j == 0) && r > p.Expect[i].PredictedReset {
+				p.Expect[i].PredictedReset = r
+			}
+		}
+	}
+	var slowest time.Duration
+	for _, w := range o.Tiers() {
+		if r, ok := fires(w); ok {
+			slowest = max(slowest, r)
+		}
+	}
+	return slowest
+}
+
+// mustNotFire checks each forbidden selector names a tier, and warns when the fault is
+// predicted to fire it while held.
+func (pl *planner) mustNotFire() {
+	d, o, p := pl.d, pl.o, pl.p
+	for i, m := range pl.g.MustNotFire {
 		at := &yaml.Node{Line: m.at.line, Column: m.at.col}
 		path := fmt.Sprintf("mustNotFire[%d]", i)
 		tiers := matchingTiers(o, m)
@@ -238,38 +269,57 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			d.Errf(at, path, "%s has no %s alert tier; its tiers are %s", o.ID(), m, formatTiers(o))
 			continue
 		}
-		if p.ErrorRatio > 0 && p.Hold > 0 {
-			for _, w := range tiers {
-				if alerts.Predict(o, w, p.ErrorRatio).Fires {
-					if det := detect(o, w, p.ErrorRatio); det < p.Hold {
-						d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held", w.Name(), fmtDur(det), fmtDur(p.Hold))
+		if p.ErrorRatio <= 0 || p.Hold == 0 {
+			continue
+		}
+		for _, w := range tiers {
+			if alerts.Predict(o, w, p.ErrorRatio).Fires {
+				if det := detect(o, w, p.ErrorRatio); det < p.Hold {
+					unless := ""
+					if pl.g.Mitigation.Name != "" {
+						unless = ", unless mitigation " + pl.g.Mitigation.Name + " prevents it"
 					}
+					d.Warnf(at, path, "%s is predicted to fire after %s, within the %s the fault is held%s", w.Name(), fmtDur(det), fmtDur(p.Hold), unless)
 				}
 			}
 		}
 	}
-	rat := &yaml.Node{Line: g.Recovery.at.line, Column: g.Recovery.at.col}
+}
+
+// recovery resolves the recovery check; its default deadline is the slowest predicted
+// reset (or the recovery window, when longer) plus the tolerance.
+func (pl *planner) recovery(slowestReset time.Duration) {
+	g, p := pl.g, pl.p
 	p.Recovery = PlannedRecovery{
 		Within:        g.Recovery.Within,
-		BurnRateBelow: orF(g.Recovery.BurnRateBelow, DefaultBurnBelow),
-		Window:        checkWindow(g.Recovery.Window, "recovery.window"),
+		BurnRateBelow: cmp.Or(g.Recovery.BurnRateBelow, DefaultBurnBelow),
+		Window:        pl.window(g.Recovery.Window, "recovery.window"),
 	}
-	if p.Recovery.Within == 0 {
-		if resetKnown && slowestReset > 0 {
-			// The short-window burn rate falls under 1 no later than the short window
-			// empties; the alert resets before that (S·(1−B·b/e) < S).
-			p.Recovery.Within, p.Recovery.WithinPredicted = slowestReset+p.Tolerance, true
-			if sw := windowDuration(p.Recovery.Window); sw > slowestReset {
-				p.Recovery.Within = sw + p.Tolerance
-			}
-		} else if !tierErr {
-			d.Errf(rat, "recovery.within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
+	if p.Recovery.Within != 0 {
+		return
+	}
+	if p.ErrorRatio > 0 && slowestReset > 0 {
+		// The short-window burn rate falls under 1 no later than the short window
+		// empties; the alert resets before that (S·(1−B·b/e) < S).
+		p.Recovery.Within, p.Recovery.WithinPredicted = slowestReset+p.Tolerance, true
+		if sw := windowDuration(p.Recovery.Window); sw > slowestReset {
+			p.Recovery.Within = sw + p.Tolerance
 		}
+	} else if !pl.tierErr {
+		pl.d.Errf(&yaml.Node{Line: g.Recovery.at.line, Column: g.Recovery.at.col}, "recovery.within",
+			"required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the reset time, or set recovery.within")
 	}
-	planMitigation(d, g, p, checkWindow)
+}
+
+// timeout resolves the run's timeout and the history the predictions need.
+func (pl *planner) timeout() {
+	g, o, p, d := pl.g, pl.o, pl.p, pl.d
 	hold := p.Hold
 	for _, e := range p.Expect {
 		hold = max(hold, e.Within)
+		if len(e.Tiers) > 0 {
+			p.HistoryNeeded = max(p.HistoryNeeded, fastestTier(o, e, p.ErrorRatio).Long)
+		}
 	}
 	if m := p.Mitigation; m != nil && p.Hold == 0 {
 		hold = max(hold, m.Within+m.ReliefWithin)
@@ -282,10 +332,6 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		d.Warnf(nil, "guardrails.timeout", "%s is shorter than the planned run (steady-state wait %s + fault %s + recovery %s = %s): the run may abort before its verdict",
 			fmtDur(p.Timeout), fmtDur(p.SteadyState.Wait), fmtDur(hold), fmtDur(p.Recovery.Within), fmtDur(planned))
 	}
-	if len(d.Diags.Errors()) > 0 {
-		return nil, d.Diagnostics()
-	}
-	return p, d.Diagnostics()
 }
 
 // detect and reset are alerts.Predict's detection and reset times of tier w for o under
@@ -296,6 +342,17 @@ func detect(o slo.Objective, w slo.Window, e float64) time.Duration {
 
 func reset(o slo.Objective, w slo.Window, e float64) time.Duration {
 	return alerts.Predict(o, w, e).Reset
+}
+
+// fastestTier is the tier of e predicted to fire first (its first tier when the error
+// ratio is unknown).
+func fastestTier(o slo.Objective, e PlannedExpectation, ratio float64) slo.Window {
+	for _, w := range e.Tiers {
+		if ratio > 0 && detect(o, w, ratio) == e.Predicted {
+			return w
+		}
+	}
+	return e.Tiers[0]
 }
 
 func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
@@ -333,20 +390,6 @@ func windowDuration(w string) time.Duration {
 		return 0
 	}
 	return d
-}
-
-func or(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
-func orF(f, def float64) float64 {
-	if f == 0 {
-		return def
-	}
-	return f
 }
 
 // round trims float noise like 0.0010000000000000009 for messages.

@@ -18,8 +18,26 @@ const (
 	Fail Outcome = "fail"
 	// Aborted: a guardrail (budget, timeout) or the steady-state check stopped the run.
 	Aborted Outcome = "aborted"
-	// Interrupted: the context was cancelled (Ctrl-C, SIGTERM).
+	// Interrupted: the context was cancelled (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT).
 	Interrupted Outcome = "interrupted"
+	// Error: the run could not be judged (signals unreachable, injection or removal
+	// failed, another run holds the SLO).
+	Error Outcome = "error"
+)
+
+// Cause says why a run ended early or failed for something other than its alerts.
+type Cause string
+
+// The causes a Result names; "" for a run that went through its phases.
+const (
+	CauseSteadyState Cause = "steady-state" // preflight: the SLO was not quiet, or history too short
+	CauseBudget      Cause = "budget"       // guardrails.maxBudget
+	CauseTimeout     Cause = "timeout"      // guardrails.timeout
+	CauseSignalLoss  Cause = "signal-loss"  // no answer from the signals for Runner.SignalLoss
+	CauseLeaseLost   Cause = "lease-lost"   // the fault's holder removed it (lease ended)
+	CauseInterrupted Cause = "interrupted"  // a signal or the caller's context
+	CauseNotOnPath   Cause = "fault-not-on-sli-path"
+	CauseLocked      Cause = "locked" // another run holds the SLO
 )
 
 // Phase names a step of a run.
@@ -51,8 +69,15 @@ type Result struct {
 	ErrorRatio       float64 `json:"expectedErrorRatio,omitempty"`
 	ErrorRatioSource string  `json:"expectedErrorRatioSource,omitempty"`
 
-	Outcome Outcome  `json:"outcome"`
+	Outcome Outcome `json:"outcome"`
+	// Cause says why the run ended early (aborted, interrupted, error) or failed for
+	// something other than its alerts; "" otherwise.
+	Cause   Cause    `json:"cause,omitempty"`
 	Reasons []string `json:"reasons,omitempty"`
+	// TimeoutSeconds is guardrails.timeout, drawn in the report.
+	TimeoutSeconds float64 `json:"timeoutSeconds,omitempty"`
+	// Fault is what the fault did as its backend counted it (the HTTP fault proxy).
+	Fault *FaultResult `json:"fault,omitempty"`
 
 	StartedAt time.Time `json:"startedAt"`
 	EndedAt   time.Time `json:"endedAt"`
@@ -105,6 +130,20 @@ type SteadyStateResult struct {
 	MaxBurnRate float64  `json:"maxBurnRate"`
 	NoAlerts    bool     `json:"noAlerts"`
 	Met         bool     `json:"met"`
+	// HistoryNeeded is the long window the predictions rely on; HistoryShort is set
+	// when the signals held less history than that.
+	HistoryNeeded string `json:"historyNeeded,omitempty"`
+	HistoryShort  bool   `json:"historyShort,omitempty"`
+}
+
+// FaultResult is the backend's count of the fault against what the SLI saw.
+type FaultResult struct {
+	FaultStats
+	// PeakBurnRate is the highest burn rate on the shortest window while the fault was
+	// in place (and one short window after).
+	PeakBurnRate float64 `json:"peakBurnRate"`
+	// NotOnPath is set when the fault failed requests the SLI did not see.
+	NotOnPath bool `json:"notOnSliPath,omitempty"`
 }
 
 // ExpectationResult is one expected alert's verdict.

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +60,7 @@ type Runner struct {
 	Run      Run
 	// Journal, when set, records the run before injection so that `slokit chaos cleanup`
 	// can remove the fault after a crash; the entry is deleted after a clean removal.
+	// It also holds the lock that keeps a second run off the same SLO.
 	Journal *Journal
 	// Entry is the journal entry to write; RunID and StartedAt are filled in.
 	Entry JournalEntry
@@ -73,66 +75,79 @@ type Runner struct {
 	RemoveTimeout time.Duration
 	// SignalTimeout bounds one read of the signals; 0 means 10s.
 	SignalTimeout time.Duration
-	// MaxPollErrors is how many consecutive failed polls abort the run; 0 means 30.
-	MaxPollErrors int
+	// SignalLoss ends the run, removing the fault, when no read of the signals succeeded
+	// for this long: a fault must not stay in while nobody watches the SLO. 0 means
+	// DefaultSignalLoss.
+	SignalLoss time.Duration
 }
+
+// DefaultSignalLoss is how long a run goes without an answer from its signals before it
+// removes the fault and ends.
+const DefaultSignalLoss = 30 * time.Second
 
 // ErrFaultLeft reports that the fault could not be removed; the journal entry is kept
 // so that `slokit chaos cleanup` can retry.
 var ErrFaultLeft = errors.New("the fault may still be in place")
 
 type runState struct {
-	r        *Runner
-	res      *Result
-	start    time.Time
-	tracks   map[string]*AlertTrack
-	order    []string
-	lastPoll time.Time
-	phase    Phase
-	failures int
-	injected bool
-	removed  bool
-	began    time.Time
-	ended    time.Time
-	mit      *mitigationTracker // nil without a mitigation step
+	r          *Runner
+	res        *Result
+	start      time.Time
+	tracks     map[string]*AlertTrack
+	order      []string
+	lastPoll   time.Time
+	lastOK     time.Time
+	phase      Phase
+	failures   int
+	lastErr    string
+	injected   bool
+	removed    bool
+	began      time.Time
+	ended      time.Time
+	interrupt  context.Context    // the caller's context: cancelled means interrupted
+	preexisted map[string]bool    // tracks active when the fault was injected
+	foreign    map[string]bool    // alert names ignored, logged once
+	mit        *mitigationTracker // nil without a mitigation step
 }
+
+// stopped ends a run early for Cause; Reason says why in a sentence.
+type stopped struct {
+	cause  Cause
+	reason string
+}
+
+func (e *stopped) Error() string { return e.reason }
+
+var errTimeout = errors.New("run timeout")
 
 // Execute runs the phases preflight → inject → expect → remove → recover → verdict.
 // The fault is removed on every path once injected: success, failed checks, guardrail
-// aborts, cancellation of ctx (on a fresh context) and panics. The Result is non-nil
-// whenever preflight started; err is non-nil when the run could not be judged (signals
-// unreachable, injection or removal failed) or ctx was cancelled.
+// aborts, lost signals, a lost lease, the run's timeout, cancellation of ctx (on a fresh
+// context) and panics. The Result is non-nil; err is non-nil when the run could not be
+// judged (signals unreachable, injection or removal failed) or ctx was cancelled.
 func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
-	if r.Clock == nil {
-		r.Clock = RealClock{}
-	}
-	if r.Log == nil {
-		r.Log = slog.New(slog.DiscardHandler)
-	}
-	p := r.Plan
-	o := p.Objective
-	s := &runState{r: r, tracks: map[string]*AlertTrack{}, start: r.Clock.Now()}
-	s.res = &Result{
-		RunID: r.Run.ID, GameDay: p.GameDay.Name, Description: p.GameDay.Description,
-		Service: o.Service, SLO: o.Name, Objective: o.Target, PeriodSeconds: o.Period.Seconds(),
-		Backend: p.GameDay.Fault.Backend, ErrorRatio: p.ErrorRatio, ErrorRatioSource: p.ErrorRatioSource,
-		StartedAt: s.start,
-		Budget:    BudgetResult{Max: p.MaxBudget},
-		Recovery: RecoveryResult{Window: p.Recovery.Window, BurnRateBelow: p.Recovery.BurnRateBelow,
-			WithinSeconds: p.Recovery.Within.Seconds(), WithinPredicted: p.Recovery.WithinPredicted},
-	}
+	r.defaults()
+	s := newRunState(r, ctx)
 	res = s.res
-	if s.mit, err = newMitigationTracker(p, r.Signals); err != nil {
+	if s.mit, err = newMitigationTracker(r.Plan, r.Signals); err != nil {
+		s.res.Outcome = Error
 		return res, err
 	}
-	for _, w := range o.Windows() {
-		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: w.Name(), BurnRate: w.BurnRate,
-			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: !o.Enabled(w.Severity)})
+	if r.Journal != nil {
+		unlock, err := r.Journal.Lock(r.Plan.Objective, r.Run.ID)
+		if err != nil {
+			s.res.Outcome, s.res.Cause = Error, CauseLocked
+			s.res.Reasons = append(s.res.Reasons, err.Error())
+			return res, err
+		}
+		defer unlock()
 	}
+	runCtx, cancel := s.contexts(ctx)
+	defer cancel()
 	defer func() {
 		// Runs on panics too: a fault must never outlive its run.
 		if s.injected && !s.removed {
-			if rerr := s.remove(ctx); rerr != nil && err == nil {
+			if rerr := s.remove(runCtx); rerr != nil && err == nil {
 				err = rerr
 			}
 		}
@@ -140,50 +155,191 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 		s.finishPhase()
 		s.res.Alerts = s.sortedTracks()
 	}()
+	return res, s.end(runCtx, s.phases(runCtx))
+}
 
-	// preflight
+func (r *Runner) defaults() {
+	if r.Clock == nil {
+		r.Clock = RealClock{}
+	}
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	r.RemoveTimeout = cmp.Or(r.RemoveTimeout, 30*time.Second)
+	r.SignalTimeout = cmp.Or(r.SignalTimeout, 10*time.Second)
+	r.SignalLoss = cmp.Or(r.SignalLoss, DefaultSignalLoss)
+}
+
+func newRunState(r *Runner, ctx context.Context) *runState {
+	p := r.Plan
+	o := p.Objective
+	s := &runState{r: r, tracks: map[string]*AlertTrack{}, start: r.Clock.Now(), interrupt: ctx, preexisted: map[string]bool{}, foreign: map[string]bool{}}
+	s.lastOK = s.start
+	s.res = &Result{
+		RunID: r.Run.ID, GameDay: p.GameDay.Name, Description: p.GameDay.Description,
+		Service: o.Service, SLO: o.Name, Objective: o.Target, PeriodSeconds: o.Period.Seconds(),
+		Backend: p.GameDay.Fault.Backend, ErrorRatio: p.ErrorRatio, ErrorRatioSource: p.ErrorRatioSource,
+		StartedAt: s.start, TimeoutSeconds: p.Timeout.Seconds(),
+		Budget: BudgetResult{Max: p.MaxBudget},
+		Recovery: RecoveryResult{Window: p.Recovery.Window, BurnRateBelow: p.Recovery.BurnRateBelow,
+			WithinSeconds: p.Recovery.Within.Seconds(), WithinPredicted: p.Recovery.WithinPredicted},
+	}
+	for _, w := range o.Windows() {
+		s.res.Tiers = append(s.res.Tiers, TierInfo{Name: w.Name(), BurnRate: w.BurnRate,
+			Long: slo.FormatWindow(w.Long), Short: slo.FormatWindow(w.Short), Disabled: !o.Enabled(w.Severity)})
+	}
+	return s
+}
+
+// contexts derives the run's context: it ends at the run's timeout (every phase honours
+// it, also a call that blocks) and when the injector loses its fault's lease.
+func (s *runState) contexts(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	cancelT := context.CancelFunc(func() {})
+	if _, real := s.r.Clock.(RealClock); real {
+		ctx, cancelT = context.WithTimeoutCause(ctx, s.r.Plan.Timeout, errTimeout)
+	}
+	if lh, ok := s.r.Injector.(LeaseHolder); ok {
+		go func() {
+			select {
+			case err := <-lh.Lost():
+				cancelCause(&stopped{CauseLeaseLost, "the fault's lease was lost: " + err.Error()})
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, func() { cancelT(); cancelCause(nil) }
+}
+
+// phases runs the phases in order; a non-nil error ends the run (see end).
+func (s *runState) phases(ctx context.Context) error {
+	if err := s.preflight(ctx); err != nil {
+		return err
+	}
+	if err := s.inject(ctx); err != nil {
+		return err
+	}
+	if err := s.expect(ctx); err != nil {
+		return err
+	}
+	s.enter(PhaseRemove)
+	if err := s.remove(ctx); err != nil {
+		return err
+	}
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	s.enter(PhaseVerdict)
+	s.verdict()
+	return nil
+}
+
+// end finishes a run that err ended early: the fault is removed at once, the outcome
+// and the reason recorded, and the expectations judged as measured so far. It returns
+// the error Execute returns: nil for an abort, ctx's error for an interruption.
+func (s *runState) end(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var st *stopped
+	if !errors.As(err, &st) {
+		if s.res.Outcome == "" {
+			s.res.Outcome = Error
+			s.reason("%v", err)
+		}
+		return err
+	}
+	s.res.Cause = st.cause
+	s.reason("%s", st.reason)
+	s.res.Outcome = Aborted
+	if st.cause == CauseInterrupted {
+		s.res.Outcome = Interrupted
+	}
+	var rerr error
+	if s.injected && !s.removed {
+		s.enter(PhaseRemove)
+		rerr = s.remove(ctx)
+	}
+	if s.injected {
+		s.enter(PhaseVerdict)
+		s.verdict()
+	}
+	if st.cause == CauseInterrupted {
+		return errors.Join(s.interrupt.Err(), rerr)
+	}
+	return rerr
+}
+
+// cause explains why ctx ended.
+func (s *runState) cause(ctx context.Context) error {
+	if s.interrupt.Err() != nil {
+		return &stopped{CauseInterrupted, "interrupted"}
+	}
+	c := context.Cause(ctx)
+	var st *stopped
+	switch {
+	case errors.As(c, &st):
+		return st
+	case errors.Is(c, errTimeout):
+		return &stopped{CauseTimeout, fmt.Sprintf("guardrail: the run took %s, over guardrails.timeout %s", fmtDur(s.r.Clock.Now().Sub(s.start)), fmtDur(s.r.Plan.Timeout))}
+	}
+	return &stopped{CauseInterrupted, "interrupted"}
+}
+
+// preflight starts the backend, checks the signals answer, then polls until the steady
+// state holds or steadyState.wait passes.
+func (s *runState) preflight(ctx context.Context) error {
+	r, p := s.r, s.r.Plan
 	s.enter(PhasePreflight)
+	if pg, ok := r.Signals.(Pinger); ok {
+		cctx, cancel := context.WithTimeout(ctx, r.SignalTimeout)
+		err := pg.Ping(cctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.cause(ctx)
+			}
+			return fmt.Errorf("nothing was injected: %w", err)
+		}
+	}
 	if br, ok := r.Signals.(BudgetReader); ok {
-		if v, err := br.BudgetRemaining(ctx, o); err == nil {
+		if v, err := br.BudgetRemaining(ctx, p.Objective); err == nil {
 			s.res.Budget.RemainingBefore = ptrF(v)
 		} else {
-			r.Log.Warn("budget remaining unavailable", "err", err)
+			r.Log.Debug("budget remaining unavailable", "err", err)
 		}
 	}
 	if st, ok := r.Injector.(Starter); ok {
 		if err := st.Start(ctx); err != nil {
-			return res, fmt.Errorf("starting the %s backend (no fault applied yet): %w", p.GameDay.Fault.Backend, err)
+			return fmt.Errorf("starting the %s backend (no fault applied yet): %w", p.GameDay.Fault.Backend, err)
 		}
 	}
-	for {
-		burn, active, err := s.poll(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				s.res.Outcome = Interrupted
-				return res, ctx.Err()
-			}
-			if r.Clock.Now().Sub(s.start) >= p.SteadyState.Wait {
-				return res, fmt.Errorf("preflight: reading signals for %s: %w", o.ID(), err)
-			}
-		} else {
+	for first := true; ; first = false {
+		burn, active, err := s.tick(ctx, !first)
+		if isStop(err) {
+			return err
+		}
+		if err == nil {
 			var reasons []string
-			s.res.SteadyState, reasons = steadyState(p, burn, active)
+			s.res.SteadyState, reasons = s.steadyState(ctx, burn, active)
 			if s.res.SteadyState.Met {
-				break
+				return nil
 			}
 			if r.Clock.Now().Sub(s.start) >= p.SteadyState.Wait {
-				s.res.Reasons = append(s.res.Reasons, reasons...)
-				s.res.Outcome = Aborted
-				return res, nil
+				return &stopped{CauseSteadyState, strings.Join(reasons, "; ")}
 			}
 		}
-		if err := r.Clock.Sleep(ctx, p.PollInterval); err != nil {
-			s.res.Outcome = Interrupted
-			return res, err
-		}
 	}
+}
 
-	// inject
+func isStop(err error) bool {
+	var st *stopped
+	return errors.As(err, &st)
+}
+
+// inject writes the journal entry, then applies the fault.
+func (s *runState) inject(ctx context.Context) error {
+	r, p := s.r, s.r.Plan
 	s.enter(PhaseInject)
 	if r.Journal != nil {
 		e := r.Entry
@@ -192,103 +348,106 @@ func (r *Runner) Execute(ctx context.Context) (res *Result, err error) {
 			e.Backend = p.GameDay.Fault.Backend
 		}
 		if err := r.Journal.Write(e); err != nil {
-			return res, fmt.Errorf("writing the run journal before injection (nothing was injected): %w", err)
+			return fmt.Errorf("writing the run journal before injection (nothing was injected): %w", err)
 		}
+	}
+	for key, t := range s.tracks {
+		s.preexisted[key] = t.Active
 	}
 	s.injected = true // Remove is safe after a failed or partial Inject.
 	if err := r.Injector.Inject(ctx); err != nil {
 		if ctx.Err() != nil {
-			s.res.Outcome = Interrupted
-			return res, ctx.Err()
+			return s.cause(ctx)
 		}
-		return res, fmt.Errorf("injecting the %s fault: %w", p.GameDay.Fault.Backend, err)
+		return fmt.Errorf("injecting the %s fault: %w", p.GameDay.Fault.Backend, err)
 	}
 	s.began = r.Clock.Now()
 	s.note("fault injected")
-
-	// expect
-	s.enter(PhaseExpect)
-	for {
-		if err := r.Clock.Sleep(ctx, p.PollInterval); err != nil {
-			s.res.Outcome = Interrupted
-			return res, err
-		}
-		if _, _, err := s.poll(ctx); err != nil {
-			if ctx.Err() != nil {
-				s.res.Outcome = Interrupted
-				return res, ctx.Err()
-			}
-			if s.failures >= or0(r.MaxPollErrors, 30) {
-				return res, fmt.Errorf("reading signals failed %d times in a row: %w", s.failures, err)
-			}
-		}
-		if s.guardrails() {
-			return res, s.aborted(ctx)
-		}
-		held := r.Clock.Now().Sub(s.began)
-		if p.Hold > 0 {
-			if held >= p.Hold {
-				break
-			}
-		} else if s.expectationsSettled(held) && s.mit.faultSettled(r.Clock.Now(), s.began) {
-			break
-		}
-	}
-
-	// remove
-	s.enter(PhaseRemove)
-	if err := s.remove(ctx); err != nil {
-		return res, err
-	}
-
-	// recover
-	s.enter(PhaseRecover)
-	for {
-		if err := r.Clock.Sleep(ctx, p.PollInterval); err != nil {
-			s.res.Outcome = Interrupted
-			return res, err
-		}
-		burn, active, err := s.poll(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				s.res.Outcome = Interrupted
-				return res, ctx.Err()
-			}
-			if s.failures >= or0(r.MaxPollErrors, 30) {
-				return res, fmt.Errorf("reading signals failed %d times in a row: %w", s.failures, err)
-			}
-			continue
-		}
-		since := r.Clock.Now().Sub(s.ended)
-		v, ok := burn[p.Recovery.Window]
-		firing := false
-		for _, a := range active {
-			firing = firing || a.State == "firing"
-		}
-		if ok && v < p.Recovery.BurnRateBelow && !firing && s.res.Recovery.RecoveredSeconds == nil {
-			s.res.Recovery.RecoveredSeconds = secs(since)
-			s.res.Recovery.Met = since <= p.Recovery.Within
-			s.note("recovered")
-		}
-		if (s.res.Recovery.RecoveredSeconds != nil || since > p.Recovery.Within) && s.mit.releaseSettled(r.Clock.Now(), s.ended) {
-			break
-		}
-		if s.guardrails() {
-			return res, s.aborted(ctx)
-		}
-	}
-
-	// verdict
-	s.enter(PhaseVerdict)
-	s.verdict()
-	return res, nil
+	return nil
 }
 
-func or0(v, def int) int {
-	if v == 0 {
-		return def
+// expect holds the fault for fault.duration, or until every expectation fired or
+// missed its deadline, polling the signals and the guardrails.
+func (s *runState) expect(ctx context.Context) error {
+	r, p := s.r, s.r.Plan
+	s.enter(PhaseExpect)
+	for {
+		if _, _, err := s.tick(ctx, true); isStop(err) {
+			return err
+		}
+		if err := s.guardrails(); err != nil {
+			return err
+		}
+		held := r.Clock.Now().Sub(s.began)
+		if p.Hold > 0 && held >= p.Hold || p.Hold == 0 && s.expectationsSettled(held) && s.mit.faultSettled(r.Clock.Now(), s.began) {
+			return nil
+		}
 	}
-	return v
+}
+
+// recover polls until the recovery window's burn rate is under the bound with no alert
+// firing, or recovery.within passes.
+func (s *runState) recover(ctx context.Context) error {
+	r, p := s.r, s.r.Plan
+	s.enter(PhaseRecover)
+	for {
+		burn, active, err := s.tick(ctx, true)
+		if isStop(err) {
+			return err
+		}
+		since := r.Clock.Now().Sub(s.ended)
+		if err == nil {
+			v, ok := burn[p.Recovery.Window]
+			if ok && v < p.Recovery.BurnRateBelow && !anyFiring(active) && s.res.Recovery.RecoveredSeconds == nil {
+				s.res.Recovery.RecoveredSeconds = secs(since)
+				s.res.Recovery.Met = since <= p.Recovery.Within
+				s.note("recovered")
+			}
+		}
+		if (s.res.Recovery.RecoveredSeconds != nil || since > p.Recovery.Within) && s.mit.releaseSettled(r.Clock.Now(), s.ended) {
+			return nil
+		}
+		if err := s.guardrails(); err != nil {
+			return err
+		}
+	}
+}
+
+func anyFiring(active []AlertState) bool {
+	for _, a := range active {
+		if a.State == "firing" {
+			return true
+		}
+	}
+	return false
+}
+
+// tick is the one poll step of every phase: it sleeps one poll interval (when sleep is
+// set) and reads the signals. It returns a *stopped when the run must end (interrupted,
+// timed out, lease lost, signals lost for SignalLoss) and the read's error otherwise.
+func (s *runState) tick(ctx context.Context, sleep bool) (map[string]float64, []AlertState, error) {
+	r := s.r
+	if sleep {
+		if err := r.Clock.Sleep(ctx, r.Plan.PollInterval); err != nil {
+			return nil, nil, s.cause(ctx)
+		}
+	}
+	burn, active, err := s.poll(ctx)
+	if err == nil {
+		return burn, active, nil
+	}
+	if ctx.Err() != nil {
+		return nil, nil, s.cause(ctx)
+	}
+	if gap := r.Clock.Now().Sub(s.lastOK); gap >= r.SignalLoss {
+		what := "nothing was injected"
+		if s.injected {
+			what = "the fault was removed"
+		}
+		return nil, nil, &stopped{CauseSignalLoss, fmt.Sprintf("signals lost: no answer from %s for %s (%d failed reads, last: %v); %s and the run ended: a fault must not stay in while nobody watches the SLO",
+			r.Signals, fmtDur(gap), s.failures, err, what)}
+	}
+	return nil, nil, err
 }
 
 func (s *runState) enter(p Phase) {
@@ -321,25 +480,29 @@ func (s *runState) progress(burn map[string]float64, active []AlertState, event 
 }
 
 // poll reads the signals once, records a sample, follows alert transitions and
-// integrates the budget spent.
+// integrates the budget spent. A read is bounded by SignalTimeout and by what is left of
+// SignalLoss, so a frozen Prometheus cannot hold the run past it.
 func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, error) {
 	r := s.r
 	o := r.Plan.Objective
-	cctx, cancel := context.WithTimeout(ctx, orD(r.SignalTimeout, 10*time.Second))
+	left := r.SignalLoss - r.Clock.Now().Sub(s.lastOK)
+	cctx, cancel := context.WithTimeout(ctx, max(100*time.Millisecond, min(r.SignalTimeout, left)))
 	defer cancel()
 	burn, err := r.Signals.BurnRates(cctx, o)
 	var active []AlertState
 	if err == nil {
 		active, err = r.Signals.Alerts(cctx, o)
+		active = s.ours(active)
 	}
 	now := r.Clock.Now()
 	if err != nil {
-		s.failures++
-		s.res.PollErrors++
-		r.Log.Warn("reading signals", "err", err, "consecutive", s.failures)
+		s.failed(err)
 		return nil, nil, err
 	}
-	s.failures = 0
+	if s.failures > 0 {
+		r.Log.Info("signals answer again", "after", fmtDur(now.Sub(s.lastOK)), "failed reads", s.failures)
+	}
+	s.failures, s.lastErr, s.lastOK = 0, "", now
 	for w, v := range burn {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			delete(burn, w) // no traffic: no ratio; and JSON cannot carry NaN
@@ -358,37 +521,7 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 		key := string(a.Severity) + "/" + a.Window
 		sample.Alerts = append(sample.Alerts, key+"="+a.State)
 		seen[key] = true
-		t := s.tracks[key]
-		if t == nil {
-			t = &AlertTrack{Name: a.Name, Severity: a.Severity, Window: a.Window}
-			s.tracks[key] = t
-			s.order = append(s.order, key)
-		}
-		if !t.Active {
-			t.Active = true
-			t.ResolvedAt = nil
-			at := now
-			if !a.ActiveAt.IsZero() && a.ActiveAt.Before(now) && (s.began.IsZero() || !a.ActiveAt.Before(s.began)) {
-				at = a.ActiveAt
-			}
-			t.PendingAt = ptrTime(at)
-			if a.State == "pending" {
-				s.event(burn, active, key+" pending")
-			}
-		}
-		if a.State == "firing" && !t.Firing {
-			t.Firing = true
-			at := now
-			// An alert without `for:` fires at the evaluation that made it active; when
-			// it was never seen pending, ActiveAt is a closer firing time than the poll.
-			if t.PendingAt != nil && t.PendingAt.Before(now) && !s.sawPending(key) {
-				at = *t.PendingAt
-			}
-			if t.FiringAt == nil {
-				t.FiringAt = ptrTime(at)
-			}
-			s.event(burn, active, key+" firing")
-		}
+		s.track(key, a, now, burn, active)
 	}
 	sort.Strings(sample.Alerts)
 	for _, key := range s.order {
@@ -396,12 +529,79 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 		if t.Active && !seen[key] {
 			t.Active, t.Firing = false, false
 			t.ResolvedAt = ptrTime(now)
+			s.preexisted[key] = false
 			s.event(burn, active, key+" resolved")
 		}
 	}
 	s.res.Samples = append(s.res.Samples, sample)
 	s.progress(burn, active, "")
 	return burn, active, nil
+}
+
+// ours keeps the alerts named as o's rules name them (slo.Objective.AlertName); an alert with
+// the SLO's labels but another name is not the alert under test.
+func (s *runState) ours(active []AlertState) []AlertState {
+	want := s.r.Plan.Objective.AlertName()
+	out := active[:0]
+	for _, a := range active {
+		if a.Name != "" && a.Name != want {
+			if !s.foreign[a.Name] {
+				s.foreign[a.Name] = true
+				s.r.Log.Warn("ignoring an alert that carries this SLO's labels but not its alert name", "alertname", a.Name, "want", want)
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// failed counts a failed read; the same error repeated is logged once.
+func (s *runState) failed(err error) {
+	s.failures++
+	s.res.PollErrors++
+	if msg := err.Error(); msg != s.lastErr {
+		s.lastErr = msg
+		s.r.Log.Warn("reading signals", "err", err, "failed reads", s.failures)
+	}
+}
+
+// track follows one active alert's transitions.
+func (s *runState) track(key string, a AlertState, now time.Time, burn map[string]float64, active []AlertState) {
+	t := s.tracks[key]
+	if t == nil {
+		t = &AlertTrack{Name: a.Name, Severity: a.Severity, Window: a.Window}
+		s.tracks[key] = t
+		s.order = append(s.order, key)
+	}
+	if !t.Active {
+		t.Active = true
+		t.ResolvedAt = nil
+		if t.FiringAt != nil && !s.began.IsZero() && t.FiringAt.Before(s.began) {
+			t.FiringAt = nil // it fired before the fault; this is a new activation
+		}
+		at := now
+		if !a.ActiveAt.IsZero() && a.ActiveAt.Before(now) && (s.began.IsZero() || !a.ActiveAt.Before(s.began)) {
+			at = a.ActiveAt
+		}
+		t.PendingAt = ptrTime(at)
+		if a.State == "pending" {
+			s.event(burn, active, key+" pending")
+		}
+	}
+	if a.State == "firing" && !t.Firing {
+		t.Firing = true
+		at := now
+		// An alert without `for:` fires at the evaluation that made it active; when
+		// it was never seen pending, ActiveAt is a closer firing time than the poll.
+		if t.PendingAt != nil && t.PendingAt.Before(now) && !s.sawPending(key) {
+			at = *t.PendingAt
+		}
+		if t.FiringAt == nil {
+			t.FiringAt = ptrTime(at)
+		}
+		s.event(burn, active, key+" firing")
+	}
 }
 
 func (s *runState) sawPending(key string) bool {
@@ -420,19 +620,14 @@ func (s *runState) event(burn map[string]float64, active []AlertState, e string)
 	s.progress(burn, active, e)
 }
 
-func orD(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
-// firedFor returns the first track matching sel that fired at or after the fault began.
+// firedFor returns the first track matching sel that fired after the fault began; an
+// alert already active when the fault was injected does not count until it resolved
+// and fired again.
 func (s *runState) firedFor(sel AlertSelector) *AlertTrack {
 	var best *AlertTrack
 	for _, key := range s.order {
 		t := s.tracks[key]
-		if t.FiringAt == nil || !sel.matches(t.Severity, t.Window) {
+		if t.FiringAt == nil || s.preexisted[key] || !sel.matches(t.Severity, t.Window) {
 			continue
 		}
 		if best == nil || t.FiringAt.Before(*best.FiringAt) {
@@ -451,27 +646,23 @@ func (s *runState) expectationsSettled(held time.Duration) bool {
 	return true
 }
 
-// guardrails aborts the run when the budget or the timeout is exceeded.
-func (s *runState) guardrails() bool {
+// guardrails stops the run when the budget or the timeout is exceeded.
+func (s *runState) guardrails() error {
 	p := s.r.Plan
 	if s.res.Budget.Spent > p.MaxBudget {
-		s.res.Outcome = Aborted
-		s.reason("guardrail: the run spent %.1f%% of the period's error budget, over guardrails.maxBudget %.1f%%", 100*s.res.Budget.Spent, 100*p.MaxBudget)
-		return true
+		return &stopped{CauseBudget, fmt.Sprintf("guardrail: the run spent %.1f%% of the period's error budget, over guardrails.maxBudget %.1f%%", 100*s.res.Budget.Spent, 100*p.MaxBudget)}
 	}
 	if el := s.r.Clock.Now().Sub(s.start); el > p.Timeout {
-		s.res.Outcome = Aborted
-		s.reason("guardrail: the run took %s, over guardrails.timeout %s", fmtDur(el), fmtDur(p.Timeout))
-		return true
+		return &stopped{CauseTimeout, fmt.Sprintf("guardrail: the run took %s, over guardrails.timeout %s", fmtDur(el), fmtDur(p.Timeout))}
 	}
-	return false
+	return nil
 }
 
 // remove takes the fault away on a fresh context, so that it also runs after ctx was
 // cancelled, and deletes the journal entry once removal succeeded.
 func (s *runState) remove(ctx context.Context) error {
 	r := s.r
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orD(r.RemoveTimeout, 30*time.Second))
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.RemoveTimeout)
 	defer cancel()
 	err := r.Injector.Remove(rctx)
 	s.ended = r.Clock.Now()
@@ -494,6 +685,11 @@ func (s *runState) remove(ctx context.Context) error {
 			r.Log.Warn("backend fault times unavailable; measuring from injection and removal", "err", err)
 		}
 	}
+	if fc, ok := r.Injector.(FaultCounter); ok {
+		if st, ok := fc.FaultStats(); ok {
+			s.res.Fault = &FaultResult{FaultStats: st}
+		}
+	}
 	s.note("fault removed")
 	if r.Journal != nil {
 		if err := r.Journal.Delete(r.Run.ID); err != nil {
@@ -503,41 +699,13 @@ func (s *runState) remove(ctx context.Context) error {
 	return nil
 }
 
-// verdict judges the run from what was measured.
+// verdict judges the run from what was measured. An aborted or interrupted run keeps
+// its outcome: its expectations are reported as measured so far.
 func (s *runState) verdict() {
 	p := s.r.Plan
 	pass := true
 	for _, e := range p.Expect {
-		er := ExpectationResult{Alert: e.Selector.String(), WithinSeconds: e.Within.Seconds(), WithinPredicted: e.WithinPredicted}
-		for _, w := range e.Tiers {
-			er.Tiers = append(er.Tiers, w.Name())
-		}
-		if e.Predicted > 0 {
-			er.PredictedSeconds = secs(e.Predicted)
-			er.PredictedResetSeconds = secs(e.PredictedReset)
-		}
-		if t := s.firedFor(e.Selector); t != nil {
-			det := t.FiringAt.Sub(s.began)
-			er.DetectedSeconds, er.FiredTier = secs(det), t.Tier()
-			er.Met = det <= e.Within
-			if e.Predicted > 0 {
-				er.DetectionMinusPredicted = ptrF(det.Seconds() - e.Predicted.Seconds())
-				// Predict the reset of the tier that actually fired.
-				for _, w := range e.Tiers {
-					if w.Name() == t.Tier() {
-						er.PredictedResetSeconds = secs(reset(p.Objective, w, p.ErrorRatio))
-					}
-				}
-			}
-			if t.ResolvedAt != nil && !t.ResolvedAt.Before(s.ended) {
-				er.ResetSeconds = secs(t.ResolvedAt.Sub(s.ended))
-			}
-			if !er.Met {
-				s.reason("%s fired after %s, later than the %s allowed", t.Tier(), fmtDur(det), fmtDur(e.Within))
-			}
-		} else if s.res.Outcome != Aborted {
-			s.reason("%s did not fire within %s of the fault (predicted %s)", e.Selector, fmtDur(e.Within), predictedText(e.Predicted))
-		}
+		er := s.judgeExpectation(e)
 		pass = pass && er.Met
 		s.res.Expectations = append(s.res.Expectations, er)
 	}
@@ -550,18 +718,23 @@ func (s *runState) verdict() {
 		}
 		s.res.MustNotFire = append(s.res.MustNotFire, fr)
 	}
-	if s.res.Outcome == Aborted {
-		// Stopped by a guardrail: the expectations are reported as measured so far; the
-		// recovery was never watched.
-	} else if !s.res.Recovery.Met {
+	done := s.res.Outcome == ""
+	if done && !s.res.Recovery.Met {
 		pass = false
 		if s.res.Recovery.RecoveredSeconds == nil {
 			s.reason("did not recover within %s of the fault's end: the %s burn rate stayed at or above %g or an alert kept firing",
 				fmtDur(p.Recovery.Within), p.Recovery.Window, p.Recovery.BurnRateBelow)
 		}
 	}
-	if br, ok := s.r.Signals.(BudgetReader); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), orD(s.r.SignalTimeout, 10*time.Second))
+	if !s.checkFaultPath() {
+		pass = false
+	}
+	if br, ok := s.r.Signals.(BudgetReader); ok && s.res.Cause != CauseSignalLoss {
+		wait := s.r.SignalTimeout
+		if !done {
+			wait = min(wait, 2*time.Second) // an ended run reports what it can, quickly
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		if v, err := br.BudgetRemaining(ctx, p.Objective); err == nil {
 			s.res.Budget.RemainingAfter = ptrF(v)
 		}
@@ -571,7 +744,7 @@ func (s *runState) verdict() {
 		pass = s.judgeMitigation() && pass
 	}
 	switch {
-	case s.res.Outcome == Aborted:
+	case !done:
 	case pass:
 		s.res.Outcome = Pass
 	default:
@@ -579,17 +752,88 @@ func (s *runState) verdict() {
 	}
 }
 
-// aborted finishes a run a guardrail stopped: the fault is removed at once and the
-// expectations are judged as measured so far, keeping the Aborted outcome.
-func (s *runState) aborted(ctx context.Context) error {
-	var err error
-	if s.injected && !s.removed {
-		s.enter(PhaseRemove)
-		err = s.remove(ctx)
+func (s *runState) judgeExpectation(e PlannedExpectation) ExpectationResult {
+	p := s.r.Plan
+	er := ExpectationResult{Alert: e.Selector.String(), WithinSeconds: e.Within.Seconds(), WithinPredicted: e.WithinPredicted}
+	for _, w := range e.Tiers {
+		er.Tiers = append(er.Tiers, w.Name())
 	}
-	s.enter(PhaseVerdict)
-	s.verdict()
-	return err
+	if e.Predicted > 0 {
+		er.PredictedSeconds = secs(e.Predicted)
+		er.PredictedResetSeconds = secs(e.PredictedReset)
+	}
+	t := s.firedFor(e.Selector)
+	if t == nil {
+		if s.res.Outcome == "" {
+			s.reason("%s did not fire within %s of the fault (predicted %s)%s", e.Selector, fmtDur(e.Within), predictedText(e.Predicted), s.alreadyActive(e.Selector))
+		}
+		return er
+	}
+	det := t.FiringAt.Sub(s.began)
+	er.DetectedSeconds, er.FiredTier = secs(det), t.Tier()
+	er.Met = det <= e.Within
+	if e.Predicted > 0 {
+		er.DetectionMinusPredicted = ptrF(det.Seconds() - e.Predicted.Seconds())
+		// Predict the reset of the tier that actually fired.
+		for _, w := range e.Tiers {
+			if w.Name() == t.Tier() {
+				er.PredictedResetSeconds = secs(reset(p.Objective, w, p.ErrorRatio))
+			}
+		}
+	}
+	if t.ResolvedAt != nil && !t.ResolvedAt.Before(s.ended) {
+		er.ResetSeconds = secs(t.ResolvedAt.Sub(s.ended))
+	}
+	if !er.Met {
+		s.reason("%s fired after %s, later than the %s allowed", t.Tier(), fmtDur(det), fmtDur(e.Within))
+	}
+	return er
+}
+
+// alreadyActive explains an expectation met only by an alert that was active before
+// the fault.
+func (s *runState) alreadyActive(sel AlertSelector) string {
+	for key, pre := range s.preexisted {
+		if t := s.tracks[key]; pre && sel.matches(t.Severity, t.Window) {
+			return fmt.Sprintf("; %s was already active when the fault was injected, so it proves nothing about this fault", key)
+		}
+	}
+	return ""
+}
+
+// checkFaultPath compares what the fault did, as its backend counted it, with what the
+// SLI saw: a fault that failed requests the SLI never measured is not on the SLI's
+// traffic path, and the run proves nothing about the alerting. It reports false when
+// the run must fail for it.
+func (s *runState) checkFaultPath() bool {
+	f := s.res.Fault
+	short := windowDuration(s.r.Plan.ShortestWindow)
+	if f == nil || !s.removed || s.ended.Sub(s.began) < short+2*s.r.Plan.PollInterval {
+		return true // too short a fault for the SLI's shortest window to show it
+	}
+	b := s.r.Plan.Objective.ErrorBudget()
+	for _, smp := range s.res.Samples {
+		if !smp.T.Before(s.began) && !smp.T.After(s.ended.Add(short)) {
+			f.PeakBurnRate = max(f.PeakBurnRate, smp.Burn[s.r.Plan.ShortestWindow])
+		}
+	}
+	switch {
+	case f.Matched == 0:
+		f.NotOnPath = true
+		s.res.Cause = cmp.Or(s.res.Cause, CauseNotOnPath)
+		s.reason("the fault matched no request while it was in place: no traffic went through the fault (is the load sent to the proxy? does match select the SLI's requests?)")
+		return false
+	case f.Errors == 0:
+		return true // delays: what the SLI makes of them depends on its threshold
+	}
+	if want := float64(f.Errors) / float64(f.Matched) / b; f.PeakBurnRate < max(1, want/10) {
+		f.NotOnPath = true
+		s.res.Cause = cmp.Or(s.res.Cause, CauseNotOnPath)
+		s.reason("fault not on the SLI's traffic path: the fault failed %d of %d requests (a %.3g× burn on them), but the SLI's %s burn rate peaked at %.3g; the SLI is measured where the fault does not reach (behind the proxy, or on other traffic)",
+			f.Errors, f.Matched, want, s.r.Plan.ShortestWindow, f.PeakBurnRate)
+		return false
+	}
+	return true
 }
 
 func predictedText(d time.Duration) string {
@@ -607,8 +851,10 @@ func (s *runState) sortedTracks() []AlertTrack {
 	return out
 }
 
-// steadyState checks the preflight conditions on one poll's signals.
-func steadyState(p *Plan, burn map[string]float64, active []AlertState) (SteadyStateResult, []string) {
+// steadyState checks the preflight conditions on one poll's signals, and that the
+// signals hold as much history as the windows the predictions rely on.
+func (s *runState) steadyState(ctx context.Context, burn map[string]float64, active []AlertState) (SteadyStateResult, []string) {
+	p := s.r.Plan
 	o := p.Objective
 	ss := SteadyStateResult{Window: p.SteadyState.Window, MaxBurnRate: p.SteadyState.MaxBurnRate, NoAlerts: p.SteadyState.NoAlerts, Met: true}
 	var reasons []string
@@ -630,6 +876,16 @@ func steadyState(p *Plan, burn map[string]float64, active []AlertState) (SteadyS
 			names = append(names, fmt.Sprintf("%s/%s %s", a.Severity, a.Window, a.State))
 		}
 		reasons = append(reasons, fmt.Sprintf("steady state not met: alerts of %s are already active (%s); a run must start from a quiet SLO", o.ID(), strings.Join(names, ", ")))
+	}
+	if hr, ok := s.r.Signals.(HistoryReader); ok && p.HistoryNeeded > 0 {
+		covered, err := hr.HistoryCovers(ctx, o, p.HistoryNeeded)
+		ss.HistoryNeeded = slo.FormatWindow(p.HistoryNeeded)
+		ss.HistoryShort = err == nil && !covered
+		if ss.HistoryShort {
+			ss.Met = false
+			reasons = append(reasons, fmt.Sprintf("history too short: %s holds less than %s of %s's SLI, the long window the predicted detection relies on; a fault now would fire the alert early and the measurement would mean nothing (give steadyState.wait time to fill it)",
+				s.r.Signals, slo.FormatWindow(p.HistoryNeeded), o.ID()))
+		}
 	}
 	return ss, reasons
 }

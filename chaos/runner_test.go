@@ -508,7 +508,8 @@ func TestCleanupSweeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ratio, ok := (fakeBackend{}).ExpectedErrorRatio(n); !ok || ratio != 0.5 {
+	fp, pds := (fakeBackend{}).Parse("", n)
+	if ratio, ok := (fakeBackend{}).ExpectedErrorRatio(fp); len(pds) != 0 || !ok || ratio != 0.5 {
 		t.Errorf("params after the journal: %v %v", ratio, ok)
 	}
 	w := &world{clock: newFakeClock(), active: true}

@@ -101,9 +101,12 @@ func Detail(o slo.Objective) (dashboard.Dashboard, error) {
 	b = b.WithPanel(sliTimeline(o, sel).Span(12).Height(9))
 	b = b.WithPanel(errorRatioTimeline(o, sel).Span(12).Height(9))
 
-	b = b.WithRow(dashboard.NewRowBuilder("Burn rate by alert tier"))
-	for i, w := range o.Windows() {
-		b = b.WithPanel(tierPanel(o, sel, i, w).Span(12).Height(8))
+	// Only the tiers that can fire an alert: a disabled severity has no panel.
+	if tiers := o.Tiers(); len(tiers) > 0 {
+		b = b.WithRow(dashboard.NewRowBuilder("Burn rate by alert tier"))
+		for i, w := range tiers {
+			b = b.WithPanel(tierPanel(o, sel, i, w).Span(12).Height(8))
+		}
 	}
 
 	b = b.WithRow(dashboard.NewRowBuilder("Error budget and events"))
@@ -289,11 +292,12 @@ func sliTierSteps(o slo.Objective) []any {
 	return append(out, o.Target, "green")
 }
 
-// burnRates returns the tiers' distinct burn-rate thresholds, ascending or descending.
+// burnRates returns the enabled tiers' distinct burn-rate thresholds, ascending or
+// descending.
 func burnRates(o slo.Objective, descending bool) []float64 {
 	var rates []float64
 	seen := map[float64]bool{}
-	for _, w := range o.Windows() {
+	for _, w := range o.Tiers() {
 		if !seen[w.BurnRate] {
 			seen[w.BurnRate] = true
 			rates = append(rates, w.BurnRate)
@@ -413,11 +417,15 @@ func errorRatioTimeline(o slo.Objective, sel selector) *timeseries.PanelBuilder 
 	return p
 }
 
-// shortWindows are the tiers' short windows, ascending and distinct.
+// shortWindows are the enabled tiers' short windows, ascending and distinct; the
+// shortest recorded window when no tier is enabled.
 func shortWindows(o slo.Objective) []time.Duration {
 	seen := map[time.Duration]bool{}
 	var out []time.Duration
-	for _, w := range o.Windows() {
+	if len(o.Tiers()) == 0 {
+		return []time.Duration{shortest(o)}
+	}
+	for _, w := range o.Tiers() {
 		if !seen[w.Short] {
 			seen[w.Short] = true
 			out = append(out, w.Short)

@@ -450,3 +450,57 @@ func TestDetailShowsEachTierThreshold(t *testing.T) {
 		t.Errorf("tier panels:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestDetailCarriesEachSLOsTiersExactly: a disabled severity has no tier panel and no
+// threshold line; with every tier disabled the tier row is gone.
+func TestDetailCarriesEachSLOsTiersExactly(t *testing.T) {
+	base := fixture()[0]
+	tests := []struct {
+		name     string
+		alerting slo.Alerting
+		want     []string
+	}{
+		{"both", slo.Alerting{}, []string{"page tier 1", "page tier 2", "ticket tier 3", "ticket tier 4"}},
+		{"ticket disabled", slo.Alerting{Ticket: slo.Severity{Disabled: true}}, []string{"page tier 1", "page tier 2"}},
+		{"page disabled", slo.Alerting{Page: slo.Severity{Disabled: true}}, []string{"ticket tier 1", "ticket tier 2"}},
+		{"none", slo.Alerting{Page: slo.Severity{Disabled: true}, Ticket: slo.Severity{Disabled: true}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			o.Alerting = tt.alerting
+			d, err := dashboards.Detail(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			row := false
+			for _, p := range d.Panels {
+				if p.RowPanel != nil && p.RowPanel.Title != nil && *p.RowPanel.Title == "Burn rate by alert tier" {
+					row = true
+				}
+				if p.Panel == nil || p.Panel.Title == nil || !strings.Contains(*p.Panel.Title, " tier ") {
+					continue
+				}
+				title, _, _ := strings.Cut(*p.Panel.Title, ":")
+				got = append(got, title)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") || row != (len(tt.want) > 0) {
+				t.Errorf("tier panels %q (row %v), want %q", got, row, tt.want)
+			}
+			if len(tt.want) == 0 {
+				return
+			}
+			// Threshold lines of the error-ratio timeline: one per enabled burn rate.
+			data := string(mustJSON(t, d))
+			for _, w := range o.Windows() {
+				if o.Enabled(w.Severity) {
+					continue
+				}
+				if strings.Contains(data, slo.FormatFloat(w.BurnRate)+"× over "+slo.FormatWindow(w.Long)) {
+					t.Errorf("disabled %s tier %s× over %s still drawn", w.Severity, slo.FormatFloat(w.BurnRate), slo.FormatWindow(w.Long))
+				}
+			}
+		})
+	}
+}

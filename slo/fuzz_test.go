@@ -14,7 +14,7 @@ import (
 // examples. Parse must never panic, and whatever it returns must hold the invariants
 // every generator relies on.
 func FuzzParseSpec(f *testing.F) {
-	for _, pattern := range []string{"testdata/*/*.yaml", "testdata/openslo/*/*.yaml", "../examples/*.yaml"} {
+	for _, pattern := range []string{"testdata/*/*.yaml", "testdata/openslo/*/*.yaml", "testdata/pyrra/*/*.yaml", "../examples/*.yaml"} {
 		paths, err := filepath.Glob(pattern)
 		if err != nil {
 			f.Fatal(err)
@@ -107,7 +107,8 @@ func checkService(t *testing.T, svc *slo.Service) {
 // files. It must never panic, and every Service it returns must hold the invariants.
 func FuzzParseFiles(f *testing.F) {
 	dirs, _ := filepath.Glob("testdata/openslo/*")
-	for _, d := range dirs {
+	pyrra, _ := filepath.Glob("testdata/pyrra/*")
+	for _, d := range append(dirs, pyrra...) {
 		paths, _ := filepath.Glob(filepath.Join(d, "*.yaml"))
 		var parts [][]byte
 		for _, p := range paths {

@@ -94,6 +94,12 @@ func parseFiles(files []File, walked map[string]bool) ([]*Service, Diagnostics) 
 	return l.finish()
 }
 
+// ExpandPath returns path itself, or the *.yaml and *.yml files under it, recursively
+// and in lexical order, when it is a directory (hidden directories skipped): the files
+// LoadFiles reads for path. Commands reading other YAML files (slokit apply) list a
+// directory the same way with it.
+func ExpandPath(path string) ([]string, error) { return expandPath(path) }
+
 // expandPath returns path itself, or the *.yaml and *.yml files under it when it is a
 // directory (hidden directories skipped).
 func expandPath(path string) ([]string, error) {

@@ -2,7 +2,6 @@ package slo
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -290,14 +289,4 @@ func (w *walker) detectKind(root, v *yaml.Node, path string) format {
 		w.errf(v, vp, "unsupported apiVersion %q: %s", v.Value, readsWhat)
 	}
 	return formatUnknown
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

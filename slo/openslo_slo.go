@@ -43,33 +43,8 @@ func (w *walker) openSLOSLO(o openSLOObject, refs *openSLORefs) ([]Objective, []
 	svcName := w.looseNameAt(service, specNode, joinPath(sp, "service"), "service")
 	w.openSLOBudgeting(f["budgetingMethod"], joinPath(sp, "budgetingMethod"))
 
-	var periodNode *yaml.Node
-	var periodPath string
-	var targets []openSLOTarget
-	if o.alpha() {
-		periodPath = joinPath(sp, "timeWindows")
-		base.Period, periodNode = w.openSLOAlphaWindow(f["timeWindows"], periodPath)
-		if ind := f["indicator"]; !isNull(w.resolve(ind)) {
-			w.errf(w.resolve(ind), joinPath(sp, "indicator"), "thresholdMetric SLIs are not supported: burn-rate alerts need ratioMetrics of good and total events")
-		}
-		targets = w.openSLOAlphaObjectives(f["objectives"], specNode, joinPath(sp, "objectives"))
-	} else {
-		periodPath = joinPath(sp, "timeWindow")
-		base.Period, periodNode = w.openSLOTimeWindow(f["timeWindow"], periodPath)
-		base.SLI = w.openSLOSpecSLI(f["indicator"], w.scalarAt(f["indicatorRef"], joinPath(sp, "indicatorRef")), specNode, sp, refs)
-		targets = w.openSLOObjectives(f["objectives"], specNode, joinPath(sp, "objectives"))
-	}
-	if base.Period > 0 {
-		pp := periodPath
-		if periodNode != nil {
-			pp = joinPath(indexPath(periodPath, 0), map[bool]string{true: "count", false: "duration"}[o.alpha()])
-		}
-		w.periodFits(base.Period, false, periodNode, pp)
-	}
-	var windows []Window
-	if !o.alpha() {
-		windows = w.openSLOAlertPolicies(f["alertPolicies"], joinPath(sp, "alertPolicies"), refs, base.Period)
-	}
+	sh := w.openSLOShape(o, f, &base, specNode, sp, refs)
+	periodNode, periodPath, targets, windows := sh.periodNode, sh.periodPath, sh.targets, sh.windows
 	if w.Errs > before {
 		return nil, nil, ""
 	}
@@ -127,6 +102,47 @@ func (w *walker) openSLOOrigins(o openSLOObject, f map[string]*yaml.Node, t open
 	} else {
 		w.origin("alerting", nil, "", "no alert policy: slokit's default tiers")
 	}
+}
+
+// openSLOShape is what differs between v1 and v1alpha SLOs: the period, the objectives
+// (each with its SLI in v1alpha) and the alert tiers (v1 only).
+type openSLOShape struct {
+	periodNode *yaml.Node
+	periodPath string
+	targets    []openSLOTarget
+	windows    []Window
+}
+
+// openSLOShape reads the version-specific fields of o's spec f into base and the shape.
+func (w *walker) openSLOShape(o openSLOObject, f map[string]*yaml.Node, base *Objective, specNode *yaml.Node, sp string, refs *openSLORefs) openSLOShape {
+	var periodNode *yaml.Node
+	var periodPath string
+	var targets []openSLOTarget
+	var windows []Window
+	if o.alpha() {
+		periodPath = joinPath(sp, "timeWindows")
+		base.Period, periodNode = w.openSLOAlphaWindow(f["timeWindows"], periodPath)
+		if ind := f["indicator"]; !isNull(w.resolve(ind)) {
+			w.errf(w.resolve(ind), joinPath(sp, "indicator"), "thresholdMetric SLIs are not supported: burn-rate alerts need ratioMetrics of good and total events")
+		}
+		targets = w.openSLOAlphaObjectives(f["objectives"], specNode, joinPath(sp, "objectives"))
+	} else {
+		periodPath = joinPath(sp, "timeWindow")
+		base.Period, periodNode = w.openSLOTimeWindow(f["timeWindow"], periodPath)
+		base.SLI = w.openSLOSpecSLI(f["indicator"], w.scalarAt(f["indicatorRef"], joinPath(sp, "indicatorRef")), specNode, sp, refs)
+		targets = w.openSLOObjectives(f["objectives"], specNode, joinPath(sp, "objectives"))
+	}
+	if base.Period > 0 {
+		pp := periodPath
+		if periodNode != nil {
+			pp = joinPath(indexPath(periodPath, 0), map[bool]string{true: "count", false: "duration"}[o.alpha()])
+		}
+		w.periodFits(base.Period, false, periodNode, pp)
+	}
+	if !o.alpha() {
+		windows = w.openSLOAlertPolicies(f["alertPolicies"], joinPath(sp, "alertPolicies"), refs, base.Period)
+	}
+	return openSLOShape{periodNode: periodNode, periodPath: periodPath, targets: targets, windows: windows}
 }
 
 // openSLOBudgeting accepts Occurrences (the default when absent).

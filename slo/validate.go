@@ -23,6 +23,11 @@ import (
 
 var nameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
+// SuggestName turns s into a valid slokit service or SLO name, lowercase letters,
+// digits and '-' ("Redirect Latency" → "redirect-latency"; "my-name" when nothing is
+// left). `slokit init` names discovered services with it.
+func SuggestName(s string) string { return suggestName(s) }
+
 // suggestName turns s into a valid slokit name for hints ("Redirect Latency" →
 // "redirect-latency").
 func suggestName(s string) string {

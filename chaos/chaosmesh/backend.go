@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slokit/slokit/chaos"
@@ -54,18 +55,22 @@ var (
 // Name implements chaos.Backend.
 func (b *Backend) Name() string { return BackendName }
 
-// Validate implements chaos.Backend; see ParseFault for the parameters.
-func (b *Backend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	_, ds := ParseFault(file, params)
-	return ds
+// Parse implements chaos.Backend: the typed fault is a *Fault; see ParseFault for the
+// parameters.
+func (b *Backend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
+	f, ds := ParseFault(file, params)
+	if len(ds.Errors()) > 0 || f == nil {
+		return nil, ds
+	}
+	return f, ds
 }
 
 // New implements chaos.Backend: it builds the injector of run's fault. Nothing is sent
 // to the cluster before Inject.
-func (b *Backend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
-	f, ds := ParseFault("", params)
-	if err := ds.Err(); err != nil {
-		return nil, err
+func (b *Backend) New(params chaos.FaultParams, run chaos.Run) (chaos.Injector, error) {
+	f, ok := params.(*Fault)
+	if !ok || f == nil {
+		return nil, fmt.Errorf("chaosmesh: params %T are not from Backend.Parse", params)
 	}
 	return b.Injector(f, run)
 }
@@ -90,6 +95,12 @@ func (b *Backend) Injector(f *Fault, run chaos.Run) (*Injector, error) {
 	name := f.Name
 	if name == "" {
 		name = ObjectName(run)
+	}
+	if !oneShot(f.Kind, f.Action) && run.Timeout > 0 {
+		var err error
+		if obj, err = expireWithRun(obj, run.Timeout); err != nil {
+			return nil, err
+		}
 	}
 	obj.SetName(name)
 	obj.SetNamespace(ns)
@@ -248,4 +259,24 @@ func (b *Backend) Sweep(ctx context.Context, runID string) ([]string, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// expireWithRun gives a fault without spec.duration the run's timeout as its duration:
+// Chaos Mesh then ends it by itself if slokit dies and nobody runs cleanup. A duration
+// the game day set is kept.
+func expireWithRun(obj chaosObject, timeout time.Duration) (chaosObject, error) {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("chaosmesh: %w", err)
+	}
+	spec, _ := u["spec"].(map[string]any)
+	if spec == nil || spec["duration"] != nil {
+		return obj, nil
+	}
+	spec["duration"] = timeout.String()
+	out := obj.DeepCopyObject().(chaosObject)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u, out); err != nil {
+		return nil, fmt.Errorf("chaosmesh: setting spec.duration: %w", err)
+	}
+	return out, nil
 }

@@ -455,7 +455,7 @@ func TestRealSweep(t *testing.T) {
 func TestRealCleanupFromJournal(t *testing.T) {
 	b, c, ns := setup(t)
 	b2 := &Backend{Client: c, Kube: b.Kube, PollInterval: b.PollInterval}
-	params := func() *yaml.Node {
+	params := func() chaos.FaultParams {
 		data, err := os.ReadFile("testdata/valid/network-partition.yaml")
 		if err != nil {
 			t.Fatal(err)
@@ -464,7 +464,15 @@ func TestRealCleanupFromJournal(t *testing.T) {
 		if err := yaml.Unmarshal([]byte(strings.ReplaceAll(string(data), "shortlink", ns)), &n); err != nil {
 			t.Fatal(err)
 		}
-		return &n
+		root := &n
+		if root.Kind == yaml.DocumentNode {
+			root = root.Content[0]
+		}
+		f, ds := b.Parse("network-partition.yaml", root)
+		if err := ds.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return f
 	}
 	ctx := context.Background()
 	crashed, err := b.New(params(), chaos.Run{ID: "crash1", GameDay: "g"})
@@ -557,5 +565,58 @@ func TestRealRBACSuffices(t *testing.T) {
 	err = elsewhere.Inject(ctx)
 	if err == nil || !strings.Contains(err.Error(), "forbidden; grant slokit's Role (`slokit chaos rbac`)") {
 		t.Errorf("Inject in another namespace: %v, want forbidden with the RBAC hint", err)
+	}
+}
+
+// TestRealSampleGameDay: the shipped Chaos Mesh resilience game day's NetworkChaos, read
+// through the whole game-day parser, is accepted by the real CRD schema, selects the
+// linkcheck pods, and goes through its lifecycle.
+func TestRealSampleGameDay(t *testing.T) {
+	b, c, ns := setup(t)
+	const file = "../../sample-service/gamedays/linkcheck-delay-chaosmesh.yaml"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ds := chaos.Parse(file, data, []chaos.Backend{&Backend{}})
+	if g == nil {
+		t.Fatalf("%s: %v", file, ds)
+	}
+	parsed, ok := g.Fault.Params.(*Fault)
+	if !ok {
+		t.Fatalf("params %T, want the typed *Fault", g.Fault.Params)
+	}
+	f := *parsed
+	f.Namespace = ns
+	f.InjectTimeout, f.RemoveTimeout = 20*time.Second, 20*time.Second
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "linkcheck-0", Namespace: ns, Labels: map[string]string{"app": "linkcheck"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "linkcheck:dev"}}},
+	}
+	ctx := context.Background()
+	if err := c.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	in, err := b.Injector(&f, chaos.Run{ID: "lk1", GameDay: g.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected := make(chan error, 1)
+	go func() { injected <- in.Inject(ctx) }()
+	k := newController(t, c, in)
+	k.waitFor(client.ObjectKey{Namespace: ns, Name: "slokit-linkcheck-delay-k8s-lk1"}, nil)
+	nc := k.obj.(*v1alpha1.NetworkChaos)
+	if nc.Spec.Delay == nil || nc.Spec.Delay.Latency != "1s" || nc.Spec.Selector.LabelSelectors["app"] != "linkcheck" {
+		t.Fatalf("stored NetworkChaos: %+v", nc.Spec)
+	}
+	k.inject(time.Now(), ns+"/linkcheck-0")
+	if err := <-injected; err != nil {
+		t.Fatalf("Inject: %v", err)
+	}
+	removed := make(chan error, 1)
+	go func() { removed <- in.Remove(ctx) }()
+	k.recoverAndRelease(time.Now())
+	if err := <-removed; err != nil {
+		t.Fatalf("Remove: %v", err)
 	}
 }

@@ -246,17 +246,3 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
-
-// mapKey returns the key node of key in mapping n, or nil.
-func mapKey(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i]
-		}
-	}
-	return nil
-}

@@ -1,6 +1,9 @@
 package local
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -18,6 +21,7 @@ func FuzzBackendParams(f *testing.F) {
 		"listen: 127.0.0.1:1\nupstream: 127.0.0.1:2\ntoxic: latency\nlatency: 100ms\njitter: 10ms\nstream: upstream\npercent: 50%\n",
 		"action: pause\npid: 1234\n",
 		"action: kill\ncommand: [./shortlink, -addr, \"127.0.0.1:8080\"]\nrestart: false\n",
+		"control: unix:///run/slokit/p.sock\nlease: 2s\nabort: {percent: 50}\n",
 		"[1, 2]\n", "", "abort: {percent: [1]}\n",
 	} {
 		f.Add(s)
@@ -33,7 +37,7 @@ func FuzzBackendParams(f *testing.F) {
 			n = doc.Content[0]
 		}
 		for _, b := range backends {
-			ds := b.Validate("f.yaml", n)
+			params, ds := b.Parse("f.yaml", n)
 			for _, d := range ds {
 				if d.Line == 0 || d.Message == "" {
 					t.Fatalf("%s: diagnostic without position or message: %+v", b.Name(), d)
@@ -48,7 +52,10 @@ func FuzzBackendParams(f *testing.F) {
 					continue
 				}
 			}
-			if _, err := b.New(n, chaos.Run{ID: "fuzz"}); err != nil {
+			if findKey(n, "tokenFile") != nil {
+				continue // New reads the token file
+			}
+			if _, err := b.New(params, chaos.Run{ID: "fuzz"}); err != nil {
 				t.Fatalf("%s: Validate accepted %q but New failed: %v", b.Name(), src, err)
 			}
 		}
@@ -65,4 +72,38 @@ func findKey(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// FuzzControlFault feeds arbitrary bodies to PUT /v1/fault of the proxy's control API: it
+// must never panic, must answer 200 only with a valid fault set, 4xx otherwise, and a
+// DELETE must always return the proxy to forwarding.
+func FuzzControlFault(f *testing.F) {
+	for _, s := range []string{
+		`{"runId":"r1","lease":"1s","fault":{"abort":{"percent":50,"status":503}}}`,
+		`{"runId":"r1","fault":{"delay":{"percent":100,"latency":"300ms","jitter":"50ms","distribution":"normal"},"match":{"routes":["GET /{code}"],"pathPrefix":"/"}}}`,
+		`{"runId":"","fault":{}}`, `{"runId":"x","lease":"1h","fault":{"abort":{"percent":50}}}`, `[]`, ``, `{"runId":"x","fault":{"match":{"routes":["GET {x}"]},"abort":{"percent":1}}}`,
+	} {
+		f.Add(s)
+	}
+	p, err := NewHTTPProxy(HTTPProxyConfig{Listen: "127.0.0.1:0", Target: "http://127.0.0.1:1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &Control{Proxy: p}
+	h := c.Handler()
+	f.Fuzz(func(t *testing.T, body string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPut, "/v1/fault", strings.NewReader(body)))
+		switch {
+		case w.Code == http.StatusOK && p.fault.Load() == nil:
+			t.Fatalf("200 without a fault for %q", body)
+		case w.Code != http.StatusOK && (w.Code < 400 || w.Code > 499):
+			t.Fatalf("status %d for %q", w.Code, body)
+		}
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodDelete, "/v1/fault", nil))
+		if w.Code != http.StatusOK || p.fault.Load() != nil {
+			t.Fatalf("DELETE: %d, fault %v", w.Code, p.fault.Load())
+		}
+	})
 }

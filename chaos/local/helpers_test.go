@@ -24,6 +24,16 @@ func node(t *testing.T, src string) *yaml.Node {
 	return doc.Content[0]
 }
 
+// parse runs b.Parse on params src and fails the test on any error.
+func parse(t *testing.T, b chaos.Backend, src string) chaos.FaultParams {
+	t.Helper()
+	p, ds := b.Parse("gd.yaml", node(t, src))
+	if err := ds.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // validateCase is a params document and every diagnostic its backend reports for it.
 type validateCase struct {
 	name, params string
@@ -36,7 +46,8 @@ func checkValidate(t *testing.T, b chaos.Backend, tests []validateCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, d := range b.Validate("gd.yaml", node(t, tt.params)) {
+			_, ds := b.Parse("gd.yaml", node(t, tt.params))
+			for _, d := range ds {
 				got = append(got, d.String())
 			}
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {

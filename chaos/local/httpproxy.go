@@ -143,6 +143,17 @@ type active struct {
 	fault   HTTPFault
 	match   *matcher
 	removed chan struct{}
+	// matched, aborted and delayed count the requests the fault saw and what it did.
+	matched, aborted, delayed atomic.Int64
+}
+
+// stats reports a's counters; nil reports zeros.
+func (a *active) stats() chaos.FaultStats {
+	if a == nil {
+		return chaos.FaultStats{}
+	}
+	ab, dl := a.aborted.Load(), a.delayed.Load()
+	return chaos.FaultStats{Matched: a.matched.Load(), Injected: max(ab, dl), Errors: ab}
 }
 
 // HTTPProxyConfig configures an HTTPProxy.
@@ -167,6 +178,8 @@ type HTTPProxy struct {
 	log    *slog.Logger
 	rp     *httputil.ReverseProxy
 	fault  atomic.Pointer[active]
+	// last is the most recent fault, kept after removal for FaultStats.
+	last atomic.Pointer[active]
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -175,8 +188,9 @@ type HTTPProxy struct {
 }
 
 var (
-	_ chaos.Injector = (*HTTPProxy)(nil)
-	_ http.Handler   = (*HTTPProxy)(nil)
+	_ chaos.Injector     = (*HTTPProxy)(nil)
+	_ chaos.FaultCounter = (*HTTPProxy)(nil)
+	_ http.Handler       = (*HTTPProxy)(nil)
 )
 
 // NewHTTPProxy checks cfg and builds a proxy; Start makes it listen.
@@ -269,18 +283,33 @@ func (p *HTTPProxy) Close() error {
 // SetFault applies f at once (nil forwards everything); requests held by the previous
 // fault's delay are released.
 func (p *HTTPProxy) SetFault(f *HTTPFault) error {
+	_, err := p.swapFault(f)
+	return err
+}
+
+// swapFault applies f and returns the counters of the fault it replaced.
+func (p *HTTPProxy) swapFault(f *HTTPFault) (chaos.FaultStats, error) {
 	var next *active
 	if f != nil {
 		if err := f.Validate(); err != nil {
-			return fmt.Errorf("http-proxy: %w", err)
+			return chaos.FaultStats{}, fmt.Errorf("http-proxy: %w", err)
 		}
 		m, _ := newMatcher(f.Match)
 		next = &active{fault: *f, match: m, removed: make(chan struct{})}
+		p.last.Store(next)
 	}
-	if old := p.fault.Swap(next); old != nil {
+	old := p.fault.Swap(next)
+	if old != nil {
 		close(old.removed)
 	}
-	return nil
+	return old.stats(), nil
+}
+
+// FaultStats counts the requests the most recent fault matched and failed or delayed,
+// also after it was removed; ok is false before any fault was set.
+func (p *HTTPProxy) FaultStats() (chaos.FaultStats, bool) {
+	a := p.last.Load()
+	return a.stats(), a != nil
 }
 
 // Inject starts the proxy if it is not running and applies the configured fault.
@@ -306,7 +335,9 @@ func (p *HTTPProxy) Remove(context.Context) error {
 // ServeHTTP applies the active fault, if any, then forwards the request.
 func (p *HTTPProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a := p.fault.Load(); a != nil && a.match.match(r) {
+		a.matched.Add(1)
 		if dl := a.fault.Delay; dl != nil && hit(dl.Percent) {
+			a.delayed.Add(1)
 			t := time.NewTimer(dl.sample())
 			select {
 			case <-t.C:
@@ -318,6 +349,7 @@ func (p *HTTPProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if ab := a.fault.Abort; ab != nil && hit(ab.Percent) {
+			a.aborted.Add(1)
 			status := ab.Status
 			if status == 0 {
 				status = http.StatusServiceUnavailable
@@ -359,7 +391,19 @@ func (d *HTTPDelay) sample() time.Duration {
 //	    delay: {percent: 100, latency: 300ms, jitter: 50ms, distribution: normal} # optional
 //	    match: {routes: ["GET /{code}"], pathPrefix: /}                           # optional
 //
-// The proxy it builds implements Start and Close: the runner starts it before preflight
+// That proxy lives inside the slokit process that runs the game day: the traffic path
+// ends with the run (and with a kill -9 of it), which suits a demo or a CI lab. For
+// traffic that matters, run the proxy as its own long-lived process (`slokit chaos
+// proxy`) and drive it through its control API; the fault then carries a lease and the
+// proxy removes it by itself when the run dies or stalls:
+//
+//	params:
+//	  control: unix:///run/slokit/shortlink.sock # or http://127.0.0.1:8474
+//	  tokenFile: /run/slokit/shortlink.token     # optional with a unix socket
+//	  lease: 1500ms                              # optional, default 1.5s
+//	  abort: {percent: 50, status: 503}
+//
+// An in-process proxy implements Start and Close: the runner starts it before preflight
 // so load flows through it, and closes it after the run. Inject starts it too when the
 // runner did not.
 type HTTPProxyBackend struct {
@@ -375,30 +419,45 @@ var (
 // Name is "http-proxy".
 func (HTTPProxyBackend) Name() string { return "http-proxy" }
 
-// Validate checks params strictly.
-func (HTTPProxyBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	_, ds := decodeHTTPProxy(file, params)
-	return ds
+// Parse decodes params strictly into the proxy's typed fault (*HTTPProxyParams).
+func (HTTPProxyBackend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
+	cfg, ds := decodeHTTPProxy(file, params)
+	if len(ds.Errors()) > 0 {
+		return nil, ds
+	}
+	return &cfg, ds
 }
 
 // New builds the proxy; it does not listen until Start or Inject.
-func (b HTTPProxyBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
-	cfg, ds := decodeHTTPProxy("", params)
-	if err := ds.Err(); err != nil {
-		return nil, err
+func (b HTTPProxyBackend) New(params chaos.FaultParams, run chaos.Run) (chaos.Injector, error) {
+	p, ok := params.(*HTTPProxyParams)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("http-proxy: params %T are not from HTTPProxyBackend.Parse", params)
 	}
+	cfg := *p
 	cfg.Log = b.Log
 	if cfg.Log != nil {
 		cfg.Log = cfg.Log.With("run", run.ID)
 	}
-	return NewHTTPProxy(cfg)
+	if cfg.Control != "" {
+		rc := RemoteProxyConfig{Control: cfg.Control, Fault: cfg.Fault, Lease: cfg.Lease, RunID: run.ID, Log: cfg.Log}
+		if cfg.TokenFile != "" {
+			tok, err := ReadToken(cfg.TokenFile)
+			if err != nil {
+				return nil, err
+			}
+			rc.Token = tok
+		}
+		return NewRemoteProxy(rc)
+	}
+	return NewHTTPProxy(cfg.HTTPProxyConfig)
 }
 
 // ExpectedErrorRatio is the abort share: an abort of 50% of requests causes 0.5 on the
 // requests it matches. Delays alone report no ratio, as it depends on the SLO threshold.
-func (HTTPProxyBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
-	cfg, ds := decodeHTTPProxy("", params)
-	if len(ds.Errors()) > 0 || cfg.Fault == nil || cfg.Fault.Abort == nil {
+func (HTTPProxyBackend) ExpectedErrorRatio(params chaos.FaultParams) (float64, bool) {
+	cfg, ok := params.(*HTTPProxyParams)
+	if !ok || cfg == nil || cfg.Fault == nil || cfg.Fault.Abort == nil {
 		return 0, false
 	}
 	if s := cfg.Fault.Abort.Status; s != 0 && s < 500 {
@@ -407,17 +466,38 @@ func (HTTPProxyBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
 	return cfg.Fault.Abort.Percent / 100, true
 }
 
-func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostics) {
+// HTTPProxyParams are the typed params of the http-proxy backend: an in-process proxy
+// (Listen, Target) or a long-lived one driven through its control API (Control).
+type HTTPProxyParams struct {
+	HTTPProxyConfig
+	Control, TokenFile string
+	Lease              time.Duration
+}
+
+func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyParams, slo.Diagnostics) {
 	d := newDecoder(file)
-	var cfg HTTPProxyConfig
+	var cfg HTTPProxyParams
 	f := &HTTPFault{}
 	var abortNode, delayNode *yaml.Node
-	d.Mapping(n, paramsPath,
-		strictyaml.Required("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
-		strictyaml.Required("target", func(n *yaml.Node, p string) {
+	seen := d.Mapping(n, paramsPath,
+		strictyaml.Optional("listen", func(n *yaml.Node, p string) { d.hostPort(n, p, &cfg.Listen) }),
+		strictyaml.Optional("target", func(n *yaml.Node, p string) {
 			d.Str(n, p, &cfg.Target)
 			if u, err := url.Parse(cfg.Target); cfg.Target != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:8080, got %q", cfg.Target)
+			}
+		}),
+		strictyaml.Optional("control", func(n *yaml.Node, p string) {
+			d.Str(n, p, &cfg.Control)
+			if _, _, err := controlClient(cfg.Control); cfg.Control != "" && err != nil {
+				d.Errf(n, p, "must be unix:///path/to.sock or http://127.0.0.1:PORT (the control API of `slokit chaos proxy`), got %q", cfg.Control)
+			}
+		}),
+		strictyaml.Optional("tokenFile", func(n *yaml.Node, p string) { d.Str(n, p, &cfg.TokenFile) }),
+		strictyaml.Optional("lease", func(n *yaml.Node, p string) {
+			d.duration(n, p, &cfg.Lease)
+			if cfg.Lease != 0 && (cfg.Lease < MinLease || cfg.Lease > MaxLease) {
+				d.Errf(n, p, "must be in [%s,%s], got %s", MinLease, MaxLease, cfg.Lease)
 			}
 		}),
 		strictyaml.Optional("abort", func(n *yaml.Node, p string) {
@@ -446,31 +526,62 @@ func decodeHTTPProxy(file string, n *yaml.Node) (HTTPProxyConfig, slo.Diagnostic
 				d.Errf(s["jitter"], p+".jitter", "jitter needs distribution uniform or normal")
 			}
 		}),
-		strictyaml.Optional("match", func(n *yaml.Node, p string) {
-			d.Mapping(n, p,
-				strictyaml.Optional("routes", func(n *yaml.Node, p string) {
-					d.StrList(n, p, &f.Match.Routes)
-					for i, r := range f.Match.Routes {
-						if _, err := newMatcher(HTTPMatch{Routes: f.Match.Routes[:i+1]}); err != nil && r != "" {
-							d.Errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
-							break
-						}
-					}
-				}),
-				strictyaml.Optional("pathPrefix", func(n *yaml.Node, p string) {
-					d.Str(n, p, &f.Match.PathPrefix)
-					if f.Match.PathPrefix != "" && !strings.HasPrefix(f.Match.PathPrefix, "/") {
-						d.Errf(n, p, "must start with /, got %q", f.Match.PathPrefix)
-					}
-				}),
-			)
-		}),
+		strictyaml.Optional("match", func(n *yaml.Node, p string) { d.httpMatch(n, p, &f.Match) }),
 	)
 	if abortNode == nil && delayNode == nil && isMapping(n) {
 		d.Errf(n, paramsPath, "needs abort, delay or both: a proxy without a fault injects nothing")
 	}
+	checkProxyMode(d, n, seen)
 	if f.Abort != nil || f.Delay != nil {
 		cfg.Fault = f
 	}
 	return cfg, d.Diagnostics()
+}
+
+// checkProxyMode requires either control (a long-lived proxy) or listen and target (a
+// proxy inside this slokit process), and the fields of one mode only.
+func checkProxyMode(d *decoder, n *yaml.Node, seen map[string]*yaml.Node) {
+	if !isMapping(n) || seen == nil {
+		return
+	}
+	_, remote := seen["control"]
+	if remote {
+		for _, k := range []string{"listen", "target"} {
+			if kn, ok := seen[k]; ok {
+				d.Errf(kn, paramsPath+"."+k, "set control (a long-lived `slokit chaos proxy`) or listen and target (a proxy inside this run), not both")
+			}
+		}
+		return
+	}
+	for _, k := range []string{"tokenFile", "lease"} {
+		if kn, ok := seen[k]; ok {
+			d.Errf(kn, paramsPath+"."+k, "applies only with control (a long-lived `slokit chaos proxy`)")
+		}
+	}
+	for _, k := range []string{"listen", "target"} {
+		if _, ok := seen[k]; !ok {
+			d.Errf(n, paramsPath, "needs control (the control API of a long-lived `slokit chaos proxy`, which keeps the traffic path up whatever happens to the run) or listen and target (a proxy inside this run, for demos): %s is missing", k)
+			return
+		}
+	}
+}
+
+func (d *decoder) httpMatch(n *yaml.Node, p string, m *HTTPMatch) {
+	d.Mapping(n, p,
+		strictyaml.Optional("routes", func(n *yaml.Node, p string) {
+			d.StrList(n, p, &m.Routes)
+			for i, r := range m.Routes {
+				if _, err := newMatcher(HTTPMatch{Routes: m.Routes[:i+1]}); err != nil && r != "" {
+					d.Errf(n.Content[i], fmt.Sprintf("%s[%d]", p, i), "not a ServeMux pattern like \"GET /{code}\": %v", err)
+					break
+				}
+			}
+		}),
+		strictyaml.Optional("pathPrefix", func(n *yaml.Node, p string) {
+			d.Str(n, p, &m.PathPrefix)
+			if m.PathPrefix != "" && !strings.HasPrefix(m.PathPrefix, "/") {
+				d.Errf(n, p, "must start with /, got %q", m.PathPrefix)
+			}
+		}),
+	)
 }

@@ -242,8 +242,7 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 		{"valid delay", "listen: 127.0.0.1:0\ntarget: https://svc\ndelay: {latency: 300ms, jitter: 50ms, distribution: normal}\nmatch: {routes: [\"GET /{code}\"], pathPrefix: /}\n", nil},
 		{"valid percent string", "listen: 127.0.0.1:1\ntarget: http://x\nabort: {percent: 12.5%}\n", nil},
 		{"missing", "abort: {percent: 50}\n", []string{
-			"gd.yaml:1:1: fault.params.listen: required field is missing",
-			"gd.yaml:1:1: fault.params.target: required field is missing",
+			"gd.yaml:1:1: fault.params: needs control (the control API of a long-lived `slokit chaos proxy`, which keeps the traffic path up whatever happens to the run) or listen and target (a proxy inside this run, for demos): listen is missing",
 		}},
 		{"no fault", "listen: 127.0.0.1:1\ntarget: http://x\n", []string{
 			"gd.yaml:1:1: fault.params: needs abort, delay or both: a proxy without a fault injects nothing",
@@ -265,6 +264,17 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 			`gd.yaml:4:18: fault.params.match.routes[0]: not a ServeMux pattern like "GET /{code}": route "GET {code}": parsing "GET {code}": at offset 4: host/path missing /`,
 			`gd.yaml:4:45: fault.params.match.pathPrefix: must start with /, got "api"`,
 		}},
+		{"valid control", "control: unix:///run/slokit/p.sock\nlease: 2s\ntokenFile: /run/slokit/p.token\nabort: {percent: 50}\n", nil},
+		{"control and listen", "control: http://127.0.0.1:8474\nlisten: 127.0.0.1:1\nabort: {percent: 50}\n", []string{
+			"gd.yaml:2:1: fault.params.listen: set control (a long-lived `slokit chaos proxy`) or listen and target (a proxy inside this run), not both",
+		}},
+		{"bad control", "control: tcp://x\nlease: 1h\nabort: {percent: 50}\n", []string{
+			`gd.yaml:1:10: fault.params.control: must be unix:///path/to.sock or http://127.0.0.1:PORT (the control API of ` + "`slokit chaos proxy`" + `), got "tcp://x"`,
+			`gd.yaml:2:8: fault.params.lease: must be in [100ms,10m0s], got 1h0m0s`,
+		}},
+		{"lease without control", "listen: 127.0.0.1:1\ntarget: http://x\nlease: 1s\nabort: {percent: 50}\n", []string{
+			"gd.yaml:3:1: fault.params.lease: applies only with control (a long-lived `slokit chaos proxy`)",
+		}},
 		{"not a mapping", "[1, 2]\n", []string{
 			`gd.yaml:1:1: fault.params: must be a mapping, got a list`,
 		}},
@@ -277,7 +287,7 @@ func TestHTTPProxyBackendValidate(t *testing.T) {
 func TestHTTPProxyBackendLifecycle(t *testing.T) {
 	up := upstream(t)
 	port := freePort(t)
-	params := node(t, fmt.Sprintf("listen: 127.0.0.1:%d\ntarget: %s\nabort: {percent: 100, status: 502}\n", port, up.URL))
+	params := parse(t, HTTPProxyBackend{}, fmt.Sprintf("listen: 127.0.0.1:%d\ntarget: %s\nabort: {percent: 100, status: 502}\n", port, up.URL))
 	b := HTTPProxyBackend{}
 	if ratio, ok := b.ExpectedErrorRatio(params); !ok || ratio != 1 {
 		t.Errorf("ExpectedErrorRatio = %v, %v; want 1, true", ratio, ok)

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,12 @@ type ProcessConfig struct {
 	RunID string
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
+	// Watchdog, for ActionPause, is the command that runs `slokit chaos watchdog`
+	// (RunWatchdog), like [/usr/bin/slokit chaos watchdog]: Inject starts it before the
+	// pause, and it resumes the process if this slokit dies or stalls. nil runs none.
+	Watchdog []string
+	// WatchdogLease is how long the watchdog waits for a heartbeat; 0 means DefaultLease.
+	WatchdogLease time.Duration
 }
 
 // Process kills or pauses a process. It implements chaos.Injector, and Start and Close
@@ -65,6 +72,7 @@ type Process struct {
 	paused  bool
 	killed  bool
 	started bool
+	wd      *watchdog
 }
 
 var _ chaos.Injector = (*Process)(nil)
@@ -198,6 +206,13 @@ func (p *Process) Inject(ctx context.Context) error {
 	pid := p.pidLocked()
 	switch p.cfg.Action {
 	case ActionPause:
+		if p.cfg.Watchdog != nil && p.wd == nil {
+			wd, err := startWatchdog(p.cfg.Watchdog, pid, p.cfg.PID == 0, cmp.Or(p.cfg.WatchdogLease, DefaultLease))
+			if err != nil {
+				return err
+			}
+			p.wd = wd
+		}
 		// Marked first: Remove resumes even if the signal half-succeeded.
 		p.paused = true
 		if err := p.signal(pid, syscall.SIGSTOP); err != nil {
@@ -253,6 +268,7 @@ func (p *Process) Remove(ctx context.Context) error {
 			p.log.Info("process resumed", "pid", pid)
 		}
 		p.paused = false
+		p.stopWatchdog()
 	case ActionKill:
 		if !p.killed || p.cfg.PID != 0 || !p.cfg.Restart {
 			return nil
@@ -263,6 +279,40 @@ func (p *Process) Remove(ctx context.Context) error {
 		p.killed = false
 	}
 	return nil
+}
+
+// endRecordedGroup ends the process group a crashed run started: SIGCONT and SIGTERM,
+// then SIGKILL after 5s. It checks first that the group's leader still runs the
+// configured program, so a recycled PID is never signalled; the state file goes either way.
+func (p *Process) endRecordedGroup(pid int) error {
+	defer os.Remove(p.stateFile())
+	if err := syscall.Kill(-pid, 0); err != nil {
+		return nil // the group is gone
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+		argv0, _, _ := strings.Cut(string(b), "\x00")
+		if filepath.Base(argv0) != filepath.Base(p.cfg.Command[0]) {
+			return fmt.Errorf("process: pid %d runs %q, not %q: not signalling it (recycled pid?)", pid, argv0, p.cfg.Command[0])
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGCONT)
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if syscall.Kill(-pid, 0) != nil {
+			p.log.Info("process: ended the command group a previous run left", "pgid", pid)
+			return nil
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	p.log.Info("process: killed the command group a previous run left", "pgid", pid)
+	return nil
+}
+
+func (p *Process) stopWatchdog() {
+	if p.wd != nil {
+		p.wd.close()
+		p.wd = nil
+	}
 }
 
 func (p *Process) recordedPID() int {
@@ -283,11 +333,19 @@ func (p *Process) recordedPID() int {
 
 // Close resumes and stops the command slokit started (SIGTERM, then SIGKILL after 5s)
 // and removes its state file; for a PID it only resumes a pause.
+//
+// Built again after a crash (`slokit chaos cleanup`), it ends the command group the
+// crashed run started, found by its state file, the same way, and removes the file: a
+// command that ignores SIGHUP does not survive its run as an orphan.
 func (p *Process) Close() error {
 	err := p.Remove(context.Background())
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stopWatchdog()
 	if p.cmd == nil {
+		if pid := p.recordedPID(); pid != 0 {
+			err = errors.Join(err, p.endRecordedGroup(pid))
+		}
 		if p.ownOutput != nil {
 			_ = p.ownOutput.Close()
 			p.ownOutput = nil
@@ -332,6 +390,8 @@ type ProcessBackend struct {
 	Log *slog.Logger
 	// StateDir is where pid state files live; "" means os.TempDir().
 	StateDir string
+	// Watchdog is ProcessConfig.Watchdog for every pause fault; nil runs none.
+	Watchdog []string
 }
 
 var _ chaos.Backend = ProcessBackend{}
@@ -339,19 +399,30 @@ var _ chaos.Backend = ProcessBackend{}
 // Name is "process".
 func (ProcessBackend) Name() string { return "process" }
 
-// Validate checks params strictly.
-func (ProcessBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	_, _, ds := decodeProcess(file, params)
-	return ds
+// ProcessParams are the typed params of the process backend.
+type ProcessParams struct {
+	ProcessConfig
+	// Output is the file the command's output is appended to; "" discards it.
+	Output string
+}
+
+// Parse decodes params strictly into the typed fault (*ProcessParams).
+func (ProcessBackend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
+	cfg, output, ds := decodeProcess(file, params)
+	if len(ds.Errors()) > 0 {
+		return nil, ds
+	}
+	return &ProcessParams{ProcessConfig: cfg, Output: output}, ds
 }
 
 // New builds the fault; it starts nothing until Start or Inject.
-func (b ProcessBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
-	cfg, output, ds := decodeProcess("", params)
-	if err := ds.Err(); err != nil {
-		return nil, err
+func (b ProcessBackend) New(params chaos.FaultParams, run chaos.Run) (chaos.Injector, error) {
+	pp, ok := params.(*ProcessParams)
+	if !ok || pp == nil {
+		return nil, fmt.Errorf("process: params %T are not from ProcessBackend.Parse", params)
 	}
-	cfg.RunID, cfg.StateDir, cfg.Log = run.ID, b.StateDir, b.Log
+	cfg, output := pp.ProcessConfig, pp.Output
+	cfg.RunID, cfg.StateDir, cfg.Log, cfg.Watchdog = run.ID, b.StateDir, b.Log, b.Watchdog
 	p, err := NewProcess(cfg)
 	if err != nil {
 		return nil, err

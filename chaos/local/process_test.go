@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,7 +211,7 @@ func TestProcessPID(t *testing.T) {
 // injector again from the same parameters and run, and Remove resumes the command.
 func TestProcessCleanupAfterCrash(t *testing.T) {
 	dir := t.TempDir()
-	params := node(t, "action: pause\ncommand: [sleep, \"30\"]\n")
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sleep, \"30\"]\n")
 	b := ProcessBackend{StateDir: dir}
 	run := chaos.Run{ID: "run42", GameDay: "gd"}
 	inj, err := b.New(params, run)
@@ -236,6 +237,48 @@ func TestProcessCleanupAfterCrash(t *testing.T) {
 	}
 	if s := waitState(t, pid, "S"); s == "T" {
 		t.Error("cleanup left the command paused")
+	}
+}
+
+// TestProcessCleanupEndsOrphanGroup: a run started a command that ignores SIGHUP,
+// paused it and was killed; cleanup (Remove, then Close on the re-created injector)
+// ends the whole process group, not just the leader, and removes the state file.
+func TestProcessCleanupEndsOrphanGroup(t *testing.T) {
+	dir := t.TempDir()
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sh, -c, \"trap '' HUP; sleep 30 & sleep 30\"]\n")
+	b := ProcessBackend{StateDir: dir}
+	run := chaos.Run{ID: "orphan1", GameDay: "gd"}
+	inj, err := b.New(params, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := inj.(*Process)
+	ctx := context.Background()
+	if err := crashed.Inject(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pgid := crashed.PID()
+	defer syscall.Kill(-pgid, syscall.SIGKILL)
+	_ = syscall.Kill(-pgid, syscall.SIGHUP) // the terminal closed: ignored
+	again, err := b.New(params, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.(*Process).Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for syscall.Kill(-pgid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the command group survived cleanup")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(crashed.stateFile()); !os.IsNotExist(err) {
+		t.Errorf("state file left: %v", err)
 	}
 }
 
@@ -279,7 +322,7 @@ func TestProcessBackendValidate(t *testing.T) {
 
 func TestProcessOutputFile(t *testing.T) {
 	out := t.TempDir() + "/cmd.log"
-	params := node(t, "action: pause\ncommand: [sh, -c, \"echo started; sleep 30\"]\noutput: "+out+"\n")
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sh, -c, \"echo started; sleep 30\"]\noutput: "+out+"\n")
 	inj, err := ProcessBackend{StateDir: t.TempDir()}.New(params, chaos.Run{ID: "out"})
 	if err != nil {
 		t.Fatal(err)

@@ -219,18 +219,22 @@ var _ chaos.Backend = TCPBackend{}
 // Name is "tcp".
 func (TCPBackend) Name() string { return "tcp" }
 
-// Validate checks params strictly.
-func (TCPBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
-	_, ds := decodeTCP(file, params)
-	return ds
+// Parse decodes params strictly into the typed fault (*TCPProxyConfig).
+func (TCPBackend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
+	cfg, ds := decodeTCP(file, params)
+	if len(ds.Errors()) > 0 {
+		return nil, ds
+	}
+	return &cfg, ds
 }
 
 // New builds the proxy; it does not listen until Start or Inject.
-func (b TCPBackend) New(params *yaml.Node, run chaos.Run) (chaos.Injector, error) {
-	cfg, ds := decodeTCP("", params)
-	if err := ds.Err(); err != nil {
-		return nil, err
+func (b TCPBackend) New(params chaos.FaultParams, run chaos.Run) (chaos.Injector, error) {
+	p, ok := params.(*TCPProxyConfig)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("tcp: params %T are not from TCPBackend.Parse", params)
 	}
+	cfg := *p
 	cfg.Log = b.Log
 	if cfg.Log != nil {
 		cfg.Log = cfg.Log.With("run", run.ID)

@@ -147,7 +147,7 @@ func TestTCPBandwidth(t *testing.T) {
 func TestTCPBackend(t *testing.T) {
 	up := echoServer(t)
 	port := freePort(t)
-	params := node(t, "listen: 127.0.0.1:"+strconv.Itoa(port)+"\nupstream: "+up+"\ntoxic: reset_peer\ntimeout: 0s\n")
+	params := parse(t, TCPBackend{}, "listen: 127.0.0.1:"+strconv.Itoa(port)+"\nupstream: "+up+"\ntoxic: reset_peer\ntimeout: 0s\n")
 	inj, err := TCPBackend{}.New(params, chaos.Run{ID: "r"})
 	if err != nil {
 		t.Fatal(err)

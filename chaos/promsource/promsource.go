@@ -26,8 +26,10 @@ type Source struct {
 }
 
 var (
-	_ chaos.Signals      = (*Source)(nil)
-	_ chaos.BudgetReader = (*Source)(nil)
+	_ chaos.Signals       = (*Source)(nil)
+	_ chaos.BudgetReader  = (*Source)(nil)
+	_ chaos.Pinger        = (*Source)(nil)
+	_ chaos.HistoryReader = (*Source)(nil)
 )
 
 // New returns a Source for the Prometheus at url (like http://127.0.0.1:9090).
@@ -54,6 +56,27 @@ func (s *Source) query(ctx context.Context, q string) (model.Vector, error) {
 		return nil, fmt.Errorf("querying %s at %s: want an instant vector, got %s", q, s.url, v.Type())
 	}
 	return vec, nil
+}
+
+// Ping runs a trivial query: an error says which URL failed, how, and what to check.
+func (s *Source) Ping(ctx context.Context) error {
+	if _, _, _, err := s.api.Query(ctx, "vector(1)", time.Time{}); err != nil {
+		return fmt.Errorf("prometheus at %s does not answer: %v; check signals.prometheus in the game day (or --prometheus) and that Prometheus runs and is reachable from here", s.url, err)
+	}
+	return nil
+}
+
+// HistoryCovers reports whether o's SLI was recorded d ago: the total-events rate of its
+// shortest window (slokit:sli_total:rate) read with offset d.
+func (s *Source) HistoryCovers(ctx context.Context, o slo.Objective, d time.Duration) (bool, error) {
+	w := slo.FormatWindow(o.RatioWindows()[0])
+	q := fmt.Sprintf("count(%s{%s=%q,%s=%q,%s=%q} offset %s)", slo.MetricTotalRate,
+		slo.LabelService, o.Service, slo.LabelSLO, o.Name, slo.LabelWindow, w, model.Duration(d))
+	vec, err := s.query(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	return len(vec) > 0, nil
 }
 
 // BurnRates returns the latest slokit:slo_burn:rate of o per slokit_window label.

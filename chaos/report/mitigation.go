@@ -3,9 +3,6 @@ package report
 import (
 	"fmt"
 
-	"github.com/go-echarts/go-echarts/v2/charts"
-	"github.com/go-echarts/go-echarts/v2/opts"
-
 	"github.com/slokit/slokit/chaos"
 )
 
@@ -36,25 +33,34 @@ func mitigationRows(m *chaos.MitigationResult) []row {
 	return out
 }
 
-// addMitigationBand draws the spans the mitigation was active (a breaker open) as a
-// green band across the chart, on a series of its own so that the legend names it.
-func addMitigationBand(c *charts.Line, res *chaos.Result) {
+// addMitigationBand shades the spans the mitigation was active (a breaker open) in
+// green across the chart; the legend names it.
+func addMitigationBand(c *chart, res *chaos.Result) {
 	m := res.Mitigation
-	if m == nil || len(m.Intervals) == 0 {
+	if m == nil {
 		return
 	}
-	var so []charts.SeriesOpts
-	var data []opts.LineData
 	for _, iv := range m.Intervals {
 		end := res.EndedAt
 		if iv.End != nil {
 			end = *iv.End
 		}
-		so = append(so, charts.WithMarkAreaData([]opts.MarkAreaData{{Name: m.Name, XAxis: x(res, iv.Start)}, {XAxis: x(res, end)}}))
-		data = append(data, opts.LineData{Value: []any{x(res, iv.Start), nil}}, opts.LineData{Value: []any{x(res, end), nil}})
+		c.Bands = append(c.Bands, band{X0: x(res, iv.Start), X1: x(res, end), Label: "mitigation " + m.Name + " active", Color: "rgba(38,139,70,0.16)"})
 	}
-	so = append(so, charts.WithMarkAreaStyleOpts(opts.MarkAreaStyle{ItemStyle: &opts.ItemStyle{Color: "rgba(38,139,70,0.16)"},
-		Label: &opts.Label{Show: opts.Bool(true), Position: "insideBottom"}}),
-		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}))
-	c.AddSeries("mitigation "+m.Name+" active", data, so...)
+}
+
+// resetUnderFault is the reset row of a fired tier that resolved while the fault was
+// still in (a mitigation relieved the SLO): not a missing reset but the point of it.
+func resetUnderFault(res *chaos.Result, e chaos.ExpectationResult) (row, bool) {
+	if e.FiredTier == "" || res.FaultBegan == nil || res.FaultEnded == nil {
+		return row{}, false
+	}
+	for _, a := range res.Alerts {
+		if a.Tier() == e.FiredTier && a.ResolvedAt != nil && a.ResolvedAt.Before(*res.FaultEnded) {
+			s := a.ResolvedAt.Sub(*res.FaultBegan).Seconds()
+			return row{Check: "reset: " + e.FiredTier, Measured: "resolved " + secs(&s) + " after injection, fault still in",
+				Predicted: "—", Allowed: "—", OK: true}, true
+		}
+	}
+	return row{}, false
 }

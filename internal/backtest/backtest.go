@@ -25,6 +25,9 @@ type Options struct {
 	// evaluated by it, the rest by the PromQL engine) or EnginePromQL (every rule by the
 	// PromQL engine).
 	Engine string
+	// ForeignRules says the rules are not slokit's (Sloth's, Pyrra's, hand-written):
+	// alerts are grouped by severity class (labels) and absent(), not by window tier.
+	ForeignRules bool
 	// Logger receives debug logs. Nil discards them.
 	Logger *slog.Logger
 }
@@ -111,14 +114,19 @@ func (r Result) Fired(sev slo.SeverityName) bool {
 
 // Run replays sc through group (o's generated recording and alerting rules).
 func Run(ctx context.Context, o slo.Objective, group slo.RuleGroup, sc Scenario, opts Options) (Result, error) {
+	return RunGroups(ctx, o, []slo.RuleGroup{group}, sc, opts)
+}
+
+// RunGroups replays sc through groups, evaluated in order at every step.
+func RunGroups(ctx context.Context, o slo.Objective, groups []slo.RuleGroup, sc Scenario, opts Options) (Result, error) {
 	opts.defaults()
 	res := Result{Service: o.Service, SLO: o.Name, Scenario: sc.Name, Duration: sc.Duration(), Expect: sc.Expect}
 	input, err := inputFor(o, sc, opts)
 	if err != nil {
 		return res, err
 	}
-	cl := newClassifier(o, group)
-	edges, err := replay(ctx, group, input, sc.Duration(), opts, cl)
+	cl := newClassifier(o, groups, opts.ForeignRules)
+	edges, err := replay(ctx, groups, input, sc.Duration(), opts, cl)
 	if err != nil {
 		return res, fmt.Errorf("%s, scenario %s: %w", o.ID(), sc.Name, err)
 	}
@@ -146,14 +154,16 @@ func inputFor(o slo.Objective, sc Scenario, opts Options) ([]inputSeries, error)
 	return m.series(counters), nil
 }
 
-// edge is one alert state change at an offset from the scenario start.
+// edge is one alert state change at an offset from the scenario start; id tells the
+// alert instances of one tier apart.
 type edge struct {
 	at time.Duration
 	to engine.State
+	id string
 }
 
 // replay evaluates group over input for dur and returns the alert transitions by tier key.
-func replay(ctx context.Context, group slo.RuleGroup, input []inputSeries, dur time.Duration, opts Options, cl classifier) (map[string][]edge, error) {
+func replay(ctx context.Context, groups []slo.RuleGroup, input []inputSeries, dur time.Duration, opts Options, cl classifier) (map[string][]edge, error) {
 	edges := map[string][]edge{}
 	eng := engine.New(engine.Options{
 		Interval:   opts.EvalInterval,
@@ -162,10 +172,10 @@ func replay(ctx context.Context, group slo.RuleGroup, input []inputSeries, dur t
 		PromQLOnly: opts.Engine == EnginePromQL,
 		OnTransition: func(t engine.Transition) {
 			k := cl.key(t)
-			edges[k] = append(edges[k], edge{t.At.Sub(Epoch), t.To})
+			edges[k] = append(edges[k], edge{t.At.Sub(Epoch), t.To, fmt.Sprint(t.Name, t.Labels)})
 		},
 	})
-	if err := eng.LoadGroups([]slo.RuleGroup{group}); err != nil {
+	if err := eng.LoadGroups(groups); err != nil {
 		return nil, err
 	}
 	st := eng.Store()
@@ -184,21 +194,30 @@ func replay(ctx context.Context, group slo.RuleGroup, input []inputSeries, dur t
 	return edges, nil
 }
 
-// measure fills tr's firing, detection, reset and budget from its transitions.
+// measure fills tr's firing, detection, reset and budget from its transitions: the tier
+// fires while any of its alert instances does.
 func measure(tr *TierResult, edges []edge, o slo.Objective, sc Scenario) {
 	fs, fe, hasFault := sc.FaultWindow()
+	firing := map[string]bool{}
 	firingAtEnd := false
 	for _, ed := range edges {
+		was := len(firing) > 0
 		if ed.to == engine.StateFiring {
+			firing[ed.id] = true
+		} else {
+			delete(firing, ed.id)
+		}
+		now := len(firing) > 0
+		if now && !was {
 			tr.Fired = true
 			if hasFault && !tr.HasDetect && ed.at >= fs {
 				tr.Detect, tr.HasDetect = ed.at-fs, true
 			}
 		}
 		if hasFault && ed.at < fe {
-			firingAtEnd = ed.to == engine.StateFiring
+			firingAtEnd = now
 		}
-		if hasFault && firingAtEnd && !tr.HasReset && ed.at >= fe && ed.to == engine.StateInactive {
+		if hasFault && firingAtEnd && !tr.HasReset && ed.at >= fe && was && !now {
 			tr.Reset, tr.HasReset = ed.at-fe, true
 		}
 	}

@@ -112,8 +112,6 @@ func (d *decoder) mapping(n *yaml.Node, path string, known []string) map[string]
 	return f
 }
 
-func join(path, field string) string { return strictyaml.Join(path, field) }
-
 func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 	n = d.resolve(n)
 	if n == nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,7 +18,7 @@ import (
 // Job is one SLO × scenario replay.
 type Job struct {
 	Objective slo.Objective
-	Group     slo.RuleGroup
+	Groups    []slo.RuleGroup
 	Scenario  Scenario
 }
 
@@ -32,8 +30,9 @@ type Selection struct {
 	Scenarios []Scenario
 	// SLOs restricts the run to SLOs of these names; empty means all.
 	SLOs []string
-	// Rules, when set, replaces each SLO's generated rules (RulesFor).
-	Rules func(slo.Objective) (slo.RuleGroup, error)
+	// Rules, when set, replaces each SLO's generated rules with the groups of a foreign
+	// rule file (see LoadRules and GroupsFor); run them with Options.ForeignRules.
+	Rules []slo.RuleGroup
 }
 
 // ErrUnknownSLO is returned (wrapped) by Plan when a selected SLO name matches none.
@@ -86,13 +85,13 @@ func Plan(services []*slo.Service, sel Selection) ([]Job, []string, error) {
 }
 
 func jobsFor(o slo.Objective, sel Selection, useBuiltins bool) ([]Job, error) {
-	rules := sel.Rules
-	if rules == nil {
-		rules = func(o slo.Objective) (slo.RuleGroup, error) { return alerts.Group(o, alerts.Options{}) }
-	}
-	g, err := rules(o)
-	if err != nil {
-		return nil, err
+	g := GroupsFor(sel.Rules, o)
+	if sel.Rules == nil {
+		own, err := alerts.Group(o, alerts.Options{})
+		if err != nil {
+			return nil, err
+		}
+		g = []slo.RuleGroup{own}
 	}
 	var out []Job
 	if useBuiltins {
@@ -108,35 +107,6 @@ func jobsFor(o slo.Objective, sel Selection, useBuiltins bool) ([]Job, error) {
 	}
 	for _, sc := range sel.Scenarios {
 		out = append(out, Job{o, g, sc})
-	}
-	return out, nil
-}
-
-// SpecFiles expands paths: a directory stands for every .yaml and .yml file under it,
-// in lexical order; a file stands for itself.
-func SpecFiles(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if ext := filepath.Ext(path); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-				out = append(out, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
@@ -163,7 +133,7 @@ func RunAll(ctx context.Context, jobs []Job, opts Options, workers int, progress
 			for i := range next {
 				start := time.Now()
 				j := jobs[i]
-				results[i], errs[i] = Run(ctx, j.Objective, j.Group, j.Scenario, opts)
+				results[i], errs[i] = RunGroups(ctx, j.Objective, j.Groups, j.Scenario, opts)
 				mu.Lock()
 				done++
 				if progress != nil {

@@ -68,11 +68,7 @@ func BenchmarkRepository(b *testing.B) {
 	}
 	dir := b.TempDir()
 	writeRepository(b, dir, n)
-	files, err := SpecFiles([]string{dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svcs, ds := slo.LoadFiles(files...)
+	svcs, ds := slo.LoadFiles(dir)
 	if err := ds.Err(); err != nil {
 		b.Fatal(err)
 	}

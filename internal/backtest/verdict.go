@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/slokit/slokit/alerts"
@@ -15,18 +16,35 @@ import (
 	"github.com/slokit/slokit/slo"
 )
 
-// classifier maps alert transitions to the tiers of a result.
+// classifier maps alert transitions to the tiers of a result. For slokit's rules a tier
+// is one window pair of o (alerts carry its long window label); for foreign rules (Sloth,
+// Pyrra, hand-written) a tier is a severity class, from the alert's labels.
 type classifier struct {
-	o slo.Objective
+	o       slo.Objective
+	foreign bool
 	// noData holds the names of alerting rules on absent data.
 	noData map[string]bool
+	// classes are the severities the rules alert on (foreign rules).
+	classes map[slo.SeverityName]bool
+	// waits holds the longest `for:` of each severity's alerting rules.
+	waits map[slo.SeverityName]time.Duration
 }
 
-func newClassifier(o slo.Objective, group slo.RuleGroup) classifier {
-	c := classifier{o: o, noData: map[string]bool{}}
-	for _, r := range group.Rules {
-		if r.Alert != "" && usesAbsent(r.Expr) {
-			c.noData[r.Alert] = true
+func newClassifier(o slo.Objective, groups []slo.RuleGroup, foreign bool) classifier {
+	c := classifier{o: o, foreign: foreign, noData: map[string]bool{}, classes: map[slo.SeverityName]bool{}, waits: map[slo.SeverityName]time.Duration{}}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			if d, err := model.ParseDuration(r.For); err == nil && r.Alert != "" {
+				sev := severityOf(r.Labels)
+				c.waits[sev] = max(c.waits[sev], time.Duration(d))
+			}
+			switch {
+			case r.Alert == "":
+			case usesAbsent(r.Expr):
+				c.noData[r.Alert] = true
+			case foreign:
+				c.classes[severityOf(r.Labels)] = true
+			}
 		}
 	}
 	return c
@@ -48,25 +66,48 @@ func usesAbsent(expr string) bool {
 	return found
 }
 
-// key names the tier a transition belongs to: NoData for alerts on absent data, else the
-// window label slokit's alerts carry.
+// key names the tier a transition belongs to: NoData for alerts on absent data, the
+// severity class for foreign rules, else the window label slokit's alerts carry.
 func (c classifier) key(t engine.Transition) string {
-	if c.noData[t.Name] {
+	switch {
+	case c.noData[t.Name]:
 		return string(NoData)
+	case c.foreign:
+		return string(severityOf(t.Labels))
 	}
 	return "w:" + t.Labels[slo.LabelWindow]
 }
 
-// tiers returns the empty results of every tier, in o's order, then the no-data alert.
+// tiers returns the empty results of every tier, in o's order (or page, ticket for
+// foreign rules), then the no-data alert.
 func (c classifier) tiers() []TierResult {
 	var out []TierResult
-	for _, w := range c.o.Tiers() {
-		out = append(out, TierResult{Severity: w.Severity, Long: w.Long, Short: w.Short, BurnRate: w.BurnRate, key: "w:" + slo.FormatWindow(w.Long)})
+	if c.foreign {
+		for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
+			if c.classes[sev] {
+				out = append(out, TierResult{Severity: sev, key: string(sev)})
+			}
+		}
+	} else {
+		for _, w := range c.o.Tiers() {
+			out = append(out, TierResult{Severity: w.Severity, Long: w.Long, Short: w.Short, BurnRate: w.BurnRate, key: "w:" + slo.FormatWindow(w.Long)})
+		}
 	}
 	if len(c.noData) > 0 {
 		out = append(out, TierResult{Severity: NoData, key: string(NoData)})
 	}
 	return out
+}
+
+// has reports whether the rules alert on sev at all.
+func (c classifier) has(sev slo.SeverityName) bool {
+	switch {
+	case sev == NoData:
+		return len(c.noData) > 0
+	case c.foreign:
+		return c.classes[sev]
+	}
+	return hasSeverity(c.o, sev)
 }
 
 // windowLag is the known lag of a window of o's rules: windows longer than the fastest
@@ -93,6 +134,9 @@ func predict(tr *TierResult, o slo.Objective, sc Scenario, m scrapeModel, opts O
 	e, step := sc.StepFault()
 	if tr.Severity == NoData || !hasFault || !step {
 		return
+	}
+	if tr.Long == 0 {
+		return // a severity class of foreign rules: no windows to predict from
 	}
 	p := alerts.Predict(o, slo.Window{Severity: tr.Severity, Long: tr.Long, Short: tr.Short, BurnRate: tr.BurnRate}, e)
 	tr.Predicted = &p
@@ -129,7 +173,7 @@ func mismatch(tr TierResult, p alerts.Prediction, dur time.Duration) string {
 // the reasons diagnose finds.
 func judge(res *Result, o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl classifier) {
 	for _, sev := range sc.Expect.MustFire {
-		if sev != NoData && !hasSeverity(o, sev) || res.Fired(sev) {
+		if sev != NoData && !cl.has(sev) || res.Fired(sev) {
 			continue
 		}
 		reasons := diagnose(o, sc, m, opts, cl, sev)
@@ -147,7 +191,7 @@ func judge(res *Result, o slo.Objective, sc Scenario, m scrapeModel, opts Option
 func diagnose(o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl classifier, sev slo.SeverityName) []string {
 	var out []string
 	fs, fe, _ := sc.FaultWindow()
-	if sev == NoData && len(cl.noData) == 0 {
+	if sev == NoData && !cl.has(NoData) {
 		out = append(out, "no alert watches for absent data (no alerting rule uses absent() or absent_over_time())")
 	}
 	if lat := o.SLI.Latency; lat != nil {
@@ -160,9 +204,9 @@ func diagnose(o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl clas
 		if s.To <= fs || s.From >= max(fe, sc.Duration()) {
 			continue
 		}
-		out = append(out, dataReason(o, sc, s, fs, fe, sev)...)
+		out = append(out, dataReason(o, sc, cl, s, fs, fe, sev)...)
 	}
-	out = append(out, tooFewSamples(o, sc, m, opts, sev, fs, fe)...)
+	out = append(out, tooFewSamples(o, sc, m, opts, cl, sev, fs, fe)...)
 	if len(out) == 0 {
 		out = append(out, "no cause found in the scrape model: the rules saw the data and did not trip")
 	}
@@ -170,7 +214,7 @@ func diagnose(o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl clas
 }
 
 // dataReason explains what span s of unseen data did.
-func dataReason(o slo.Objective, sc Scenario, s span, fs, fe time.Duration, sev slo.SeverityName) []string {
+func dataReason(o slo.Objective, sc Scenario, cl classifier, s span, fs, fe time.Duration, sev slo.SeverityName) []string {
 	i, _ := sc.segmentAt(s.From)
 	g := sc.Segments[i]
 	switch {
@@ -188,8 +232,12 @@ func dataReason(o slo.Objective, sc Scenario, s span, fs, fe time.Duration, sev 
 	_, b0 := sc.events(from)
 	_, b1 := sc.events(to)
 	budget := o.ErrorBudget() * sc.traffic(sc.Segments[0]) * o.Period.Seconds()
-	return []string{fmt.Sprintf("events lost in a gap: %.0f bad events (%.1f%% of the budget) happened during a %s scrape gap; a window that sums rates recorded during the gap never counts them",
-		b1-b0, 100*(b1-b0)/budget, fmtDur(s.To-s.From))}
+	msg := fmt.Sprintf("events lost in a gap: %.0f bad events (%.1f%% of the budget) happened during a %s scrape gap; no tier counted them long enough to fire (a window summed from short rates recorded during the gap never sees them, a short window forgets them one window after the gap)",
+		b1-b0, 100*(b1-b0)/budget, fmtDur(s.To-s.From))
+	if w := cl.waits[sev]; w > 0 {
+		msg += fmt.Sprintf("; the %s alerts also wait up to for: %s", sev, fmtDur(w))
+	}
+	return []string{msg}
 }
 
 func renamedExample(o slo.Objective) string {
@@ -214,7 +262,7 @@ func renamedExample(o slo.Objective) string {
 
 // tooFewSamples reports the windows of sev's tiers that held fewer than two scrapes at
 // most evaluations during the fault: rate() over them is empty.
-func tooFewSamples(o slo.Objective, sc Scenario, m scrapeModel, opts Options, sev slo.SeverityName, fs, fe time.Duration) []string {
+func tooFewSamples(o slo.Objective, sc Scenario, m scrapeModel, opts Options, cl classifier, sev slo.SeverityName, fs, fe time.Duration) []string {
 	times := m.times(0)
 	var out []string
 	seen := map[time.Duration]bool{}

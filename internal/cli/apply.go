@@ -33,8 +33,15 @@ prometheusrules.monitoring.coreos.com in the target namespace.
 			if len(files) == 0 {
 				return &usageError{fmt.Errorf("apply needs -f FILE (or -f - for stdin)")}
 			}
+			paths, err := expandFiles(files)
+			if err == nil {
+				paths, err = expandDirs(paths)
+			}
+			if err != nil {
+				return err
+			}
 			var objs []*unstructured.Unstructured
-			for _, f := range files {
+			for _, f := range paths {
 				data, err := readInput(e, f)
 				if err != nil {
 					return err
@@ -65,7 +72,7 @@ prometheusrules.monitoring.coreos.com in the target namespace.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&files, "filename", "f", nil, "`FILE` of PrometheusRule documents; - reads stdin (repeatable)")
+	f.StringArrayVarP(&files, "filename", "f", nil, "`FILE`, directory or quoted glob of PrometheusRule documents; - reads stdin (repeatable)")
 	f.StringVar(&ko.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG, then ~/.kube/config, then in-cluster)")
 	f.StringVar(&ko.Context, "context", "", "kubeconfig `CONTEXT` (default the current one)")
 	f.StringVarP(&ko.Namespace, "namespace", "n", "", "`NAMESPACE` for objects that name none (default the context's)")

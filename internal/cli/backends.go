@@ -12,7 +12,7 @@ func backends() []chaos.Backend {
 	return []chaos.Backend{
 		local.HTTPProxyBackend{},
 		local.TCPBackend{},
-		local.ProcessBackend{},
+		local.ProcessBackend{Watchdog: watchdogArgv()},
 		&chaosmesh.Backend{},
 	}
 }

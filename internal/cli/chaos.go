@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -28,86 +29,13 @@ func newChaosCmd(e *env) *cobra.Command {
 		Use:   "chaos",
 		Short: "Game days: inject a fault and prove the SLO's alerts fire and the SLO recovers",
 		Long: `A game day injects a fault, watches an SLO's burn rates and alerts, removes the fault
-on every path (success, failure, guardrail, Ctrl-C, SIGTERM) and judges whether the right
+on every path (success, failure, guardrail, lost signals, SIGINT, SIGTERM, SIGHUP, SIGQUIT) and judges whether the right
 alert fired within the time the alert maths predicts. See docs/gameday.md.
 
 ` + exitCodesHelp,
 	}
-	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e))
+	cmd.AddCommand(newChaosRunCmd(e), newChaosValidateCmd(e), newChaosCleanupCmd(e), newChaosProxyCmd(e), newChaosWatchdogCmd(e))
 	return cmd
-}
-
-// gameDaySetup is a validated game day with everything a run needs.
-type gameDaySetup struct {
-	plan     *chaos.Plan
-	backend  chaos.Backend
-	warnings slo.Diagnostics
-}
-
-// loadGameDay parses path, loads the SLO it names and prepares the plan. Every problem
-// of the game day and the SLO file comes back as one *slo.ValidationError.
-func loadGameDay(path string, bks []chaos.Backend, prometheus string) (*gameDaySetup, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the game day: %w", err)
-	}
-	g, ds := chaos.Parse(path, data, bks)
-	if g == nil {
-		return nil, ds.Err()
-	}
-	if prometheus != "" {
-		g.Signals.Prometheus = prometheus
-	}
-	sloPath := g.SLO.File
-	if !filepath.IsAbs(sloPath) {
-		sloPath = filepath.Join(filepath.Dir(path), sloPath)
-	}
-	if _, err := os.Stat(sloPath); err != nil {
-		return nil, slo.Diagnostics{{File: path, Path: "slo.file", Message: fmt.Sprintf("cannot read the SLO spec %s (relative paths start at the game day's directory): %v", sloPath, err)}}.Err()
-	}
-	services, sds := slo.LoadFiles(sloPath)
-	if err := sds.Err(); err != nil {
-		return nil, err
-	}
-	var names []string
-	var found *slo.Objective
-	for _, s := range services {
-		if g.SLO.Service != "" && s.Name != g.SLO.Service {
-			continue
-		}
-		for i, o := range s.Objectives {
-			names = append(names, s.Name+"/"+o.Name)
-			if o.Name == g.SLO.Name && found == nil {
-				found = &s.Objectives[i]
-			}
-		}
-	}
-	if found == nil {
-		in := ""
-		if g.SLO.Service != "" {
-			in = fmt.Sprintf(" in service %q", g.SLO.Service)
-		}
-		return nil, slo.Diagnostics{{File: path, Path: "slo.name", Message: fmt.Sprintf("%s has no SLO named %q%s; it has %s",
-			sloPath, g.SLO.Name, in, strings.Join(names, ", "))}}.Err()
-	}
-	var backend chaos.Backend
-	for _, b := range bks {
-		if b.Name() == g.Fault.Backend {
-			backend = b
-		}
-	}
-	var estimated float64
-	if est, ok := backend.(chaos.Estimator); ok {
-		if v, ok := est.ExpectedErrorRatio(g.Fault.Params); ok {
-			estimated = v
-		}
-	}
-	plan, pds := chaos.Prepare(g, *found, estimated)
-	ds = append(ds, pds...)
-	if plan == nil {
-		return nil, ds.Err()
-	}
-	return &gameDaySetup{plan: plan, backend: backend, warnings: append(ds.Warnings(), sds.Warnings()...)}, nil
 }
 
 func chaosWarnings(w io.Writer, ds slo.Diagnostics) {
@@ -131,9 +59,8 @@ func journalDir(flag string) (string, error) {
 
 func newChaosRunCmd(e *env) *cobra.Command {
 	var (
-		output, resultFile, reportFile, journal, prometheus, echartsJS string
-		storeDB                                                        string
-		noColor                                                        bool
+		o         runOptions
+		echartsJS string
 	)
 	cmd := &cobra.Command{
 		Use:   "run GAMEDAY.yaml",
@@ -143,82 +70,97 @@ as JSON and to --report as a self-contained HTML page.
 
 Before injecting, the run is recorded in a journal (--journal-dir, default
 $XDG_STATE_HOME/slokit/runs) so that 'slokit chaos cleanup' can remove the fault if
-slokit is killed; the entry is deleted once the fault is removed.
+slokit is killed; the entry is deleted once the fault is removed. The journal directory
+also holds one lock per SLO: a second run on the same SLO is refused.
+
+SIGINT, SIGTERM, SIGHUP and SIGQUIT remove the fault and exit 130. When Prometheus has
+not answered for --signal-loss the fault is removed and the run aborted. For traffic
+that matters, point the http-proxy backend at a long-lived 'slokit chaos proxy'
+(params.control): its faults carry a lease and end by themselves if this process dies.
 
 ` + exitCodesHelp,
 		Args: chaosExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return &usageError{fmt.Errorf("-o must be text or json, got %q", output)}
+			if o.output != "text" && o.output != "json" {
+				return &usageError{fmt.Errorf("-o must be text or json, got %q", o.output)}
 			}
-			ctx := cmd.Context()
-			bks := backends()
-			setup, err := loadGameDay(args[0], bks, prometheus)
-			if err != nil {
-				return err
-			}
-			chaosWarnings(e.stderr, setup.warnings)
-			plan := setup.plan
-			var js []byte
-			if reportFile != "" {
-				js, err = report.LoadECharts(echartsJS)
-				if err != nil {
-					return err
-				}
-			}
-			dir, err := journalDir(journal)
-			if err != nil {
-				return err
-			}
-			sig, err := promsource.New(plan.GameDay.Signals.Prometheus)
-			if err != nil {
-				return err
-			}
-			run := chaos.Run{ID: newChaosRunID(), GameDay: plan.GameDay.Name}
-			inj, err := setup.backend.New(plan.GameDay.Fault.Params, run)
-			if err != nil {
-				return fmt.Errorf("building the %s fault: %w", plan.GameDay.Fault.Backend, err)
-			}
-			if c, ok := inj.(io.Closer); ok {
-				defer c.Close()
-			}
-			entry, err := chaos.NewJournalEntry(plan.GameDay)
-			if err != nil {
-				return err
-			}
-			pp := newProgressPrinter(e.stderr, !noColor)
-			fmt.Fprintf(e.stderr, "game day %s, run %s: %s on %s/%s, signals from %s\n", plan.GameDay.Name, run.ID,
-				plan.GameDay.Fault.Backend, plan.Objective.Service, plan.Objective.Name, sig)
-			r := &chaos.Runner{Plan: plan, Injector: inj, Signals: sig, Run: run,
-				Journal: &chaos.Journal{Dir: dir}, Entry: entry, Progress: pp.print, Log: e.log}
-			res, runErr := r.Execute(ctx)
-			pp.done()
-			if res == nil {
-				return runErr
-			}
-			recordRun(ctx, e, storeDB, res, "chaos run")
-			if err := writeRunOutputs(e, res, output, resultFile, reportFile, js); err != nil {
-				return errors.Join(runErr, err)
-			}
-			return runExitError(res, runErr)
+			return runGameDay(cmd.Context(), e, args[0], o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&output, "output", "o", "text", "result format on stdout: text or json")
-	f.StringVar(&resultFile, "result", "", "also write the JSON result to this file")
-	f.StringVar(&reportFile, "report", "", "write an HTML report (SLI and burn-rate timelines, alert marks, measured vs predicted) to this file")
-	f.StringVar(&echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths; see docs/gameday.md)")
-	f.StringVar(&journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
-	f.StringVar(&prometheus, "prometheus", "", "override signals.prometheus of the game day")
-	f.BoolVar(&noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
-	addStoreFlag(f, &storeDB, "record the finished run")
+	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
+	f.StringVar(&o.resultFile, "result", "", "also write the JSON result to this file")
+	f.StringVar(&o.reportFile, "report", "", "write a self-contained HTML report (inline SVG timelines of burn rates, SLI and budget; alert marks, deadlines, guardrails; measured vs predicted) to this file")
+	f.StringVar(&echartsJS, "echarts-js", "", "ignored: the report draws its charts as inline SVG")
+	_ = f.MarkDeprecated("echarts-js", "the report draws its charts as inline SVG and needs no script")
+	f.StringVar(&o.journal, "journal-dir", "", "directory of run journals (default $XDG_STATE_HOME/slokit/runs)")
+	f.StringVar(&o.prometheus, "prometheus", "", "override signals.prometheus of the game day")
+	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
+	f.DurationVar(&o.signalLoss, "signal-loss", chaos.DefaultSignalLoss, "remove the fault and end the run when Prometheus has not answered for this long")
+	addStoreFlag(f, &o.storeDB, "record the finished run")
 	return cmd
+}
+
+// runOptions are the flags of `chaos run`.
+type runOptions struct {
+	output, resultFile, reportFile, journal, prometheus, storeDB string
+	noColor                                                      bool
+	signalLoss                                                   time.Duration
+}
+
+// runGameDay loads, runs and reports one game day.
+func runGameDay(ctx context.Context, e *env, path string, o runOptions) error {
+	setup, err := chaos.Load(path, backends(), o.prometheus)
+	if err != nil {
+		return err
+	}
+	chaosWarnings(e.stderr, setup.Warnings)
+	plan := setup.Plan
+	dir, err := journalDir(o.journal)
+	if err != nil {
+		return err
+	}
+	sig, err := promsource.New(plan.GameDay.Signals.Prometheus)
+	if err != nil {
+		return err
+	}
+	run := chaos.Run{ID: newChaosRunID(), GameDay: plan.GameDay.Name, Timeout: plan.Timeout}
+	inj, err := setup.Backend.New(plan.GameDay.Fault.Params, run)
+	if err != nil {
+		return fmt.Errorf("building the %s fault: %w", plan.GameDay.Fault.Backend, err)
+	}
+	if c, ok := inj.(io.Closer); ok {
+		defer c.Close()
+	}
+	entry, err := chaos.NewJournalEntry(plan.GameDay)
+	if err != nil {
+		return err
+	}
+	pp := newProgressPrinter(e.stderr, !o.noColor)
+	fmt.Fprintf(e.stderr, "game day %s, run %s: %s on %s/%s, signals from %s\n", plan.GameDay.Name, run.ID,
+		plan.GameDay.Fault.Backend, plan.Objective.Service, plan.Objective.Name, sig)
+	r := &chaos.Runner{Plan: plan, Injector: inj, Signals: sig, Run: run,
+		Journal: &chaos.Journal{Dir: dir}, Entry: entry, Progress: pp.print, Log: e.log, SignalLoss: o.signalLoss}
+	res, runErr := r.Execute(ctx)
+	pp.done()
+	if res == nil || res.Outcome == chaos.Error && res.FaultBegan == nil {
+		return runErr // one line: nothing was injected, there is no verdict to print
+	}
+	recordRun(ctx, e, o.storeDB, res, "chaos run")
+	if err := writeRunOutputs(e, res, o.output, o.resultFile, o.reportFile); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return runExitError(res, runErr)
 }
 
 // runExitError maps a run's outcome to the documented exit codes.
 func runExitError(res *chaos.Result, runErr error) error {
 	reasons := strings.Join(res.Reasons, "; ")
 	switch {
+	case res.Outcome == chaos.Interrupted && res.FaultBegan == nil:
+		return &CodeError{Code: ExitInterrupted, Err: fmt.Errorf("game day %s interrupted before any fault was injected", res.GameDay)}
+	case res.Outcome == chaos.Interrupted && runErr != nil && errors.Is(runErr, chaos.ErrFaultLeft):
+		return &CodeError{Code: ExitInterrupted, Err: runErr}
 	case res.Outcome == chaos.Interrupted:
 		return &CodeError{Code: ExitInterrupted, Err: fmt.Errorf("game day %s interrupted; the fault was removed", res.GameDay)}
 	case runErr != nil:
@@ -231,7 +173,7 @@ func runExitError(res *chaos.Result, runErr error) error {
 	return nil
 }
 
-func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile string, js []byte) error {
+func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile string) error {
 	var errs []error
 	if output == "json" {
 		enc := json.NewEncoder(e.stdout)
@@ -250,7 +192,7 @@ func writeRunOutputs(e *env, res *chaos.Result, output, resultFile, reportFile s
 	if reportFile != "" {
 		f, err := os.Create(reportFile)
 		if err == nil {
-			err = report.Write(f, res, report.Options{EChartsJS: js})
+			err = report.Write(f, res, report.Options{})
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -280,7 +222,19 @@ func chaosMark(ok bool) string {
 // writeResultText prints the verdict for humans.
 func writeResultText(w io.Writer, res *chaos.Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "game day %s (run %s) on %s/%s: %s\n", res.GameDay, res.RunID, res.Service, res.SLO, strings.ToUpper(string(res.Outcome)))
+	outcome := strings.ToUpper(string(res.Outcome))
+	if res.Cause != "" {
+		outcome += " (" + string(res.Cause) + ")"
+	}
+	fmt.Fprintf(&b, "game day %s (run %s) on %s/%s: %s\n", res.GameDay, res.RunID, res.Service, res.SLO, outcome)
+	if res.FaultBegan == nil && len(res.Expectations) == 0 {
+		b.WriteString("  nothing was injected\n")
+		for _, r := range res.Reasons {
+			fmt.Fprintf(&b, "  reason: %s\n", r)
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	for _, x := range res.Expectations {
 		allowed := chaosSecs(&x.WithinSeconds)
 		if x.WithinPredicted {
@@ -292,7 +246,9 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 		} else {
 			fmt.Fprintf(&b, "  expect %-12s did not fire (predicted %s, allowed %s)  %s\n", x.Alert, chaosSecs(x.PredictedSeconds), allowed, chaosMark(x.Met))
 		}
-		if x.FiredTier != "" {
+		if under := resolvedUnderFault(res, x.FiredTier); under != "" {
+			fmt.Fprintf(&b, "  reset  %-12s %s\n", x.FiredTier, under)
+		} else if x.FiredTier != "" {
 			fmt.Fprintf(&b, "  reset  %-12s %s after the fault ended (predicted %s)\n", x.FiredTier, chaosSecs(x.ResetSeconds), chaosSecs(x.PredictedResetSeconds))
 		}
 	}
@@ -312,6 +268,10 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 		fmt.Fprintf(&b, "; %s %.2f%% → %.2f%%", slo.MetricBudgetRemaining, 100**res.Budget.RemainingBefore, 100**res.Budget.RemainingAfter)
 	}
 	b.WriteString("\n")
+	if f := res.Fault; f != nil {
+		fmt.Fprintf(&b, "  fault: matched %d requests, failed %d, delayed or failed %d; SLI peak burn %.3g  %s\n",
+			f.Matched, f.Errors, f.Injected, f.PeakBurnRate, chaosMark(!f.NotOnPath))
+	}
 	for _, r := range res.Reasons {
 		fmt.Fprintf(&b, "  reason: %s\n", r)
 	}
@@ -399,17 +359,17 @@ func (p *progressPrinter) done() {
 	}
 }
 
-// formatBurn lists burn rates by window length: "5m=12.3 30m=4.1 1h=2".
+// formatBurn lists burn rates by window length: "5m=12.3 30m=4.1 1h=2 1d12h=0.5 30d=0.1".
 func formatBurn(burn map[string]float64) string {
 	type wb struct {
-		d time.Duration
+		d model.Duration
 		s string
 	}
-	var ws []wb
+	ws := make([]wb, 0, len(burn))
 	for w, v := range burn {
-		d, _ := time.ParseDuration(strings.TrimSuffix(strings.TrimSuffix(w, "d"), "w"))
-		if strings.HasSuffix(w, "d") || strings.HasSuffix(w, "w") {
-			d = 1 << 62 // days and weeks sort last; Go durations do not parse them
+		d, err := model.ParseDuration(w)
+		if err != nil {
+			d = model.Duration(math.MaxInt64) // an odd label sorts last
 		}
 		ws = append(ws, wb{d, fmt.Sprintf("%s=%.3g", w, v)})
 	}
@@ -430,7 +390,7 @@ func newChaosValidateCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var all slo.Diagnostics
 			for _, path := range args {
-				setup, err := loadGameDay(path, backends(), prometheus)
+				setup, err := chaos.Load(path, backends(), prometheus)
 				if err != nil {
 					var ve *slo.ValidationError
 					if errors.As(err, &ve) {
@@ -439,8 +399,8 @@ func newChaosValidateCmd(e *env) *cobra.Command {
 					}
 					return err
 				}
-				chaosWarnings(e.stderr, setup.warnings)
-				writePlan(e.stdout, path, setup.plan)
+				chaosWarnings(e.stderr, setup.Warnings)
+				writePlan(e.stdout, path, setup.Plan)
 			}
 			return all.Err()
 		},
@@ -526,6 +486,8 @@ func newChaosCleanupCmd(e *env) *cobra.Command {
 				}
 				for _, r := range out {
 					switch {
+					case r.File != "":
+						fmt.Fprintf(e.stdout, "%s: %s\n", r.File, r.Skipped)
 					case r.Error != "":
 						fmt.Fprintf(e.stdout, "run %s (%s): FAILED: %s\n", r.RunID, r.Backend, r.Error)
 					case r.Skipped != "":

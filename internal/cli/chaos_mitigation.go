@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/slokit/slokit/chaos"
 )
@@ -36,4 +37,18 @@ func writeMitigationText(b *strings.Builder, m *chaos.MitigationResult) {
 		m.ReliefWindow, m.ReliefBelow, chaosSecs(m.ReliefSeconds), chaosSecs(&m.ReliefWithinSeconds), chaosMark(m.Relieved))
 	fmt.Fprintf(b, "  mitigation released %s after the fault ended (allowed %s)  %s\n",
 		chaosSecs(m.ReleasedSeconds), chaosSecs(&m.ReleaseWithinSeconds), chaosMark(m.Released))
+}
+
+// resolvedUnderFault describes a fired tier that resolved while the fault was still in
+// (a mitigation relieved the SLO); "" otherwise.
+func resolvedUnderFault(res *chaos.Result, tier string) string {
+	if tier == "" || res.FaultBegan == nil || res.FaultEnded == nil {
+		return ""
+	}
+	for _, a := range res.Alerts {
+		if a.Tier() == tier && a.ResolvedAt != nil && a.ResolvedAt.Before(*res.FaultEnded) {
+			return fmt.Sprintf("resolved %s after the fault began, with the fault still in", a.ResolvedAt.Sub(*res.FaultBegan).Round(time.Second))
+		}
+	}
+	return ""
 }

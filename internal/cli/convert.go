@@ -29,9 +29,8 @@ that slokit/v1 does not allow ([a-z0-9-]+) are lowercased, with the original in 
 alert names are kept.`,
 		Example: `  slokit convert -f sloth/ --out slos/
   slokit convert -f openslo/slo.yaml -f openslo/sli.yaml > checkout.yaml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runConvert(e, files, out)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runConvert(e, append(files, args...), out)
 		},
 	}
 	fl := cmd.Flags()
@@ -43,6 +42,10 @@ alert names are kept.`,
 func runConvert(e *env, files []string, out string) error {
 	if len(files) == 0 {
 		return &usageError{errors.New("no spec files: pass -f FILE or -f DIR")}
+	}
+	files, err := expandFiles(files)
+	if err != nil {
+		return err
 	}
 	services, diags := slo.LoadFiles(files...)
 	printDiagnostics(e.stderr, diags.Warnings())

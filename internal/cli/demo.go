@@ -15,7 +15,6 @@ import (
 
 	"github.com/slokit/slokit/chaos"
 	"github.com/slokit/slokit/chaos/promsource"
-	"github.com/slokit/slokit/chaos/report"
 	"github.com/slokit/slokit/internal/demo"
 	"github.com/slokit/slokit/slo"
 )
@@ -87,9 +86,10 @@ without its breaker: the control, which fails with "mitigation … never engaged
 	f.StringVar(&o.listen, "listen", "", "the edge's `ADDRESS` (default 127.0.0.1:0, or "+demoPrometheusListen+" with --prometheus)")
 	f.Float64Var(&o.rate, "rate", 50, "load in requests per second")
 	f.StringVar(&o.scenario, "scenario", demo.ScenarioErrors, "game day to run: "+strings.Join(demo.ScenarioNames(), ", ")+" (see above)")
-	f.DurationVar(&o.warmup, "warmup", -1, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
+	durationVar(f, &o.warmup, "warmup", -1, 0, "healthy traffic to collect before the fault (default: the page's long window, 1m; less makes it fire early)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format on stdout: text or json")
-	f.StringVar(&o.echartsJS, "echarts-js", "", "echarts.min.js to inline into the report (default $SLOKIT_ECHARTS_JS, then well-known paths, else a CDN link)")
+	f.StringVar(&o.echartsJS, "echarts-js", "", "ignored: the report draws its charts as inline SVG")
+	_ = f.MarkDeprecated("echarts-js", "the report draws its charts as inline SVG and needs no script")
 	f.BoolVar(&o.noColor, "no-color", false, "no colour in progress output (colour is used only on a terminal)")
 	f.BoolVar(&o.serve, "serve", false, "after the verdict, keep the stack up and serve the web UI (slokit serve) on it until Ctrl-C; the run is recorded in DIR/gamedays.db")
 	f.StringVar(&o.serveListen, "serve-listen", "", "the UI's `ADDRESS` with --serve (default "+demoServeListen+", or a free port when it is taken)")
@@ -98,10 +98,6 @@ without its breaker: the control, which fails with "mitigation … never engaged
 
 func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 	began := time.Now()
-	js, err := report.LoadECharts(o.echartsJS)
-	if err != nil {
-		return err
-	}
 	// The components log warnings only: the progress lines tell the story.
 	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	stack, err := demo.Start(ctx, demo.Config{Dir: o.out, Listen: o.listen, Prometheus: o.prometheus, Rate: o.rate, Log: quiet, Scenario: o.scenario})
@@ -128,8 +124,12 @@ func runDemo(ctx context.Context, e *env, o demoOptions) (err error) {
 			o.rate, stack.EdgeURL, stack.ServiceURL)
 	}
 	if stack.Lab != nil {
-		fmt.Fprintf(e.stderr, "lab at %s scrapes %s/metrics and evaluates %s every 1s\n",
-			stack.SignalsURL, stack.EdgeURL, stack.Files[demo.FileRules])
+		scraped := stack.EdgeURL + "/metrics"
+		if stack.FaultOnDependency() {
+			scraped += " and " + stack.ServiceURL + "/metrics (the breaker's state)"
+		}
+		fmt.Fprintf(e.stderr, "lab at %s scrapes %s and evaluates %s every 1s\n",
+			stack.SignalsURL, scraped, stack.Files[demo.FileRules])
 	} else {
 		fmt.Fprintf(e.stderr, `signals from the Prometheus at %s. It must scrape %s every 1s and evaluate %s every 1s;
 %s does both: run 'prometheus --config.file=%s', or add its scrape job and rule file to
@@ -145,7 +145,7 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 		stack.StopLoad() // before the proxy goes, so no request meets a closed proxy
 		run.close()
 	}()
-	writePlan(e.stderr, run.path, run.setup.plan)
+	writePlan(e.stderr, run.path, run.setup.Plan)
 	res, runErr := run.execute(ctx, e.stderr, quiet, o.warmup, !o.noColor)
 	if res == nil {
 		if ctx.Err() != nil {
@@ -155,7 +155,7 @@ your configuration and reload (curl -X POST %s/-/reload). Waiting for the SLO's 
 	}
 	resultFile := filepath.Join(o.out, "result.json")
 	reportFile := filepath.Join(o.out, "report.html")
-	if err := writeRunOutputs(e, res, o.output, resultFile, reportFile, js); err != nil {
+	if err := writeRunOutputs(e, res, o.output, resultFile, reportFile); err != nil {
 		return errors.Join(runErr, err)
 	}
 	fmt.Fprintf(e.stderr, "result written to %s\n", resultFile)
@@ -205,7 +205,7 @@ func demoCodes(codes map[int]int) string {
 // through it.
 type demoRun struct {
 	path  string
-	setup *gameDaySetup
+	setup *chaos.Setup
 	inj   chaos.Injector
 	sig   *promsource.Source
 	stack *demo.Stack
@@ -217,19 +217,19 @@ type demoRun struct {
 // starts the load.
 func prepareDemo(ctx context.Context, stack *demo.Stack, prometheus string) (*demoRun, error) {
 	path := stack.Files[demo.FileGameDay]
-	setup, err := loadGameDay(path, backends(), prometheus)
+	setup, err := chaos.Load(path, backends(), prometheus)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := promsource.New(setup.plan.GameDay.Signals.Prometheus)
+	sig, err := promsource.New(setup.Plan.GameDay.Signals.Prometheus)
 	if err != nil {
 		return nil, err
 	}
 	r := &demoRun{path: path, setup: setup, sig: sig, stack: stack,
-		run: chaos.Run{ID: newChaosRunID(), GameDay: setup.plan.GameDay.Name}}
-	r.inj, err = setup.backend.New(setup.plan.GameDay.Fault.Params, r.run)
+		run: chaos.Run{ID: newChaosRunID(), GameDay: setup.Plan.GameDay.Name}}
+	r.inj, err = setup.Backend.New(setup.Plan.GameDay.Fault.Params, r.run)
 	if err != nil {
-		return nil, fmt.Errorf("building the %s fault: %w", setup.plan.GameDay.Fault.Backend, err)
+		return nil, fmt.Errorf("building the %s fault: %w", setup.Plan.GameDay.Fault.Backend, err)
 	}
 	st, ok := r.inj.(chaos.Starter)
 	u, ok2 := r.inj.(interface{ URL() string })
@@ -267,7 +267,7 @@ func (r *demoRun) close() {
 // assume healthy when the fault begins.
 func (r *demoRun) warmupWindow() time.Duration {
 	var w time.Duration
-	for _, x := range r.setup.plan.Expect {
+	for _, x := range r.setup.Plan.Expect {
 		for _, t := range x.Tiers {
 			w = max(w, t.Long)
 		}
@@ -278,7 +278,7 @@ func (r *demoRun) warmupWindow() time.Duration {
 // execute warms up (warmup < 0: the expected tiers' long window) and runs the game day
 // with the chaos runner, printing progress on e.stderr.
 func (r *demoRun) execute(ctx context.Context, stderr io.Writer, log *slog.Logger, warmup time.Duration, color bool) (*chaos.Result, error) {
-	plan := r.setup.plan
+	plan := r.setup.Plan
 	window := r.warmupWindow()
 	if warmup < 0 {
 		warmup = window

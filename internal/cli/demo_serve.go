@@ -41,12 +41,12 @@ func serveDemo(ctx context.Context, e *env, o demoOptions, stack *demo.Stack, re
 	}
 	fmt.Fprintf(e.stderr, `
 the lab, the service and the load keep running; the UI shows them live:
-  %s                      every SLO: budget, burn rate per tier, alert state
+  %s            every SLO: budget, burn rate per tier, alert state
   %s   the SLO: burn against the threshold, the alert that fired, its game day
   %s   this run: verdict, detection measured vs predicted
 open %s (Ctrl-C stops everything)
-`, ui.url, ui.url+"slo/"+url.PathEscape(res.Service)+"/"+url.PathEscape(res.SLO)+"?range=15m",
-		ui.url+"gamedays/"+url.PathEscape(res.RunID), ui.url)
+`, ui.url+"?range=15m", ui.url+"slo/"+url.PathEscape(res.Service)+"/"+url.PathEscape(res.SLO)+"?range=15m",
+		ui.url+"gamedays/"+url.PathEscape(res.RunID), ui.url+"slo/"+url.PathEscape(res.Service)+"/"+url.PathEscape(res.SLO)+"?range=15m")
 	err = ui.wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil

@@ -217,7 +217,7 @@ func testDemoLabAgreesWithPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer labRun.close()
-	promSetup, err := loadGameDay(stack.Files[demo.FileGameDay], backends(), prom.URL)
+	promSetup, err := chaos.Load(stack.Files[demo.FileGameDay], backends(), prom.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestDemoInterrupt(t *testing.T) {
 			res, err := r.execute(ctx, log, nil, 0, false)
 			done <- outcome{res, err}
 		}()
-		waitFor(t, log, "fault injected", 60*time.Second)
+		waitFor(t, log, "fault injected", 120*time.Second) // the 1m window must hold 1m of history first
 		bad := 0
 		for i := 0; i < 40; i++ {
 			if code := status(t, stack.EdgeURL+"/nosuchcode"); code == http.StatusServiceUnavailable {
@@ -343,7 +343,7 @@ func TestDemoInterrupt(t *testing.T) {
 		dir := t.TempDir()
 		codec := make(chan int, 1)
 		go func() { codec <- Main(ctx, []string{"demo", "--warmup", "0s", "--out", dir}, nil, &stdout, stderr) }()
-		waitFor(t, stderr, "fault injected", 60*time.Second)
+		waitFor(t, stderr, "fault injected", 120*time.Second)
 		cancel()
 		code := <-codec
 		if code != ExitInterrupted {

@@ -32,6 +32,8 @@ type genInput struct {
 	// Namespace is the Kubernetes namespace for formats that write Kubernetes objects;
 	// empty leaves it unset.
 	Namespace string
+	// Labels are extra Kubernetes labels for formats that write Kubernetes objects.
+	Labels map[string]string
 	// Stdout is set when the output goes to stdout (--out -).
 	Stdout bool
 	// Oncall configures the Alertmanager, Grafana and runbook formats.

@@ -22,38 +22,52 @@ type generateFlags struct {
 	out        string
 	grafanaURL string
 	namespace  string
+	labels     labelsFlag
 	quiet      bool
 	oncall     oncallFlags
 }
 
 func newGenerateCmd(e *env) *cobra.Command {
-	var f generateFlags
+	f := generateFlags{labels: labelsFlag{}}
 	cmd := &cobra.Command{
 		Use:   "generate -f FILE... [-o FORMAT] [--out DIR|-]",
 		Short: "Generate Prometheus recording and alerting rules (and more) from SLO specs",
 		Long: `Validate the SLO spec files and generate, per service, the recording rules and the
-multiwindow multi-burn-rate alerts of its SLOs. Files are written into --out DIR, one per
-service, or to stdout with --out - (the default). A summary per SLO goes to stderr: rules,
+multiwindow multi-burn-rate alerts of its SLOs. Files are written into the directory
+--out DIR (created; the file names are listed with each format below), or to stdout with
+--out - (the default) for the formats that write one file. -f takes files, directories
+(walked for *.yaml and *.yml), quoted globs, and repeats; file names after the flags
+count too, so a shell glob works (-f examples/*.yaml). A summary per SLO goes to stderr: rules,
 and per alert tier the predicted detection and reset times for a total outage, the budget
 spent when it fires and the lowest burn rate it catches.
 
 Output formats (-o):
 ` + formatsHelp(),
-		Example: `  slokit generate -f examples/shortlink.yaml --out out
-  slokit generate -f slos.yaml -o prometheusrule --namespace monitoring > rules.yaml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: `  slokit generate -f examples/shortlink.yaml --out rules/
+  slokit generate -f slos/ -o prometheusrule --namespace monitoring --label release=kube-prometheus-stack > rules.yaml
+  slokit generate -f 'slos/*.yaml' -o grafana --out dashboards/
+  slokit generate -f slos.yaml -o runbook --out runbooks/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.files = append(f.files, args...)
 			return runGenerate(e, f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVarP(&f.files, "file", "f", nil, "SLO spec `FILE`s (repeat or comma-separate)")
+	fl.StringSliceVarP(&f.files, "file", "f", nil, "SLO spec `FILE`s, directories or quoted globs (repeat or comma-separate)")
 	fl.StringVarP(&f.format, "output", "o", "prometheus", "output `FORMAT` (see above)")
-	fl.StringVar(&f.out, "out", "-", "output `DIR`, or - for stdout")
+	fl.StringVar(&f.out, "out", "-", "`DIR` the files are written into (created), or - for stdout")
 	fl.StringVar(&f.grafanaURL, "grafana-url", "", "Grafana base `URL`; alerts then link to the SLO's dashboard")
-	fl.StringVar(&f.namespace, "namespace", "", "Kubernetes `NAMESPACE` of generated objects (-o prometheusrule)")
+	fl.StringVar(&f.namespace, "namespace", "", "Kubernetes `NAMESPACE` of generated objects (-o prometheusrule, grafana-operator)")
+	fl.Var(f.labels, "label", "Kubernetes label `KEY=VALUE` on each PrometheusRule, like release=kube-prometheus-stack for its rule selector (repeatable; -o prometheusrule)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the per-SLO summary")
 	addOncallFlags(fl, &f.oncall)
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var names []cobra.Completion
+		for _, f := range outputFormats() {
+			names = append(names, cobra.CompletionWithDesc(f.name, f.help))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -65,7 +79,14 @@ func runGenerate(e *env, f generateFlags) error {
 	if err != nil {
 		return err
 	}
-	services, diags := slo.LoadFiles(f.files...)
+	if err := checkOutDir(f.out); err != nil {
+		return err
+	}
+	paths, err := expandFiles(f.files)
+	if err != nil {
+		return err
+	}
+	services, diags := slo.LoadFiles(paths...)
 	printDiagnostics(e.stderr, diags.Warnings())
 	if err := diags.Err(); err != nil {
 		return err
@@ -74,6 +95,7 @@ func runGenerate(e *env, f generateFlags) error {
 		Services:  mergeServices(services),
 		Alerts:    alerts.Options{GrafanaURL: f.grafanaURL},
 		Namespace: f.namespace,
+		Labels:    f.labels,
 		Stdout:    f.out == "-",
 		Oncall:    f.oncall,
 	}
@@ -83,7 +105,7 @@ func runGenerate(e *env, f generateFlags) error {
 	}
 	if in.Stdout {
 		if len(files) != 1 {
-			return fmt.Errorf("-o %s writes %d files: pass --out DIR", format.name, len(files))
+			return &usageError{fmt.Errorf("-o %s writes %d files: pass --out DIR", format.name, len(files))}
 		}
 		if _, err := e.stdout.Write(files[0].Data); err != nil {
 			return err
@@ -109,6 +131,24 @@ func runGenerate(e *env, f generateFlags) error {
 	}
 	if !f.quiet {
 		return printSummary(e.stderr, in.Services, in.Alerts)
+	}
+	return nil
+}
+
+// checkOutDir rejects an --out that names a file rather than the directory the files
+// go in: `--out rules.yaml` would create a directory called rules.yaml.
+func checkOutDir(out string) error {
+	if out == "-" {
+		return nil
+	}
+	if st, err := os.Stat(out); err == nil {
+		if !st.IsDir() {
+			return &usageError{fmt.Errorf("--out %s is a file: --out names the directory the files go in (or - for stdout)", out)}
+		}
+		return nil
+	}
+	if hasSpecExtension(out) {
+		return &usageError{fmt.Errorf("--out %s looks like a file name: --out names the directory the files go in; for one file use --out - > %s", out, out)}
 	}
 	return nil
 }
@@ -191,7 +231,7 @@ func prometheusRuleFormat() outputFormat {
 				if err != nil {
 					return nil, err
 				}
-				obj := alerts.NewPrometheusRule(s.Name, in.Namespace, nil, f)
+				obj := alerts.NewPrometheusRule(s.Name, in.Namespace, in.Labels, f)
 				if in.Stdout {
 					objs = append(objs, obj)
 					continue

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/spf13/pflag"
@@ -106,7 +107,7 @@ func allDashboards(in genInput) ([]dashboard.Dashboard, error) {
 func grafanaFormat() outputFormat {
 	return outputFormat{
 		name: "grafana",
-		help: "Grafana dashboard JSON: an overview and one per SLO (dashboards/<uid>.json)",
+		help: "Grafana dashboard JSON: an overview and one per SLO (<uid>.json)",
 		write: func(in genInput) ([]genFile, error) {
 			ds, err := allDashboards(in)
 			if err != nil {
@@ -118,7 +119,7 @@ func grafanaFormat() outputFormat {
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, genFile{Name: "dashboards/" + *d.Uid + ".json", Data: data})
+				out = append(out, genFile{Name: *d.Uid + ".json", Data: data})
 			}
 			return out, nil
 		},
@@ -147,7 +148,7 @@ func grafanaOperatorFormat() outputFormat {
 func runbookFormat() outputFormat {
 	return outputFormat{
 		name: "runbook",
-		help: "Markdown runbook per SLO (runbooks/<service>-<slo>.md), the alerts' default runbook_url",
+		help: "Markdown runbook per SLO (<service>-<slo>.md); --out runbooks/ matches the alerts' default runbook_url",
 		write: func(in genInput) ([]genFile, error) {
 			var out []genFile
 			for _, o := range objectives(in.Services) {
@@ -155,7 +156,7 @@ func runbookFormat() outputFormat {
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, genFile{Name: alerts.RunbookFileName(o), Data: data})
+				out = append(out, genFile{Name: path.Base(alerts.RunbookFileName(o)), Data: data})
 			}
 			return out, nil
 		},

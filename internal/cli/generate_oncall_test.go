@@ -60,14 +60,18 @@ func TestGenerateOncallUsageErrors(t *testing.T) {
 
 func TestGenerateGrafanaAndRunbooksIntoDir(t *testing.T) {
 	dir := t.TempDir()
-	for _, format := range []string{"grafana", "runbook", "grafana-operator"} {
-		code, _, errOut := runCLI(t, "generate", "-q", "-f", oncallSpec, "-o", format, "--out", dir, "--grafana-url", "https://grafana.example")
+	// --out is the folder the files go in: nothing nested under it.
+	for format, out := range map[string]string{"grafana": "dashboards", "runbook": "runbooks", "grafana-operator": "."} {
+		code, _, errOut := runCLI(t, "generate", "-q", "-f", oncallSpec, "-o", format, "--out", filepath.Join(dir, out), "--grafana-url", "https://grafana.example")
 		if code != ExitOK {
 			t.Fatalf("-o %s: exit %d: %s", format, code, errOut)
 		}
 	}
 	boards, _ := filepath.Glob(filepath.Join(dir, "dashboards", "*.json"))
 	runbooks, _ := filepath.Glob(filepath.Join(dir, "runbooks", "*.md"))
+	if nested, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*")); len(nested) > 0 {
+		t.Errorf("files nested under --out: %v", nested)
+	}
 	if len(boards) < 2 || len(runbooks) < 1 || len(boards) != len(runbooks)+1 {
 		t.Fatalf("got %d dashboards and %d runbooks, want an overview plus one dashboard per runbook", len(boards), len(runbooks))
 	}

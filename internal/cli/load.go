@@ -78,9 +78,9 @@ run with a duration prints the summary and exits 130.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Target, "target", "", "base URL of the shortlink service (required)")
 	f.Float64Var(&rate, "rate", 50, "requests per second, all kinds together")
-	f.DurationVar(&duration, "duration", 30*time.Second, "how long to send; 0 runs until interrupted")
+	durationVar(f, &duration, "duration", 30*time.Second, 0, "how long to send; 0 runs until interrupted")
 	f.StringVar(&mix, "mix", load.DefaultMix().String(), "weights of the request kinds")
-	f.DurationVar(&timeout, "timeout", 5*time.Second, "per-request timeout")
+	durationVar(f, &timeout, "timeout", 5*time.Second, time.Millisecond, "per-request timeout")
 	f.Uint64Var(&maxWorkers, "max-workers", 256, "most requests in flight at once")
 	f.StringVarP(&output, "output", "o", "text", "summary format on stdout: text or json")
 	return cmd

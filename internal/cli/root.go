@@ -50,16 +50,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	code := exitCode(ctx, err)
-	if code == ExitUsage {
-		fmt.Fprintf(stderr, "slokit: %v\nRun 'slokit --help' for usage.\n", err)
-	} else {
-		fmt.Fprintf(stderr, "slokit: %v\n", err)
-	}
+	printError(stderr, cmd, code, err)
 	return code
 }
 
@@ -69,7 +65,7 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.Code
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), isCobraUsageError(err):
 		return ExitUsage
 	case slo.IsValidation(err):
 		return ExitInvalid
@@ -90,8 +86,8 @@ const exitCodesHelp = `Exit codes:
   2    usage (bad flags or arguments)
   3    an input file is invalid
   4    a game day or backtest failed its verdict
-  5    a game day was aborted by a guardrail
-  130  interrupted (Ctrl-C, SIGTERM)`
+  5    a game day was aborted (guardrail, steady state, signals lost)
+  130  interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT)`
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
@@ -116,24 +112,13 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newDemoCmd(e))
 	root.AddCommand(newApplyCmd(e))
 	root.AddCommand(newServeCmd(e))
+	root.AddCommand(newInitCmd(e))
+	root.AddCommand(newSpecTopic())
 	addChaosSubcommand(root, newChaosRBACCmd(e))
 	addChaosSubcommand(root, newChaosImportCmd(e))
+	rejectUnknownSubcommands(root)
+	addExamples(root)
 	return root
-}
-
-// Version is set at build time with -ldflags "-X github.com/slokit/slokit/internal/cli.Version=…".
-var Version = "dev"
-
-func newVersionCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print slokit's version",
-		Args:  noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(e.stdout, "slokit %s\n", Version)
-			return err
-		},
-	}
 }
 
 // noArgs rejects positional arguments with a usage error.

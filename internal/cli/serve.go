@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/slokit/slokit/chaos/report"
 	ui "github.com/slokit/slokit/internal/serve"
 	"github.com/slokit/slokit/internal/store"
 	"github.com/slokit/slokit/slo"
@@ -39,8 +38,8 @@ Mimir, the demo's lab) that evaluates slokit's generated rules. See docs/serve.m
 		Example: `  slokit serve -f slos.yaml --prometheus http://127.0.0.1:9090
   slokit serve -f specs/ --prometheus http://thanos:10902 --grafana-url https://grafana.example --listen 127.0.0.1:8080
   slokit demo --serve        # the demo's SLO, lab and game day, kept up after the verdict`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.files = append(o.files, args...) // a shell glob's expansion: -f slos/*.yaml
 			if len(o.files) == 0 {
 				return &usageError{errors.New("no SLO specs: pass -f FILE or -f DIR")}
 			}
@@ -55,13 +54,18 @@ Mimir, the demo's lab) that evaluates slokit's generated rules. See docs/serve.m
 	f.StringVar(&o.prometheus, "prometheus", "", "`URL` of a Prometheus-compatible API evaluating slokit's rules")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`ADDRESS` to serve on (the UI has no authentication: keep it on loopback or behind a proxy)")
 	f.StringVar(&o.grafana, "grafana-url", "", "link each SLO to its generated dashboard in the Grafana at `URL`")
-	f.StringVar(&o.echarts, "echarts-js", "", "echarts.min.js to inline into game-day reports (default $SLOKIT_ECHARTS_JS, then well-known paths)")
+	f.StringVar(&o.echarts, "echarts-js", "", "ignored: game-day reports draw their charts as inline SVG")
+	_ = f.MarkDeprecated("echarts-js", "game-day reports draw their charts as inline SVG and need no script")
 	addStoreFlag(f, &o.db, "read the game-day history")
 	return cmd
 }
 
 func runServe(ctx context.Context, e *env, o serveOptions) error {
-	services, ds := slo.LoadFiles(o.files...)
+	files, err := expandFiles(o.files)
+	if err != nil {
+		return err
+	}
+	services, ds := slo.LoadFiles(files...)
 	for _, d := range ds.Warnings() {
 		fmt.Fprintln(e.stderr, d.String())
 	}
@@ -109,10 +113,6 @@ func (u *runningUI) storeText() string {
 
 // startUI opens the store, binds the listener and serves until ctx is done.
 func startUI(ctx context.Context, e *env, c uiConfig) (*runningUI, error) {
-	js, err := report.LoadECharts(c.echarts)
-	if err != nil {
-		return nil, err
-	}
 	u := &runningUI{errc: make(chan error, 1), ctx: ctx}
 	path, err := storePath(c.db)
 	if err != nil {
@@ -124,7 +124,7 @@ func startUI(ctx context.Context, e *env, c uiConfig) (*runningUI, error) {
 		}
 	}
 	srv, err := ui.New(ui.Config{Services: c.services, Prometheus: c.prometheus, Store: u.store,
-		GrafanaURL: c.grafana, EChartsJS: js, Logger: e.log.With("component", "serve")})
+		GrafanaURL: c.grafana, Logger: e.log.With("component", "serve")})
 	if err != nil {
 		u.close()
 		return nil, err

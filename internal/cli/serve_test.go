@@ -25,7 +25,8 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "-f", "x.yaml"}, ExitUsage, "no Prometheus: pass --prometheus URL"},
 		{[]string{"serve", "-f", filepath.Join(dir, "missing.yaml"), "--prometheus", "http://127.0.0.1:9"}, ExitFailure, "missing.yaml: cannot read the spec"},
 		{[]string{"serve", "-f", dir, "--prometheus", "http://127.0.0.1:9"}, ExitFailure, "no .yaml or .yml file in"},
-		{[]string{"serve", "extra"}, ExitUsage, "takes no arguments"},
+		// File names after the flags are more specs (a shell glob's expansion).
+		{[]string{"serve", "--prometheus", "http://127.0.0.1:9", filepath.Join(dir, "extra.yaml")}, ExitFailure, "extra.yaml: cannot read the spec"},
 	} {
 		var stdout, stderr strings.Builder
 		code := Main(context.Background(), tc.args, nil, &stdout, &stderr)

@@ -30,7 +30,11 @@ Exits 1 when a file cannot be read, 3 when any file has an error, 0 otherwise
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runValidate(e, args)
+			files, err := expandFiles(args)
+			if err != nil {
+				return err
+			}
+			return runValidate(e, files)
 		},
 	}
 }

@@ -174,7 +174,6 @@ type Stack struct {
 	mu       sync.Mutex
 	gen      *load.Generator
 	closed   bool
-	errs     []error
 	serveErr chan error
 }
 

@@ -68,15 +68,22 @@ func (f *fastEval) matrix(expr parser.Expr) (promql.Matrix, error) {
 	}
 	out := make(promql.Matrix, 0, len(v.vec))
 	for _, s := range v.vec {
-		var pts []promql.FPoint
+		n := 0
+		for _, ok := range s.ok {
+			if ok {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		pts := make([]promql.FPoint, 0, n)
 		for k, ok := range s.ok {
 			if ok {
 				pts = append(pts, promql.FPoint{T: f.at(k), F: s.v[k]})
 			}
 		}
-		if len(pts) > 0 {
-			out = append(out, promql.Series{Metric: s.lset, Floats: pts})
-		}
+		out = append(out, promql.Series{Metric: s.lset, Floats: pts})
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Metric, out[j].Metric) < 0 })
 	return out, nil

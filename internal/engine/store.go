@@ -71,7 +71,8 @@ func (s *Store) Append(lset labels.Labels, t int64, v float64) error {
 }
 
 // AppendSeries appends samples (ts increasing, all newer than the series' newest) to
-// the series lset in one step, creating it when new.
+// the series lset in one step, creating it when new. The store may keep ts and vs: the
+// caller must not modify them afterwards.
 func (s *Store) AppendSeries(lset labels.Labels, ts []int64, vs []float64) error {
 	if len(ts) == 0 {
 		return nil
@@ -87,8 +88,12 @@ func (s *Store) AppendSeries(lset labels.Labels, ts []int64, vs []float64) error
 			return fmt.Errorf("append %s at %d: %w (%d)", lset, ts[i], ErrOutOfOrder, ts[i-1])
 		}
 	}
-	ms.ts = append(ms.ts, ts...)
-	ms.vs = append(ms.vs, vs...)
+	if len(ms.ts) == 0 {
+		ms.ts, ms.vs = ts, vs // a new series takes the slices over
+	} else {
+		ms.ts = append(ms.ts, ts...)
+		ms.vs = append(ms.vs, vs...)
+	}
 	s.n += len(ts)
 	return nil
 }

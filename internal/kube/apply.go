@@ -47,6 +47,10 @@ func DecodePrometheusRules(file string, data []byte) ([]*unstructured.Unstructur
 		if bytes.Equal(bytes.TrimSpace(j), []byte("null")) {
 			continue // an empty document (comments only)
 		}
+		if what := notAnObject(j); what != "" {
+			errs = append(errs, fmt.Errorf("%s: document %d: %s, not a PrometheusRule; %s", file, doc, what, notAnObjectHint))
+			continue
+		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(j); err != nil {
 			errs = append(errs, fmt.Errorf("%s: document %d: %w", file, doc, err))
@@ -76,6 +80,40 @@ func DecodePrometheusRules(file string, data []byte) ([]*unstructured.Unstructur
 		return nil, fmt.Errorf("%s: no PrometheusRule in it; write one with `slokit generate -o prometheusrule`", file)
 	}
 	return out, nil
+}
+
+const notAnObjectHint = "apply takes the output of `slokit generate -f SPEC -o prometheusrule` (or pipe it: ... | slokit apply -f -)"
+
+// notAnObject names what a document that is not a Kubernetes object looks like (a
+// Prometheus rule file, an SLO spec, …), or returns "" when it has apiVersion and kind.
+// It keeps a wrong file from being answered with the whole document quoted back.
+func notAnObject(j []byte) string {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(j, &m); err != nil {
+		return "not a YAML mapping"
+	}
+	str := func(k string) string {
+		var s string
+		_ = json.Unmarshal(m[k], &s)
+		return s
+	}
+	_, hasKind := m["kind"]
+	_, hasAPI := m["apiVersion"]
+	switch {
+	case hasKind && hasAPI:
+		return ""
+	case strings.HasPrefix(str("version"), "slokit/"):
+		return "an SLO spec (version: " + str("version") + ")"
+	case str("version") == "prometheus/v1":
+		return "a Sloth SLO spec (version: prometheus/v1)"
+	case m["groups"] != nil:
+		return "a Prometheus rule file (groups:, for rule_files)"
+	case m["route"] != nil || m["receivers"] != nil:
+		return "an Alertmanager configuration"
+	case m["panels"] != nil:
+		return "a Grafana dashboard"
+	}
+	return "a document without apiVersion and kind"
 }
 
 // ApplyOptions tune Apply.

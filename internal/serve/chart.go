@@ -223,19 +223,22 @@ func pathData(pts []Point, x func(time.Time) float64, y func(float64) float64) s
 		return ""
 	}
 	gap := usualStep(pts) * gapFactor
-	var b strings.Builder
+	b := make([]byte, 0, len(pts)*14)
 	for i, p := range pts {
-		cmd := "L"
+		cmd := byte('L')
 		if i == 0 || (gap > 0 && p.T.Sub(pts[i-1].T).Seconds() > gap) {
-			cmd = "M"
+			cmd = 'M'
 		}
-		fmt.Fprintf(&b, "%s%.1f %.1f", cmd, x(p.T), y(p.V))
+		b = append(b, cmd)
+		b = strconv.AppendFloat(b, x(p.T), 'f', 1, 64)
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, y(p.V), 'f', 1, 64)
 	}
 	if len(pts) == 1 {
 		// A single point still shows: a short tick.
-		b.WriteString("h2")
+		b = append(b, "h2"...)
 	}
-	return b.String()
+	return string(b)
 }
 
 // usualStep is the median spacing of pts in seconds (0 for fewer than two points).

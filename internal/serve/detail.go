@@ -38,7 +38,9 @@ type Detail struct {
 	Dashboard     string          `json:"dashboard,omitempty"`
 	GameDays      []store.Run     `json:"gameDays"`
 	GameDaysError string          `json:"gameDaysError,omitempty"`
-	Queries       int             `json:"queries"`
+	// LastBacktest is the last backtest this server ran for the SLO; nil when none.
+	LastBacktest *BacktestRun `json:"lastBacktest"`
+	Queries      int          `json:"queries"`
 
 	BurnChart, BudgetChart, SLIChart template.HTML `json:"-"`
 }
@@ -128,6 +130,7 @@ func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (
 			d.GameDays = runs
 		}
 	}
+	d.LastBacktest = s.bt.get(o.Service + "/" + o.Name)
 	d.charts(e, now, rng)
 	d.Queries = int(prom.n.Load())
 	return d, nil
@@ -149,17 +152,20 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 	var rs detailRanges
 	step := max(time.Second, (rng / 120).Round(time.Second))
 	win := v1.Range{Start: now.Add(-rng), End: now, Step: step}
+	// Alerts get a finer step than the charts: few series, and their spans are read to
+	// the second (a page that fired for 3s in a 15m range still has its own times).
+	alertStep := max(time.Second, (rng / 720).Round(time.Second))
 	period := v1.Range{Start: now.Add(-o.Period), End: now, Step: max(time.Second, (o.Period / 120).Round(time.Second))}
-	var burnM, alertsM model.Matrix
+	var burnM, alertsM []Series
 	err := runAll(
 		func() (err error) {
-			var v model.Vector
+			var v []Sample
 			v, err = prom.Query(ctx, slo.SeriesSelector(o, slo.MetricBurnRate, 0), now)
 			inst.burn = instant(v)
 			return err
 		},
 		func() (err error) {
-			var v model.Vector
+			var v []Sample
 			v, err = prom.Query(ctx, slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0), now)
 			inst.budget = perSLO(v)
 			return err
@@ -167,7 +173,7 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 		func() error {
 			list, err := prom.Alerts(ctx)
 			for _, a := range list {
-				if k := metricKey(model.Metric(a.Labels)); a.State == v1.AlertStateFiring || inst.alerts[k] == "" {
+				if k := alertKey(a); a.State == v1.AlertStateFiring || inst.alerts[k] == "" {
 					inst.alerts[k] = string(a.State)
 				}
 			}
@@ -193,8 +199,8 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 		},
 		func() (err error) {
 			// max_over_time over one step: an alert active for less than a step still shows.
-			q := "max_over_time(" + slo.SeriesSelector(o, "ALERTS", 0) + "[" + model.Duration(step).String() + "])"
-			alertsM, err = prom.QueryRange(ctx, q, win)
+			q := "max_over_time(" + slo.SeriesSelector(o, "ALERTS", 0) + "[" + model.Duration(alertStep).String() + "])"
+			alertsM, err = prom.QueryRange(ctx, q, v1.Range{Start: win.Start, End: win.End, Step: alertStep})
 			return err
 		},
 	)
@@ -206,7 +212,7 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 			}
 		}
 	}
-	rs.alerts = alertSpans(e, alertsM, step, now)
+	rs.alerts = alertSpans(e, alertsM, alertStep, now)
 	return inst, rs, err
 }
 
@@ -228,23 +234,23 @@ func first(m map[string][]Point) []Point {
 }
 
 // alertSpans turns ALERTS samples into spans of pending or firing per tier, newest first.
-func alertSpans(e *entry, m model.Matrix, step time.Duration, now time.Time) []AlertSpan {
+func alertSpans(e *entry, m []Series, step time.Duration, now time.Time) []AlertSpan {
 	tiers := map[string]string{}
 	for _, t := range e.Tiers {
 		tiers[t.Long] = t.Name
 	}
 	out := []AlertSpan{}
 	for _, ss := range m {
-		w := string(ss.Metric[slo.LabelWindow])
+		w := ss.Labels.Window
 		tierName := tiers[w]
 		if tierName == "" {
-			tierName = string(ss.Metric[slo.LabelSeverity]) + "/" + w
+			tierName = ss.Labels.Severity + "/" + w
 		}
-		base := AlertSpan{Alert: string(ss.Metric[model.AlertNameLabel]), Tier: tierName, State: string(ss.Metric["alertstate"])}
+		base := AlertSpan{Alert: ss.Labels.AlertName, Tier: tierName, State: ss.Labels.AlertState}
 		var cur *AlertSpan
 		var last time.Time
-		for _, p := range ss.Values {
-			t := p.Timestamp.Time().UTC()
+		for _, p := range ss.Points {
+			t := p.T
 			if cur != nil && t.Sub(last) > step*3/2 {
 				end := last
 				cur.To = &end

@@ -49,3 +49,29 @@ func TestDetailAgainstLab(t *testing.T) {
 		t.Errorf("links %q %q", d.Runbook, d.Dashboard)
 	}
 }
+
+func TestBacktestPage(t *testing.T) {
+	f := newFixture(t)
+	var d Detail
+	getJSON(t, f.http.URL+"/api/slo/shop/checkout-availability", &d)
+	if d.LastBacktest != nil {
+		t.Fatal("a backtest before any was run")
+	}
+	code, page := get(t, f.http.URL+"/slo/shop/checkout-availability/backtest")
+	if code != 200 || !strings.Contains(page, `id="backtest-summary"`) || strings.Contains(page, `id="backtest-error"`) {
+		t.Fatalf("status %d:\n%s", code, page)
+	}
+	getJSON(t, f.http.URL+"/api/slo/shop/checkout-availability", &d)
+	bt := d.LastBacktest
+	if bt == nil || bt.Summary.Runs == 0 || len(bt.Results) != bt.Summary.Runs || bt.Summary.TruePositives == 0 {
+		t.Fatalf("last backtest: %+v", bt)
+	}
+	t.Logf("backtest: %d scenarios in %s, %d silent, %d false positives, %d mismatches", bt.Summary.Runs, bt.Took,
+		bt.Summary.Silent, bt.Summary.FalsePositives, bt.Summary.Mismatches)
+	if _, page := get(t, f.http.URL+"/slo/shop/checkout-availability"); !strings.Contains(page, `id="last-backtest"`) {
+		t.Error("the SLO page does not show the last backtest")
+	}
+	if code, _ := get(t, f.http.URL+"/slo/shop/nope/backtest"); code != 404 {
+		t.Errorf("unknown SLO: %d", code)
+	}
+}

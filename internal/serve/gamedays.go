@@ -219,7 +219,7 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := report.Write(&b, res, report.Options{EChartsJS: s.cfg.EChartsJS}); err != nil {
+	if err := report.Write(&b, res, report.Options{}); err != nil {
 		s.failErr(w, r, fmt.Errorf("rendering the report of run %s: %w", res.RunID, err))
 		return
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 
 	"github.com/slokit/slokit/chaos"
 	"github.com/slokit/slokit/slo"
@@ -96,11 +95,9 @@ func TestNoStore(t *testing.T) {
 // panicky is a Prometheus whose client panics.
 type panicky struct{}
 
-func (panicky) Query(context.Context, string, time.Time) (model.Vector, error) { panic("boom") }
-func (panicky) QueryRange(context.Context, string, v1.Range) (model.Matrix, error) {
-	panic("boom")
-}
-func (panicky) Alerts(context.Context) ([]v1.Alert, error) { panic("boom") }
+func (panicky) Query(context.Context, string, time.Time) ([]Sample, error)     { panic("boom") }
+func (panicky) QueryRange(context.Context, string, v1.Range) ([]Series, error) { panic("boom") }
+func (panicky) Alerts(context.Context) ([]v1.Alert, error)                     { panic("boom") }
 
 func TestPanicIsAPlainPage(t *testing.T) {
 	srv, err := New(Config{Services: loadSpecs(t), Prom: panicky{}})

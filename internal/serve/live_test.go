@@ -81,25 +81,28 @@ type switchParams struct {
 
 func (switchBackend) Name() string { return "shop-errors" }
 
-func (switchBackend) Validate(file string, params *yaml.Node) slo.Diagnostics {
+func (switchBackend) Parse(file string, params *yaml.Node) (chaos.FaultParams, slo.Diagnostics) {
 	var p switchParams
 	if params == nil || params.Decode(&p) != nil || p.ErrorRatio <= 0 || p.ErrorRatio > 1 {
-		return slo.Diagnostics{{File: file, Path: "fault.params", Message: "want {errorRatio: (0,1]}"}}
+		return nil, slo.Diagnostics{{File: file, Path: "fault.params", Message: "want {errorRatio: (0,1]}"}}
 	}
-	return nil
+	return &p, nil
 }
 
-func (b switchBackend) New(params *yaml.Node, _ chaos.Run) (chaos.Injector, error) {
-	var p switchParams
-	if err := params.Decode(&p); err != nil {
-		return nil, err
+func (b switchBackend) New(params chaos.FaultParams, _ chaos.Run) (chaos.Injector, error) {
+	p, ok := params.(*switchParams)
+	if !ok {
+		return nil, fmt.Errorf("params %T not from Parse", params)
 	}
 	return &switchFault{s: b.s, ratio: p.ErrorRatio}, nil
 }
 
-func (switchBackend) ExpectedErrorRatio(params *yaml.Node) (float64, bool) {
-	var p switchParams
-	return p.ErrorRatio, params.Decode(&p) == nil
+func (switchBackend) ExpectedErrorRatio(params chaos.FaultParams) (float64, bool) {
+	p, ok := params.(*switchParams)
+	if !ok {
+		return 0, false
+	}
+	return p.ErrorRatio, true
 }
 
 type switchFault struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"math"
 	"net/url"
 	"sort"
 	"strings"
@@ -138,29 +137,30 @@ type Point struct {
 // seriesKey indexes a windowed series of an SLO.
 func seriesKey(service, name, window string) string { return service + "\x00" + name + "\x00" + window }
 
-func metricKey(m model.Metric) string {
-	return seriesKey(string(m[slo.LabelService]), string(m[slo.LabelSLO]), string(m[slo.LabelWindow]))
-}
+func labelsKey(l Labels) string { return seriesKey(l.Service, l.SLO, l.Window) }
 
-// instant indexes a vector by service, SLO and window, dropping NaN and ±Inf (no data).
-func instant(vec model.Vector) map[string]float64 { return instantBy(vec, metricKey) }
-
-// perSLO indexes a vector by service and SLO only (window ""), for the one series per
-// SLO such as the budget remaining (which keeps the period's window label).
-func perSLO(vec model.Vector) map[string]float64 {
-	return instantBy(vec, func(m model.Metric) string {
-		return seriesKey(string(m[slo.LabelService]), string(m[slo.LabelSLO]), "")
-	})
-}
-
-func instantBy(vec model.Vector, key func(model.Metric) string) map[string]float64 {
+// instant indexes samples by service, SLO and window.
+func instant(vec []Sample) map[string]float64 {
 	out := make(map[string]float64, len(vec))
 	for _, s := range vec {
-		if v := float64(s.Value); !math.IsNaN(v) && !math.IsInf(v, 0) {
-			out[key(s.Metric)] = v
-		}
+		out[labelsKey(s.Labels)] = s.V
 	}
 	return out
+}
+
+// perSLO indexes samples by service and SLO only (window ""), for the one series per
+// SLO such as the budget remaining (which keeps the period's window label).
+func perSLO(vec []Sample) map[string]float64 {
+	out := make(map[string]float64, len(vec))
+	for _, s := range vec {
+		out[seriesKey(s.Labels.Service, s.Labels.SLO, "")] = s.V
+	}
+	return out
+}
+
+// alertKey indexes an alert by its SLO and tier window.
+func alertKey(a v1.Alert) string {
+	return seriesKey(string(a.Labels[slo.LabelService]), string(a.Labels[slo.LabelSLO]), string(a.Labels[slo.LabelWindow]))
 }
 
 // overviewData is what the overview's four queries return.
@@ -190,7 +190,7 @@ func (s *Server) fetchOverview(ctx context.Context, prom Prom, now time.Time, rn
 		func() error {
 			list, err := prom.Alerts(ctx)
 			for _, a := range list {
-				if k := metricKey(model.Metric(a.Labels)); a.State == v1.AlertStateFiring || (a.State == v1.AlertStatePending && d.alerts[k] == "") {
+				if k := alertKey(a); a.State == v1.AlertStateFiring || (a.State == v1.AlertStatePending && d.alerts[k] == "") {
 					d.alerts[k] = string(a.State)
 				}
 			}
@@ -234,17 +234,11 @@ func sparkStep(rng time.Duration) time.Duration {
 	return max(time.Second, (rng / 40).Round(time.Second))
 }
 
-// matrix indexes a range result by service, SLO and window, dropping NaN points.
-func matrix(m model.Matrix) map[string][]Point {
+// matrix indexes a range result by service, SLO and window.
+func matrix(m []Series) map[string][]Point {
 	out := make(map[string][]Point, len(m))
 	for _, ss := range m {
-		pts := make([]Point, 0, len(ss.Values))
-		for _, p := range ss.Values {
-			if v := float64(p.Value); !math.IsNaN(v) && !math.IsInf(v, 0) {
-				pts = append(pts, Point{T: p.Timestamp.Time().UTC(), V: v})
-			}
-		}
-		out[metricKey(ss.Metric)] = pts
+		out[labelsKey(ss.Labels)] = ss.Points
 	}
 	return out
 }

@@ -1,11 +1,19 @@
 package serve
 
 import (
+	"context"
+	"net/http/httptest"
+	"time"
+
 	"encoding/json"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/slokit/slokit/slo"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -137,3 +145,44 @@ func TestBadInputPages(t *testing.T) {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// TestLabelNames pins the JSON names of Labels to slo/names.go.
+func TestLabelNames(t *testing.T) {
+	want := map[string]string{"Service": slo.LabelService, "SLO": slo.LabelSLO, "Window": slo.LabelWindow, "Severity": slo.LabelSeverity,
+		"AlertName": "alertname", "AlertState": "alertstate"}
+	typ := reflect.TypeOf(Labels{})
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if got := f.Tag.Get("json"); got != want[f.Name] {
+			t.Errorf("Labels.%s decodes %q, want %q", f.Name, got, want[f.Name])
+		}
+	}
+}
+
+func TestPromClientErrors(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/query", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"status":"error","errorType":"bad_data","error":"parse error at char 3"}`)
+	})
+	mux.HandleFunc("/api/v1/query_range", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<html>not prometheus</html>`)
+	})
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	p, err := newPromClient(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Query(context.Background(), "x(", time.Now())
+	if err == nil || !strings.Contains(err.Error(), "bad_data: parse error at char 3") {
+		t.Errorf("query error: %v", err)
+	}
+	_, err = p.QueryRange(context.Background(), "x", v1.Range{Start: time.Now(), End: time.Now(), Step: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 200 OK from "+hs.URL+"/api/v1/query_range: not a Prometheus API answer") {
+		t.Errorf("range error: %v", err)
+	}
+	if _, err := newPromClient("localhost:9090"); err == nil {
+		t.Error("a URL without scheme is accepted")
+	}
+}

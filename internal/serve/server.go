@@ -36,8 +36,6 @@ type Config struct {
 	Store *store.Store
 	// GrafanaURL, when set, links each SLO to its generated Grafana dashboard.
 	GrafanaURL string
-	// EChartsJS is inlined into game-day reports (chaos/report); nil links its CDN.
-	EChartsJS []byte
 	// Logger receives request errors and recovered panics. Nil discards them.
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.
@@ -53,6 +51,7 @@ type Server struct {
 	prom Prom
 	tmpl map[string]*template.Template
 	mux  *http.ServeMux
+	bt   backtests
 }
 
 // New validates cfg and prepares the catalogue and templates.
@@ -95,6 +94,7 @@ func (s *Server) routes() {
 	}
 	page("/{$}", s.overviewPage)
 	page("/slo/{service}/{slo}", s.detailPage)
+	page("/slo/{service}/{slo}/backtest", s.backtestPage)
 	page("/gamedays", s.gamedaysPage)
 	page("/gamedays/{run}", s.runPage)
 	s.mux.HandleFunc("GET /api/overview", func(w http.ResponseWriter, r *http.Request) { s.serveJSON(w, r, s.overviewPage) })
@@ -241,6 +241,8 @@ func titleOf(name string, data any) string {
 		return d.Service + "/" + d.SLO
 	case *GameDays:
 		return "Game days"
+	case *BacktestRun:
+		return "Backtest of " + d.Service + "/" + d.SLO
 	case *RunPage:
 		return "Game day " + d.Run.GameDay + " (run " + d.Run.RunID + ")"
 	}

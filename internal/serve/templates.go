@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // pages are the templates, each parsed with the layout and the shared partials.
-var pages = []string{"overview", "detail", "gamedays", "run", "error"}
+var pages = []string{"overview", "detail", "backtest", "gamedays", "run", "error"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
@@ -26,31 +27,11 @@ func parseTemplates() (map[string]*template.Template, error) {
 }
 
 var funcs = template.FuncMap{
-	"percent": func(v float64) string { return slo.FormatFloat(roundTo(v*100, 4)) + "%" },
-	"num":     func(v float64) string { return slo.FormatFloat(roundTo(v, 3)) },
-	"budget": func(v *float64) string {
-		if v == nil {
-			return "no data"
-		}
-		return fmt.Sprintf("%.2f%%", *v*100)
-	},
-	"budgetClass": func(v *float64) string {
-		switch {
-		case v == nil:
-			return "nodata"
-		case *v < 0:
-			return "bad"
-		case *v < 0.25:
-			return "warn"
-		}
-		return "ok"
-	},
-	"burn": func(v *float64) template.HTML {
-		if v == nil {
-			return `<span class="nodata">no data</span>`
-		}
-		return template.HTML(template.HTMLEscapeString(slo.FormatFloat(roundTo(*v, 3)) + "×"))
-	},
+	"percent":     percentText,
+	"num":         numText,
+	"budget":      budgetText,
+	"budgetClass": budgetClass,
+	"burn":        burnHTML,
 	"secs": func(v *float64) string {
 		if v == nil {
 			return "–"
@@ -70,6 +51,37 @@ var funcs = template.FuncMap{
 		return map[string]string{"service": "service", "team": "team", "name": "SLO name",
 			"budget": "budget left (least first)", "burn": "burn rate (highest first)"}[s]
 	},
+}
+
+func percentText(v float64) string { return slo.FormatFloat(roundTo(v*100, 4)) + "%" }
+
+func numText(v float64) string { return slo.FormatFloat(roundTo(v, 3)) }
+
+// budgetText renders a budget left; nil is no data, never 100%.
+func budgetText(v *float64) string {
+	if v == nil {
+		return "no data"
+	}
+	return strconv.FormatFloat(*v*100, 'f', 2, 64) + "%"
+}
+
+func budgetClass(v *float64) string {
+	switch {
+	case v == nil:
+		return "nodata"
+	case *v < 0:
+		return "bad"
+	case *v < 0.25:
+		return "warn"
+	}
+	return "ok"
+}
+
+func burnHTML(v *float64) template.HTML {
+	if v == nil {
+		return `<span class="nodata">no data</span>`
+	}
+	return template.HTML(template.HTMLEscapeString(slo.FormatFloat(roundTo(*v, 3)) + "×"))
 }
 
 func stateText(s string) string {

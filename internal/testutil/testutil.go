@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,6 +56,8 @@ type Server struct {
 	URL string
 	// Dir is the server's private working directory (config, data, log).
 	Dir string
+	// Process is the running server, for tests that kill or freeze it.
+	Process *os.Process
 }
 
 // StartPrometheus starts the Debian Prometheus on 127.0.0.1 with the given config
@@ -118,9 +121,11 @@ func start(t testing.TB, s *Server, bin, readyPath string, args ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
+	s.Process = cmd.Process
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT) // a test may have frozen it
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-done:

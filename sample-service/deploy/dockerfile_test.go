@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -221,7 +220,7 @@ func TestDockerfileBuildIsStaticAndStripped(t *testing.T) {
 	}
 	c := exec.Command("sh", "-c", shell)
 	c.Dir = repo
-	c.Env = append(os.Environ(), "PATH="+filepath.Join(runtime.GOROOT(), "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	c.Env = append(os.Environ(), "PATH="+goBinDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	if b, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", shell, err, b)
 	}
@@ -249,4 +248,14 @@ func TestDockerfileBuildIsStaticAndStripped(t *testing.T) {
 	if bytes.Contains(bin, []byte(repo+"/")) {
 		t.Errorf("binary contains the build path %s: -trimpath missing", repo)
 	}
+}
+
+// goBinDir is the directory of the go command running the tests' toolchain.
+func goBinDir(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "bin")
 }

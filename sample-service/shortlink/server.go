@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -391,7 +391,7 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, op string, e
 	switch {
 	case errors.Is(err, errNotFound):
 		writeError(w, errLinkNotFound)
-	case errors.Is(err, bolt.ErrDatabaseNotOpen), errors.Is(err, context.Canceled):
+	case errors.Is(err, bolterrors.ErrDatabaseNotOpen), errors.Is(err, context.Canceled):
 		writeError(w, newAPIError(http.StatusServiceUnavailable, codeUnavailable, "the link store is closed; retry on another instance"))
 	default:
 		s.log.ErrorContext(r.Context(), "store failure", "op", op, "err", err)

@@ -139,16 +139,6 @@ func (s *store) delete(code string) error {
 	})
 }
 
-// count returns the number of stored links.
-func (s *store) count() (int, error) {
-	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketLinks).Stats().KeyN
-		return nil
-	})
-	return n, err
-}
-
 const codeAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // newCode returns n random base62 characters from crypto/rand.
