@@ -133,21 +133,20 @@ func (f *fastEval) unary(x *parser.UnaryExpr) (fval, error) {
 	return mergeSame(v)
 }
 
-// plain reports whether vs reads the store as is (no offset, @ or smoothing).
+// plain reports whether vs reads the store as the fast evaluator can: at most a fixed
+// offset, no @ modifier, no smoothing.
 func plain(vs *parser.VectorSelector) bool {
-	return vs.OriginalOffset == 0 && vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
+	return vs.OriginalOffsetExpr == nil && vs.Timestamp == nil &&
 		vs.StartOrEnd == 0 && !vs.Anchored && !vs.Smoothed
 }
 
-// selector evaluates an instant vector selector: at each step (minus a constant offset)
-// the newest sample within the lookback delta (left-open), none if it is a staleness marker.
+// selector evaluates an instant vector selector: at each step the newest sample within
+// the lookback delta (left-open), none if it is a staleness marker.
 func (f *fastEval) selector(vs *parser.VectorSelector) (fval, error) {
-	off := vs.OriginalOffset.Milliseconds()
-	shifted := *vs
-	shifted.OriginalOffset = 0
-	if !plain(&shifted) || off < 0 {
+	if !plain(vs) {
 		return fval{}, errUnsupported
 	}
+	off := vs.OriginalOffset.Milliseconds()
 	q := &querier{s: f.store, mint: f.start - off - f.lookback + 1, maxt: f.at(f.n-1) - off}
 	snaps := q.match(vs.LabelMatchers...)
 	sort.Slice(snaps, func(i, j int) bool { return labels.Compare(snaps[i].lset, snaps[j].lset) < 0 })

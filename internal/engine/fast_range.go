@@ -29,7 +29,7 @@ func (f *fastEval) series(vs *parser.VectorSelector) []*rangeSeries {
 	if c, ok := f.cache[key]; ok {
 		return c
 	}
-	q := &querier{s: f.store, mint: math.MinInt64, maxt: f.at(f.n - 1)}
+	q := &querier{s: f.store, mint: math.MinInt64, maxt: math.MaxInt64}
 	snaps := q.match(vs.LabelMatchers...)
 	sort.Slice(snaps, func(i, j int) bool { return labels.Compare(snaps[i].lset, snaps[j].lset) < 0 })
 	list := make([]*rangeSeries, 0, len(snaps))
@@ -70,12 +70,13 @@ func (f *fastEval) overTime(ms *parser.MatrixSelector, fn func(rs *rangeSeries, 
 		return fval{}, err
 	}
 	r := ms.Range.Milliseconds()
+	off := ms.VectorSelector.(*parser.VectorSelector).OriginalOffset.Milliseconds()
 	out := make([]fser, 0, len(data))
 	for _, rs := range data {
 		s := f.newSer(dropName(rs.lset))
 		lo, hi := 0, 0
 		for k := 0; k < f.n; k++ {
-			t := f.at(k)
+			t := f.at(k) - off
 			for hi < len(rs.ts) && rs.ts[hi] <= t {
 				hi++
 			}
@@ -136,6 +137,11 @@ func extrapolatedRate(rs *rangeSeries, resets []float64, lo, hi int, t, rng int6
 
 func (f *fastEval) rate(ms *parser.MatrixSelector, isRate bool) (fval, error) {
 	rng := ms.Range.Milliseconds()
+	vs, ok := ms.VectorSelector.(*parser.VectorSelector)
+	if !ok {
+		return fval{}, errUnsupported
+	}
+	off := vs.OriginalOffset.Milliseconds()
 	return f.overTime(ms, func(rs *rangeSeries, k int) (float64, bool) {
 		if rs.resets == nil {
 			rs.resets = make([]float64, len(rs.vs))
@@ -146,7 +152,7 @@ func (f *fastEval) rate(ms *parser.MatrixSelector, isRate bool) (fval, error) {
 				}
 			}
 		}
-		return extrapolatedRate(rs, rs.resets, rs.lo, rs.hi, f.at(k), rng, isRate)
+		return extrapolatedRate(rs, rs.resets, rs.lo, rs.hi, f.at(k)-off, rng, isRate)
 	})
 }
 

@@ -43,8 +43,13 @@ var fastExprs = []string{
 	`absent(c_total{code="404",job="x"})`,
 	`absent(nothing{a="b"}) or absent(c_total)`,
 	`absent(g)`,
-	// Left to the PromQL engine:
 	`rate(c_total[5m] offset 1m)`,
+	`c_total offset 10m`,
+	`sum(min_over_time(c_total{code="500"}[1h]) unless c_total{code="500"} offset 1h) / 3600 or vector(0)`,
+	`(sum_over_time(g[1h]) > g * 720 or g * 720) / ignoring(kind) sum_over_time(h[1h])`,
+	`max_over_time(g[10m] offset -5m)`,
+	// Left to the PromQL engine:
+	`c_total @ 100`,
 	`histogram_quantile(0.9, c_total)`,
 	`topk(1, g)`,
 	`g * on() group_left h`,

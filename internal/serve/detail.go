@@ -152,9 +152,6 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 	var rs detailRanges
 	step := max(time.Second, (rng / 120).Round(time.Second))
 	win := v1.Range{Start: now.Add(-rng), End: now, Step: step}
-	// Alerts get a finer step than the charts: few series, and their spans are read to
-	// the second (a page that fired for 3s in a 15m range still has its own times).
-	alertStep := max(time.Second, (rng / 720).Round(time.Second))
 	period := v1.Range{Start: now.Add(-o.Period), End: now, Step: max(time.Second, (o.Period / 120).Round(time.Second))}
 	var burnM, alertsM []Series
 	err := runAll(
@@ -199,8 +196,8 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 		},
 		func() (err error) {
 			// max_over_time over one step: an alert active for less than a step still shows.
-			q := "max_over_time(" + slo.SeriesSelector(o, "ALERTS", 0) + "[" + model.Duration(alertStep).String() + "])"
-			alertsM, err = prom.QueryRange(ctx, q, v1.Range{Start: win.Start, End: win.End, Step: alertStep})
+			q := "max_over_time(" + slo.SeriesSelector(o, "ALERTS", 0) + "[" + model.Duration(step).String() + "])"
+			alertsM, err = prom.QueryRange(ctx, q, win)
 			return err
 		},
 	)
@@ -212,7 +209,7 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 			}
 		}
 	}
-	rs.alerts = alertSpans(e, alertsM, alertStep, now)
+	rs.alerts = alertSpans(e, alertsM, step, now)
 	return inst, rs, err
 }
 

@@ -37,9 +37,7 @@ func (o *Overview) RowsHTML() template.HTML {
 		b.WriteString("</ul></td>\n")
 		b.WriteString(`<td><span class="state ` + r.State + `">` + stateText(r.State) + `</span><ul class="tiers">`)
 		for _, t := range r.Tiers {
-			if t.Alert != "inactive" {
-				b.WriteString(`<li><span class="state ` + esc(t.Alert) + `">` + esc(t.Alert) + `</span> ` + esc(t.Tier) + `</li>`)
-			}
+			b.WriteString(`<li><span class="state ` + esc(t.Alert) + `">` + esc(t.Alert) + `</span> ` + esc(t.Tier) + `</li>`)
 		}
 		b.WriteString("</ul></td>\n<td>" + string(o.SparkSVG(r)) + "</td>\n</tr>\n")
 	}
