@@ -807,16 +807,19 @@ func (s *runState) alreadyActive(sel AlertSelector) string {
 // the run must fail for it.
 func (s *runState) checkFaultPath() bool {
 	f := s.res.Fault
-	short := windowDuration(s.r.Plan.ShortestWindow)
-	if f == nil || !s.removed || s.ended.Sub(s.began) < short+2*s.r.Plan.PollInterval {
-		return true // too short a fault for the SLI's shortest window to show it
+	if f == nil || !s.removed {
+		return true
 	}
-	b := s.r.Plan.Objective.ErrorBudget()
+	short := windowDuration(s.r.Plan.ShortestWindow)
 	for _, smp := range s.res.Samples {
 		if !smp.T.Before(s.began) && !smp.T.After(s.ended.Add(short)) {
 			f.PeakBurnRate = max(f.PeakBurnRate, smp.Burn[s.r.Plan.ShortestWindow])
 		}
 	}
+	if s.ended.Sub(s.began) < short+2*s.r.Plan.PollInterval {
+		return true // too short a fault for the SLI's shortest window to show it
+	}
+	b := s.r.Plan.Objective.ErrorBudget()
 	switch {
 	case f.Matched == 0:
 		f.NotOnPath = true

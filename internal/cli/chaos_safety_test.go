@@ -503,3 +503,30 @@ func TestChaosSafetyRunnerFrozen(t *testing.T) {
 		t.Errorf("result: %s %s %q", res.Outcome, res.Cause, res.Reasons)
 	}
 }
+
+// TestChaosSafetyPass runs a whole game day through the long-lived proxy on the real
+// Prometheus: it passes (the page fires within the prediction, the SLO recovers, the
+// SLI saw the proxy's failures), and the traffic path is clean the moment it ends.
+func TestChaosSafetyPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real Prometheus (~1 min)")
+	}
+	t.Parallel()
+	l := newSafetyLab(t)
+	prom := l.withPrometheus(t)
+	gd := l.gameDay(t, "pass", safetySLOs, prom.URL, "steadyState: {wait: 90s}\nexpect: [{severity: page}]\n")
+	r := l.run(t, gd)
+	c := r.wait(t, 3*time.Minute)
+	ended := time.Now()
+	el := l.timeToClean(t, ended, cleanBound)
+	if c != ExitOK {
+		t.Fatalf("exit %d:\n%s", c, r.stderr.String())
+	}
+	res := r.readResult(t)
+	if res.Outcome != chaos.Pass || res.Fault == nil || res.Fault.NotOnPath || res.Fault.Errors == 0 || !res.SteadyState.Met {
+		t.Fatalf("result: %s %q fault %+v steady %+v", res.Outcome, res.Reasons, res.Fault, res.SteadyState)
+	}
+	e := res.Expectations[0]
+	t.Logf("MEASURED PASS through the long-lived proxy: detection %.1fs (predicted %.1fs), proxy failed %d of %d requests, SLI peak burn %.0f; traffic clean %s after the run ended",
+		*e.DetectedSeconds, *e.PredictedSeconds, res.Fault.Errors, res.Fault.Matched, res.Fault.PeakBurnRate, el.Round(time.Millisecond))
+}
