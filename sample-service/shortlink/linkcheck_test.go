@@ -164,8 +164,10 @@ func TestBreakerOpensUnderDelayAndCloses(t *testing.T) {
 	}
 	calls := lc.calls.Load()
 	for _, code := range []string{fresh.Code, cached.Code} {
-		if st, took := timedRedirect(t, hs.URL, code); st != http.StatusFound || took > 40*time.Millisecond {
-			t.Errorf("redirect with the breaker open: %d after %s; want 302 without waiting for linkcheck", st, took)
+		// Not waiting for linkcheck is proven by its call count below, not by a latency
+		// bound a loaded CI machine could break.
+		if st, _ := timedRedirect(t, hs.URL, code); st != http.StatusFound {
+			t.Errorf("redirect with the breaker open: %d, want 302", st)
 		}
 	}
 	if lc.calls.Load() != calls {
