@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -48,9 +49,15 @@ func (l library) gapOutage() Scenario {
 		}
 	}
 	gap := (short * 2 / 3).Round(time.Second)
+	// The most severe severity whose maths detects the outage within its length must
+	// fire once the counters show it; a shorter outage is report only.
 	var ex Expect
-	if sev, _, ok := l.firstToFire(1); ok {
-		ex.MustFire = sevs(sev)
+	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
+		for _, w := range l.o.TiersOf(sev) {
+			if p := alerts.Predict(l.o, w, 1); p.Fires && p.Detect <= gap*3/4 && len(ex.MustFire) == 0 {
+				ex.MustFire = sevs(sev)
+			}
+		}
 	}
 	return Scenario{Name: "gap-outage", Source: "builtin", Expect: ex,
 		Description: "a total outage inside a scrape gap: every scrape fails while every event fails, the counters carry them",

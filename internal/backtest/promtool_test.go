@@ -193,6 +193,12 @@ func TestPromtoolAgreesOnDetectionAndReset(t *testing.T) {
 		{"redirect-availability", Scenario{Name: "outage-8h", Segments: []Segment{
 			{Duration: 6 * time.Hour}, {Duration: 40 * time.Minute, BadRatio: 1, Fault: true},
 			{Duration: 20 * time.Minute, Missing: true}, {Duration: 90 * time.Minute}}}},
+		// The scrape model: 3 targets 10s out of phase, the error series created lazily,
+		// a restart and a gap with staleness markers during the fault.
+		{"redirect-availability", Scenario{Name: "scrape-model-8h", Scrape: Scrape{Offset: 10 * time.Second, Instances: 3, Lazy: true}, Segments: []Segment{
+			{Duration: 6 * time.Hour}, {Duration: 20 * time.Minute, BadRatio: 0.5, Fault: true},
+			{Duration: 20 * time.Minute, BadRatio: 0.5, Fault: true, Restart: true}, {Duration: 10 * time.Minute, BadRatio: 0.5, Fault: true, Missing: true},
+			{Duration: 80 * time.Minute}}}},
 		{"redirect-latency", Scenario{Name: "slow-8h", Traffic: 5, Segments: []Segment{
 			{Duration: 6 * time.Hour}, {Duration: 90 * time.Minute, BadRatio: 0.3, Fault: true}, {Duration: 40 * time.Minute}}}},
 	}

@@ -138,6 +138,9 @@ func predict(tr *TierResult, o slo.Objective, sc Scenario, m scrapeModel, opts O
 	if tr.Long == 0 {
 		return // a severity class of foreign rules: no windows to predict from
 	}
+	if lat := o.SLI.Latency; lat != nil && !hasBucket(bucketLayout(o, sc), lat.Threshold.Seconds()) {
+		return // the SLI cannot see the fault: nothing to predict
+	}
 	p := alerts.Predict(o, slo.Window{Severity: tr.Severity, Long: tr.Long, Short: tr.Short, BurnRate: tr.BurnRate}, e)
 	tr.Predicted = &p
 	sampling := m.Interval + m.Jitter + opts.EvalInterval
