@@ -27,7 +27,24 @@ type Prediction struct {
 	// BudgetAtDetect is the fraction of the period's budget spent when the tier fires:
 	// BurnRate × Long / Period, whatever e is. Zero when Fires is false.
 	BudgetAtDetect float64
+	// Lag is the most the generated rules add to Detect, beside the maths: one scrape
+	// interval (the counter's sample), one evaluation interval, and, for a long window
+	// derived from the base window's recorded rates (Derived) when Detect exceeds the
+	// base window, half the base window (the recorded rates smear the count by up to
+	// one base window). Zero when Fires is false.
+	Lag time.Duration
+	// ResetLag is the most the generated rules add to Reset: one scrape and one
+	// evaluation interval (short windows are read from the raw counters).
+	ResetLag time.Duration
+	// Derived reports whether the tier's long window is derived from the base window.
+	Derived bool
 }
+
+// DetectBy is the latest time the tier should fire after the fault starts: Detect + Lag.
+func (p Prediction) DetectBy() time.Duration { return p.Detect + p.Lag }
+
+// ResetBy is the latest time the tier should reset after the fault ends: Reset + ResetLag.
+func (p Prediction) ResetBy() time.Duration { return p.Reset + p.ResetLag }
 
 // Predict returns the prediction for tier w of o under a step fault of error ratio e.
 // Measured times add up to one scrape interval, one rule-evaluation interval and the
@@ -42,6 +59,13 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 	p.Detect = scale(w.Long, th/e)
 	p.Reset = scale(w.Short, 1-th/e)
 	p.BudgetAtDetect = o.BudgetAtFire(w)
+	base := o.BaseWindow()
+	p.Derived = w.Long > base
+	p.ResetLag = o.Scrape() + o.Evaluation()
+	p.Lag = p.ResetLag
+	if p.Derived && p.Detect > base {
+		p.Lag += base / 2
+	}
 	return p
 }
 

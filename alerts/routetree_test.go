@@ -65,8 +65,8 @@ func TestEveryGeneratedAlertReachesItsReceiver(t *testing.T) {
 				checked++
 			}
 		}
-		// 4+4+2+4+2 tiers: a fixture that silently lost its alerts fails here.
-		if checked != 16 {
+		// 4+4+2+4+2 tiers and 5 no-data alerts: a fixture that silently lost its alerts fails here.
+		if checked != 21 {
 			t.Fatalf("route by %s: only %d label sets checked", routeBy, checked)
 		}
 	}
@@ -113,6 +113,18 @@ func generatedAlerts(t *testing.T, o slo.Objective) []generatedAlert {
 			}
 			out = append(out, generatedAlert{sev, ls})
 		}
+	}
+	// The no-data alert comes last; it carries the rule labels itself and no window.
+	if !o.Alerting.NoData.Disabled {
+		if i >= len(rules) || rules[i].Alert != o.NoDataAlertName() {
+			t.Fatalf("%s: want the no-data alert after the burn-rate alerts", o.ID())
+		}
+		ls := model.LabelSet{model.AlertNameLabel: model.LabelValue(rules[i].Alert)}
+		for k, v := range rules[i].Labels {
+			ls[model.LabelName(k)] = model.LabelValue(v)
+		}
+		out = append(out, generatedAlert{slo.Page, ls})
+		i++
 	}
 	if i != len(rules) {
 		t.Errorf("%s: %d rules, want %d", o.ID(), len(rules), i)

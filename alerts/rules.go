@@ -106,7 +106,82 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
 		})
 	}
+	if !o.Alerting.NoData.Disabled {
+		r, err := noDataRule(p, o, opts)
+		if err != nil {
+			return nil, fmt.Errorf("slo %s: no-data alert: %w", o.ID(), err)
+		}
+		out = append(out, r)
+	}
 	return out, nil
+}
+
+// noDataRule is the alert on absent SLI data: absent(total) (or absent() of the latency
+// histogram's count and threshold bucket; of the shortest window's ratio for raw SLIs),
+// held for NoDataFor. It carries the SLO's rule labels, so it is routed and inhibited like
+// the burn-rate alerts, with severity page unless the spec says otherwise.
+func noDataRule(p parser.Parser, o slo.Objective, opts Options) (slo.Rule, error) {
+	sels := slo.AbsentSelectors(o)
+	if len(sels) == 0 {
+		sels = []string{slo.SeriesSelector(o, slo.MetricBurnRate, o.BurnWindows()[0])}
+	}
+	parts := make([]string, len(sels))
+	for i, s := range sels {
+		parts[i] = "absent(" + s + ")"
+	}
+	expr := strings.Join(parts, " or ")
+	// The selectors are the SLI's, validated and printed by the Prometheus parser, or
+	// slokit's own; only objectives built in code may need printing.
+	if p != nil || (o.SLI.Events != nil && !isCanonical(expr)) {
+		var err error
+		if expr, err = slo.CanonicalExpr(parser.NewParser(parser.Options{}), expr); err != nil {
+			return slo.Rule{}, err
+		}
+	}
+	return slo.Rule{
+		Alert:       o.NoDataAlertName(),
+		Expr:        expr,
+		For:         slo.FormatWindow(o.NoDataFor()),
+		Labels:      o.NoDataLabels(),
+		Annotations: noDataAnnotations(o, sels, opts),
+	}, nil
+}
+
+// isCanonical reports whether expr prints back to itself.
+func isCanonical(expr string) bool {
+	out, err := slo.CanonicalExpr(parser.NewParser(parser.Options{}), expr)
+	return err == nil && out == expr
+}
+
+// noDataAnnotations are the no-data alert's annotations; spec annotations win.
+func noDataAnnotations(o slo.Objective, sels []string, opts Options) map[string]string {
+	m := map[string]string{
+		AnnotationSummary: o.Service + "/" + o.Name + ": no SLI data for " + slo.FormatWindow(o.NoDataFor()) +
+			"; its burn-rate alerts cannot fire",
+		AnnotationDescription: "None of these series exists in Prometheus: " + strings.Join(sels, ", ") +
+			". Without them every error ratio of SLO " + o.Name + " is absent and no burn-rate alert can fire, " +
+			"whatever the service is doing. Usual causes: the target is down or not scraped, the metric or a " +
+			"label was renamed, a selector typo, or (latency) the threshold is not a bucket boundary or the " +
+			"histogram became native.",
+		AnnotationSLO:       o.Service + "/" + o.Name,
+		AnnotationObjective: o.ObjectivePercent() + "% over " + slo.FormatWindow(o.Period),
+	}
+	if opts.GrafanaURL != "" {
+		m[AnnotationDashboard] = DashboardURL(opts.GrafanaURL, o)
+	}
+	for _, src := range []map[string]string{o.Alerting.Annotations, o.Alerting.NoData.Annotations} {
+		for k, v := range src {
+			m[k] = v
+		}
+	}
+	if m[AnnotationRunbook] == "" {
+		rb := opts.RunbookURL
+		if rb == nil {
+			rb = DefaultRunbookURL
+		}
+		m[AnnotationRunbook] = rb(o) + "#no-data"
+	}
+	return m
 }
 
 // alertExpr is the condition of an alert over tiers, in the Prometheus printer's

@@ -139,25 +139,28 @@ func TestExamplesGolden(t *testing.T) {
 	}
 }
 
-// TestRulesPerSLO holds the bar of issue 2: no more rules per SLO than Sloth v0.16's 17,
-// all in one group.
+// TestRulesPerSLO holds the bar of issue 12: at most 13 rules per SLO (Sloth v0.16: 17,
+// Pyrra v0.10: 13), all in one group with an explicit interval.
 func TestRulesPerSLO(t *testing.T) {
 	for _, tc := range []struct {
 		o    slo.Objective
 		want int
 	}{
-		// 2 rates + 8 ratio windows + objective, budget, burn, remaining + 2 alerts.
-		{goodObjective(), 16},
-		{latencyObjective(), 16},
-		// 8 ratio windows + 4 metadata + 2 alerts.
-		{rawObjective(), 14},
+		// 2 base rates + 7 burn windows + budget remaining + page, ticket, no-data.
+		{goodObjective(), 13},
+		{latencyObjective(), 13},
+		// 7 burn windows + budget remaining + 3 alerts.
+		{rawObjective(), 11},
 	} {
 		g, err := alerts.Group(tc.o, alerts.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(g.Rules) != tc.want || len(g.Rules) > 17 {
-			t.Errorf("%s (%s SLI): %d rules, want %d (Sloth: 17)", tc.o.Name, tc.o.SLI.Kind(), len(g.Rules), tc.want)
+		if len(g.Rules) != tc.want || len(g.Rules) > 13 {
+			t.Errorf("%s (%s SLI): %d rules, want %d (Sloth: 17, Pyrra: 13)", tc.o.Name, tc.o.SLI.Kind(), len(g.Rules), tc.want)
+		}
+		if g.Interval != "30s" {
+			t.Errorf("group interval %q, want the default scrape interval 30s", g.Interval)
 		}
 		if g.Name != slo.RuleGroupName(tc.o) {
 			t.Errorf("group %q, want %q", g.Name, slo.RuleGroupName(tc.o))
@@ -217,6 +220,10 @@ func TestAlertRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			var gotLabels []map[string]string
+			if n := len(rules); n == 0 || rules[n-1].Alert != "ShopCheckoutAvailabilityNoData" || rules[n-1].For != "5m" {
+				t.Fatalf("want the no-data alert last, held 5m; got %+v", rules)
+			}
+			rules = rules[:len(rules)-1]
 			for i, r := range rules {
 				gotLabels = append(gotLabels, r.Labels)
 				if r.Alert != "ShopCheckoutAvailability" || r.For != "" {

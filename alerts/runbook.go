@@ -17,20 +17,26 @@ import (
 // when the spec sets none). The page is deterministic.
 func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 	data := rbData{
-		O:          o,
-		Alert:      o.AlertName(),
-		Objective:  rbPercent(o.Target),
-		Budget:     rbPercent(o.ErrorBudget()),
-		Period:     slo.FormatWindow(o.Period),
-		BudgetTime: rbDuration(time.Duration(float64(o.Period) * o.ErrorBudget())),
-		SLIKind:    o.SLI.Kind(),
-		Short:      slo.FormatWindow(o.RatioWindows()[0]),
-		Labels:     rbLabels(slo.RuleLabels(o)),
+		O:            o,
+		Alert:        o.AlertName(),
+		Objective:    rbPercent(o.Target),
+		Budget:       rbPercent(o.ErrorBudget()),
+		Period:       slo.FormatWindow(o.Period),
+		BudgetTime:   rbDuration(time.Duration(float64(o.Period) * o.ErrorBudget())),
+		SLIKind:      o.SLI.Kind(),
+		Short:        slo.FormatWindow(o.BurnWindows()[0]),
+		Labels:       rbLabels(slo.RuleLabels(o)),
+		NoDataSuffix: slo.NoDataSuffix,
 	}
 	if opts.GrafanaURL != "" {
 		data.Dashboard = DashboardURL(opts.GrafanaURL, o)
 	}
-	data.RatioSel = slo.SeriesSelector(o, slo.MetricErrorRatio, 0)
+	data.BurnSel = slo.SeriesSelector(o, slo.MetricBurnRate, 0)
+	if !o.Alerting.NoData.Disabled {
+		data.NoData = o.NoDataAlertName()
+		data.NoDataFor = slo.FormatWindow(o.NoDataFor())
+		data.NoDataSels = slo.AbsentSelectors(o)
+	}
 	data.RemainingSel = slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0)
 	for _, sev := range slo.Severities() {
 		if !o.Enabled(sev) {
@@ -84,8 +90,14 @@ type rbData struct {
 	Dashboard  string
 	Disabled   []string
 	Tiers      []rbTier
-	// RatioSel and RemainingSel select o's error ratios and budget left.
-	RatioSel, RemainingSel string
+	// BurnSel and RemainingSel select o's burn rates and budget left.
+	BurnSel, RemainingSel string
+	// NoData is the no-data alert's name ("" when disabled), NoDataFor its duration and
+	// NoDataSels the selectors it watches (none for raw SLIs).
+	NoData, NoDataFor string
+	NoDataSels        []string
+	// NoDataSuffix ends the no-data alert's name (silences match both alerts).
+	NoDataSuffix string
 }
 
 type rbTier struct {
@@ -181,9 +193,9 @@ anything else.
 1. **Is it real and ongoing?** Open the dashboard{{with .Dashboard}} ([link]({{.}})){{end}} and read the
    burn rate of the short window. If it is already below the threshold the problem has
    stopped; the alert resets within the short window.
-2. **How big is it?** The error ratio per window:
+2. **How big is it?** The burn rate per window (error ratio = burn rate × {{.Budget}}):
    ` + "```promql" + `
-   {{.RatioSel}}
+   {{.BurnSel}}
    ` + "```" + `
    and the budget left over the period:
    ` + "```promql" + `
@@ -213,6 +225,26 @@ anything else.
 5. **Is traffic normal?** A drop of good traffic makes the same bad events a larger
    ratio; a surge of bad traffic (a client retrying) can be the cause.
 
+{{- with .NoData}}
+
+## No data
+
+` + "`{{.}}`" + ` fires when the SLI's series have been absent for {{$.NoDataFor}}: without them every
+burn rate of this SLO is absent and **no burn-rate alert can fire**, whatever the service
+is doing. It is not a burn alert; it says the SLO is blind.
+{{- with $.NoDataSels}} It watches:
+{{range .}}
+- ` + "`{{.}}`" + `
+{{- end}}
+{{- else}} It watches the shortest window's burn rate.{{end}}
+
+Check, in this order: is the target up (` + "`up`" + ` for its job) and scraped; was the metric
+or one of the selector's labels renamed in a deploy; does the selector have a typo (run it
+in Prometheus); for latency, is the threshold one of the histogram's bucket boundaries and
+is the histogram still classic (a switch to native histograms removes ` + "`_bucket`" + ` series).
+` + "`slokit validate --prometheus URL`" + ` checks all of these against the running Prometheus.
+{{- end}}
+
 ## How to silence it properly
 
 Silence only while someone is working on the cause, for as long as that takes, and say
@@ -221,8 +253,8 @@ who and why. Match the SLO exactly — never silence a whole severity or service
 ` + "```sh" + `
 amtool silence add --alertmanager.url=http://alertmanager:9093 \
   --duration=2h --author="$USER" --comment="INC-123: <what is being done>" \
-  alertname="{{.Alert}}" slokit_service="{{.O.Service}}" slokit_slo="{{.O.Name}}"
-amtool silence query alertname="{{.Alert}}" slokit_slo="{{.O.Name}}"
+  alertname=~"{{.Alert}}({{.NoDataSuffix}})?" slokit_service="{{.O.Service}}" slokit_slo="{{.O.Name}}"
+amtool silence query alertname=~"{{.Alert}}({{.NoDataSuffix}})?" slokit_slo="{{.O.Name}}"
 amtool silence expire <id>    # as soon as the fix is out
 ` + "```" + `
 

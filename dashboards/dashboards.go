@@ -181,7 +181,17 @@ func (s selector) of(metric string, w time.Duration) string {
 }
 
 // shortest is the shortest window over which o's error ratio is recorded: "the SLI now".
-func shortest(o slo.Objective) time.Duration { return o.RatioWindows()[0] }
+func shortest(o slo.Objective) time.Duration { return o.BurnWindows()[0] }
+
+// errorRatio is the PromQL of o's error ratio over w: the burn rate times the error
+// budget, or over the period (1 − budget left) times the budget.
+func errorRatio(o slo.Objective, sel selector, w time.Duration) string {
+	b := slo.PromNumber(o.ErrorBudget())
+	if w == o.Period {
+		return "(1 - " + sel.of(slo.MetricBudgetRemaining, 0) + ") * " + b
+	}
+	return sel.of(slo.MetricBurnRate, w) + " * " + b
+}
 
 func ds() common.DataSourceRef {
 	return common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${" + VarDatasource + "}")}
@@ -203,7 +213,7 @@ func datasourceVar() *dashboard.DatasourceVariableBuilder {
 
 func serviceVar(multi bool, current string) *dashboard.QueryVariableBuilder {
 	return labelVar(VarService, "Service", multi, current,
-		fmt.Sprintf("label_values(%s, %s)", slo.MetricObjective, slo.LabelService))
+		fmt.Sprintf("label_values(%s, %s)", slo.MetricBudgetRemaining, slo.LabelService))
 }
 
 func sloVar(multi bool, current string) *dashboard.QueryVariableBuilder {
@@ -212,7 +222,7 @@ func sloVar(multi bool, current string) *dashboard.QueryVariableBuilder {
 		op = "=~"
 	}
 	return labelVar(VarSLO, "SLO", multi, current,
-		fmt.Sprintf(`label_values(%s{%s%s"$%s"}, %s)`, slo.MetricObjective, slo.LabelService, op, VarService, slo.LabelSLO))
+		fmt.Sprintf(`label_values(%s{%s%s"$%s"}, %s)`, slo.MetricBudgetRemaining, slo.LabelService, op, VarService, slo.LabelSLO))
 }
 
 func labelVar(name, label string, multi bool, current, q string) *dashboard.QueryVariableBuilder {
@@ -256,7 +266,7 @@ func objectivePanel(o slo.Objective, sel selector) *stat.PanelBuilder {
 		Title("Objective").
 		Description(fmt.Sprintf("Target share of good events over the rolling %s period.", slo.FormatWindow(o.Period))).
 		Datasource(ds()).
-		WithTarget(query("A", sel.of(slo.MetricObjective, 0), "")).
+		WithTarget(query("A", "vector("+slo.PromNumber(o.Target)+")", "")).
 		Unit("percentunit").Decimals(decimals(o.Target)).
 		ReduceOptions(lastValue()).
 		ColorMode(common.BigValueColorModeNone).
@@ -306,7 +316,7 @@ func sliPanel(o slo.Objective, sel selector) *stat.PanelBuilder {
 		Title(fmt.Sprintf("SLI (last %s)", slo.FormatWindow(w))).
 		Description("Share of good events over the shortest recorded window; coloured by the alert tiers' thresholds.").
 		Datasource(ds()).
-		WithTarget(query("A", "1 - "+sel.of(slo.MetricErrorRatio, w), "")).
+		WithTarget(query("A", "1 - "+errorRatio(o, sel, w), "")).
 		Unit("percentunit").Decimals(decimals(o.Target)).
 		Thresholds(sliThresholds(o)).
 		ReduceOptions(lastValue()).
@@ -383,7 +393,7 @@ func sliTimeline(o slo.Objective, sel selector) *timeseries.PanelBuilder {
 		Thresholds(sliThresholds(o)).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed))
 	for i, w := range shortWindows(o) {
-		p = p.WithTarget(query(refID(i), "1 - "+sel.of(slo.MetricErrorRatio, w), "SLI over "+slo.FormatWindow(w)))
+		p = p.WithTarget(query(refID(i), "1 - "+errorRatio(o, sel, w), "SLI over "+slo.FormatWindow(w)))
 	}
 	return p
 }
@@ -402,7 +412,7 @@ func errorRatioTimeline(o slo.Objective, sel selector) *timeseries.PanelBuilder 
 		Thresholds(steps("green", pairs...)).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed))
 	for i, w := range o.RatioWindows() {
-		p = p.WithTarget(query(refID(i), sel.of(slo.MetricErrorRatio, w), slo.FormatWindow(w)))
+		p = p.WithTarget(query(refID(i), errorRatio(o, sel, w), slo.FormatWindow(w)))
 	}
 	return p
 }
@@ -456,7 +466,7 @@ func burnDownPanel(o slo.Objective, sel selector) *timeseries.PanelBuilder {
 func eventRatePanel(o slo.Objective, sel selector) *timeseries.PanelBuilder {
 	return timeseries.NewPanelBuilder().
 		Title("Events per second").
-		Description(fmt.Sprintf("All and bad events per second over %s, as the SLI counts them.", slo.FormatWindow(shortest(o)))).
+		Description(fmt.Sprintf("All and bad events per second over %s, as the SLI counts them.", slo.FormatWindow(o.BaseWindow()))).
 		Datasource(ds()).
 		Unit("reqps").Min(0).
 		WithTarget(query("A", sel.of(slo.MetricTotalRate, 0), "all")).

@@ -85,6 +85,12 @@ func sloNode(o Objective, svcName string, origins map[string]Origin) *yaml.Node 
 	if len(o.Labels) > 0 {
 		add(m, "labels", stringMapNode(o.Labels), from("labels"))
 	}
+	if o.ScrapeInterval > 0 {
+		add(m, "scrapeInterval", str(FormatWindow(o.ScrapeInterval)), "")
+	}
+	if o.EvaluationInterval > 0 {
+		add(m, "evaluationInterval", str(FormatWindow(o.EvaluationInterval)), "")
+	}
 	add(m, "sli", sliNode(o.SLI), from("sli"))
 	if a := alertingNode(o, svcName, name); len(a.Content) > 0 {
 		add(m, "alerting", a, from("alerting"))
@@ -107,6 +113,16 @@ func sliNode(s SLI) *yaml.Node {
 			add(l, "selector", stringMapNode(s.Latency.Selector), "")
 		}
 		add(l, "threshold", str(FormatWindow(s.Latency.Threshold)), "")
+		if len(s.Latency.Buckets) > 0 {
+			bs := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, b := range s.Latency.Buckets {
+				bs.Content = append(bs.Content, str(FormatWindow(b)))
+			}
+			add(l, "buckets", bs, "")
+		}
+		if s.Latency.Native {
+			add(l, "native", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
+		}
 		add(m, "latency", l, "")
 	case s.Raw != nil:
 		r := mapping()
@@ -139,7 +155,7 @@ func alertingNode(o Objective, svcName, name string) *yaml.Node {
 	}
 	if len(a.Windows) > 0 {
 		ws := &yaml.Node{Kind: yaml.SequenceNode}
-		for _, w := range a.Windows {
+		for _, w := range o.Windows() {
 			wm := mapping()
 			wm.Style = yaml.FlowStyle
 			add(wm, "severity", str(string(w.Severity)), "")
@@ -149,6 +165,30 @@ func alertingNode(o Objective, svcName, name string) *yaml.Node {
 			ws.Content = append(ws.Content, wm)
 		}
 		add(m, "windows", ws, "")
+	}
+	if n := noDataNode(a.NoData); n != nil {
+		add(m, "noData", n, "")
+	}
+	return m
+}
+
+// noDataNode renders the no-data alert's settings, or nil when they are the defaults.
+func noDataNode(d NoData) *yaml.Node {
+	m := mapping()
+	if d.Disabled {
+		add(m, "disabled", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
+	}
+	if d.For > 0 {
+		add(m, "for", str(FormatWindow(d.For)), "")
+	}
+	if len(d.Labels) > 0 {
+		add(m, "labels", stringMapNode(d.Labels), "")
+	}
+	if len(d.Annotations) > 0 {
+		add(m, "annotations", stringMapNode(d.Annotations), "")
+	}
+	if len(m.Content) == 0 {
+		return nil
 	}
 	return m
 }

@@ -28,6 +28,8 @@
 //	service: shortlink                 # required; [a-z0-9-]+
 //	labels:                            # optional; copied onto every rule and alert
 //	  team: platform
+//	scrapeInterval: 30s                # how often the SLI's series are scraped; default 30s, with a warning
+//	evaluationInterval: 30s            # optional; the rule groups' interval, default scrapeInterval
 //	slos:                              # required; at least one
 //	  - name: redirect-availability    # required; [a-z0-9-]+, unique in the file
 //	    objective: 99.9                # required; percent, 0 < x < 100 (99.9 → ratio 0.999)
@@ -46,6 +48,9 @@
 //	        labels: {severity: page}
 //	      ticket:                      # the ticket severity; default labels {severity: ticket}
 //	        disabled: true             # drops this severity's alert rule
+//	      noData:                      # the alert on absent SLI series; on by default
+//	        for: 5m                    # how long the series must be absent (default 5m)
+//	        labels: {severity: page}   # default {severity: page}; disabled: true drops it
 //	  - name: redirect-latency
 //	    objective: 99
 //	    sli:
@@ -53,9 +58,12 @@
 //	        histogram: http_request_duration_seconds   # classic histogram base name
 //	        selector: {service: shortlink, route: "GET /{code}"}   # equality matchers
 //	        threshold: 100ms           # a duration; must be one of the histogram's le buckets
+//	        buckets: [50ms, 100ms, 250ms]   # the histogram's le values; threshold must be one (warning when absent)
+//	        native: false              # true: a native histogram, read with histogram_fraction
 //	  - name: jobs
 //	    objective: 99.5
 //	    period: 1d
+//	    scrapeInterval: 15s            # per SLO, overrides the file's (so does evaluationInterval)
 //	    sli:
 //	      raw:                         # an error ratio; {{.window}} is each window's range
 //	        errorRatio: sum(rate(jobs_failed_total[{{.window}}])) / sum(rate(jobs_total[{{.window}}]))

@@ -28,6 +28,7 @@ slos:
         histogram: http_request_duration_seconds
         selector: {route: "GET /{code}"}
         threshold: 100ms
+scrapeInterval: 30s
 `)
 	svc, diags := slo.Parse("slos.yaml", spec)
 	if err := diags.Err(); err != nil {
@@ -48,7 +49,7 @@ slos:
 	//   ticket 3× over 1d and 2h
 	//   ticket 1× over 3d and 6h
 	// redirect-latency: latency SLI, target 0.99 over 1w, alert ShortlinkRedirectLatency map[severity:page]
-	//   page 14.4× over 14m and 1m10s
+	//   page 14.4× over 14m and 2m
 	//   page 6× over 1h24m and 7m
 	//   ticket 3× over 5h36m and 28m
 	//   ticket 1× over 16h48m and 1h24m
@@ -70,6 +71,7 @@ slos:
     objective: 100
     sli:
       latency: {histogram: http_request_duration_seconds, threshold: 0.1}
+scrapeInterval: 30s
 `)
 	svc, diags := slo.Parse("slos.yaml", spec)
 	fmt.Println(svc == nil)
@@ -98,6 +100,7 @@ slos:
     sli:
       raw:
         errorRatio: sum(rate(jobs_failed_total[{{.window}}])) / sum(rate(jobs_total[{{.window}}]))
+scrapeInterval: 30s
 `)
 	svc, diags := slo.Parse("slos.yaml", spec)
 	fmt.Println(svc != nil, len(diags.Errors()))

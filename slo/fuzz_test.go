@@ -94,7 +94,8 @@ func checkService(t *testing.T, svc *slo.Service) {
 			t.Fatalf("objective %s: missing defaults in %+v", o.Name, o.Alerting)
 		}
 		for _, w := range o.Windows() {
-			if w.Short <= 0 || w.Short >= w.Long || w.Long > o.Period || !(w.BurnRate > 0) {
+			// Raised default windows may make short = long; none is shorter than four scrapes.
+			if w.Short <= 0 || w.Short > w.Long || w.Long > o.Period || !(w.BurnRate > 0) || w.Short < o.MinWindow() {
 				t.Fatalf("objective %s: bad window %+v for period %v", o.Name, w, o.Period)
 			}
 		}

@@ -27,25 +27,24 @@ const (
 
 // Recording rule names.
 const (
-	// MetricBadRate is the per-second rate of bad events over the shortest window
-	// (only for events and latency SLIs). Carries LabelWindow.
+	// MetricBadRate is the per-second rate of bad events over the base window (only for
+	// events and latency SLIs), read from the raw counters. Carries LabelWindow.
 	MetricBadRate = "slokit:sli_bad:rate"
-	// MetricTotalRate is the per-second rate of all events over the shortest window
-	// (only for events and latency SLIs). Carries LabelWindow.
+	// MetricTotalRate is the per-second rate of all events over the base window (only for
+	// events and latency SLIs). Carries LabelWindow.
 	MetricTotalRate = "slokit:sli_total:rate"
-	// MetricErrorRatio is the traffic-weighted error ratio (bad/total) over the window
-	// named by LabelWindow; one series per window in RatioWindows.
-	MetricErrorRatio = "slokit:sli_error:ratio"
-	// MetricBurnRate is MetricErrorRatio divided by the error budget, per window.
+	// MetricBurnRate is the traffic-weighted error ratio (bad/total) over the window named
+	// by LabelWindow divided by the error budget; one series per window in BurnWindows.
+	// The error ratio is burn × (1 − objective).
 	MetricBurnRate = "slokit:slo_burn:rate"
-	// MetricObjective is the objective as a ratio (0.999).
-	MetricObjective = "slokit:slo_objective:ratio"
-	// MetricErrorBudget is 1 − objective.
-	MetricErrorBudget = "slokit:slo_error_budget:ratio"
 	// MetricBudgetRemaining is the fraction of the period's error budget left:
-	// 1 − (error ratio over the period / error budget). Negative once overspent.
+	// 1 − (error ratio over the period / error budget). Negative once overspent. It
+	// carries no window label; the period's burn rate is 1 − its value.
 	MetricBudgetRemaining = "slokit:slo_error_budget_remaining:ratio"
 )
+
+// NoDataSuffix ends the name of an SLO's no-data alert: "<alerting.name>NoData".
+const NoDataSuffix = "NoData"
 
 // FormatWindow renders d in Prometheus duration syntax, as used in LabelWindow values
 // and range selectors ("5m", "1h", "30d", "1h30m").

@@ -66,6 +66,13 @@ type Objective struct {
 	SLI SLI
 	// Alerting configures the generated burn-rate alerts.
 	Alerting Alerting
+	// ScrapeInterval is how often Prometheus scrapes the SLI's series; zero means
+	// DefaultScrapeInterval (the spec warns when it is absent). Every rate() window is at
+	// least MinScrapesPerWindow of it.
+	ScrapeInterval time.Duration
+	// EvaluationInterval is the interval of the SLO's rule group; zero means the scrape
+	// interval.
+	EvaluationInterval time.Duration
 }
 
 // ErrorBudget is 1 − Target: the fraction of events allowed to be bad over the period.
@@ -111,6 +118,12 @@ type LatencySLI struct {
 	Selector map[string]string
 	// Threshold is the latency under which a request is good; it must be a bucket boundary.
 	Threshold time.Duration
+	// Buckets are the histogram's declared bucket boundaries (nil: not declared, and the
+	// threshold is not checked statically).
+	Buckets []time.Duration
+	// Native reads a native histogram with histogram_fraction instead of the classic
+	// _bucket/_count series.
+	Native bool
 }
 
 // ThresholdLE renders Threshold as the histogram's le label value in seconds, the way
@@ -142,7 +155,24 @@ type Alerting struct {
 	Ticket Severity
 	// Windows overrides the default tier catalogue when non-empty (see DefaultWindows).
 	Windows []Window
+	// NoData configures the alert on absent SLI series.
+	NoData NoData
 }
+
+// NoData configures the alert that fires when the SLI's total series (or, for latency,
+// the threshold bucket) has been absent for For: without data no burn-rate alert can fire.
+type NoData struct {
+	// Disabled drops the alert.
+	Disabled bool
+	// For is how long the series must be absent; zero means DefaultNoDataFor.
+	For time.Duration
+	// Labels default to {severity: page}.
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// DefaultNoDataFor is how long an SLI's series must be absent before its no-data alert fires.
+const DefaultNoDataFor = 5 * time.Minute
 
 // Severity configures one severity's alert rule.
 type Severity struct {

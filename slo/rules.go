@@ -10,42 +10,44 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// How the recording rules are built (docs/rules.md has the long form):
+// How the recording rules are built (docs/rules.md has the long form and the proofs):
 //
-//   - Events and latency SLIs record the per-second rate of bad events (MetricBadRate) and
-//     of all events (MetricTotalRate) over the shortest window only.
-//   - Short windows, up to the fastest tier's long window (5m, 30m and 1h for a 30d period),
-//     are exact: bad/total straight from rate() over the raw series. They decide when the
-//     fast page fires and when every tier resets, so they pay the full read.
-//   - Longer windows (2h, 6h, 1d, 3d and the period) are derived from the recorded
-//     shortest-window rates: sum_over_time(bad[W]) / sum_over_time(total[W]). That is a
-//     ratio of sums of traffic — bad events over all events — never an average of ratios, so
-//     an hour of heavy traffic weighs more than an hour of light traffic, as it must. What it
-//     costs is an edge smear of at most one shortest window: the first recorded rate inside
-//     W also covers up to that much time before W. It reads one series per evaluation step
-//     instead of every raw series for days.
-//   - Raw SLIs have only a ratio template, so every window is the template evaluated over it.
+//   - Every burn window up to the base window (BaseWindow: the longest tier window up to
+//     RawWindowLimit, 6h for a 30d period) is read from the raw counters at every
+//     evaluation. Counters carry the events of a scrape gap or a Prometheus restart, so
+//     those windows count them exactly as soon as scraping resumes.
+//   - Bad-event series created lazily (the first error ever) are counted from their first
+//     sample: rate() ignores a series' first value, so each raw window adds the first
+//     value (min_over_time) of every bad series that did not exist a window ago.
+//   - Events and latency SLIs record the bad and total per-second rates over the base
+//     window (MetricBadRate, MetricTotalRate). Windows longer than the base, and the
+//     period, are derived from them: sum_over_time(bad[W]) / sum_over_time(total[W]), a
+//     ratio of sums of traffic (never an average of ratios). The recorded base rate is
+//     itself a raw read, so a gap shorter than the base window is carried into every
+//     long window (at weight 1 − gap/base once it is older than the base window). Its
+//     smear, up to one base window at W's edges, would delay detection, so the bad side
+//     is floored by the exact count of the last base window (bad_base × base).
+//   - Raw SLIs have only a ratio template, so every window is the template over it.
 //
 // Absent data: a missing bad-event series counts as zero bad events (`or vector(0)`); a
-// missing total series yields no ratio at all, and zero traffic yields NaN. Neither can fire
-// an alert, since every comparison with NaN or with nothing is false.
+// missing total series yields no burn rate at all (the no-data alert covers it), and zero
+// traffic yields NaN; neither can fire a burn-rate alert.
 
-// RecordingGroup returns o's recording rules as one rule group named RuleGroupName(o).
-// Alerting rules are appended to the same group by the alerts package, so the group is
-// evaluated in order and the alerts read ratios computed in the same evaluation.
+// RecordingGroup returns o's recording rules as one rule group named RuleGroupName(o),
+// evaluated every o.Evaluation(). Alerting rules are appended to the same group by the
+// alerts package, so the alerts read the burn rates computed in the same evaluation.
 func RecordingGroup(o Objective) (RuleGroup, error) {
 	rules, err := RecordingRules(o)
 	if err != nil {
 		return RuleGroup{}, err
 	}
-	return RuleGroup{Name: RuleGroupName(o), Rules: rules}, nil
+	return RuleGroup{Name: RuleGroupName(o), Interval: FormatWindow(o.Evaluation()), Rules: rules}, nil
 }
 
-// RecordingRules returns o's recording rules in evaluation order: the shortest-window
-// event rates (events and latency SLIs), MetricErrorRatio for every window in
-// o.RatioWindows(), then MetricObjective, MetricErrorBudget, MetricBurnRate (one rule
-// yielding every window's series) and MetricBudgetRemaining over the period. Every
-// expression is valid PromQL in the Prometheus printer's canonical form.
+// RecordingRules returns o's recording rules in evaluation order: the base-window event
+// rates (events and latency SLIs), MetricBurnRate for every window in o.BurnWindows(),
+// then MetricBudgetRemaining over the period. Every expression is valid PromQL in the
+// Prometheus printer's canonical form.
 //
 // Expressions are assembled from parts already in that form: the SLI's selectors (each
 // parsed once here and checked to print back unchanged), slokit's own series selectors,
@@ -63,50 +65,62 @@ func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
 		return nil, err
 	}
 	b := newRuleBuilder(o)
-	windows := o.RatioWindows()
-	base := windows[0]
-	exactUpTo := fastestLong(o)
 	nums := promNumber
 	if parseAll {
 		nums = FormatFloat
 	}
-
-	switch {
-	case o.SLI.Events != nil || o.SLI.Latency != nil:
-		parts := eventParts(o)
-		b.canonical = !parseAll && canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total)
-		bad, total := parts.rates(base)
-		b.record(MetricBadRate, bad, base)
-		b.record(MetricTotalRate, total, base)
-		badSel, totalSel := b.sel(MetricBadRate, base), b.sel(MetricTotalRate, base)
-		for _, w := range windows {
-			switch {
-			case w == base:
-				b.record(MetricErrorRatio, badSel+" / "+totalSel, w)
-			case w <= exactUpTo:
-				b.record(MetricErrorRatio, parts.ratio(w), w)
-			default:
-				r := "[" + FormatWindow(w) + "]"
-				b.record(MetricErrorRatio, "sum_over_time("+badSel+r+") / sum_over_time("+totalSel+r+")", w)
-			}
-		}
-	case o.SLI.Raw != nil:
-		for _, w := range windows {
-			b.record(MetricErrorRatio, ExpandWindow(o.SLI.Raw.ErrorRatio, w), w)
-		}
-	}
-
-	// What follows is built from slokit's own selectors and numbers only.
-	b.canonical = !parseAll
 	budget := nums(o.ErrorBudget())
-	b.record(MetricObjective, "vector("+nums(o.Target)+")", 0)
-	b.record(MetricErrorBudget, "vector("+budget+")", 0)
-	b.record(MetricBurnRate, b.sel(MetricErrorRatio, 0)+" / "+budget, 0)
-	b.record(MetricBudgetRemaining, "1 - ("+b.sel(MetricErrorRatio, o.Period)+" / "+budget+")", 0)
-	if b.err != nil {
-		return nil, b.err
+	if o.SLI.Raw != nil {
+		for _, w := range o.BurnWindows() {
+			b.record(MetricBurnRate, "("+ExpandWindow(o.SLI.Raw.ErrorRatio, w)+") / "+budget, w)
+		}
+		b.record(MetricBudgetRemaining, "1 - (("+ExpandWindow(o.SLI.Raw.ErrorRatio, o.Period)+") / "+budget+")", 0)
+		return b.done()
 	}
-	return b.rules, nil
+	parts := eventParts(o)
+	b.canonical = !parseAll && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
+	base := o.BaseWindow()
+	bad, total := parts.rates(base)
+	b.record(MetricBadRate, bad, base)
+	b.record(MetricTotalRate, total, base)
+	d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base),
+		floor: nums(float64(base) / float64(o.Evaluation()))}
+	for _, w := range o.BurnWindows() {
+		switch {
+		case w < base:
+			b.record(MetricBurnRate, parts.ratio(w)+" / "+budget, w)
+		case w == base:
+			b.record(MetricBurnRate, d.bad+" / "+d.total+" / "+budget, w)
+		default:
+			b.record(MetricBurnRate, d.ratio(w)+" / "+budget, w)
+		}
+	}
+	period := d.bad + " / " + d.total
+	switch {
+	case o.Period < base:
+		period = parts.ratio(o.Period)
+	case o.Period > base:
+		period = d.ratio(o.Period)
+	}
+	b.record(MetricBudgetRemaining, "1 - ("+period+" / "+budget+")", 0)
+	return b.done()
+}
+
+// derived builds the ratio over a window longer than the base from the recorded base rates.
+type derived struct {
+	bad, total string
+	// floor is base / evaluation interval, as a number.
+	floor string
+}
+
+// ratio is (sum_over_time(bad[w]) > bad * k or bad * k) / sum_over_time(total[w]) with
+// k = base / evaluation interval. Each sum, times the evaluation interval, is a count of
+// events (smeared by one base window at w's edges); bad × base is the exact count of the
+// last base window, a floor the bad side never drops below.
+func (d derived) ratio(w time.Duration) string {
+	r := "[" + FormatWindow(w) + "]"
+	floor := d.bad + " * " + d.floor
+	return "(sum_over_time(" + d.bad + r + ") > " + floor + " or " + floor + ") / sum_over_time(" + d.total + r + ")"
 }
 
 // PromNumber renders v as it appears in a generated expression: FormatFloat's 12
@@ -221,68 +235,110 @@ func checkGeneratable(o Objective) error {
 	return fmt.Errorf("slo %s: cannot generate rules: %s", o.ID(), strings.Join(probs, "; "))
 }
 
-// fastestLong is the long window of the fastest tier; windows up to it are computed exactly.
-func fastestLong(o Objective) time.Duration {
-	var m time.Duration
-	for _, w := range o.Windows() {
-		if m == 0 || w.Long < m {
-			m = w.Long
-		}
-	}
-	return m
-}
-
-// eventSelectors are the two selectors an events or latency SLI reads: for events the
-// bad and total selectors, for latency the bucket selector at the threshold (good
-// events, stored in bad) and the _count selector (total).
+// eventSelectors are the selectors an events or latency SLI reads: for events the bad
+// and total selectors, for a classic latency histogram the bucket selector at the
+// threshold (good events, stored in bad) and the _count selector (total), for a native
+// histogram its selector (total) and the threshold in seconds (le).
 type eventSelectors struct {
-	latency    bool
-	bad, total string
+	latency, native bool
+	bad, total, le  string
 }
 
 func eventParts(o Objective) eventSelectors {
 	if e := o.SLI.Events; e != nil {
 		return eventSelectors{bad: e.Bad, total: e.Total}
 	}
-	count, bucket := latencySelectors(*o.SLI.Latency)
+	l := *o.SLI.Latency
+	if l.Native {
+		return eventSelectors{latency: true, native: true, total: nativeSelector(l), le: promNumber(l.Threshold.Seconds())}
+	}
+	count, bucket := latencySelectors(l)
 	return eventSelectors{latency: true, bad: bucket, total: count}
 }
 
 // sumRate is "sum(rate(sel[w]))".
 func sumRate(sel, w string) string { return "sum(rate(" + sel + "[" + w + "]))" }
 
+// badRate is the per-second rate of bad events over w for an events SLI: rate() over the
+// bad series, plus the first value of each bad series born within w (rate() needs two
+// samples and ignores it), zero when there are none.
+func (p eventSelectors) badRate(w time.Duration) string {
+	r := FormatWindow(w)
+	born := "sum(min_over_time(" + p.bad + "[" + r + "]) unless " + p.bad + " offset " + r + ") / " +
+		promNumber(w.Seconds())
+	return "(" + sumRate(p.bad, r) + " or vector(0)) + (" + born + " or vector(0))"
+}
+
 // rates returns the bad and total per-second rate expressions over w.
 func (p eventSelectors) rates(w time.Duration) (bad, total string) {
 	r := FormatWindow(w)
-	total = sumRate(p.total, r)
-	if p.latency {
+	switch {
+	case p.native:
+		total = "histogram_count(" + sumRate(p.total, r) + ")"
+		return total + " * (1 - " + p.fraction(r) + ")", total
+	case p.latency:
+		total = sumRate(p.total, r)
 		return total + " - " + sumRate(p.bad, r), total
 	}
-	return sumRate(p.bad, r) + " or vector(0)", total
+	return p.badRate(w), sumRate(p.total, r)
+}
+
+// fraction is the native histogram's share of observations at or below the threshold.
+func (p eventSelectors) fraction(r string) string {
+	return "histogram_fraction(0, " + p.le + ", " + sumRate(p.total, r) + ")"
 }
 
 // ratio is the error ratio over w read straight from the raw series.
 func (p eventSelectors) ratio(w time.Duration) string {
 	r := FormatWindow(w)
-	if p.latency {
-		return "1 - (" + sumRate(p.bad, r) + " / " + sumRate(p.total, r) + ")"
+	switch {
+	case p.native:
+		return "(1 - " + p.fraction(r) + ")"
+	case p.latency:
+		return "(1 - (" + sumRate(p.bad, r) + " / " + sumRate(p.total, r) + "))"
 	}
-	return "(" + sumRate(p.bad, r) + " or vector(0)) / " + sumRate(p.total, r)
+	return "(" + p.badRate(w) + ") / " + sumRate(p.total, r)
+}
+
+// AbsentSelectors are the selectors whose absence blinds o's burn rates: the total
+// series, and for a classic latency histogram the threshold bucket too. Raw SLIs have
+// none (their no-data alert watches the shortest window's ratio).
+func AbsentSelectors(o Objective) []string {
+	switch {
+	case o.SLI.Events != nil:
+		return []string{o.SLI.Events.Total}
+	case o.SLI.Latency != nil && o.SLI.Latency.Native:
+		return []string{nativeSelector(*o.SLI.Latency)}
+	case o.SLI.Latency != nil:
+		count, bucket := latencySelectors(*o.SLI.Latency)
+		return []string{count, bucket}
+	}
+	return nil
+}
+
+// nativeSelector is the native histogram's series selector.
+func nativeSelector(l LatencySLI) string {
+	return l.Histogram + "{" + strings.Join(sortedMatchers(l.Selector), ",") + "}"
+}
+
+func sortedMatchers(sel map[string]string) []string {
+	keys := make([]string, 0, len(sel))
+	for k := range sel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	ms := make([]string, 0, len(keys)+1)
+	for _, k := range keys {
+		ms = append(ms, k+"="+strconv.Quote(sel[k]))
+	}
+	return ms
 }
 
 // latencySelectors returns the _count selector and the _bucket selector at the threshold.
 // Prometheus 3 rewrites integral le values to float form at scrape ("1" becomes "1.0")
 // while Prometheus 2 keeps what the client wrote, so integral thresholds match both.
 func latencySelectors(l LatencySLI) (count, bucket string) {
-	keys := make([]string, 0, len(l.Selector))
-	for k := range l.Selector {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	ms := make([]string, 0, len(keys)+1)
-	for _, k := range keys {
-		ms = append(ms, k+"="+strconv.Quote(l.Selector[k]))
-	}
+	ms := sortedMatchers(l.Selector)
 	count = l.Histogram + "_count{" + strings.Join(ms, ",") + "}"
 	le := l.ThresholdLE()
 	if strings.ContainsAny(le, ".e") {
@@ -337,6 +393,14 @@ func (b *ruleBuilder) record(metric, expr string, w time.Duration) {
 		labels[LabelWindow] = FormatWindow(w)
 	}
 	b.rules = append(b.rules, Rule{Record: metric, Expr: canon, Labels: labels})
+}
+
+// done returns the rules recorded, or the first error.
+func (b *ruleBuilder) done() ([]Rule, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.rules, nil
 }
 
 // CanonicalExpr parses expr with p and returns it as the Prometheus printer writes it.

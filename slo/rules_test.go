@@ -28,8 +28,8 @@ func TestRatioWindowSources(t *testing.T) {
 		period time.Duration
 		want   string // window:source, in order
 	}{
-		{30 * 24 * time.Hour, "5m:recorded 30m:raw 1h:raw 2h:derived 6h:derived 1d:derived 3d:derived 30d:derived"},
-		{7 * 24 * time.Hour, "1m10s:recorded 7m:raw 14m:raw 28m:derived 1h24m:derived 5h36m:derived 16h48m:derived 1w:derived"},
+		{30 * 24 * time.Hour, "5m:raw 30m:raw 1h:raw 2h:raw 6h:recorded 1d:derived 3d:derived"},
+		{7 * 24 * time.Hour, "2m:raw 7m:raw 14m:raw 28m:raw 1h24m:raw 5h36m:recorded 16h48m:derived"},
 	} {
 		rules, err := RecordingRules(eventsObjective(tc.period))
 		if err != nil {
@@ -37,12 +37,12 @@ func TestRatioWindowSources(t *testing.T) {
 		}
 		var got []string
 		for _, r := range rules {
-			if r.Record != MetricErrorRatio {
+			if r.Record != MetricBurnRate {
 				continue
 			}
 			src := "raw"
 			switch {
-			case strings.HasPrefix(r.Expr, "sum_over_time("):
+			case strings.HasPrefix(r.Expr, "(sum_over_time("):
 				src = "derived"
 			case strings.HasPrefix(r.Expr, MetricBadRate+"{"):
 				src = "recorded"

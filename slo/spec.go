@@ -39,6 +39,8 @@ type specV1 struct {
 	Labels   stringMap
 	SLOs     []sloV1
 	SLOsNode *yaml.Node
+	// Scrape and Eval are the file-wide scrapeInterval and evaluationInterval.
+	Scrape, Eval scalar
 }
 
 type sloV1 struct {
@@ -51,6 +53,8 @@ type sloV1 struct {
 	Labels      stringMap
 	SLI         *sliV1
 	Alerting    *alertingV1
+	// Scrape and Eval override the file's scrapeInterval and evaluationInterval.
+	Scrape, Eval scalar
 }
 
 type sliV1 struct {
@@ -70,6 +74,8 @@ type latencyV1 struct {
 	Histogram scalar
 	Selector  stringMap
 	Threshold scalar
+	Buckets   *yaml.Node
+	Native    bool
 }
 
 type rawV1 struct {
@@ -84,6 +90,15 @@ type alertingV1 struct {
 	Annotations  stringMap
 	Page, Ticket *severityV1
 	Windows      *yaml.Node
+	NoData       *noDataV1
+}
+
+type noDataV1 struct {
+	Node        *yaml.Node
+	Disabled    bool
+	For         scalar
+	Labels      stringMap
+	Annotations stringMap
 }
 
 type severityV1 struct {
@@ -96,10 +111,12 @@ type severityV1 struct {
 // decodeV1 reads the structure of a slokit/v1 document.
 func (w *walker) decodeV1(root *yaml.Node) specV1 {
 	spec := specV1{Node: root}
-	f, ok := w.fields(root, "", "version", "service", "labels", "slos")
+	f, ok := w.fields(root, "", "version", "service", "labels", "scrapeInterval", "evaluationInterval", "slos")
 	if !ok {
 		return spec
 	}
+	spec.Scrape = w.scalarAt(f["scrapeInterval"], "scrapeInterval")
+	spec.Eval = w.scalarAt(f["evaluationInterval"], "evaluationInterval")
 	spec.Version = w.scalarAt(f["version"], "version")
 	spec.Service = w.scalarAt(f["service"], "service")
 	spec.Labels = w.stringMapAt(f["labels"], "labels")
@@ -113,10 +130,12 @@ func (w *walker) decodeV1(root *yaml.Node) specV1 {
 
 func (w *walker) decodeSLOV1(n *yaml.Node, path string) sloV1 {
 	s := sloV1{Node: w.resolve(n), Path: path}
-	f, ok := w.fields(n, path, "name", "objective", "period", "description", "labels", "sli", "alerting")
+	f, ok := w.fields(n, path, "name", "objective", "period", "description", "labels", "scrapeInterval", "evaluationInterval", "sli", "alerting")
 	if !ok {
 		return s
 	}
+	s.Scrape = w.scalarAt(f["scrapeInterval"], joinPath(path, "scrapeInterval"))
+	s.Eval = w.scalarAt(f["evaluationInterval"], joinPath(path, "evaluationInterval"))
 	s.Name = w.scalarAt(f["name"], joinPath(path, "name"))
 	s.Objective = w.scalarAt(f["objective"], joinPath(path, "objective"))
 	s.Period = w.scalarAt(f["period"], joinPath(path, "period"))
@@ -149,10 +168,12 @@ func (w *walker) decodeSLIV1(n *yaml.Node, path string) *sliV1 {
 	if n, present := f["latency"]; present {
 		p := joinPath(path, "latency")
 		l := &latencyV1{Node: w.resolve(n)}
-		if g, ok := w.fields(n, p, "histogram", "selector", "threshold"); ok {
+		if g, ok := w.fields(n, p, "histogram", "selector", "threshold", "buckets", "native"); ok {
 			l.Histogram = w.scalarAt(g["histogram"], joinPath(p, "histogram"))
 			l.Selector = w.stringMapAt(g["selector"], joinPath(p, "selector"))
 			l.Threshold = w.scalarAt(g["threshold"], joinPath(p, "threshold"))
+			l.Buckets = g["buckets"]
+			l.Native, _ = w.boolAt(g["native"], joinPath(p, "native"))
 		}
 		s.Latency = l
 	}
@@ -169,10 +190,11 @@ func (w *walker) decodeSLIV1(n *yaml.Node, path string) *sliV1 {
 
 func (w *walker) decodeAlertingV1(n *yaml.Node, path string) *alertingV1 {
 	a := &alertingV1{Node: w.resolve(n)}
-	f, ok := w.fields(n, path, "name", "labels", "annotations", "page", "ticket", "windows")
+	f, ok := w.fields(n, path, "name", "labels", "annotations", "page", "ticket", "windows", "noData")
 	if !ok {
 		return a
 	}
+	a.NoData = w.decodeNoDataV1(f["noData"], joinPath(path, "noData"))
 	a.Name = w.scalarAt(f["name"], joinPath(path, "name"))
 	a.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
 	a.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
@@ -180,6 +202,22 @@ func (w *walker) decodeAlertingV1(n *yaml.Node, path string) *alertingV1 {
 	a.Ticket = w.decodeSeverityV1(f["ticket"], joinPath(path, "ticket"))
 	a.Windows = f["windows"]
 	return a
+}
+
+func (w *walker) decodeNoDataV1(n *yaml.Node, path string) *noDataV1 {
+	if isNull(n) {
+		return nil
+	}
+	d := &noDataV1{Node: w.resolve(n)}
+	f, ok := w.fields(n, path, "disabled", "for", "labels", "annotations")
+	if !ok {
+		return d
+	}
+	d.Disabled, _ = w.boolAt(f["disabled"], joinPath(path, "disabled"))
+	d.For = w.scalarAt(f["for"], joinPath(path, "for"))
+	d.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
+	d.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
+	return d
 }
 
 func (w *walker) decodeSeverityV1(n *yaml.Node, path string) *severityV1 {
@@ -203,9 +241,10 @@ func (w *walker) convertV1(spec specV1) *Service {
 		Name:   w.nameAt(spec.Service, spec.Node, "service", "service"),
 		Labels: w.labelsAt(spec.Labels, "labels"),
 	}
+	w.scrapeDefaultWarning(spec)
 	w.convertSLOs(svc, spec.Node, spec.SLOsNode, "slos", len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
-		o, ok := w.convertSLOV1(svc, s)
+		o, ok := w.convertSLOV1(svc, s, spec)
 		return o, ok, s.Name, s.Path
 	})
 	return svc
@@ -241,7 +280,7 @@ func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPa
 	}
 }
 
-func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
+func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bool) {
 	before := w.Errs
 	p := s.Path
 	o := Objective{
@@ -254,6 +293,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 	var periodOK bool
 	o.Period, periodOK = w.durationAt(s.Period, s.Node, joinPath(p, "period"), "30d", DefaultPeriod)
 
+	o.ScrapeInterval, o.EvaluationInterval = w.intervalsAt(s, spec)
 	o.SLI = w.convertSLIV1(s, joinPath(p, "sli"))
 
 	a := s.Alerting
@@ -267,6 +307,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 		Annotations: w.annotationsAt(a.Annotations, joinPath(ap, "annotations")),
 		Page:        w.convertSeverityV1(a.Page, joinPath(ap, "page"), Page),
 		Ticket:      w.convertSeverityV1(a.Ticket, joinPath(ap, "ticket"), Ticket),
+		NoData:      w.convertNoDataV1(a.NoData, joinPath(ap, "noData")),
 	}
 	var windowNodes []*yaml.Node
 	o.Alerting.Windows, windowNodes = w.windowsAt(a.Windows, joinPath(ap, "windows"), o.Period, periodOK)
@@ -277,6 +318,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1) (Objective, bool) {
 	if w.Errs > before {
 		return o, false
 	}
+	w.checkSafety(o, s, a, windowNodes)
 	w.checkObjective(o, objNodes{
 		slo: s.Node, objective: s.Objective.Node, period: s.Period.Node, alerting: a.Node,
 		windows: windowNodes, objectivePath: joinPath(p, "objective"), periodPath: joinPath(p, "period"),
@@ -377,6 +419,8 @@ func (w *walker) convertLatencyV1(l *latencyV1, path string) *LatencySLI {
 		return out
 	}
 	out.Threshold, _ = w.durationAt(th, l.Node, tp, "100ms", 0)
+	out.Native = l.Native
+	out.Buckets = w.bucketsAt(l.Buckets, joinPath(path, "buckets"))
 	return out
 }
 

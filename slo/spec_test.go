@@ -34,6 +34,10 @@ func TestParseShortlinkExample(t *testing.T) {
 		return slo.Severity{Disabled: disabled, Labels: map[string]string{"severity": name}, Annotations: map[string]string{}}
 	}
 	labels := map[string]string{"team": "platform"}
+	noData := slo.NoData{}
+	buckets := []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+		100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond,
+		time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second}
 	runbook := func(anchor string) map[string]string {
 		return map[string]string{"runbook_url": "https://runbooks.example/shortlink#" + anchor}
 	}
@@ -50,7 +54,8 @@ func TestParseShortlinkExample(t *testing.T) {
 					Total: `http_requests_total{route="GET /{code}",service="shortlink"}`,
 				}},
 				Alerting: slo.Alerting{Name: "ShortlinkRedirectAvailability", Labels: map[string]string{},
-					Annotations: runbook("redirect-availability"), Page: sev("page", false), Ticket: sev("ticket", false)},
+					Annotations: runbook("redirect-availability"), Page: sev("page", false), Ticket: sev("ticket", false), NoData: noData},
+				ScrapeInterval: 30 * time.Second,
 			},
 			{
 				Service: "shortlink", Name: "redirect-latency", Target: 0.99, Period: 30 * 24 * time.Hour,
@@ -58,10 +63,11 @@ func TestParseShortlinkExample(t *testing.T) {
 				SLI: slo.SLI{Latency: &slo.LatencySLI{
 					Histogram: "http_request_duration_seconds",
 					Selector:  map[string]string{"service": "shortlink", "route": "GET /{code}", "method": "GET"},
-					Threshold: 100 * time.Millisecond,
+					Threshold: 100 * time.Millisecond, Buckets: buckets,
 				}},
 				Alerting: slo.Alerting{Name: "ShortlinkRedirectLatency", Labels: map[string]string{},
-					Annotations: runbook("redirect-latency"), Page: sev("page", false), Ticket: sev("ticket", false)},
+					Annotations: runbook("redirect-latency"), Page: sev("page", false), Ticket: sev("ticket", false), NoData: noData},
+				ScrapeInterval: 30 * time.Second,
 			},
 			{
 				Service: "shortlink", Name: "create-availability", Target: 0.995, Period: 30 * 24 * time.Hour,
@@ -71,7 +77,8 @@ func TestParseShortlinkExample(t *testing.T) {
 					Total: `http_requests_total{route="POST /api/v1/links",service="shortlink"}`,
 				}},
 				Alerting: slo.Alerting{Name: "ShortlinkCreateAvailability", Labels: map[string]string{},
-					Annotations: runbook("create-availability"), Page: sev("page", false), Ticket: sev("ticket", true)},
+					Annotations: runbook("create-availability"), Page: sev("page", false), Ticket: sev("ticket", true), NoData: noData},
+				ScrapeInterval: 30 * time.Second,
 			},
 			{
 				Service: "shortlink", Name: "create-latency", Target: 0.95, Period: 30 * 24 * time.Hour,
@@ -79,10 +86,11 @@ func TestParseShortlinkExample(t *testing.T) {
 				SLI: slo.SLI{Latency: &slo.LatencySLI{
 					Histogram: "http_request_duration_seconds",
 					Selector:  map[string]string{"service": "shortlink", "route": "POST /api/v1/links", "method": "POST"},
-					Threshold: 250 * time.Millisecond,
+					Threshold: 250 * time.Millisecond, Buckets: buckets,
 				}},
 				Alerting: slo.Alerting{Name: "ShortlinkCreateLatency", Labels: map[string]string{},
-					Annotations: runbook("create-latency"), Page: sev("page", false), Ticket: sev("ticket", false)},
+					Annotations: runbook("create-latency"), Page: sev("page", false), Ticket: sev("ticket", false), NoData: noData},
+				ScrapeInterval: 30 * time.Second,
 			},
 		},
 	}
@@ -386,7 +394,7 @@ func TestSlothEventsMapping(t *testing.T) {
 // together, unreadable files are reported, and an SLO defined in two files is an error.
 func TestLoadFiles(t *testing.T) {
 	dir := t.TempDir()
-	spec := "version: slokit/v1\nservice: api\nslos:\n  - name: %s\n    objective: 99\n    sli: {events: {bad: 'x{c=\"5\"}', total: x}}\n"
+	spec := "version: slokit/v1\nservice: api\nscrapeInterval: 30s\nslos:\n  - name: %s\n    objective: 99\n    sli: {events: {bad: 'x{c=\"5\"}', total: x}}\n"
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {

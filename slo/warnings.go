@@ -10,10 +10,6 @@ import (
 // those of /docs/spec.md "Warnings" and the SRE Workbook maths (ALERTING-MATH.md).
 
 const (
-	// MinUsefulWindow is the shortest alert window slokit accepts without a warning:
-	// scrape intervals are typically 15s to 1m and rate() needs at least two samples,
-	// so windows should span at least four scrapes.
-	MinUsefulWindow = time.Minute
 	// MinOutageBudget is the shortest total-outage error budget (budget × period) slokit
 	// accepts without a warning: scrape interval, rule evaluation interval and
 	// Alertmanager grouping add one to two minutes before anyone is notified.
@@ -38,7 +34,6 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		objNode = at.slo
 	}
 	active := 0
-	shortWarned := false
 	for i, win := range o.Windows() {
 		if !o.Enabled(win.Severity) {
 			continue
@@ -56,19 +51,6 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 				FormatWindow(win.Long), formatFloat(roundTo(100*float64(win.Long)/(budget*float64(o.Period)), 2)),
 				FormatWindow(o.Period), formatFloat(roundTo(100*o.BudgetAtFire(win), 2)),
 				w.windowsHint("lower the tier's burnRate"))
-		}
-		if win.Short < MinUsefulWindow && !shortWarned {
-			// Default windows shrink with the period (30d → 5m, 1d → 10s).
-			wnode, wpath := at.period, at.periodPath
-			if override && i < len(at.windows) {
-				wnode, wpath = at.windows[i], indexPath(at.windowPath, i)
-			}
-			if wnode == nil {
-				wnode = at.slo
-			}
-			w.warnf(wnode, wpath, "the %s has a %s short window, shorter than typical scrape intervals (15s-1m): rate() needs two samples in the window, so the tier may never fire; use windows of at least %s (%s)",
-				describeWindow(win), formatDuration(win.Short), FormatWindow(MinUsefulWindow), w.windowsHint("set them"))
-			shortWarned = !override
 		}
 	}
 	if active == 0 {

@@ -54,22 +54,106 @@ func ScaleWindow(w, period time.Duration) time.Duration {
 	return scaled
 }
 
-// Windows returns the tiers in force for o: its override when set, else DefaultWindows.
-func (o Objective) Windows() []Window {
-	if len(o.Alerting.Windows) > 0 {
-		return o.Alerting.Windows
+// DefaultScrapeInterval is the scrape interval assumed when a spec gives none.
+const DefaultScrapeInterval = 30 * time.Second
+
+// MinScrapesPerWindow is how many scrape intervals every generated rate() window spans at
+// least: rate() needs two samples in its window, and with a scrape out of phase with the
+// rule evaluation a window of fewer than four scrapes is often empty.
+const MinScrapesPerWindow = 4
+
+// RawWindowLimit is the longest window read from the raw counters at every evaluation.
+// Longer windows are derived from the recorded rates over the base window (BaseWindow).
+const RawWindowLimit = 6 * time.Hour
+
+// Scrape is o's scrape interval: ScrapeInterval, else DefaultScrapeInterval.
+func (o Objective) Scrape() time.Duration {
+	if o.ScrapeInterval > 0 {
+		return o.ScrapeInterval
 	}
-	return DefaultWindows(o.Period)
+	return DefaultScrapeInterval
 }
 
-// RatioWindows returns every distinct window over which o's error ratio is recorded:
-// each tier's long and short windows plus the period, sorted ascending.
-func (o Objective) RatioWindows() []time.Duration {
-	seen := map[time.Duration]bool{o.Period: true}
+// Evaluation is the interval of o's rule group: EvaluationInterval, else Scrape.
+func (o Objective) Evaluation() time.Duration {
+	if o.EvaluationInterval > 0 {
+		return o.EvaluationInterval
+	}
+	return o.Scrape()
+}
+
+// MinWindow is the shortest rate() window o may use: MinScrapesPerWindow scrapes.
+func (o Objective) MinWindow() time.Duration { return MinScrapesPerWindow * o.Scrape() }
+
+// Windows returns the tiers in force for o: its override when set, else DefaultWindows,
+// made safe for o's scrape interval (SafeWindows). A slokit/v1 override too short for
+// the scrape interval is refused by validation; imported tiers (Pyrra's, OpenSLO alert
+// policies) are raised.
+func (o Objective) Windows() []Window {
+	if len(o.Alerting.Windows) > 0 {
+		return SafeWindows(o.Alerting.Windows, o.MinWindow())
+	}
+	return SafeWindows(DefaultWindows(o.Period), o.MinWindow())
+}
+
+// SafeWindows raises every window shorter than floor to floor, so that none is too short
+// to hold samples. A long window raised from L to L' gets its burn rate scaled by L/L', so
+// that the tier still fires after spending the same share of the budget (B·L/P); a short
+// window raised only confirms the burn over a longer stretch.
+func SafeWindows(ws []Window, floor time.Duration) []Window {
+	out := make([]Window, len(ws))
+	for i, w := range ws {
+		if w.Long < floor {
+			w.BurnRate *= float64(w.Long) / float64(floor)
+			w.Long = floor
+		}
+		if w.Short < floor {
+			w.Short = floor
+		}
+		if w.Short > w.Long {
+			w.Short = w.Long
+		}
+		out[i] = w
+	}
+	return out
+}
+
+// BurnWindows returns every distinct window of o's tiers, sorted ascending: the windows
+// MetricBurnRate is recorded over.
+func (o Objective) BurnWindows() []time.Duration {
+	seen := map[time.Duration]bool{}
 	for _, w := range o.Windows() {
 		seen[w.Long] = true
 		seen[w.Short] = true
 	}
+	return sortedWindows(seen)
+}
+
+// RatioWindows returns BurnWindows plus the period, sorted ascending: every window over
+// which o's error ratio is known (the period's through MetricBudgetRemaining).
+func (o Objective) RatioWindows() []time.Duration {
+	seen := map[time.Duration]bool{o.Period: true}
+	for _, w := range o.BurnWindows() {
+		seen[w] = true
+	}
+	return sortedWindows(seen)
+}
+
+// BaseWindow is the longest burn window read from the raw counters: the longest of
+// BurnWindows up to RawWindowLimit (the shortest burn window when all are longer). Windows
+// above it, and the period, are derived from the rates recorded over it.
+func (o Objective) BaseWindow() time.Duration {
+	ws := o.BurnWindows()
+	base := ws[0]
+	for _, w := range ws {
+		if w <= RawWindowLimit {
+			base = w
+		}
+	}
+	return base
+}
+
+func sortedWindows(seen map[time.Duration]bool) []time.Duration {
 	out := make([]time.Duration, 0, len(seen))
 	for d := range seen {
 		out = append(out, d)

@@ -69,17 +69,24 @@ func BenchmarkThirtyDays(b *testing.B) {
 		opts := Options{ScrapeInterval: c.scrape, EvalInterval: c.eval}
 		// Wall time suffers on a shared machine; cpu-s/op (user+system CPU of this
 		// process or of the promtool child) is the steadier figure.
-		b.Run(c.String()+"/engine=slokit", func(b *testing.B) {
-			var cpu time.Duration
-			for b.Loop() {
-				before := selfCPU(b)
-				if _, err := Run(context.Background(), o, g, sc, opts); err != nil {
-					b.Fatal(err)
+		// engine=slokit is the fast evaluator (the default), engine=promql slokit's engine
+		// with every rule as a PromQL range query (--engine promql).
+		for _, kind := range []string{EngineFast, EnginePromQL} {
+			name := map[string]string{EngineFast: "slokit", EnginePromQL: "promql"}[kind]
+			b.Run(c.String()+"/engine="+name, func(b *testing.B) {
+				opts := opts
+				opts.Engine = kind
+				var cpu time.Duration
+				for b.Loop() {
+					before := selfCPU(b)
+					if _, err := Run(context.Background(), o, g, sc, opts); err != nil {
+						b.Fatal(err)
+					}
+					cpu += selfCPU(b) - before
 				}
-				cpu += selfCPU(b) - before
-			}
-			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
-		})
+				b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			})
+		}
 		b.Run(c.String()+"/engine=promtool", func(b *testing.B) {
 			if samples := int(min(d, o.Period) / c.eval); samples > promtoolMaxSamples {
 				b.Skipf("promtool cannot run this: its test engine allows %d samples per query and the %s window holds %d at %s", promtoolMaxSamples, fmtDur(o.Period), samples, fmtDur(c.eval))

@@ -41,6 +41,7 @@ import (
 // 0.144 × 60s / 0.5 = 17.3s and to reset 5s × (1 − 0.144/0.5) = 3.6s after removal.
 const e2eSLOs = `version: slokit/v1
 service: shortlink
+scrapeInterval: 1s
 slos:
   - name: redirect-availability
     objective: 99

@@ -275,22 +275,27 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				fmt.Fprintln(tw, "  no alert tier is enabled")
 				continue
 			}
-			fmt.Fprintln(tw, "  tier\twindows\tburn\ttotal outage fires after\tresets after\tbudget spent at firing\tlowest burn caught\tone failure fires below")
+			fmt.Fprintln(tw, "  tier\twindows\tburn\ttotal outage fires after\tresets after\tbudget spent at firing\tlowest burn caught\tone failure fires below\tlong window")
 			for _, p := range preds {
 				win := p.Window
 				fires, reset, spent, lowest := "never", "-", "-", "nothing"
 				if p.Fires {
-					fires, reset = p.Detect.String(), p.Reset.String()
+					fires = p.Detect.String() + " (by " + p.DetectBy().String() + ")"
+					reset = p.Reset.String() + " (by " + p.ResetBy().String() + ")"
 					spent = slo.FormatFloat(roundTo(p.BudgetAtDetect*100, 2)) + "%"
 				}
 				if b, ok := alerts.LowestBurnCaught(o, win); ok {
 					lowest = fmt.Sprintf(">%s× (error ratio >%s%%)", slo.FormatFloat(b),
 						slo.FormatFloat(roundTo(o.Threshold(win)*100, 4)))
 				}
-				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\n",
+				src := "raw, exact"
+				if p.Derived {
+					src = "derived from " + slo.FormatWindow(o.BaseWindow()) + " rates"
+				}
+				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\t%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
 					slo.FormatFloat(win.BurnRate), fires, reset, spent, lowest,
-					slo.FormatFloat(roundTo(alerts.OneFailurePagesBelow(o, win), 1)), slo.FormatWindow(win.Long))
+					slo.FormatFloat(roundTo(alerts.OneFailurePagesBelow(o, win), 1)), slo.FormatWindow(win.Long), src)
 			}
 		}
 	}

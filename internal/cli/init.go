@@ -99,7 +99,7 @@ func runInit(cmd *cobra.Command, e *env, f initFlags) error {
 	props, err := propose.Propose(ctx, p, propose.Request{URL: f.prometheus, Window: window, Services: f.services,
 		Options: propose.Options{MinBudgetLeft: f.budgetLeft / 100}})
 	if err != nil {
-		return err
+		return fmt.Errorf("reading %s: %w", f.prometheus, err)
 	}
 	if len(props) == 0 {
 		return noServicesError(f)

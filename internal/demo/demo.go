@@ -132,12 +132,13 @@ func rulesOf(spec []byte, interval time.Duration) (slo.RuleFile, error) {
 	if err := ds.Err(); err != nil {
 		return slo.RuleFile{}, fmt.Errorf("demo: the embedded SLO spec: %w", err)
 	}
+	for i := range svc.Objectives {
+		svc.Objectives[i].ScrapeInterval = interval
+		svc.Objectives[i].EvaluationInterval = interval
+	}
 	rf, err := alerts.RuleFile([]*slo.Service{svc}, alerts.Options{})
 	if err != nil {
 		return slo.RuleFile{}, fmt.Errorf("demo: generating rules: %w", err)
-	}
-	for i := range rf.Groups {
-		rf.Groups[i].Interval = slo.FormatWindow(interval)
 	}
 	return rf, nil
 }

@@ -224,6 +224,9 @@ func pct1(r float64) string { return strings.TrimSuffix(strconv.FormatFloat(r*10
 
 // count formats a request count: 12,345 (rounded; increase() extrapolates).
 func count(v float64) string {
+	if v < 1 {
+		return strconv.FormatFloat(v, 'g', 2, 64) // 0.037: never "0" for a fraction
+	}
 	if v < 10 {
 		return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0")
 	}

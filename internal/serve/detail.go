@@ -186,7 +186,9 @@ func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.
 			return err
 		},
 		func() (err error) {
-			m, err := prom.QueryRange(ctx, slo.SeriesSelector(o, slo.MetricErrorRatio, e.shortest()), win)
+			// The error ratio is the burn rate times the error budget.
+			q := slo.SeriesSelector(o, slo.MetricBurnRate, e.shortest()) + " * " + slo.PromNumber(o.ErrorBudget())
+			m, err := prom.QueryRange(ctx, q, win)
 			for _, p := range first(matrix(m)) {
 				rs.sli = append(rs.sli, Point{T: p.T, V: 1 - p.V})
 			}

@@ -78,8 +78,8 @@ func TestEverySLOIsRoutedAndDashboarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range objs {
-		if alertsBySLO[o.Name] != 2 {
-			t.Errorf("%s: %d alerts, want a page and a ticket", o.Name, alertsBySLO[o.Name])
+		if alertsBySLO[o.Name] != 3 {
+			t.Errorf("%s: %d alerts, want a page, a ticket and a no-data alert", o.Name, alertsBySLO[o.Name])
 		}
 		d, err := dashboards.Detail(o)
 		if err != nil {
