@@ -242,7 +242,6 @@ Check, in this order: is the target up (` + "`up`" + ` for its job) and scraped;
 or one of the selector's labels renamed in a deploy; does the selector have a typo (run it
 in Prometheus); for latency, is the threshold one of the histogram's bucket boundaries and
 is the histogram still classic (a switch to native histograms removes ` + "`_bucket`" + ` series).
-` + "`slokit validate --prometheus URL`" + ` checks all of these against the running Prometheus.
 {{- end}}
 
 ## How to silence it properly

@@ -187,7 +187,7 @@ func (w *walker) checkBuckets(l LatencySLI, lv *latencyV1, path string) {
 	}
 	switch {
 	case len(l.Buckets) == 0:
-		w.warnf(thNode, thPath, "the threshold %s is not checked against the histogram's buckets: a threshold that is not a bucket boundary writes le=%q, which selects no series, so the SLO never alerts (only its no-data alert fires); declare latency.buckets with the le values the client exports, or run slokit validate --prometheus URL",
+		w.warnf(thNode, thPath, "the threshold %s is not checked against the histogram's buckets: a threshold that is not a bucket boundary writes le=%q, which selects no series, so the SLO never alerts (only its no-data alert fires); declare latency.buckets with the le values the client exports (its /metrics lists them)",
 			FormatWindow(tn), l.ThresholdLE())
 	case !containsDuration(l.Buckets, tn):
 		w.errf(thNode, thPath, "%s is not a bucket boundary of %s: le=%q selects no series, so the SLI would never exist and no burn-rate alert could fire; use a declared bucket (%s)",

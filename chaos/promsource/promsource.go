@@ -67,9 +67,9 @@ func (s *Source) Ping(ctx context.Context) error {
 }
 
 // HistoryCovers reports whether o's SLI was recorded d ago: the total-events rate of its
-// shortest window (slokit:sli_total:rate) read with offset d.
+// base window (slokit:sli_total:rate, the one recorded series of it) read with offset d.
 func (s *Source) HistoryCovers(ctx context.Context, o slo.Objective, d time.Duration) (bool, error) {
-	w := slo.FormatWindow(o.RatioWindows()[0])
+	w := slo.FormatWindow(o.BaseWindow())
 	q := fmt.Sprintf("count(%s{%s=%q,%s=%q,%s=%q} offset %s)", slo.MetricTotalRate,
 		slo.LabelService, o.Service, slo.LabelSLO, o.Name, slo.LabelWindow, w, model.Duration(d))
 	vec, err := s.query(ctx, q)

@@ -64,7 +64,13 @@ func TestGoInstallLatest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	git("archive", "--format=zip", "--prefix="+module+"@"+version+"/", "-o", filepath.Join(at, version+".zip"), "HEAD")
+	// A module zip leaves out nested modules (directories with their own go.mod), as the
+	// module proxy's zips do; git archive would keep them and the go command refuses that.
+	archive := []string{"archive", "--format=zip", "--prefix=" + module + "@" + version + "/", "-o", filepath.Join(at, version+".zip"), "HEAD", "--", "."}
+	for _, f := range strings.Fields(git("ls-files", "*/go.mod")) {
+		archive = append(archive, ":(exclude)"+filepath.Dir(f))
+	}
+	git(archive...)
 
 	bin := t.TempDir()
 	cmd := exec.Command("go", "install", module+"/cmd/slokit@latest")

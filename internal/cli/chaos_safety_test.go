@@ -393,6 +393,7 @@ slos:
       ticket: {disabled: true}
       windows:
         - {severity: page, long: 20s, short: 5s, burnRate: 14.4}
+scrapeInterval: 1s
 `
 
 // withPrometheus adds the edge (SLIs measured in front of the proxy), load and the

@@ -65,7 +65,11 @@ func pyrraSigs(o pyrraOut) ([]alertSig, error) {
 				Labels: map[string]string{slo.LabelSeverity: a.Labels["severity"]}, Objective: o.Target, Period: o.Window}
 			bySev[sev] = s
 		}
-		s.Tiers = append(s.Tiers, tierString(f, time.Duration(long), time.Duration(short)))
+		// Pyrra files declare no scrape interval, so slokit assumes the default and raises
+		// every window to at least MinScrapesPerWindow scrapes (docs/rules.md); Pyrra's
+		// short windows under that floor (1m for a 1w period) are compared raised.
+		floor := slo.MinScrapesPerWindow * slo.DefaultScrapeInterval
+		s.Tiers = append(s.Tiers, tierString(f, max(time.Duration(long), floor), max(time.Duration(short), floor)))
 	}
 	var out []alertSig
 	for _, sev := range []string{"page", "ticket"} {
