@@ -130,7 +130,9 @@ func noDataRule(p parser.Parser, o slo.Objective, opts Options) (slo.Rule, error
 		parts[i] = "absent(" + s + ")"
 	}
 	expr := strings.Join(parts, " or ")
-	if p != nil || !isCanonical(expr) {
+	// The selectors are the SLI's, validated and printed by the Prometheus parser, or
+	// slokit's own; only objectives built in code may need printing.
+	if p != nil || (o.SLI.Events != nil && !isCanonical(expr)) {
 		var err error
 		if expr, err = slo.CanonicalExpr(parser.NewParser(parser.Options{}), expr); err != nil {
 			return slo.Rule{}, err

@@ -63,6 +63,8 @@ var rooms = []room{
 	{"adapter", "internal/propose", []string{"slo"}, kubeStack},
 	{"sample service", "sample-service/shortlink", []string{"sli", "sli/*", "sample-service/linkcheck"}, coreNever},
 	{"sample service", "sample-service/...", []string{"sli", "sli/*", "sample-service/..."}, kubeStack},
+	{"adapter on top", "operator/api/...", nil, nil},
+	{"adapter on top", "operator/...", []string{"*"}, nil},
 	{"wiring", "internal/demo", []string{"*"}, nil},
 	{"wiring", "internal/cli", []string{"*"}, nil},
 	{"wiring", "internal/*", []string{"*"}, nil},
@@ -148,6 +150,48 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// importers lists, for adapters on top, the only packages that may import them: the
+// operator is reached from its command and nowhere else.
+var importers = map[string][]string{
+	"operator/...": {"internal/cli", "operator/..."},
+}
+
+// TestAdaptersOnTopImportedOnlyByTheirCommand fails when a package other than those
+// importers list imports an adapter on top.
+func TestAdaptersOnTopImportedOnlyByTheirCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lists every package of the module")
+	}
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		for _, imp := range p.Imports {
+			dep := strings.TrimPrefix(imp, module+"/")
+			if dep == imp {
+				continue
+			}
+			if msg := importerRule(rel, dep); msg != "" {
+				t.Error(msg)
+			}
+		}
+	}
+	if importerRule("chaos", "operator") == "" || importerRule("internal/demo", "operator/api/v1alpha1") == "" {
+		t.Error("the importer rule lets a domain or wiring package import the operator")
+	}
+	if importerRule("internal/cli", "operator") != "" {
+		t.Error("the importer rule refuses internal/cli → operator")
+	}
+}
+
+func importerRule(rel, dep string) string {
+	for target, allowedFrom := range importers {
+		if !match(target, dep) || slices.ContainsFunc(allowedFrom, func(a string) bool { return match(a, rel) }) {
+			continue
+		}
+		return rel + " imports " + dep + ": only " + strings.Join(allowedFrom, ", ") + " may (see docs/architecture.md)"
+	}
+	return ""
 }
 
 func roomOf(rel string) (room, bool) {

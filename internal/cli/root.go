@@ -112,6 +112,7 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newDemoCmd(e))
 	root.AddCommand(newApplyCmd(e))
 	root.AddCommand(newServeCmd(e))
+	root.AddCommand(newOperatorCmd(e))
 	root.AddCommand(newInitCmd(e))
 	root.AddCommand(newSpecTopic())
 	addChaosSubcommand(root, newChaosRBACCmd(e))

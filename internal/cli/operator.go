@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/internal/kube"
+	"github.com/slokit/slokit/operator"
+)
+
+type operatorFlags struct {
+	ko         kube.Options
+	cfg        operator.Config
+	labels     labelsFlag
+	grafana    string
+	logFormat  string
+	namespaces []string
+}
+
+func newOperatorCmd(e *env) *cobra.Command {
+	f := operatorFlags{labels: labelsFlag{}}
+	cmd := &cobra.Command{
+		Use:   "operator",
+		Short: "Run the Kubernetes operator: ServiceLevelObjective objects become PrometheusRules",
+		Long: `operator runs a controller that watches slokit.dev/v1alpha1 ServiceLevelObjective
+objects (one slokit/v1 SLO each, CRD in deploy/helm/slokit-operator/crds) and keeps one
+PrometheusRule per object, generated exactly as 'slokit generate -o prometheusrule'
+does and owned by the object (deleting it deletes the rules). Each object's status
+says whether its spec is Valid (with every problem and its field path), whether the
+rules are applied (RulesApplied) and Ready, for the generation it observed; Events
+record changes. The Helm chart in deploy/helm/slokit-operator runs it with
+least-privilege RBAC. docs/kubernetes.md describes it.
+
+  slokit operator --leader-elect --rule-label release=kube-prometheus-stack`,
+		Example: `  slokit operator --kubeconfig ~/.kube/config --metrics-bind-address 0 --log-format text
+  slokit operator --leader-elect --rule-label release=kube-prometheus-stack --watch-namespace shop`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runOperator(cmd, e, &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.ko.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG, then ~/.kube/config, then in-cluster)")
+	fl.StringVar(&f.ko.Context, "context", "", "kubeconfig `CONTEXT` (default the current one)")
+	fl.StringVar(&f.cfg.MetricsAddr, "metrics-bind-address", ":8080", "`ADDRESS` serving the operator's Prometheus metrics; 0 disables them")
+	fl.StringVar(&f.cfg.ProbeAddr, "health-probe-bind-address", ":8081", "`ADDRESS` serving /healthz and /readyz; 0 disables them")
+	fl.BoolVar(&f.cfg.LeaderElection, "leader-elect", false, "elect a leader (a Lease named "+operator.Name+") so that only one replica reconciles")
+	fl.StringVar(&f.cfg.LeaderElectionNamespace, "leader-election-namespace", "", "`NAMESPACE` of the leader-election Lease (default the pod's)")
+	fl.StringArrayVar(&f.namespaces, "watch-namespace", nil, "watch only this `NAMESPACE` (repeatable; default the whole cluster)")
+	fl.IntVar(&f.cfg.Concurrency, "concurrency", 4, "objects reconciled at once")
+	fl.Var(f.labels, "rule-label", "Kubernetes label `KEY=VALUE` on each PrometheusRule, like release=kube-prometheus-stack for its rule selector (repeatable)")
+	fl.StringVar(&f.grafana, "grafana-url", "", "Grafana base `URL`: alerts get a dashboard_url annotation, as with slokit generate")
+	fl.DurationVar(&f.cfg.GracefulShutdown, "graceful-shutdown", 30*time.Second, "how long running reconciles may finish after SIGTERM")
+	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
+	return cmd
+}
+
+func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
+	var h slog.Handler
+	switch f.logFormat {
+	case "json":
+		h = slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	case "text":
+		h = slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	default:
+		return &usageError{fmt.Errorf("--log-format is json or text, not %q", f.logFormat)}
+	}
+	log := slog.New(h).With("component", "operator")
+	cfg, _, err := kube.Config(f.ko)
+	if err != nil {
+		return err
+	}
+	cfg.UserAgent = operator.Name
+	// No client-side rate limit: the apiserver's priority and fairness governs, as with
+	// controller-runtime's own config loader (client-go's default of 5 requests/s would
+	// take minutes to reconcile a thousand objects).
+	cfg.QPS = -1
+	c := f.cfg
+	c.Logger, c.RuleLabels, c.Namespaces = log, f.labels, f.namespaces
+	c.Alerts = alerts.Options{GrafanaURL: f.grafana}
+	// controller-runtime's packages log through its own logger; route them to ours too.
+	ctrl.SetLogger(operator.Logr(log))
+	mgr, err := operator.NewManager(cfg, c)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "metrics", c.MetricsAddr, "probes", c.ProbeAddr, "leaderElection", c.LeaderElection, "ruleLabels", map[string]string(f.labels))
+	if err := mgr.Start(cmd.Context()); err != nil {
+		return fmt.Errorf("operator: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
