@@ -110,18 +110,13 @@ func (c classifier) has(sev slo.SeverityName) bool {
 	return hasSeverity(c.o, sev)
 }
 
-// windowLag is the known lag of a window of o's rules: windows longer than the fastest
-// tier's long window are summed from recorded base-window rates, which smear their edges
-// by up to one base window (docs/rules.md).
+// windowLag is the known lag of a window of o's rules: windows longer than the base
+// window are derived from the rates recorded over it (slo.Objective.BaseWindow), which
+// smears their edges by up to one base window (docs/rules.md); windows up to it are read
+// from the raw counters and have none.
 func windowLag(o slo.Objective, w time.Duration) time.Duration {
-	fastest := time.Duration(0)
-	for _, t := range o.Windows() {
-		if fastest == 0 || t.Long < fastest {
-			fastest = t.Long
-		}
-	}
-	if w > fastest {
-		return o.RatioWindows()[0]
+	if base := o.BaseWindow(); w > base {
+		return base
 	}
 	return 0
 }
