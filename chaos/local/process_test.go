@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -254,7 +255,13 @@ func TestProcessCleanupEndsOrphanGroup(t *testing.T) {
 	}
 	crashed := inj.(*Process)
 	ctx := context.Background()
-	if err := crashed.Inject(ctx); err != nil {
+	// The command must ignore SIGHUP from its first instruction: Inject pauses it at once,
+	// possibly before sh has run its trap, and a HUP pending then would kill the leader on
+	// resume. An ignored signal is inherited through fork and exec.
+	signal.Ignore(syscall.SIGHUP)
+	err = crashed.Inject(ctx)
+	signal.Reset(syscall.SIGHUP)
+	if err != nil {
 		t.Fatal(err)
 	}
 	pgid := crashed.PID()
