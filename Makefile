@@ -34,7 +34,7 @@ test-e2e: ## the end-to-end tests against real Prometheus/Alertmanager/Chromium
 bench: ## run the benchmarks with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-rules: ## measure rule evaluation cost in a real Prometheus, slokit vs Sloth
+bench-rules: ## rule evaluation cost in one real Prometheus: slokit vs Sloth vs Pyrra, A/A control, raw and steady state
 	bash bench/rules/run.sh
 
 bench-throughput: ## shortlink requests/s with and without sli instrumentation under wrk
