@@ -324,13 +324,19 @@ func TestPrometheusRuleMatchesOperatorTypes(t *testing.T) {
 	if pr.APIVersion != "monitoring.coreos.com/v1" || pr.Kind != "PrometheusRule" || pr.Name != "slokit-shop" || pr.Namespace != "monitoring" {
 		t.Errorf("object meta: %s %s %s/%s", pr.APIVersion, pr.Kind, pr.Namespace, pr.Name)
 	}
-	if len(pr.Spec.Groups) != 1 || len(pr.Spec.Groups[0].Rules) != len(f.Groups[0].Rules) {
-		t.Fatalf("spec holds %d groups, want the generated one", len(pr.Spec.Groups))
+	if len(pr.Spec.Groups) != len(f.Groups) || len(f.Groups) != 2 {
+		t.Fatalf("spec holds %d groups, want the %d generated (the service's fast and long groups)", len(pr.Spec.Groups), len(f.Groups))
 	}
-	for i, r := range pr.Spec.Groups[0].Rules {
-		want := f.Groups[0].Rules[i]
-		if r.Record != want.Record || r.Alert != want.Alert || r.Expr.String() != want.Expr || !reflect.DeepEqual(r.Labels, want.Labels) || !reflect.DeepEqual(r.Annotations, want.Annotations) {
-			t.Errorf("rule %d differs after the round trip:\n got %+v\nwant %+v", i, r, want)
+	for gi, g := range pr.Spec.Groups {
+		wg := f.Groups[gi]
+		if g.Name != wg.Name || g.Interval == nil || string(*g.Interval) != wg.Interval || len(g.Rules) != len(wg.Rules) {
+			t.Fatalf("group %d: %s every %v with %d rules, want %s every %s with %d", gi, g.Name, g.Interval, len(g.Rules), wg.Name, wg.Interval, len(wg.Rules))
+		}
+		for i, r := range g.Rules {
+			want := wg.Rules[i]
+			if r.Record != want.Record || r.Alert != want.Alert || r.Expr.String() != want.Expr || !reflect.DeepEqual(r.Labels, want.Labels) || !reflect.DeepEqual(r.Annotations, want.Annotations) {
+				t.Errorf("group %s rule %d differs after the round trip:\n got %+v\nwant %+v", g.Name, i, r, want)
+			}
 		}
 	}
 }
@@ -344,7 +350,7 @@ func TestGenerateErrors(t *testing.T) {
 		{"no SLI", func(o *slo.Objective) { o.SLI = slo.SLI{} }, "slo shop-checkout-availability: cannot generate rules: exactly one SLI kind must be set, got 0"},
 		{"target as percent", func(o *slo.Objective) { o.Target = 99.9 }, "slo shop-checkout-availability: cannot generate rules: target must be a ratio in (0,1), got 99.9"},
 		{"reserved label", func(o *slo.Objective) { o.Labels = map[string]string{"slokit_window": "x"} }, `slo shop-checkout-availability: cannot generate rules: label "slokit_window" is reserved for slokit`},
-		{"broken selector", func(o *slo.Objective) { o.SLI.Events.Bad = "http_requests_total{" }, `slo shop-checkout-availability: slokit:sli_bad:rate: invalid PromQL`},
+		{"broken selector", func(o *slo.Objective) { o.SLI.Events.Bad = "http_requests_total{" }, `slo shop-checkout-availability: slokit:slo_burn:rate: invalid PromQL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := goodObjective()

@@ -290,7 +290,7 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				}
 				src := "raw, exact"
 				if p.Derived {
-					src = "derived from " + slo.FormatWindow(o.BaseWindow()) + " rates"
+					src = "derived from " + slo.FormatWindow(o.BaseWindow()) + " rates, every " + slo.FormatWindow(o.LongEvaluation())
 				}
 				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\t%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
