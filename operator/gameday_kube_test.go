@@ -285,7 +285,9 @@ func (l *lab) gameDay(t *testing.T, name string, timeout time.Duration, what str
 	}
 }
 
-func finished(gd *v1alpha1.GameDay) bool { return len(gd.Status.Runs) > 0 && len(gd.Status.Active) == 0 }
+func finished(gd *v1alpha1.GameDay) bool {
+	return len(gd.Status.Runs) > 0 && len(gd.Status.Active) == 0
+}
 
 // events returns the reasons and notes of the Events about the GameDay name.
 func (l *lab) events(t *testing.T, name string) string {
@@ -510,4 +512,3 @@ func (l *lab) killed(t *testing.T) {
 	}
 	t.Logf("MEASURED: %s", run.Message)
 }
-
