@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/internal/strictyaml"
 )
 
 // globalV1 is a `global:` block: the file's defaults for its global SLOs, or one SLO's
@@ -18,18 +20,18 @@ type globalV1 struct {
 }
 
 func (w *walker) decodeGlobalV1(n *yaml.Node, path string) *globalV1 {
-	if isNull(n) {
+	if strictyaml.IsNull(n) {
 		return nil
 	}
-	g := &globalV1{Node: w.resolve(n), Path: path}
-	f, ok := w.fields(n, path, "clusterLabel", "replicaLabels", "perClusterBurn", "delay")
+	g := &globalV1{Node: w.Resolve(n), Path: path}
+	f, ok := w.Fields(n, path, "clusterLabel", "replicaLabels", "perClusterBurn", "delay")
 	if !ok {
 		return g
 	}
-	g.ClusterLabel = w.scalarAt(f["clusterLabel"], joinPath(path, "clusterLabel"))
+	g.ClusterLabel = w.scalarAt(f["clusterLabel"], strictyaml.Join(path, "clusterLabel"))
 	g.ReplicaLabels = f["replicaLabels"]
 	g.PerClusterBurn = f["perClusterBurn"]
-	g.Delay = w.scalarAt(f["delay"], joinPath(path, "delay"))
+	g.Delay = w.scalarAt(f["delay"], strictyaml.Join(path, "delay"))
 	return g
 }
 
@@ -50,17 +52,17 @@ func (w *walker) globalSettingsAt(g *globalV1) globalSettings {
 		return out
 	}
 	if out.cluster = g.ClusterLabel.set(); out.cluster {
-		out.scope.ClusterLabel = w.scopeLabelAt(g.ClusterLabel, joinPath(g.Path, "clusterLabel"))
+		out.scope.ClusterLabel = w.scopeLabelAt(g.ClusterLabel, strictyaml.Join(g.Path, "clusterLabel"))
 	}
-	if out.replicas = !isNull(g.ReplicaLabels); out.replicas {
-		out.replicaPath = joinPath(g.Path, "replicaLabels")
+	if out.replicas = !strictyaml.IsNull(g.ReplicaLabels); out.replicas {
+		out.replicaPath = strictyaml.Join(g.Path, "replicaLabels")
 		out.scope.ReplicaLabels, out.replicaNodes = w.replicaLabelsAt(g.ReplicaLabels, out.replicaPath)
 	}
-	if out.perCluster = !isNull(g.PerClusterBurn); out.perCluster {
-		out.scope.PerClusterBurn, _ = w.boolAt(g.PerClusterBurn, joinPath(g.Path, "perClusterBurn"))
+	if out.perCluster = !strictyaml.IsNull(g.PerClusterBurn); out.perCluster {
+		out.scope.PerClusterBurn, _ = w.boolAt(g.PerClusterBurn, strictyaml.Join(g.Path, "perClusterBurn"))
 	}
 	if out.delay = g.Delay.set(); out.delay {
-		out.scope.Delay, _ = w.durationAt(g.Delay, g.Node, joinPath(g.Path, "delay"), "1m", 0)
+		out.scope.Delay, _ = w.durationAt(g.Delay, g.Node, strictyaml.Join(g.Path, "delay"), "1m", 0)
 	}
 	return out
 }
@@ -94,12 +96,12 @@ func (w *walker) scopeAt(s sloV1, spec specV1, file globalSettings, o Objective)
 	case v.Value == "global":
 		sc.Global = true
 	default:
-		w.errf(v.Node, joinPath(s.Path, "scope"), "must be cluster or global, got %q: cluster (the default) evaluates the SLO in each cluster's Prometheus, global once over every cluster in Thanos Ruler", v.Value)
+		w.Errf(v.Node, strictyaml.Join(s.Path, "scope"), "must be cluster or global, got %q: cluster (the default) evaluates the SLO in each cluster's Prometheus, global once over every cluster in Thanos Ruler", v.Value)
 		return sc
 	}
 	if !sc.Global {
 		if s.Global != nil {
-			w.errf(s.Global.Node, joinPath(s.Path, "global"), "global settings on a per-cluster SLO: add scope: global, or remove global")
+			w.Errf(s.Global.Node, strictyaml.Join(s.Path, "global"), "global settings on a per-cluster SLO: add scope: global, or remove global")
 		}
 		return sc
 	}
@@ -109,7 +111,7 @@ func (w *walker) scopeAt(s sloV1, spec specV1, file globalSettings, o Objective)
 	o.Scope = sc
 	for i, r := range sc.ReplicaLabels {
 		if r == o.ClusterLabel() && i < len(set.replicaNodes) {
-			w.errf(set.replicaNodes[i], indexPath(set.replicaPath, i), "%s is the cluster label of SLO %s: replicas of one cluster differ by a replica label, clusters by the cluster label; they must be different labels", r, o.Name)
+			w.Errf(set.replicaNodes[i], strictyaml.Index(set.replicaPath, i), "%s is the cluster label of SLO %s: replicas of one cluster differ by a replica label, clusters by the cluster label; they must be different labels", r, o.Name)
 		}
 	}
 	w.checkGlobalSLI(s)
@@ -121,9 +123,9 @@ func (w *walker) scopeAt(s sloV1, spec specV1, file globalSettings, o Objective)
 func (w *walker) scopeLabelAt(v scalar, path string) string {
 	switch name := strings.TrimSpace(v.Value); {
 	case !isLabelName(name):
-		w.errf(v.Node, path, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", v.Value)
+		w.Errf(v.Node, path, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", v.Value)
 	case strings.HasPrefix(name, "__"), strings.HasPrefix(name, "slokit_"), name == "le":
-		w.errf(v.Node, path, "%s is reserved (by Prometheus or slokit): name the external label your Prometheus servers set", name)
+		w.Errf(v.Node, path, "%s is reserved (by Prometheus or slokit): name the external label your Prometheus servers set", name)
 	default:
 		return name
 	}
@@ -137,17 +139,17 @@ func (w *walker) replicaLabelsAt(n *yaml.Node, path string) ([]string, []*yaml.N
 	out, nodes := []string{}, []*yaml.Node{}
 	seen := map[string]bool{}
 	for i, item := range items {
-		p := indexPath(path, i)
+		p := strictyaml.Index(path, i)
 		v := w.scalarAt(item, p)
 		if !v.set() {
-			w.errf(w.resolve(item), p, "empty: give a label name like prometheus_replica")
+			w.Errf(w.Resolve(item), p, "empty: give a label name like prometheus_replica")
 			continue
 		}
 		name := w.scopeLabelAt(v, p)
 		switch {
 		case name == "":
 		case seen[name]:
-			w.errf(v.Node, p, "%s is listed twice: keep one", name)
+			w.Errf(v.Node, p, "%s is listed twice: keep one", name)
 		default:
 			seen[name] = true
 			out = append(out, name)
@@ -163,12 +165,12 @@ func (w *walker) checkGlobalSLI(s sloV1) {
 	if s.SLI == nil {
 		return
 	}
-	p := joinPath(s.Path, "sli")
+	p := strictyaml.Join(s.Path, "sli")
 	switch {
 	case s.SLI.Raw != nil:
-		w.errf(s.SLI.Raw.Node, joinPath(p, "raw"), "scope: global needs an events or latency SLI: slokit sums every cluster's counters itself, collapsing HA replicas, which it cannot do inside a raw errorRatio template; write the SLI as events, or keep the SLO per cluster")
+		w.Errf(s.SLI.Raw.Node, strictyaml.Join(p, "raw"), "scope: global needs an events or latency SLI: slokit sums every cluster's counters itself, collapsing HA replicas, which it cannot do inside a raw errorRatio template; write the SLI as events, or keep the SLO per cluster")
 	case s.SLI.Latency != nil && s.SLI.Latency.Native:
-		w.errf(s.SLI.Latency.Node, joinPath(joinPath(p, "latency"), "native"), "scope: global does not support native histograms yet: HA replicas are collapsed with max, which PromQL does not apply to native histograms; use the classic histogram, or keep the SLO per cluster")
+		w.Errf(s.SLI.Latency.Node, strictyaml.Join(strictyaml.Join(p, "latency"), "native"), "scope: global does not support native histograms yet: HA replicas are collapsed with max, which PromQL does not apply to native histograms; use the classic histogram, or keep the SLO per cluster")
 	}
 }
 
@@ -182,10 +184,10 @@ func (w *walker) checkGlobalLabels(s sloV1, spec specV1, o Objective) {
 	for _, src := range []struct {
 		m    stringMap
 		path string
-	}{{s.Labels, joinPath(s.Path, "labels")}, {spec.Labels, "labels"}} {
+	}{{s.Labels, strictyaml.Join(s.Path, "labels")}, {spec.Labels, "labels"}} {
 		for _, e := range src.m.Entries {
 			if what, ok := reserved[e.Key.Value]; ok {
-				w.errf(e.Key.Node, joinPath(src.path, e.Key.Value), "%s is %s of global SLO %s: its rules and alerts cover every cluster and carry no such label; rename the label, or set global.clusterLabel/replicaLabels to the labels your Prometheus servers use", e.Key.Value, what, o.Name)
+				w.Errf(e.Key.Node, strictyaml.Join(src.path, e.Key.Value), "%s is %s of global SLO %s: its rules and alerts cover every cluster and carry no such label; rename the label, or set global.clusterLabel/replicaLabels to the labels your Prometheus servers use", e.Key.Value, what, o.Name)
 			}
 		}
 	}
