@@ -27,8 +27,16 @@ type workload struct {
 // edge is the edge's host:port, the cluster Prometheus' scrape target.
 func (w *workload) edge() string { return strings.TrimPrefix(w.stack.EdgeURL, "http://") }
 
-// startWorkload starts one cluster's service and load (rate requests per second).
+// startWorkload starts one cluster's service and load (rate requests per second), the
+// edge routed through a fault proxy of the test's own.
 func startWorkload(t *testing.T, ctx context.Context, rate float64) *workload {
+	t.Helper()
+	return startWorkloadVia(t, ctx, rate, "")
+}
+
+// startWorkloadVia is startWorkload with the edge routed to upstream (like
+// http://127.0.0.1:8081) when it is not empty: the address of a game day's fault proxy.
+func startWorkloadVia(t *testing.T, ctx context.Context, rate float64, upstream string) *workload {
 	t.Helper()
 	// Config.Prometheus set: the demo starts no lab of its own; the cluster's Prometheus
 	// scrapes the edge instead.
@@ -37,6 +45,15 @@ func startWorkload(t *testing.T, ctx context.Context, rate float64) *workload {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stack.Close() })
+	if upstream != "" {
+		if err := stack.Route(upstream); err != nil {
+			t.Fatal(err)
+		}
+		if err := stack.StartLoad(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return &workload{stack: stack}
+	}
 	proxy, err := local.NewHTTPProxy(local.HTTPProxyConfig{Listen: "127.0.0.1:0", Target: stack.ServiceURL})
 	if err != nil {
 		t.Fatal(err)

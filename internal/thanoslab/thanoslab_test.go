@@ -20,8 +20,14 @@ import (
 // loadRate is each cluster's load in requests per second (8 in 10 are redirects).
 const loadRate = 20
 
-// globalSLO returns the demo's SLO (98% over 12h, page at 14.4× over 1m and 5s) and the
-// rule file Thanos Ruler evaluates for it over every cluster.
+// globalSpec is the demo's SLO spec (98% over 12h, page at 14.4× over 1m and 5s).
+func globalSpec(t *testing.T) []byte {
+	t.Helper()
+	return demo.SLOSpec()
+}
+
+// globalSLO returns the SLO of globalSpec and the rule file Thanos Ruler evaluates for it
+// over every cluster.
 func globalSLO(t *testing.T) (slo.Objective, []byte) {
 	t.Helper()
 	o, err := demo.Objective()
@@ -64,9 +70,9 @@ func TestGlobalSLOPagesThroughThanosRuler(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real Thanos topology (~3 min)")
 	}
+	testutil.Thanos(t) // skip (or fail) at once when the binaries are missing
+	testutil.Binary(t, "prometheus")
 	t.Parallel()
-	thanosBin, promBin := testutil.Thanos(t), testutil.Binary(t, "prometheus")
-	_, _ = thanosBin, promBin
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	am := testutil.StartAlertmanager(t, alertmanagerConfig)
