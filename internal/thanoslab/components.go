@@ -70,6 +70,14 @@ func (l *Lab) startReplica(ctx context.Context, cl Cluster, i int) (Replica, err
 	}
 	r.PrometheusURL = "http://" + addr
 	data := filepath.Join(dir, "data")
+	if cl.PrepareData != nil {
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return r, err
+		}
+		if err := cl.PrepareData(data); err != nil {
+			return r, fmt.Errorf("%s: preparing its data: %w", name, err)
+		}
+	}
 	p, err := spawn(l.cfg.Dir, name, l.cfg.Prometheus, "--config.file="+cfgPath, "--storage.tsdb.path="+data,
 		"--web.listen-address="+addr, "--web.enable-lifecycle", "--log.level=warn",
 		// The sidecar uploads nothing here, but Thanos asks for equal block durations.

@@ -70,6 +70,10 @@ type Cluster struct {
 	Replicas int
 	// RuleFiles are loaded by this cluster's Prometheus (per-cluster SLOs), by base name.
 	RuleFiles map[string][]byte
+	// PrepareData, when set, is called with each replica's empty TSDB directory before
+	// its Prometheus starts: a benchmark backfills history there (promtool tsdb
+	// create-blocks-from). Nil: Prometheus starts empty.
+	PrepareData func(dataDir string) error
 }
 
 func (c *Config) defaults() {
@@ -263,6 +267,20 @@ func (l *Lab) Kill(name string) error {
 	l.cfg.Log.Info("killing", "component", name)
 	p.kill()
 	return nil
+}
+
+// PIDs returns the process id of every running component by name, for resource
+// accounting (/proc/<pid>/stat).
+func (l *Lab) PIDs() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for _, p := range l.procs {
+		if done, _ := p.exited(); !done {
+			out[p.name] = p.cmd.Process.Pid
+		}
+	}
+	return out
 }
 
 // Err reports components that exited without being killed or closed, or nil.
