@@ -19,7 +19,7 @@ func TestConfigErrorsAllAtOnce(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	for _, want := range []string{
-		"Dir is required",
+		"a directory (Config.Dir) is required",
 		`Thanos binary "/nonexistent/thanos" not found`,
 		`Prometheus binary "" not found`,
 		`clusters[0]: name "A" must match [a-z0-9-]+`,

@@ -111,7 +111,7 @@ var namePattern = regexp.MustCompile(`^[a-z0-9-]+$`)
 func (c *Config) validate() error {
 	var errs []error
 	if c.Dir == "" {
-		errs = append(errs, errors.New("Dir is required"))
+		errs = append(errs, errors.New("a directory (Config.Dir) is required"))
 	}
 	for what, p := range map[string]string{"Thanos": c.Thanos, "Prometheus": c.Prometheus} {
 		if st, err := os.Stat(p); p == "" || err != nil || st.IsDir() {
