@@ -1,6 +1,10 @@
 package slo
 
-import "go.yaml.in/yaml/v3"
+import (
+	"go.yaml.in/yaml/v3"
+
+	"github.com/slokit/slokit/internal/strictyaml"
+)
 
 // Position fields: the keys of Service.Positions[slo], the fields that checks against a
 // running Prometheus (slokit validate --prometheus) report on.
@@ -49,29 +53,29 @@ func (w *walker) positionsV1(s sloV1, spec specV1) map[string]Origin {
 	p := s.Path
 	at(FieldSLO, s.Node, p)
 	if s.Scrape.set() {
-		at(FieldScrapeInterval, s.Scrape.Node, joinPath(p, "scrapeInterval"))
+		at(FieldScrapeInterval, s.Scrape.Node, strictyaml.Join(p, "scrapeInterval"))
 	} else {
 		at(FieldScrapeInterval, spec.Scrape.Node, "scrapeInterval")
 	}
 	if s.SLI == nil {
 		return out
 	}
-	sp := joinPath(p, "sli")
+	sp := strictyaml.Join(p, "sli")
 	at(FieldSLI, s.SLI.Node, sp)
 	if e := s.SLI.Events; e != nil {
-		ep := joinPath(sp, "events")
-		at(FieldEventsBad, e.Bad.Node, joinPath(ep, "bad"))
-		at(FieldEventsTotal, e.Total.Node, joinPath(ep, "total"))
+		ep := strictyaml.Join(sp, "events")
+		at(FieldEventsBad, e.Bad.Node, strictyaml.Join(ep, "bad"))
+		at(FieldEventsTotal, e.Total.Node, strictyaml.Join(ep, "total"))
 	}
 	if l := s.SLI.Latency; l != nil {
-		lp := joinPath(sp, "latency")
+		lp := strictyaml.Join(sp, "latency")
 		at(FieldLatency, l.Node, lp)
-		at(FieldHistogram, l.Histogram.Node, joinPath(lp, "histogram"))
-		at(FieldThreshold, l.Threshold.Node, joinPath(lp, "threshold"))
-		at(FieldBuckets, l.Buckets, joinPath(lp, "buckets"))
+		at(FieldHistogram, l.Histogram.Node, strictyaml.Join(lp, "histogram"))
+		at(FieldThreshold, l.Threshold.Node, strictyaml.Join(lp, "threshold"))
+		at(FieldBuckets, l.Buckets, strictyaml.Join(lp, "buckets"))
 	}
 	if r := s.SLI.Raw; r != nil {
-		at(FieldRawErrorRatio, r.ErrorRatio.Node, joinPath(joinPath(sp, "raw"), "errorRatio"))
+		at(FieldRawErrorRatio, r.ErrorRatio.Node, strictyaml.Join(strictyaml.Join(sp, "raw"), "errorRatio"))
 	}
 	return out
 }
