@@ -69,7 +69,7 @@ const liveRules = `groups:
 func TestLiveLintRealPrometheus(t *testing.T) {
 	t.Parallel()
 	target := startTarget(t)
-	prom := testutil.StartPrometheusFlags(t, fmt.Sprintf(liveConfig, target), func(dir string) {
+	prom := testutil.StartPrometheusArgs(t, fmt.Sprintf(liveConfig, target), func(dir string) {
 		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(liveRules), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -66,12 +66,12 @@ type Server struct {
 // start so the test can place rule files there; it may be nil.
 func StartPrometheus(t testing.TB, config string, write func(dir string)) *Server {
 	t.Helper()
-	return StartPrometheusFlags(t, config, write)
+	return StartPrometheusArgs(t, config, write)
 }
 
-// StartPrometheusFlags is StartPrometheus with extra command-line flags, like
-// --enable-feature=native-histograms or --web.enable-remote-write-receiver.
-func StartPrometheusFlags(t testing.TB, config string, write func(dir string), flags ...string) *Server {
+// StartPrometheusArgs is StartPrometheus with extra command-line flags, such as
+// "--web.enable-remote-write-receiver".
+func StartPrometheusArgs(t testing.TB, config string, write func(dir string), extra ...string) *Server {
 	t.Helper()
 	bin := Binary(t, "prometheus")
 	dir := t.TempDir()
@@ -84,14 +84,13 @@ func StartPrometheusFlags(t testing.TB, config string, write func(dir string), f
 	}
 	port := FreePort(t)
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
-	args := append([]string{
+	start(t, s, bin, "/-/ready", append([]string{
 		"--config.file=" + cfg,
 		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
 		"--web.enable-lifecycle",
 		"--log.level=warn",
-	}, flags...)
-	start(t, s, bin, "/-/ready", args...)
+	}, extra...)...)
 	return s
 }
 
