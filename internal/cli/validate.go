@@ -127,7 +127,7 @@ func liveLint(ctx context.Context, e *env, svcs []*slo.Service, opts validateOpt
 	c := &livelint.Checker{Prometheus: client, Lookback: opts.lookback, Logger: e.log}
 	ds, err := c.Check(ctx, svcs)
 	if err != nil {
-		return nil, fmt.Errorf("live lint: %w (static checks passed; run without --prometheus to skip the live ones)", err)
+		return nil, fmt.Errorf("live lint: %w (run without --prometheus for the static checks alone)", err)
 	}
 	return ds, nil
 }
