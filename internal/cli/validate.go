@@ -82,6 +82,10 @@ func runValidate(ctx context.Context, e *env, files []string, opts validateOpts)
 			errs = append(errs, slo.Diagnostic{File: s.Source, Message: err.Error()})
 			continue
 		}
+		if _, err := alerts.ThanosRuleFile([]*slo.Service{s}, alerts.Options{}); err != nil {
+			errs = append(errs, slo.Diagnostic{File: s.Source, Message: err.Error()})
+			continue
+		}
 		okServices = append(okServices, s)
 	}
 	if opts.prometheus != "" && len(okServices) > 0 {
