@@ -242,6 +242,9 @@ Check, in this order: is the target up (` + "`up`" + ` for its job) and scraped;
 or one of the selector's labels renamed in a deploy; does the selector have a typo (run it
 in Prometheus); for latency, is the threshold one of the histogram's bucket boundaries and
 is the histogram still classic (a switch to native histograms removes ` + "`_bucket`" + ` series).
+` + "`slokit validate --prometheus <url> <spec>`" + ` answers all of these at once: it names a
+selector that matches nothing (and the label value that does not exist), a threshold that
+is not a bucket (with the nearest ones), and a histogram of the other kind.
 {{- end}}
 
 ## How to silence it properly
