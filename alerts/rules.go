@@ -56,8 +56,9 @@ func Group(o slo.Objective, opts Options) (slo.RuleGroup, error) {
 	return g, nil
 }
 
-// RuleFile returns one rule file holding the groups of every service (ServiceGroups), in
-// input order.
+// RuleFile returns one Prometheus rule file holding the groups of every service
+// (ServiceGroups), in input order. Global objectives (scope: global) are left out: their
+// rules are for Thanos Ruler (ThanosRuleFile).
 func RuleFile(services []*slo.Service, opts Options) (slo.RuleFile, error) {
 	var f slo.RuleFile
 	for _, s := range services {
@@ -83,6 +84,9 @@ func ServiceGroups(s *slo.Service, opts Options) ([]slo.RuleGroup, error) {
 	var evals []time.Duration
 	byEval := map[time.Duration][]slo.Objective{}
 	for _, o := range s.Objectives {
+		if o.IsGlobal() {
+			continue // Thanos Ruler's: ThanosRuleFile
+		}
 		ev := o.Evaluation()
 		if _, ok := byEval[ev]; !ok {
 			evals = append(evals, ev)
@@ -142,7 +146,7 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 	return as.all(), nil
 }
 
-// alerts are an SLO's alerting rules by the group that evaluates them: page and no data
+// alertRules are an SLO's alerting rules by the group that evaluates them: page and no data
 // with the raw windows, ticket with the long ones (ServiceGroups).
 type alertRules struct{ page, ticket, noData []slo.Rule }
 
@@ -156,26 +160,10 @@ func alertSet(o slo.Objective, opts Options, parseAll bool) (alertRules, error) 
 		p = parser.NewParser(parser.Options{})
 	}
 	var out alertRules
-	for _, sev := range slo.Severities() {
-		tiers := o.TiersOf(sev)
-		if len(tiers) == 0 {
-			continue
-		}
-		expr, err := alertExpr(p, o, tiers)
-		if err != nil {
-			return alertRules{}, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
-		}
-		r := slo.Rule{
-			Alert:       o.AlertName(),
-			Expr:        expr,
-			Labels:      o.AlertLabels(sev),
-			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
-		}
-		if sev == slo.Ticket {
-			out.ticket = append(out.ticket, r)
-		} else {
-			out.page = append(out.page, r)
-		}
+	var err error
+	out.page, out.ticket, err = burnRuleSets(p, o, opts)
+	if err != nil {
+		return alertRules{}, err
 	}
 	if !o.Alerting.NoData.Disabled {
 		r, err := noDataRule(p, o, opts)
@@ -185,6 +173,40 @@ func alertSet(o slo.Objective, opts Options, parseAll bool) (alertRules, error) 
 		out.noData = append(out.noData, r)
 	}
 	return out, nil
+}
+
+// burnRules are o's burn-rate alerting rules, one per enabled severity with tiers, page
+// first.
+func burnRules(p parser.Parser, o slo.Objective, opts Options) ([]slo.Rule, error) {
+	page, ticket, err := burnRuleSets(p, o, opts)
+	return append(page, ticket...), err
+}
+
+// burnRuleSets are burnRules split by severity: the page alert (read from the fast
+// group's windows) and the ticket alert (evaluated in the long group).
+func burnRuleSets(p parser.Parser, o slo.Objective, opts Options) (page, ticket []slo.Rule, err error) {
+	for _, sev := range slo.Severities() {
+		tiers := o.TiersOf(sev)
+		if len(tiers) == 0 {
+			continue
+		}
+		expr, err := alertExpr(p, o, tiers)
+		if err != nil {
+			return nil, nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
+		}
+		r := slo.Rule{
+			Alert:       o.AlertName(),
+			Expr:        expr,
+			Labels:      o.AlertLabels(sev),
+			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
+		}
+		if sev == slo.Ticket {
+			ticket = append(ticket, r)
+		} else {
+			page = append(page, r)
+		}
+	}
+	return page, ticket, nil
 }
 
 // noDataRule is the alert on absent SLI data: absent(total) (or absent() of the latency

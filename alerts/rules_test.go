@@ -140,30 +140,41 @@ func TestExamplesGolden(t *testing.T) {
 }
 
 // TestRulesPerSLO holds the bar of issue 12: at most 13 rules per SLO (Sloth v0.16: 17,
-// Pyrra v0.10: 13), all in one group with an explicit interval.
+// Pyrra v0.10: 13), split into the service's fast group (every 30s) and long group
+// (every 2m30s), each with an explicit interval; alerts.Group holds the same rules in one.
 func TestRulesPerSLO(t *testing.T) {
 	for _, tc := range []struct {
-		o    slo.Objective
-		want int
+		o          slo.Objective
+		fast, long int
 	}{
-		// 2 base rates + 7 burn windows + budget remaining + page, ticket, no-data.
-		{goodObjective(), 13},
-		{latencyObjective(), 13},
-		// 7 burn windows + budget remaining + 3 alerts.
-		{rawObjective(), 11},
+		// fast: the raw windows up to 6h in one rule, page, no-data; long: 2 base
+		// rates, the 1d and 3d windows, budget remaining, ticket.
+		{goodObjective(), 3, 6},
+		{latencyObjective(), 3, 6},
+		// 7d period, long: its one window above the base (16h48m), budget remaining, ticket.
+		{rawObjective(), 3, 3},
 	} {
 		g, err := alerts.Group(tc.o, alerts.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(g.Rules) != tc.want || len(g.Rules) > 13 {
-			t.Errorf("%s (%s SLI): %d rules, want %d (Sloth: 17, Pyrra: 13)", tc.o.Name, tc.o.SLI.Kind(), len(g.Rules), tc.want)
+		if len(g.Rules) != tc.fast+tc.long || len(g.Rules) > 13 {
+			t.Errorf("%s (%s SLI): %d rules, want %d (Sloth: 17, Pyrra: 13)", tc.o.Name, tc.o.SLI.Kind(), len(g.Rules), tc.fast+tc.long)
 		}
-		if g.Interval != "30s" {
-			t.Errorf("group interval %q, want the default scrape interval 30s", g.Interval)
+		if g.Interval != "30s" || g.Name != slo.RuleGroupName(tc.o) {
+			t.Errorf("group %q every %q, want %q every the default scrape interval 30s", g.Name, g.Interval, slo.RuleGroupName(tc.o))
 		}
-		if g.Name != slo.RuleGroupName(tc.o) {
-			t.Errorf("group %q, want %q", g.Name, slo.RuleGroupName(tc.o))
+		gs, err := alerts.ServiceGroups(&slo.Service{Name: tc.o.Service, Objectives: []slo.Objective{tc.o}}, alerts.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 2 || len(gs[0].Rules) != tc.fast || len(gs[1].Rules) != tc.long ||
+			gs[0].Interval != "30s" || gs[1].Interval != "2m30s" ||
+			gs[0].Name != "slokit-"+tc.o.Service || gs[1].Name != "slokit-"+tc.o.Service+slo.LongGroupSuffix {
+			for _, g := range gs {
+				t.Logf("%s every %s: %d rules", g.Name, g.Interval, len(g.Rules))
+			}
+			t.Errorf("%s: want slokit-%s every 30s with %d rules and its -long group every 2m30s with %d", tc.o.Name, tc.o.Service, tc.fast, tc.long)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -53,19 +54,19 @@ func (l *loader) file(f File, walked bool) {
 		return
 	}
 	if len(f.Data) > MaxFileSize {
-		w.errf(nil, "", "spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)
+		w.Errf(nil, "", "spec larger than %d MiB: split it into one file per service", MaxFileSize>>20)
 		return
 	}
 	docs := w.Documents(f.Data)
-	if w.failed() {
+	if w.Failed() {
 		return
 	}
 	if walked && !anySpec(docs) {
-		w.warnf(nil, "", "skipped: no document is an SLO spec (version: %s or %s, or an OpenSLO, Sloth or Pyrra object)", VersionV1, VersionSloth)
+		w.Warnf(nil, "", "skipped: no document is an SLO spec (version: %s or %s, or an OpenSLO, Sloth or Pyrra object)", VersionV1, VersionSloth)
 		return
 	}
 	if len(docs) == 0 {
-		w.errf(nil, "", "empty file: a spec starts with version: %s", VersionV1)
+		w.Errf(nil, "", "empty file: a spec starts with version: %s", VersionV1)
 		return
 	}
 	for _, d := range docs {
@@ -79,7 +80,7 @@ func (l *loader) file(f File, walked bool) {
 // document reads one document (or one item of a list) at path.
 func (l *loader) document(lf *loadedFile, root *yaml.Node, path string) {
 	w := lf.w
-	root = w.resolve(root)
+	root = w.Resolve(root)
 	if root == nil {
 		return
 	}
@@ -99,7 +100,7 @@ func (l *loader) document(lf *loadedFile, root *yaml.Node, path string) {
 	case formatOpenSLO:
 		if root.Kind == yaml.SequenceNode {
 			for i, item := range root.Content {
-				l.openslo = append(l.openslo, w.decodeOpenSLOObject(item, indexPath(path, i)))
+				l.openslo = append(l.openslo, w.decodeOpenSLOObject(item, strictyaml.Index(path, i)))
 			}
 			return
 		}
@@ -113,13 +114,13 @@ func (l *loader) document(lf *loadedFile, root *yaml.Node, path string) {
 // list reads the items of a Kubernetes List (kind: List, or a kind ending in List).
 func (l *loader) list(lf *loadedFile, root *yaml.Node, path string) {
 	w := lf.w
-	f, ok := w.fields(root, path, "apiVersion", "kind", "metadata", "items")
+	f, ok := w.Fields(root, path, "apiVersion", "kind", "metadata", "items")
 	if !ok {
 		return
 	}
-	items, _ := w.seqAt(f["items"], joinPath(path, "items"))
+	items, _ := w.seqAt(f["items"], strictyaml.Join(path, "items"))
 	for i, item := range items {
-		l.document(lf, item, indexPath(joinPath(path, "items"), i))
+		l.document(lf, item, strictyaml.Index(strictyaml.Join(path, "items"), i))
 		if w.Exhausted != nil {
 			return
 		}
@@ -170,7 +171,7 @@ func (l *loader) finish() ([]*Service, Diagnostics) {
 			all = append(all, *w.Exhausted)
 			continue
 		}
-		if !w.failed() {
+		if !w.Failed() {
 			for _, s := range groupServices(lf.services, w.File) {
 				if l.unique(w, s, seen) {
 					out = append(out, s)
@@ -231,14 +232,14 @@ func groupServices(in []*Service, file string) []*Service {
 func (w *walker) detect(root *yaml.Node, path string) format {
 	if root.Kind == yaml.SequenceNode && len(root.Content) > 0 {
 		// OpenSLO allows a list of objects in one document.
-		if first := w.resolve(root.Content[0]); first != nil && first.Kind == yaml.MappingNode {
+		if first := w.Resolve(root.Content[0]); first != nil && first.Kind == yaml.MappingNode {
 			if v := lookup(first, "apiVersion"); v != nil && strings.HasPrefix(v.Value, "openslo/") {
 				return formatOpenSLO
 			}
 		}
 	}
 	if root.Kind != yaml.MappingNode {
-		w.errf(root, path, "must be a mapping starting with version: %s, got %s", VersionV1, kindName(root))
+		w.Errf(root, path, "must be a mapping starting with version: %s, got %s", VersionV1, strictyaml.KindName(root))
 		return formatUnknown
 	}
 	if v := lookup(root, "version"); v != nil {
@@ -248,12 +249,12 @@ func (w *walker) detect(root *yaml.Node, path string) format {
 		case VersionSloth:
 			return formatSloth
 		}
-		w.errf(v, joinPath(path, "version"), "unsupported version %q: %s", v.Value, readsWhat)
+		w.Errf(v, strictyaml.Join(path, "version"), "unsupported version %q: %s", v.Value, readsWhat)
 		return formatUnknown
 	}
 	v := lookup(root, "apiVersion")
 	if v == nil {
-		w.missing(root, joinPath(path, "version"), "required: start the file with version: %s (or %s for Sloth files, apiVersion: %s for OpenSLO)", VersionV1, VersionSloth, APIVersionOpenSLO)
+		w.Missing(root, strictyaml.Join(path, "version"), "required: start the file with version: %s (or %s for Sloth files, apiVersion: %s for OpenSLO)", VersionV1, VersionSloth, APIVersionOpenSLO)
 		return formatUnknown
 	}
 	return w.detectKind(root, v, path)
@@ -269,24 +270,24 @@ func (w *walker) detectKind(root, v *yaml.Node, path string) format {
 	if k != nil {
 		kind = k.Value
 	}
-	vp := joinPath(path, "apiVersion")
+	vp := strictyaml.Join(path, "apiVersion")
 	switch {
 	case v.Value == APIVersionOpenSLO || v.Value == APIVersionOpenSLOAlpha:
 		return formatOpenSLO
 	case strings.HasPrefix(v.Value, "openslo/"):
-		w.errf(v, vp, "unsupported OpenSLO version %q: slokit reads apiVersion: %s and %s", v.Value, APIVersionOpenSLO, APIVersionOpenSLOAlpha)
+		w.Errf(v, vp, "unsupported OpenSLO version %q: slokit reads apiVersion: %s and %s", v.Value, APIVersionOpenSLO, APIVersionOpenSLOAlpha)
 	case kind == "List" || (strings.HasSuffix(kind, "List") && (v.Value == APIVersionSlothK8s || v.Value == APIVersionPyrra)):
 		return formatList
 	case v.Value == APIVersionSlothK8s && kind == KindSlothK8s:
 		return formatSlothK8s
 	case v.Value == APIVersionSlothK8s && kind == "AlertWindows":
-		w.errf(k, joinPath(path, "kind"), "Sloth AlertWindows are not read: give the tiers in a slokit/v1 spec's alerting.windows (slokit convert writes one)")
+		w.Errf(k, strictyaml.Join(path, "kind"), "Sloth AlertWindows are not read: give the tiers in a slokit/v1 spec's alerting.windows (slokit convert writes one)")
 	case v.Value == APIVersionPyrra && kind == KindPyrra:
 		return formatPyrra
 	case specAPIVersion(v.Value) && k != nil:
-		w.errf(k, joinPath(path, "kind"), "kind %q of %s is not an SLO: %s", kind, v.Value, readsWhat)
+		w.Errf(k, strictyaml.Join(path, "kind"), "kind %q of %s is not an SLO: %s", kind, v.Value, readsWhat)
 	default:
-		w.errf(v, vp, "unsupported apiVersion %q: %s", v.Value, readsWhat)
+		w.Errf(v, vp, "unsupported apiVersion %q: %s", v.Value, readsWhat)
 	}
 	return formatUnknown
 }

@@ -1,9 +1,11 @@
 package slo
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -58,29 +60,29 @@ func (l *loader) resolveOpenSLO() {
 		switch k := o.Kind.Value; {
 		case k == "SLO":
 			slos = append(slos, o)
-		case contains(referenceable, k):
+		case slices.Contains(referenceable, k):
 			m := refs.byKind[k]
 			if m == nil {
 				m = map[string]openSLOObject{}
 				refs.byKind[k] = m
 			}
 			if first, dup := m[o.Name.Value]; dup && o.Name.Value != "" {
-				w.errf(o.Name.Node, joinPath(o.Path, "metadata.name"), "duplicate %s name %q (first defined at %s:%d): references to it would be ambiguous", k, o.Name.Value, first.lf.w.File, first.Name.Node.Line)
+				w.Errf(o.Name.Node, strictyaml.Join(o.Path, "metadata.name"), "duplicate %s name %q (first defined at %s:%d): references to it would be ambiguous", k, o.Name.Value, first.lf.w.File, first.Name.Node.Line)
 			} else if o.Name.Value != "" {
 				m[o.Name.Value] = o
 			}
 		case k == "Service", k == "":
 			// A Service describes the service; slokit takes the name from spec.service.
 		case k == "AlertNotificationTarget":
-			w.warnf(o.Kind.Node, joinPath(o.Path, "kind"), "ignored: slokit routes alerts with Alertmanager (slokit generate -o alertmanager)")
+			w.Warnf(o.Kind.Node, strictyaml.Join(o.Path, "kind"), "ignored: slokit routes alerts with Alertmanager (slokit generate -o alertmanager)")
 		default:
-			w.warnf(o.Kind.Node, joinPath(o.Path, "kind"), "kind %s is ignored: slokit reads SLO objects and the SLI, DataSource, AlertPolicy and AlertCondition objects they reference", k)
+			w.Warnf(o.Kind.Node, strictyaml.Join(o.Path, "kind"), "kind %s is ignored: slokit reads SLO objects and the SLI, DataSource, AlertPolicy and AlertCondition objects they reference", k)
 		}
 	}
 	if len(slos) == 0 {
 		first := l.openslo[0]
-		if !first.lf.w.failed() {
-			first.lf.w.errf(first.Node, joinPath(first.Path, "kind"), "no kind: SLO object in the files given: slokit reads OpenSLO SLO objects")
+		if !first.lf.w.Failed() {
+			first.lf.w.Errf(first.Node, strictyaml.Join(first.Path, "kind"), "no kind: SLO object in the files given: slokit reads OpenSLO SLO objects")
 		}
 		return
 	}
@@ -107,34 +109,34 @@ func objectScope(n *yaml.Node) string {
 }
 
 func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
-	o := openSLOObject{Node: w.resolve(n), Path: path, lf: w.lf}
+	o := openSLOObject{Node: w.Resolve(n), Path: path, lf: w.lf}
 	w.Scope = objectScope(o.Node)
 	defer func() { w.Scope = "" }()
-	f, ok := w.fields(n, path, "apiVersion", "kind", "metadata", "spec")
+	f, ok := w.Fields(n, path, "apiVersion", "kind", "metadata", "spec")
 	if !ok {
 		return o
 	}
-	o.APIVersion = w.scalarAt(f["apiVersion"], joinPath(path, "apiVersion"))
+	o.APIVersion = w.scalarAt(f["apiVersion"], strictyaml.Join(path, "apiVersion"))
 	switch v := o.APIVersion.Value; {
 	case !o.APIVersion.set():
-		w.missing(o.Node, joinPath(path, "apiVersion"), "required: %s", APIVersionOpenSLO)
+		w.Missing(o.Node, strictyaml.Join(path, "apiVersion"), "required: %s", APIVersionOpenSLO)
 	case v != APIVersionOpenSLO && v != APIVersionOpenSLOAlpha:
-		w.errf(o.APIVersion.Node, joinPath(path, "apiVersion"), "unsupported OpenSLO version %q: slokit reads apiVersion: %s and %s", v, APIVersionOpenSLO, APIVersionOpenSLOAlpha)
+		w.Errf(o.APIVersion.Node, strictyaml.Join(path, "apiVersion"), "unsupported OpenSLO version %q: slokit reads apiVersion: %s and %s", v, APIVersionOpenSLO, APIVersionOpenSLOAlpha)
 	}
-	o.Kind = w.scalarAt(f["kind"], joinPath(path, "kind"))
+	o.Kind = w.scalarAt(f["kind"], strictyaml.Join(path, "kind"))
 	if !o.Kind.set() {
-		w.missing(o.Node, joinPath(path, "kind"), "required: the OpenSLO kind, like SLO")
+		w.Missing(o.Node, strictyaml.Join(path, "kind"), "required: the OpenSLO kind, like SLO")
 	}
-	mp := joinPath(path, "metadata")
-	o.MetaNode = w.resolve(f["metadata"])
-	if m, ok := w.fields(f["metadata"], mp, "name", "displayName", "labels", "annotations", "namespace"); ok {
-		o.Name = w.scalarAt(m["name"], joinPath(mp, "name"))
-		o.Display = w.scalarAt(m["displayName"], joinPath(mp, "displayName"))
+	mp := strictyaml.Join(path, "metadata")
+	o.MetaNode = w.Resolve(f["metadata"])
+	if m, ok := w.Fields(f["metadata"], mp, "name", "displayName", "labels", "annotations", "namespace"); ok {
+		o.Name = w.scalarAt(m["name"], strictyaml.Join(mp, "name"))
+		o.Display = w.scalarAt(m["displayName"], strictyaml.Join(mp, "displayName"))
 		o.Labels = m["labels"]
-		_ = w.stringMapAt(m["annotations"], joinPath(mp, "annotations"))
+		_ = w.stringMapAt(m["annotations"], strictyaml.Join(mp, "annotations"))
 	}
 	if o.Kind.Value != "SLO" && o.Kind.Value != "" && !o.Name.set() {
-		w.missing(firstNode(o.MetaNode, o.Node), joinPath(mp, "name"), "required: the object's name")
+		w.Missing(firstNode(o.MetaNode, o.Node), strictyaml.Join(mp, "name"), "required: the object's name")
 	}
 	o.Spec = f["spec"]
 	return o
@@ -145,21 +147,21 @@ func (w *walker) decodeOpenSLOObject(n *yaml.Node, path string) openSLOObject {
 // character replaced by '_', with a warning.
 func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 	out := map[string]string{}
-	n = w.resolve(n)
-	if isNull(n) {
+	n = w.Resolve(n)
+	if strictyaml.IsNull(n) {
 		return out
 	}
 	if n.Kind != yaml.MappingNode {
-		w.errf(n, path, "must be a mapping of names to values, got %s", kindName(n))
+		w.Errf(n, path, "must be a mapping of names to values, got %s", strictyaml.KindName(n))
 		return out
 	}
 	var entries []stringEntry
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := w.resolve(n.Content[i]), w.resolve(n.Content[i+1])
+		k, v := w.Resolve(n.Content[i]), w.Resolve(n.Content[i+1])
 		if k == nil || v == nil {
 			break
 		}
-		kp := joinPath(path, k.Value)
+		kp := strictyaml.Join(path, k.Value)
 		value, ok := w.labelValue(v, kp)
 		if !ok {
 			continue
@@ -167,7 +169,7 @@ func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 		name := k.Value
 		if !isLabelName(name) {
 			name = labelNameFrom(name)
-			w.warnf(k, kp, "label %q is written %q: Prometheus label names use letters, digits and '_' only", k.Value, name)
+			w.Warnf(k, kp, "label %q is written %q: Prometheus label names use letters, digits and '_' only", k.Value, name)
 		}
 		entries = append(entries, stringEntry{Key: scalar{Value: name, Node: k}, Value: scalar{Value: value, Node: v}})
 	}
@@ -179,18 +181,18 @@ func (w *walker) openSLOLabels(n *yaml.Node, path string) map[string]string {
 
 // labelValue reads a label value: a string, or a list of strings joined by ",".
 func (w *walker) labelValue(v *yaml.Node, path string) (string, bool) {
-	if v.Kind == yaml.ScalarNode && !isNull(v) {
+	if v.Kind == yaml.ScalarNode && !strictyaml.IsNull(v) {
 		return v.Value, true
 	}
 	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-		w.errf(v, path, "must be a string or a list of strings, got %s", kindName(v))
+		w.Errf(v, path, "must be a string or a list of strings, got %s", strictyaml.KindName(v))
 		return "", false
 	}
 	parts := make([]string, 0, len(v.Content))
 	for i, item := range v.Content {
-		item = w.resolve(item)
-		if item == nil || item.Kind != yaml.ScalarNode || isNull(item) {
-			w.errf(firstNode(item, v), indexPath(path, i), "must be a string")
+		item = w.Resolve(item)
+		if item == nil || item.Kind != yaml.ScalarNode || strictyaml.IsNull(item) {
+			w.Errf(firstNode(item, v), strictyaml.Index(path, i), "must be a string")
 			return "", false
 		}
 		parts = append(parts, item.Value)
@@ -223,7 +225,7 @@ func (w *walker) inObject(obj openSLOObject, ref *yaml.Node, path, what string, 
 	f(ow)
 	ow.Scope = saved
 	if ow != w && ow.Errs > before {
-		w.errf(ref, path, "%s %q (%s:%d) has errors, reported there", what, obj.Name.Value, ow.File, obj.Node.Line)
+		w.Errf(ref, path, "%s %q (%s:%d) has errors, reported there", what, obj.Name.Value, ow.File, obj.Node.Line)
 	}
 }
 

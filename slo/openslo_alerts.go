@@ -2,10 +2,12 @@ package slo
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,8 +25,8 @@ func (w *walker) openSLOAlertPolicies(n *yaml.Node, path string, refs *openSLORe
 	items, _ := w.seqAt(n, path)
 	var out []Window
 	for i, item := range items {
-		ip := indexPath(path, i)
-		item = w.resolve(item)
+		ip := strictyaml.Index(path, i)
+		item = w.Resolve(item)
 		if item == nil {
 			continue
 		}
@@ -32,7 +34,7 @@ func (w *walker) openSLOAlertPolicies(n *yaml.Node, path string, refs *openSLORe
 		if item.Kind == yaml.ScalarNode {
 			name = w.scalarAt(item, ip)
 		} else if v := lookup(item, "alertPolicyRef"); v != nil {
-			if _, ok := w.fields(item, ip, "alertPolicyRef"); ok {
+			if _, ok := w.Fields(item, ip, "alertPolicyRef"); ok {
 				name = scalar{Value: v.Value, Tag: v.Tag, Node: v}
 			}
 		} else {
@@ -44,11 +46,11 @@ func (w *walker) openSLOAlertPolicies(n *yaml.Node, path string, refs *openSLORe
 		}
 		pol, found := refs.get("AlertPolicy", name.Value)
 		if !found {
-			w.errf(name.Node, ip, "no kind: AlertPolicy named %q in the files given: add its file, or remove the reference to use slokit's default tiers", name.Value)
+			w.Errf(name.Node, ip, "no kind: AlertPolicy named %q in the files given: add its file, or remove the reference to use slokit's default tiers", name.Value)
 			continue
 		}
 		w.inObject(pol, name.Node, ip, "AlertPolicy", func(ow *walker) {
-			out = append(out, ow.alertPolicySpec(pol.Spec, pol.Node, joinPath(pol.Path, "spec"), refs, period)...)
+			out = append(out, ow.alertPolicySpec(pol.Spec, pol.Node, strictyaml.Join(pol.Path, "spec"), refs, period)...)
 		})
 	}
 	return dedupeWindows(out)
@@ -56,54 +58,54 @@ func (w *walker) openSLOAlertPolicies(n *yaml.Node, path string, refs *openSLORe
 
 // alertPolicy reads an inline {kind: AlertPolicy, metadata, spec}.
 func (w *walker) alertPolicy(n *yaml.Node, path string, refs *openSLORefs, period time.Duration) []Window {
-	f, ok := w.fields(n, path, "apiVersion", "kind", "metadata", "spec")
+	f, ok := w.Fields(n, path, "apiVersion", "kind", "metadata", "spec")
 	if !ok {
 		return nil
 	}
-	if k := w.scalarAt(f["kind"], joinPath(path, "kind")); k.set() && k.Value != "AlertPolicy" {
-		w.errf(k.Node, joinPath(path, "kind"), "must be AlertPolicy, got %q", k.Value)
+	if k := w.scalarAt(f["kind"], strictyaml.Join(path, "kind")); k.set() && k.Value != "AlertPolicy" {
+		w.Errf(k.Node, strictyaml.Join(path, "kind"), "must be AlertPolicy, got %q", k.Value)
 		return nil
 	}
-	return w.alertPolicySpec(f["spec"], n, joinPath(path, "spec"), refs, period)
+	return w.alertPolicySpec(f["spec"], n, strictyaml.Join(path, "spec"), refs, period)
 }
 
 func (w *walker) alertPolicySpec(n, parent *yaml.Node, path string, refs *openSLORefs, period time.Duration) []Window {
-	f, ok := w.fields(n, path, "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching", "conditions", "notificationTargets")
+	f, ok := w.Fields(n, path, "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching", "conditions", "notificationTargets")
 	if !ok {
 		return nil
 	}
 	for _, k := range []string{"notificationTargets", "alertWhenNoData", "alertWhenResolved"} {
-		if v := w.resolve(f[k]); !isNull(v) {
-			w.warnf(v, joinPath(path, k), "ignored: slokit's alerts fire on burn rates, resolve on their own and are routed by Alertmanager (slokit generate -o alertmanager)")
+		if v := w.Resolve(f[k]); !strictyaml.IsNull(v) {
+			w.Warnf(v, strictyaml.Join(path, k), "ignored: slokit's alerts fire on burn rates, resolve on their own and are routed by Alertmanager (slokit generate -o alertmanager)")
 		}
 	}
-	cp := joinPath(path, "conditions")
+	cp := strictyaml.Join(path, "conditions")
 	items, list := w.seqAt(f["conditions"], cp)
 	if len(items) == 0 {
-		w.missing(firstNode(list, w.resolve(n), parent), cp, "required: at least one burn-rate condition")
+		w.Missing(firstNode(list, w.Resolve(n), parent), cp, "required: at least one burn-rate condition")
 		return nil
 	}
 	var out []Window
 	for i, item := range items {
-		ip := indexPath(cp, i)
-		item = w.resolve(item)
+		ip := strictyaml.Index(cp, i)
+		item = w.Resolve(item)
 		if v := lookup(item, "conditionRef"); v != nil {
-			if _, ok := w.fields(item, ip, "conditionRef"); !ok {
+			if _, ok := w.Fields(item, ip, "conditionRef"); !ok {
 				continue
 			}
 			cond, found := refs.get("AlertCondition", v.Value)
 			if !found {
-				w.errf(v, joinPath(ip, "conditionRef"), "no kind: AlertCondition named %q in the files given: add its file", v.Value)
+				w.Errf(v, strictyaml.Join(ip, "conditionRef"), "no kind: AlertCondition named %q in the files given: add its file", v.Value)
 				continue
 			}
-			w.inObject(cond, v, joinPath(ip, "conditionRef"), "AlertCondition", func(ow *walker) {
-				out = append(out, ow.alertCondition(cond.Spec, cond.Node, joinPath(cond.Path, "spec"), period)...)
+			w.inObject(cond, v, strictyaml.Join(ip, "conditionRef"), "AlertCondition", func(ow *walker) {
+				out = append(out, ow.alertCondition(cond.Spec, cond.Node, strictyaml.Join(cond.Path, "spec"), period)...)
 			})
 			continue
 		}
-		g, ok := w.fields(item, ip, "kind", "metadata", "spec")
+		g, ok := w.Fields(item, ip, "kind", "metadata", "spec")
 		if ok {
-			out = append(out, w.alertCondition(g["spec"], item, joinPath(ip, "spec"), period)...)
+			out = append(out, w.alertCondition(g["spec"], item, strictyaml.Join(ip, "spec"), period)...)
 		}
 	}
 	return out
@@ -112,54 +114,54 @@ func (w *walker) alertPolicySpec(n, parent *yaml.Node, path string, refs *openSL
 // alertCondition reads an AlertCondition spec: {severity, condition: {kind: burnrate,
 // op, threshold, lookbackWindow, alertAfter}}.
 func (w *walker) alertCondition(n, parent *yaml.Node, path string, period time.Duration) []Window {
-	f, ok := w.fields(n, path, "description", "severity", "condition")
+	f, ok := w.Fields(n, path, "description", "severity", "condition")
 	if !ok {
 		return nil
 	}
-	at := firstNode(w.resolve(n), parent)
-	sev := w.scalarAt(f["severity"], joinPath(path, "severity"))
-	cp := joinPath(path, "condition")
-	g, ok := w.fields(f["condition"], cp, "kind", "op", "threshold", "lookbackWindow", "alertAfter")
+	at := firstNode(w.Resolve(n), parent)
+	sev := w.scalarAt(f["severity"], strictyaml.Join(path, "severity"))
+	cp := strictyaml.Join(path, "condition")
+	g, ok := w.Fields(f["condition"], cp, "kind", "op", "threshold", "lookbackWindow", "alertAfter")
 	if !ok {
 		return nil
 	}
-	cn := firstNode(w.resolve(f["condition"]), at)
-	kind := w.scalarAt(g["kind"], joinPath(cp, "kind"))
+	cn := firstNode(w.Resolve(f["condition"]), at)
+	kind := w.scalarAt(g["kind"], strictyaml.Join(cp, "kind"))
 	if !strings.EqualFold(kind.Value, "burnrate") {
-		w.errf(firstNode(kind.Node, cn), joinPath(cp, "kind"), "only burnrate conditions can be mapped to slokit's tiers, got %q", kind.Value)
+		w.Errf(firstNode(kind.Node, cn), strictyaml.Join(cp, "kind"), "only burnrate conditions can be mapped to slokit's tiers, got %q", kind.Value)
 		return nil
 	}
-	if op := w.scalarAt(g["op"], joinPath(cp, "op")); op.set() && op.Value != "gt" && op.Value != "gte" {
-		w.errf(op.Node, joinPath(cp, "op"), "a burn-rate alert fires when the rate is above the threshold: use gt or gte, got %q", op.Value)
+	if op := w.scalarAt(g["op"], strictyaml.Join(cp, "op")); op.set() && op.Value != "gt" && op.Value != "gte" {
+		w.Errf(op.Node, strictyaml.Join(cp, "op"), "a burn-rate alert fires when the rate is above the threshold: use gt or gte, got %q", op.Value)
 		return nil
 	}
-	if a := w.scalarAt(g["alertAfter"], joinPath(cp, "alertAfter")); a.set() {
-		w.warnf(a.Node, joinPath(cp, "alertAfter"), "ignored: slokit's tiers confirm a burn with a short window (lookbackWindow/12) instead of waiting")
+	if a := w.scalarAt(g["alertAfter"], strictyaml.Join(cp, "alertAfter")); a.set() {
+		w.Warnf(a.Node, strictyaml.Join(cp, "alertAfter"), "ignored: slokit's tiers confirm a burn with a short window (lookbackWindow/12) instead of waiting")
 	}
-	th := w.scalarAt(g["threshold"], joinPath(cp, "threshold"))
+	th := w.scalarAt(g["threshold"], strictyaml.Join(cp, "threshold"))
 	var rate float64
 	if !th.set() || th.Node.Decode(&rate) != nil || math.IsNaN(rate) || math.IsInf(rate, 0) || rate <= 0 {
-		w.errf(firstNode(th.Node, cn), joinPath(cp, "threshold"), "required: the burn-rate threshold, a number above 0 like 14.4")
+		w.Errf(firstNode(th.Node, cn), strictyaml.Join(cp, "threshold"), "required: the burn-rate threshold, a number above 0 like 14.4")
 		return nil
 	}
-	lw := w.scalarAt(g["lookbackWindow"], joinPath(cp, "lookbackWindow"))
+	lw := w.scalarAt(g["lookbackWindow"], strictyaml.Join(cp, "lookbackWindow"))
 	long, err := model.ParseDuration(strings.TrimSpace(lw.Value))
 	switch {
 	case !lw.set():
-		w.missing(cn, joinPath(cp, "lookbackWindow"), "required: the window the burn rate is measured over, like 1h")
+		w.Missing(cn, strictyaml.Join(cp, "lookbackWindow"), "required: the window the burn rate is measured over, like 1h")
 		return nil
 	case err != nil || long <= 0:
-		w.errf(lw.Node, joinPath(cp, "lookbackWindow"), "%q is not a duration like 1h", lw.Value)
+		w.Errf(lw.Node, strictyaml.Join(cp, "lookbackWindow"), "%q is not a duration like 1h", lw.Value)
 		return nil
 	case period > 0 && time.Duration(long) > period:
-		w.errf(lw.Node, joinPath(cp, "lookbackWindow"), "%s is longer than the SLO's time window (%s)", lw.Value, FormatWindow(period))
+		w.Errf(lw.Node, strictyaml.Join(cp, "lookbackWindow"), "%s is longer than the SLO's time window (%s)", lw.Value, FormatWindow(period))
 		return nil
 	}
 	win := Window{Severity: Ticket, Long: time.Duration(long), Short: (time.Duration(long) / 12).Round(time.Second), BurnRate: rate}
 	if win.Short < time.Second {
 		win.Short = time.Second
 	}
-	if contains(pageSeverities, strings.ToLower(sev.Value)) {
+	if slices.Contains(pageSeverities, strings.ToLower(sev.Value)) {
 		win.Severity = Page
 	}
 	return []Window{win}

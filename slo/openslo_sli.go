@@ -1,11 +1,14 @@
 package slo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/slokit/slokit/internal/strictyaml"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -20,49 +23,49 @@ type eventsQuery struct {
 
 // openSLOIndicator converts a v1 SLI spec holding a ratioMetric.
 func (w *walker) openSLOIndicator(n, parent *yaml.Node, path string, refs *openSLORefs) SLI {
-	f, ok := w.fields(n, path, "description", "thresholdMetric", "ratioMetric")
+	f, ok := w.Fields(n, path, "description", "thresholdMetric", "ratioMetric")
 	if !ok {
 		return SLI{}
 	}
 	if t := f["thresholdMetric"]; t != nil {
-		w.errf(w.resolve(t), joinPath(path, "thresholdMetric"), "thresholdMetric SLIs are not supported: burn-rate alerts need a ratioMetric of good (or bad) and total events")
+		w.Errf(w.Resolve(t), strictyaml.Join(path, "thresholdMetric"), "thresholdMetric SLIs are not supported: burn-rate alerts need a ratioMetric of good (or bad) and total events")
 		return SLI{}
 	}
-	rp := joinPath(path, "ratioMetric")
+	rp := strictyaml.Join(path, "ratioMetric")
 	rm := f["ratioMetric"]
 	if rm == nil {
-		w.missing(firstNode(w.resolve(n), parent), rp, "required: a ratioMetric with good (or bad) and total")
+		w.Missing(firstNode(w.Resolve(n), parent), rp, "required: a ratioMetric with good (or bad) and total")
 		return SLI{}
 	}
-	g, ok := w.fields(rm, rp, "counter", "good", "bad", "total", "rawType", "raw")
+	g, ok := w.Fields(rm, rp, "counter", "good", "bad", "total", "rawType", "raw")
 	if !ok {
 		return SLI{}
 	}
-	rmNode := w.resolve(rm)
-	counter, cn := w.boolAt(g["counter"], joinPath(rp, "counter"))
+	rmNode := w.Resolve(rm)
+	counter, cn := w.boolAt(g["counter"], strictyaml.Join(rp, "counter"))
 	if cn == nil {
 		counter = true // OpenSLO's examples omit it for Prometheus counters
 	}
 	for _, k := range []string{"raw", "rawType"} {
 		if v := g[k]; v != nil {
-			w.errf(w.resolve(v), joinPath(rp, k), "precomputed ratios cannot be burn-rate alerted exactly (an average of ratios is not the traffic-weighted ratio over a window): give good (or bad) and total event counts")
+			w.Errf(w.Resolve(v), strictyaml.Join(rp, k), "precomputed ratios cannot be burn-rate alerted exactly (an average of ratios is not the traffic-weighted ratio over a window): give good (or bad) and total event counts")
 			return SLI{}
 		}
 	}
 	good, bad := g["good"], g["bad"]
 	switch {
 	case good != nil && bad != nil:
-		w.errf(w.resolve(bad), joinPath(rp, "bad"), "set either good or bad, not both")
+		w.Errf(w.Resolve(bad), strictyaml.Join(rp, "bad"), "set either good or bad, not both")
 		return SLI{}
 	case good == nil && bad == nil:
-		w.missing(rmNode, joinPath(rp, "good"), "required: good or bad, with total")
+		w.Missing(rmNode, strictyaml.Join(rp, "good"), "required: good or bad, with total")
 		return SLI{}
 	}
-	total := w.openSLOMetric(g["total"], rmNode, joinPath(rp, "total"), counter, refs)
+	total := w.openSLOMetric(g["total"], rmNode, strictyaml.Join(rp, "total"), counter, refs)
 	if bad != nil {
-		return w.ratioSLI(false, w.openSLOMetric(bad, rmNode, joinPath(rp, "bad"), counter, refs), total, counter)
+		return w.ratioSLI(false, w.openSLOMetric(bad, rmNode, strictyaml.Join(rp, "bad"), counter, refs), total, counter)
 	}
-	return w.ratioSLI(true, w.openSLOMetric(good, rmNode, joinPath(rp, "good"), counter, refs), total, counter)
+	return w.ratioSLI(true, w.openSLOMetric(good, rmNode, strictyaml.Join(rp, "good"), counter, refs), total, counter)
 }
 
 // ratioSLI builds the SLI of good (or bad) and total events: bad and total counter
@@ -76,7 +79,7 @@ func (w *walker) ratioSLI(good bool, part, total eventsQuery, counter bool) SLI 
 		if !good {
 			what = "every event would count as bad: add the matcher that singles out bad events, like code=~\"5..\""
 		}
-		w.errf(part.node, part.path, "selects the same events as total, so %s", what)
+		w.Errf(part.node, part.path, "selects the same events as total, so %s", what)
 		return SLI{}
 	}
 	if !good && counter && part.selector != "" && total.selector != "" {
@@ -84,7 +87,7 @@ func (w *walker) ratioSLI(good bool, part, total eventsQuery, counter bool) SLI 
 	}
 	t, err := w.ratioTemplate(part.tmpl, total.tmpl, good)
 	if err != nil {
-		w.errf(part.node, part.path, "cannot build the error ratio: %v", err)
+		w.Errf(part.node, part.path, "cannot build the error ratio: %v", err)
 		return SLI{}
 	}
 	return SLI{Raw: &RawSLI{ErrorRatio: t}}
@@ -126,32 +129,32 @@ func (w *walker) ratioTemplateCheck(part, total string, good, strict bool) (stri
 // openSLOMetric reads {metricSource: {metricSourceRef?, type?, spec: {query: …}}}.
 func (w *walker) openSLOMetric(n, parent *yaml.Node, path string, counter bool, refs *openSLORefs) eventsQuery {
 	if n == nil {
-		w.missing(parent, path, "required: {metricSource: {type: Prometheus, spec: {query: <PromQL>}}}")
+		w.Missing(parent, path, "required: {metricSource: {type: Prometheus, spec: {query: <PromQL>}}}")
 		return eventsQuery{}
 	}
-	f, ok := w.fields(n, path, "metricSource")
+	f, ok := w.Fields(n, path, "metricSource")
 	if !ok {
 		return eventsQuery{}
 	}
-	mp := joinPath(path, "metricSource")
+	mp := strictyaml.Join(path, "metricSource")
 	ms := f["metricSource"]
 	if ms == nil {
-		w.missing(w.resolve(n), mp, "required: {type: Prometheus, spec: {query: <PromQL>}}")
+		w.Missing(w.Resolve(n), mp, "required: {type: Prometheus, spec: {query: <PromQL>}}")
 		return eventsQuery{}
 	}
-	g, ok := w.fields(ms, mp, "metricSourceRef", "type", "spec")
+	g, ok := w.Fields(ms, mp, "metricSourceRef", "type", "spec")
 	if !ok {
 		return eventsQuery{}
 	}
-	msNode := w.resolve(ms)
-	typ := w.scalarAt(g["type"], joinPath(mp, "type"))
-	if !w.prometheusSource(typ, w.scalarAt(g["metricSourceRef"], joinPath(mp, "metricSourceRef")), msNode, mp, refs) {
+	msNode := w.Resolve(ms)
+	typ := w.scalarAt(g["type"], strictyaml.Join(mp, "type"))
+	if !w.prometheusSource(typ, w.scalarAt(g["metricSourceRef"], strictyaml.Join(mp, "metricSourceRef")), msNode, mp, refs) {
 		return eventsQuery{}
 	}
-	q := w.openSLOQueryKey(g["spec"], firstNode(w.resolve(g["spec"]), msNode), joinPath(mp, "spec"))
-	qp := joinPath(mp, "spec.query")
+	q := w.openSLOQueryKey(g["spec"], firstNode(w.Resolve(g["spec"]), msNode), strictyaml.Join(mp, "spec"))
+	qp := strictyaml.Join(mp, "spec.query")
 	if q.Node != nil && q.Node.Line > 0 {
-		qp = joinPath(mp, "spec."+keyOf(w.resolve(g["spec"]), q.Node))
+		qp = strictyaml.Join(mp, "spec."+keyOf(w.Resolve(g["spec"]), q.Node))
 	}
 	return w.eventsQueryAt(q, qp, counter)
 }
@@ -160,12 +163,12 @@ func (w *walker) openSLOMetric(n, parent *yaml.Node, path string, counter bool, 
 // the DataSource its metricSourceRef names.
 func (w *walker) prometheusSource(typ, ref scalar, at *yaml.Node, path string, refs *openSLORefs) bool {
 	if typ.set() && !strings.EqualFold(typ.Value, "Prometheus") {
-		w.errf(typ.Node, joinPath(path, "type"), "metric source %q is not supported: slokit's rules run in Prometheus; give a Prometheus query", typ.Value)
+		w.Errf(typ.Node, strictyaml.Join(path, "type"), "metric source %q is not supported: slokit's rules run in Prometheus; give a Prometheus query", typ.Value)
 		return false
 	}
 	if !ref.set() {
 		if !typ.set() {
-			w.missing(at, joinPath(path, "type"), "required: Prometheus (or a metricSourceRef to a DataSource of type Prometheus)")
+			w.Missing(at, strictyaml.Join(path, "type"), "required: Prometheus (or a metricSourceRef to a DataSource of type Prometheus)")
 			return false
 		}
 		return true
@@ -175,22 +178,22 @@ func (w *walker) prometheusSource(typ, ref scalar, at *yaml.Node, path string, r
 		if typ.set() {
 			return true // the type says Prometheus; the connection details are not needed
 		}
-		w.errf(ref.Node, joinPath(path, "metricSourceRef"), "no kind: DataSource named %q in the files given: add its file, or write type: Prometheus", ref.Value)
+		w.Errf(ref.Node, strictyaml.Join(path, "metricSourceRef"), "no kind: DataSource named %q in the files given: add its file, or write type: Prometheus", ref.Value)
 		return false
 	}
 	ok := true
-	w.inObject(ds, ref.Node, joinPath(path, "metricSourceRef"), "DataSource", func(ow *walker) {
-		sp := joinPath(ds.Path, "spec")
-		h, fine := ow.fields(ds.Spec, sp, "description", "type", "connectionDetails")
-		t := ow.scalarAt(h["type"], joinPath(sp, "type"))
+	w.inObject(ds, ref.Node, strictyaml.Join(path, "metricSourceRef"), "DataSource", func(ow *walker) {
+		sp := strictyaml.Join(ds.Path, "spec")
+		h, fine := ow.Fields(ds.Spec, sp, "description", "type", "connectionDetails")
+		t := ow.scalarAt(h["type"], strictyaml.Join(sp, "type"))
 		switch {
 		case !fine:
 			ok = false
 		case !t.set():
-			ow.missing(firstNode(ow.resolve(ds.Spec), ds.Node), joinPath(sp, "type"), "required: Prometheus")
+			ow.Missing(firstNode(ow.Resolve(ds.Spec), ds.Node), strictyaml.Join(sp, "type"), "required: Prometheus")
 			ok = false
 		case !strings.EqualFold(t.Value, "Prometheus"):
-			ow.errf(t.Node, joinPath(sp, "type"), "data source type %q is not supported: slokit's rules run in Prometheus", t.Value)
+			ow.Errf(t.Node, strictyaml.Join(sp, "type"), "data source type %q is not supported: slokit's rules run in Prometheus", t.Value)
 			ok = false
 		}
 	})
@@ -203,30 +206,30 @@ var openSLOQueryKeys = []string{"query", "promql"}
 // openSLOQueryKey reads the query of a free-form metricSource.spec: the value of "query"
 // (or "promql"); other keys are ignored with a warning.
 func (w *walker) openSLOQueryKey(n, parent *yaml.Node, path string) scalar {
-	n = w.resolve(n)
-	if isNull(n) || n.Kind != yaml.MappingNode {
-		if !isNull(n) {
-			w.errf(n, path, "must be a mapping with the query, like {query: 'http_requests_total{code=~\"5..\"}'}, got %s", kindName(n))
+	n = w.Resolve(n)
+	if strictyaml.IsNull(n) || n.Kind != yaml.MappingNode {
+		if !strictyaml.IsNull(n) {
+			w.Errf(n, path, "must be a mapping with the query, like {query: 'http_requests_total{code=~\"5..\"}'}, got %s", strictyaml.KindName(n))
 		} else {
-			w.missing(parent, joinPath(path, "query"), "required: the PromQL query")
+			w.Missing(parent, strictyaml.Join(path, "query"), "required: the PromQL query")
 		}
 		return scalar{}
 	}
 	var q scalar
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		kp := joinPath(path, k.Value)
+		kp := strictyaml.Join(path, k.Value)
 		switch {
-		case contains(openSLOQueryKeys, k.Value) && q.set():
-			w.errf(k, kp, "the query is already given by %s: keep one", q.Node.Value)
-		case contains(openSLOQueryKeys, k.Value):
+		case slices.Contains(openSLOQueryKeys, k.Value) && q.set():
+			w.Errf(k, kp, "the query is already given by %s: keep one", q.Node.Value)
+		case slices.Contains(openSLOQueryKeys, k.Value):
 			q = w.scalarAt(n.Content[i+1], kp)
 		default:
-			w.warnf(k, kp, "ignored: slokit reads the query from %s only", strings.Join(openSLOQueryKeys, " or "))
+			w.Warnf(k, kp, "ignored: slokit reads the query from %s only", strings.Join(openSLOQueryKeys, " or "))
 		}
 	}
 	if !q.set() {
-		w.missing(n, joinPath(path, "query"), "required: the PromQL query")
+		w.Missing(n, strictyaml.Join(path, "query"), "required: the PromQL query")
 	}
 	return q
 }
@@ -239,7 +242,7 @@ func (w *walker) eventsQueryAt(q scalar, path string, counter bool) eventsQuery 
 		return out
 	}
 	if q.Tag != "!!str" || strings.TrimSpace(q.Value) == "" {
-		w.errf(q.Node, path, "must be a PromQL query, got %s", kindName(q.Node))
+		w.Errf(q.Node, path, "must be a PromQL query, got %s", strictyaml.KindName(q.Node))
 		return out
 	}
 	if strings.Contains(q.Value, "{{") {
@@ -248,7 +251,7 @@ func (w *walker) eventsQueryAt(q scalar, path string, counter bool) eventsQuery 
 	}
 	tmpl, sel, err := w.windowed(strings.TrimSpace(q.Value), counter)
 	if err != nil {
-		w.errf(q.Node, path, "cannot be turned into events per window: %v", err)
+		w.Errf(q.Node, path, "cannot be turned into events per window: %v", err)
 		return out
 	}
 	out.tmpl, out.selector = tmpl, sel
@@ -258,44 +261,44 @@ func (w *walker) eventsQueryAt(q scalar, path string, counter bool) eventsQuery 
 // openSLOAlphaRatio reads v1alpha ratioMetrics: {counter, good, total}, each {source:
 // prometheus (or sloth), queryType: promql, query}.
 func (w *walker) openSLOAlphaRatio(n *yaml.Node, path string) SLI {
-	f, ok := w.fields(n, path, "counter", "good", "total", "incremental")
+	f, ok := w.Fields(n, path, "counter", "good", "total", "incremental")
 	if !ok {
 		return SLI{}
 	}
-	counter, cn := w.boolAt(f["counter"], joinPath(path, "counter"))
+	counter, cn := w.boolAt(f["counter"], strictyaml.Join(path, "counter"))
 	if cn == nil {
 		counter = true
 	}
-	at := w.resolve(n)
-	good := w.alphaQuery(f["good"], at, joinPath(path, "good"), counter)
-	total := w.alphaQuery(f["total"], at, joinPath(path, "total"), counter)
+	at := w.Resolve(n)
+	good := w.alphaQuery(f["good"], at, strictyaml.Join(path, "good"), counter)
+	total := w.alphaQuery(f["total"], at, strictyaml.Join(path, "total"), counter)
 	return w.ratioSLI(true, good, total, counter)
 }
 
 func (w *walker) alphaQuery(n, parent *yaml.Node, path string, counter bool) eventsQuery {
-	if isNull(w.resolve(n)) {
-		w.missing(parent, path, "required: {source: prometheus, queryType: promql, query: <PromQL>}")
+	if strictyaml.IsNull(w.Resolve(n)) {
+		w.Missing(parent, path, "required: {source: prometheus, queryType: promql, query: <PromQL>}")
 		return eventsQuery{}
 	}
-	f, ok := w.fields(n, path, "source", "queryType", "query", "metadata")
+	f, ok := w.Fields(n, path, "source", "queryType", "query", "metadata")
 	if !ok {
 		return eventsQuery{}
 	}
-	src, qt := w.scalarAt(f["source"], joinPath(path, "source")), w.scalarAt(f["queryType"], joinPath(path, "queryType"))
+	src, qt := w.scalarAt(f["source"], strictyaml.Join(path, "source")), w.scalarAt(f["queryType"], strictyaml.Join(path, "queryType"))
 	if src.set() && !strings.EqualFold(src.Value, "prometheus") && src.Value != "sloth" {
-		w.errf(src.Node, joinPath(path, "source"), "source %q is not supported: slokit's rules run in Prometheus", src.Value)
+		w.Errf(src.Node, strictyaml.Join(path, "source"), "source %q is not supported: slokit's rules run in Prometheus", src.Value)
 		return eventsQuery{}
 	}
 	if qt.set() && !strings.EqualFold(qt.Value, "promql") {
-		w.errf(qt.Node, joinPath(path, "queryType"), "query type %q is not supported: give PromQL (queryType: promql)", qt.Value)
+		w.Errf(qt.Node, strictyaml.Join(path, "queryType"), "query type %q is not supported: give PromQL (queryType: promql)", qt.Value)
 		return eventsQuery{}
 	}
-	q := w.scalarAt(f["query"], joinPath(path, "query"))
+	q := w.scalarAt(f["query"], strictyaml.Join(path, "query"))
 	if !q.set() {
-		w.missing(w.resolve(n), joinPath(path, "query"), "required: the PromQL query")
+		w.Missing(w.Resolve(n), strictyaml.Join(path, "query"), "required: the PromQL query")
 		return eventsQuery{}
 	}
-	return w.eventsQueryAt(q, joinPath(path, "query"), counter)
+	return w.eventsQueryAt(q, strictyaml.Join(path, "query"), counter)
 }
 
 // keyOf returns the key under which value sits in mapping n.
@@ -313,14 +316,7 @@ func keyOf(n, value *yaml.Node) string {
 // groupMismatch explains why part / total would match no series, or returns "".
 func groupMismatch(p, t parser.Expr) string {
 	if gp, gt := groupings(p), groupings(t); gp != gt {
-		return fmt.Sprintf("it aggregates with %s but total with %s: their ratio would match no series; group both alike", orNone(gp), orNone(gt))
+		return fmt.Sprintf("it aggregates with %s but total with %s: their ratio would match no series; group both alike", cmp.Or(gp, "nothing"), cmp.Or(gt, "nothing"))
 	}
 	return ""
-}
-
-func orNone(g string) string {
-	if g == "" {
-		return "nothing"
-	}
-	return g
 }

@@ -2,6 +2,7 @@ package slo
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -38,63 +40,63 @@ func pyrraWindows(window time.Duration) []Window {
 
 func (w *walker) convertPyrra(root *yaml.Node, path string) *Service {
 	before := w.Errs
-	f, ok := w.fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
+	f, ok := w.Fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
 	if !ok {
 		return nil
 	}
-	mp := joinPath(path, "metadata")
+	mp := strictyaml.Join(path, "metadata")
 	name, ns, lbls := w.k8sMetadata(f["metadata"], mp)
 	svcName := "default"
 	if ns.set() {
-		svcName = w.looseNameAt(ns, root, joinPath(mp, "namespace"), "namespace")
+		svcName = w.looseNameAt(ns, root, strictyaml.Join(mp, "namespace"), "namespace")
 	}
 	o := Objective{
 		Service: svcName,
-		Name:    w.looseNameAt(name, firstNode(w.resolve(f["metadata"]), root), joinPath(mp, "name"), "SLO"),
-		Labels:  w.pyrraLabels(lbls, joinPath(mp, "labels")),
+		Name:    w.looseNameAt(name, firstNode(w.Resolve(f["metadata"]), root), strictyaml.Join(mp, "name"), "SLO"),
+		Labels:  w.pyrraLabels(lbls, strictyaml.Join(mp, "labels")),
 	}
-	sp := joinPath(path, "spec")
-	g, ok := w.fields(f["spec"], sp, "description", "target", "window", "indicator", "alerting",
+	sp := strictyaml.Join(path, "spec")
+	g, ok := w.Fields(f["spec"], sp, "description", "target", "window", "indicator", "alerting",
 		"partial_response_strategy", "performanceOverAccuracy", "ruleOutput", "shortRulesLabels", "longRulesLabels", "enableDescriptionAsLabel")
 	if !ok {
 		return nil
 	}
-	specNode := firstNode(w.resolve(f["spec"]), root)
+	specNode := firstNode(w.Resolve(f["spec"]), root)
 	for _, k := range []string{"partial_response_strategy", "performanceOverAccuracy", "ruleOutput", "shortRulesLabels", "longRulesLabels", "enableDescriptionAsLabel"} {
-		if v := w.resolve(g[k]); !isNull(v) {
-			w.warnf(v, joinPath(sp, k), "ignored: it tunes Pyrra's own rule output, which slokit does not reproduce")
+		if v := w.Resolve(g[k]); !strictyaml.IsNull(v) {
+			w.Warnf(v, strictyaml.Join(sp, k), "ignored: it tunes Pyrra's own rule output, which slokit does not reproduce")
 		}
 	}
-	o.Description = w.scalarAt(g["description"], joinPath(sp, "description")).Value
-	target := w.scalarAt(g["target"], joinPath(sp, "target"))
+	o.Description = w.scalarAt(g["description"], strictyaml.Join(sp, "description")).Value
+	target := w.scalarAt(g["target"], strictyaml.Join(sp, "target"))
 	if target.set() {
 		target.Tag = "!!float" // Pyrra writes the percentage as a string: "99.5"
 		if _, err := strconv.ParseFloat(strings.TrimSpace(target.Value), 64); err != nil {
 			target.Tag = "!!str"
 		}
 	}
-	o.Target, _ = w.objectiveAt(target, specNode, joinPath(sp, "target"))
+	o.Target, _ = w.objectiveAt(target, specNode, strictyaml.Join(sp, "target"))
 	var periodOK bool
-	o.Period, periodOK = w.durationAt(w.scalarAt(g["window"], joinPath(sp, "window")), specNode, joinPath(sp, "window"), "28d", 0)
-	o.SLI = w.pyrraIndicator(g["indicator"], specNode, joinPath(sp, "indicator"))
-	o.Alerting = w.pyrraAlerting(g["alerting"], joinPath(sp, "alerting"))
+	o.Period, periodOK = w.durationAt(w.scalarAt(g["window"], strictyaml.Join(sp, "window")), specNode, strictyaml.Join(sp, "window"), "28d", 0)
+	o.SLI = w.pyrraIndicator(g["indicator"], specNode, strictyaml.Join(sp, "indicator"))
+	o.Alerting = w.pyrraAlerting(g["alerting"], strictyaml.Join(sp, "alerting"))
 	if periodOK {
 		o.Alerting.Windows = pyrraWindows(o.Period)
 		if o.Alerting.Windows[0].Short <= 0 {
-			w.errf(w.resolve(g["window"]), joinPath(sp, "window"), "Pyrra's fastest tier for a %s window rounds to 0m: use a window of at least 3d", FormatWindow(o.Period))
+			w.Errf(w.Resolve(g["window"]), strictyaml.Join(sp, "window"), "Pyrra's fastest tier for a %s window rounds to 0m: use a window of at least 3d", FormatWindow(o.Period))
 		}
 	}
 	if w.Errs > before {
 		return nil
 	}
-	w.checkObjective(o, objNodes{slo: root, objective: target.Node, period: w.resolve(g["window"]),
-		objectivePath: joinPath(sp, "target"), periodPath: joinPath(sp, "window"), alertingPath: joinPath(sp, "alerting")})
-	w.origin("name", name.Node, joinPath(mp, "name"), "")
-	w.origin("objective", target.Node, joinPath(sp, "target"), "")
-	w.origin("period", w.resolve(g["window"]), joinPath(sp, "window"), "")
-	w.origin("sli", w.resolve(g["indicator"]), joinPath(sp, "indicator"), "")
-	w.origin("labels", w.resolve(lbls), joinPath(mp, "labels"), "the pyrra.dev/ labels Pyrra propagates")
-	w.origin("alerting", firstNode(w.resolve(g["alerting"]), w.resolve(g["window"])), joinPath(sp, "alerting"), "Pyrra's tiers for the window, severities critical and warning")
+	w.checkObjective(o, objNodes{slo: root, objective: target.Node, period: w.Resolve(g["window"]),
+		objectivePath: strictyaml.Join(sp, "target"), periodPath: strictyaml.Join(sp, "window"), alertingPath: strictyaml.Join(sp, "alerting")})
+	w.origin("name", name.Node, strictyaml.Join(mp, "name"), "")
+	w.origin("objective", target.Node, strictyaml.Join(sp, "target"), "")
+	w.origin("period", w.Resolve(g["window"]), strictyaml.Join(sp, "window"), "")
+	w.origin("sli", w.Resolve(g["indicator"]), strictyaml.Join(sp, "indicator"), "")
+	w.origin("labels", w.Resolve(lbls), strictyaml.Join(mp, "labels"), "the pyrra.dev/ labels Pyrra propagates")
+	w.origin("alerting", firstNode(w.Resolve(g["alerting"]), w.Resolve(g["window"])), strictyaml.Join(sp, "alerting"), "Pyrra's tiers for the window, severities critical and warning")
 	svc := &Service{Name: svcName, Labels: map[string]string{}, Objectives: []Objective{o}}
 	withOrigins(svc, o.Name, w.takeOrigins())
 	return svc
@@ -119,21 +121,21 @@ func (w *walker) pyrraLabels(n *yaml.Node, path string) map[string]string {
 func (w *walker) pyrraAlerting(n *yaml.Node, path string) Alerting {
 	a := Alerting{Name: "ErrorBudgetBurn", Labels: map[string]string{}, Annotations: map[string]string{}}
 	page, ticket := map[string]string{LabelSeverity: "critical"}, map[string]string{LabelSeverity: "warning"}
-	f, ok := w.fields(n, path, "disabled", "burnrates", "absent", "name", "absentName", "severities")
+	f, ok := w.Fields(n, path, "disabled", "burnrates", "absent", "name", "absentName", "severities")
 	if ok {
-		if name := w.scalarAt(f["name"], joinPath(path, "name")); name.set() {
-			a.Name = w.alertNameAt(name, joinPath(path, "name"), "", "")
+		if name := w.scalarAt(f["name"], strictyaml.Join(path, "name")); name.set() {
+			a.Name = w.alertNameAt(name, strictyaml.Join(path, "name"), "", "")
 		}
-		disabled, _ := w.boolAt(f["disabled"], joinPath(path, "disabled"))
-		burn, bn := w.boolAt(f["burnrates"], joinPath(path, "burnrates"))
+		disabled, _ := w.boolAt(f["disabled"], strictyaml.Join(path, "disabled"))
+		burn, bn := w.boolAt(f["burnrates"], strictyaml.Join(path, "burnrates"))
 		if disabled || (bn != nil && !burn) {
 			a.Page.Disabled, a.Ticket.Disabled = true, true
 		}
-		_, _ = w.boolAt(f["absent"], joinPath(path, "absent")) // slokit's no-data handling is its own
-		if v := w.scalarAt(f["absentName"], joinPath(path, "absentName")); v.set() {
-			w.warnf(v.Node, joinPath(path, "absentName"), "ignored: slokit names its own no-data alerts")
+		_, _ = w.boolAt(f["absent"], strictyaml.Join(path, "absent")) // slokit's no-data handling is its own
+		if v := w.scalarAt(f["absentName"], strictyaml.Join(path, "absentName")); v.set() {
+			w.Warnf(v.Node, strictyaml.Join(path, "absentName"), "ignored: slokit names its own no-data alerts")
 		}
-		w.pyrraSeverities(f["severities"], joinPath(path, "severities"), page, ticket)
+		w.pyrraSeverities(f["severities"], strictyaml.Join(path, "severities"), page, ticket)
 	}
 	a.Page = severityDefaults(Severity{Disabled: a.Page.Disabled, Labels: page}, Page)
 	a.Ticket = severityDefaults(Severity{Disabled: a.Ticket.Disabled, Labels: ticket}, Ticket)
@@ -141,14 +143,14 @@ func (w *walker) pyrraAlerting(n *yaml.Node, path string) Alerting {
 }
 
 func (w *walker) pyrraSeverities(n *yaml.Node, path string, page, ticket map[string]string) {
-	f, ok := w.fields(n, path, "absent", "fastBurn", "mediumBurn", "slowBurn", "longTermBurn")
+	f, ok := w.Fields(n, path, "absent", "fastBurn", "mediumBurn", "slowBurn", "longTermBurn")
 	if !ok {
 		return
 	}
 	pair := func(first, second string, dst map[string]string) {
-		a, b := w.scalarAt(f[first], joinPath(path, first)), w.scalarAt(f[second], joinPath(path, second))
+		a, b := w.scalarAt(f[first], strictyaml.Join(path, first)), w.scalarAt(f[second], strictyaml.Join(path, second))
 		if a.set() && b.set() && a.Value != b.Value {
-			w.errf(b.Node, joinPath(path, second), "must equal %s (%q): slokit's %s and %s tiers share one alert", first, a.Value, first, second)
+			w.Errf(b.Node, strictyaml.Join(path, second), "must equal %s (%q): slokit's %s and %s tiers share one alert", first, a.Value, first, second)
 			return
 		}
 		for _, s := range []scalar{a, b} {
@@ -163,28 +165,28 @@ func (w *walker) pyrraSeverities(n *yaml.Node, path string, page, ticket map[str
 
 // pyrraIndicator converts exactly one of ratio, latency, latencyNative and bool_gauge.
 func (w *walker) pyrraIndicator(n, parent *yaml.Node, path string) SLI {
-	f, ok := w.fields(n, path, "ratio", "latency", "latencyNative", "bool_gauge", "boolGauge")
+	f, ok := w.Fields(n, path, "ratio", "latency", "latencyNative", "bool_gauge", "boolGauge")
 	if !ok {
 		return SLI{}
 	}
 	if v, set := f["boolGauge"]; set {
-		w.warnf(w.resolve(v), joinPath(path, "boolGauge"), "Pyrra spells it bool_gauge; read as such")
+		w.Warnf(w.Resolve(v), strictyaml.Join(path, "boolGauge"), "Pyrra spells it bool_gauge; read as such")
 		if _, both := f["bool_gauge"]; !both {
 			f["bool_gauge"] = v
 		}
 		delete(f, "boolGauge")
 	}
 	if len(f) != 1 {
-		w.errf(firstNode(w.resolve(n), parent), path, "required: exactly one of ratio, latency, latencyNative or bool_gauge")
+		w.Errf(firstNode(w.Resolve(n), parent), path, "required: exactly one of ratio, latency, latencyNative or bool_gauge")
 		return SLI{}
 	}
 	for kind, v := range f {
-		p := joinPath(path, kind)
-		g, ok := w.fields(v, p, "errors", "success", "total", "grouping", "latency", "metric")
+		p := strictyaml.Join(path, kind)
+		g, ok := w.Fields(v, p, "errors", "success", "total", "grouping", "latency", "metric")
 		if !ok {
 			return SLI{}
 		}
-		return w.pyrraSLI(kind, g, firstNode(w.resolve(v), parent), p)
+		return w.pyrraSLI(kind, g, firstNode(w.Resolve(v), parent), p)
 	}
 	return SLI{}
 }
@@ -193,35 +195,35 @@ func (w *walker) pyrraSLI(kind string, g map[string]*yaml.Node, at *yaml.Node, p
 	allowed := map[string][]string{"ratio": {"errors", "total", "grouping"}, "latency": {"success", "total", "grouping"},
 		"latencyNative": {"total", "latency", "grouping"}, "bool_gauge": {"metric", "grouping"}}[kind]
 	for k, v := range g {
-		if !contains(allowed, k) {
-			w.errf(w.resolve(v), joinPath(p, k), "%s", unknownField(k, allowed))
+		if !slices.Contains(allowed, k) {
+			w.Errf(w.Resolve(v), strictyaml.Join(p, k), "%s", strictyaml.UnknownField(k, allowed))
 			return SLI{}
 		}
 	}
-	by := w.pyrraGrouping(g["grouping"], joinPath(p, "grouping"))
+	by := w.pyrraGrouping(g["grouping"], strictyaml.Join(p, "grouping"))
 	switch kind {
 	case "ratio":
-		errs := w.pyrraMetric(g["errors"], at, joinPath(p, "errors"))
-		total := w.pyrraMetric(g["total"], at, joinPath(p, "total"))
+		errs := w.pyrraMetric(g["errors"], at, strictyaml.Join(p, "errors"))
+		total := w.pyrraMetric(g["total"], at, strictyaml.Join(p, "total"))
 		if errs == nil || total == nil {
 			return SLI{}
 		}
 		if by == "" {
-			w.distinctEvents(errs.String(), total.String(), w.resolve(g["errors"]), joinPath(p, "errors"))
+			w.distinctEvents(errs.String(), total.String(), w.Resolve(g["errors"]), strictyaml.Join(p, "errors"))
 			return SLI{Events: &EventsSLI{Bad: errs.String(), Total: total.String()}}
 		}
 		return w.pyrraRaw(fmt.Sprintf("sum%s (rate(%s[%s])) / sum%s (rate(%s[%s]))", by, errs, WindowPlaceholder, by, total, WindowPlaceholder), at, p)
 	case "latency":
 		return w.pyrraLatency(g, at, p, by)
 	case "latencyNative":
-		total := w.pyrraMetric(g["total"], at, joinPath(p, "total"))
-		lat, ok := w.durationAt(w.scalarAt(g["latency"], joinPath(p, "latency")), at, joinPath(p, "latency"), "1s", 0)
+		total := w.pyrraMetric(g["total"], at, strictyaml.Join(p, "total"))
+		lat, ok := w.durationAt(w.scalarAt(g["latency"], strictyaml.Join(p, "latency")), at, strictyaml.Join(p, "latency"), "1s", 0)
 		if total == nil || !ok {
 			return SLI{}
 		}
 		return w.pyrraRaw(fmt.Sprintf("1 - histogram_fraction(0, %s, sum%s (rate(%s[%s])))", formatLE(lat.Seconds()), by, total, WindowPlaceholder), at, p)
 	}
-	m := w.pyrraMetric(g["metric"], at, joinPath(p, "metric"))
+	m := w.pyrraMetric(g["metric"], at, strictyaml.Join(p, "metric"))
 	if m == nil {
 		return SLI{}
 	}
@@ -232,8 +234,8 @@ func (w *walker) pyrraSLI(kind string, g map[string]*yaml.Node, at *yaml.Node, p
 // selector): a latency SLI when the matchers are equalities shared by both, else the
 // raw ratio Pyrra computes.
 func (w *walker) pyrraLatency(g map[string]*yaml.Node, at *yaml.Node, p, by string) SLI {
-	succ := w.pyrraMetric(g["success"], at, joinPath(p, "success"))
-	total := w.pyrraMetric(g["total"], at, joinPath(p, "total"))
+	succ := w.pyrraMetric(g["success"], at, strictyaml.Join(p, "success"))
+	total := w.pyrraMetric(g["total"], at, strictyaml.Join(p, "total"))
 	if succ == nil || total == nil {
 		return SLI{}
 	}
@@ -241,7 +243,7 @@ func (w *walker) pyrraLatency(g map[string]*yaml.Node, at *yaml.Node, p, by stri
 		return SLI{Latency: l}
 	}
 	if !strings.HasSuffix(succ.Name, "_bucket") {
-		w.errf(w.resolve(g["success"]), joinPath(p, "success"), "must select a histogram's _bucket series with an le matcher, got %s", succ.Name)
+		w.Errf(w.Resolve(g["success"]), strictyaml.Join(p, "success"), "must select a histogram's _bucket series with an le matcher, got %s", succ.Name)
 		return SLI{}
 	}
 	return w.pyrraRaw(fmt.Sprintf("1 - sum%s (rate(%s[%s])) / sum%s (rate(%s[%s]))", by, succ, WindowPlaceholder, by, total, WindowPlaceholder), at, p)
@@ -294,13 +296,13 @@ func (w *walker) pyrraRaw(t string, at *yaml.Node, p string) SLI {
 // pyrraMetric reads {metric: <series selector>}.
 func (w *walker) pyrraMetric(n, parent *yaml.Node, path string) *parser.VectorSelector {
 	var m scalar
-	if v := w.resolve(n); v != nil && v.Kind == yaml.ScalarNode {
+	if v := w.Resolve(n); v != nil && v.Kind == yaml.ScalarNode {
 		m = w.scalarAt(v, path) // bool_gauge: metric is inline
-	} else if f, ok := w.fields(n, path, "metric"); ok {
-		m = w.scalarAt(f["metric"], joinPath(path, "metric"))
-		path = joinPath(path, "metric")
+	} else if f, ok := w.Fields(n, path, "metric"); ok {
+		m = w.scalarAt(f["metric"], strictyaml.Join(path, "metric"))
+		path = strictyaml.Join(path, "metric")
 	}
-	sel := w.selectorAt(m, firstNode(w.resolve(n), parent), path, `http_requests_total{code=~"5.."}`)
+	sel := w.selectorAt(m, firstNode(w.Resolve(n), parent), path, `http_requests_total{code=~"5.."}`)
 	if sel == "" {
 		return nil
 	}
@@ -316,9 +318,9 @@ func (w *walker) pyrraGrouping(n *yaml.Node, path string) string {
 	items, _ := w.seqAt(n, path)
 	var names []string
 	for i, item := range items {
-		s := w.scalarAt(item, indexPath(path, i))
+		s := w.scalarAt(item, strictyaml.Index(path, i))
 		if !model.LegacyValidation.IsValidLabelName(s.Value) {
-			w.errf(firstNode(s.Node, w.resolve(item)), indexPath(path, i), "%q is not a label name", s.Value)
+			w.Errf(firstNode(s.Node, w.Resolve(item)), strictyaml.Index(path, i), "%q is not a label name", s.Value)
 			continue
 		}
 		names = append(names, s.Value)

@@ -2,6 +2,7 @@ package slo
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -116,7 +117,7 @@ func (rw *queryRewrite) rewrite(e parser.Expr, scalarOK bool) (parser.Expr, erro
 
 func (rw *queryRewrite) call(e *parser.Call) (parser.Expr, error) {
 	want := map[bool][]string{true: {"rate", "increase"}, false: {"sum_over_time"}}[rw.counter]
-	if !contains(want, e.Func.Name) {
+	if !slices.Contains(want, e.Func.Name) {
 		kind := "counters (counter: true) take rate() or increase()"
 		if !rw.counter {
 			kind = "gauges of event counts (counter: false) take sum_over_time()"

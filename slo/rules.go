@@ -41,15 +41,22 @@ import (
 // RecordingGroup returns o's recording rules as one rule group named RuleGroupName(o),
 // evaluated every o.Evaluation(): the fast rules, then the long ones (RecordingRuleSets).
 // Generated rule files put the long rules of a service in their own slower group
-// (alerts.RuleFile); one group per SLO serves embedded engines and promtool, where every
-// group is evaluated at every step, and gives the same burn rates without the slower
-// group's lag. Alerting rules are appended to the same group by the alerts package.
+// (alerts.RuleFile); one group per SLO serves embedded engines, promtool (where every
+// group is evaluated at every step) and global objectives, and gives the same burn rates
+// without the slower group's lag. Alerting rules are appended to the same group by the
+// alerts package. A global objective's group is for Thanos Ruler, with
+// partial_response_strategy abort: a cluster missing from a query fails the evaluation
+// rather than record a partial ratio.
 func RecordingGroup(o Objective) (RuleGroup, error) {
 	rules, err := RecordingRules(o)
 	if err != nil {
 		return RuleGroup{}, err
 	}
-	return RuleGroup{Name: RuleGroupName(o), Interval: FormatWindow(o.Evaluation()), Rules: rules}, nil
+	g := RuleGroup{Name: RuleGroupName(o), Interval: FormatWindow(o.Evaluation()), Rules: rules}
+	if o.IsGlobal() {
+		g.PartialResponseStrategy = PartialResponseAbort
+	}
+	return g, nil
 }
 
 // RecordingRules returns o's recording rules in evaluation order: the fast ones, then the
@@ -61,8 +68,9 @@ func RecordingRules(o Objective) ([]Rule, error) {
 
 // RecordingRuleSets returns o's recording rules split by the group that evaluates them.
 // fast, every o.Evaluation(): MetricBurnRate over every window up to the base window,
-// read from the raw counters. long, every o.LongEvaluation(): the base-window event rates
-// (events and latency SLIs), MetricBurnRate over every longer window, then
+// read from the raw counters, in one rule (recordWindows). long, every
+// o.LongEvaluation(): the base-window event rates (events and latency SLIs),
+// MetricBurnRate over every longer window (a rule each, recordEach), then
 // MetricBudgetRemaining over the period. Every expression is valid PromQL in the
 // Prometheus printer's canonical form.
 //
@@ -93,12 +101,13 @@ func recordingRules(o Objective, parseAll bool) (fast, long []Rule, err error) {
 		raw := func(w time.Duration) string { return "(" + ExpandWindow(o.SLI.Raw.ErrorRatio, w) + ") / " + budget }
 		b.recordWindows(short, raw)
 		b.setLong(true)
-		b.recordWindows(longer, raw)
+		b.recordEach(longer, raw)
 		b.record(MetricBudgetRemaining, "1 - (("+ExpandWindow(o.SLI.Raw.ErrorRatio, o.Period)+") / "+budget+")", 0)
 		return b.done()
 	}
 	parts := eventParts(o)
-	b.canonical = !parseAll && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
+	// Global expressions (max without …) are printed by the parser.
+	b.canonical = !parseAll && !o.IsGlobal() && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
 	b.recordWindows(short, func(w time.Duration) string { return parts.ratio(w) + " / " + budget })
 	b.setLong(true)
 	period := parts.ratio(o.Period)
@@ -107,7 +116,7 @@ func recordingRules(o Objective, parseAll bool) (fast, long []Rule, err error) {
 		b.record(MetricBadRate, bad, base)
 		b.record(MetricTotalRate, total, base)
 		d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base), base: FormatWindow(base)}
-		b.recordWindows(longer, func(w time.Duration) string { return d.ratio(w) + " / " + budget })
+		b.recordEach(longer, func(w time.Duration) string { return d.ratio(w) + " / " + budget })
 		period = d.ratio(o.Period)
 	}
 	b.record(MetricBudgetRemaining, "1 - ("+period+" / "+budget+")", 0)
@@ -131,7 +140,10 @@ func splitWindows(ws []time.Duration, base time.Duration) (upTo, above []time.Du
 // Each series still carries its window in LabelWindow, exactly as one rule per window
 // would write it; one rule instead of one per window spares Prometheus a query, an
 // appender commit and a rule-evaluation wait per window, which is most of what a cheap
-// rule costs. Nothing is recorded for no windows.
+// rule costs. Nothing is recorded for no windows. Only one rule of an SLO may be written
+// this way: two rules recording the same metric with the same static labels are
+// duplicates to `promtool check rules` (its lint compares names and static labels, not
+// what the expressions produce), so the long windows use recordEach.
 func (b *ruleBuilder) recordWindows(ws []time.Duration, burn func(time.Duration) string) {
 	if len(ws) == 0 {
 		return
@@ -146,6 +158,15 @@ func (b *ruleBuilder) recordWindows(ws []time.Duration, burn func(time.Duration)
 		e.WriteString(`, "` + LabelWindow + `", "` + FormatWindow(w) + `", "", "")`)
 	}
 	b.record(MetricBurnRate, e.String(), 0)
+}
+
+// recordEach records MetricBurnRate over every window of ws with one rule per window,
+// its window a static label (the long group's windows: evaluated a fifth as often, so a
+// rule each costs little).
+func (b *ruleBuilder) recordEach(ws []time.Duration, burn func(time.Duration) string) {
+	for _, w := range ws {
+		b.record(MetricBurnRate, burn(w), w)
+	}
 }
 
 // derived builds the ratio over a window longer than the base from the recorded base rates.
@@ -262,6 +283,9 @@ func checkGeneratable(o Objective) error {
 	if kinds != 1 {
 		probs = append(probs, fmt.Sprintf("exactly one SLI kind must be set, got %d", kinds))
 	}
+	if o.IsGlobal() && (o.SLI.Raw != nil || o.SLI.Latency != nil && o.SLI.Latency.Native) {
+		probs = append(probs, "a global SLO needs an events or classic latency SLI")
+	}
 	for k := range o.Labels {
 		if k == "__name__" || strings.HasPrefix(k, "slokit_") {
 			probs = append(probs, fmt.Sprintf("label %q is reserved for slokit", k))
@@ -287,9 +311,20 @@ func checkGeneratable(o Objective) error {
 type eventSelectors struct {
 	latency, native bool
 	bad, total, le  string
+	// dedup lists the replica labels collapsed (max without) before summing, and by the
+	// labels summed by; both empty for per-cluster objectives ("sum(…)").
+	dedup, by string
 }
 
 func eventParts(o Objective) eventSelectors {
+	p := eventSelectorsOf(o)
+	if o.IsGlobal() {
+		p.dedup = strings.Join(o.ReplicaLabels(), ", ")
+	}
+	return p
+}
+
+func eventSelectorsOf(o Objective) eventSelectors {
 	if e := o.SLI.Events; e != nil {
 		return eventSelectors{bad: e.Bad, total: e.Total}
 	}
@@ -301,17 +336,30 @@ func eventParts(o Objective) eventSelectors {
 	return eventSelectors{latency: true, bad: bucket, total: count}
 }
 
-// sumRate is "sum(rate(sel[w]))".
-func sumRate(sel, w string) string { return "sum(rate(" + sel + "[" + w + "]))" }
+// sum is "sum(inner)"; for a global objective the HA replicas are collapsed first,
+// "sum(max without (replica, …) (inner))", and with by set the sum keeps those labels.
+// max, not sum, so that two replicas scraping the same target count once.
+func (p eventSelectors) sum(inner string) string {
+	if p.dedup != "" {
+		inner = "max without (" + p.dedup + ") (" + inner + ")"
+	}
+	if p.by != "" {
+		return "sum by (" + p.by + ") (" + inner + ")"
+	}
+	return "sum(" + inner + ")"
+}
+
+// sumRate is p.sum of "rate(sel[w])".
+func (p eventSelectors) sumRate(sel, w string) string { return p.sum("rate(" + sel + "[" + w + "])") }
 
 // badRate is the per-second rate of bad events over w for an events SLI: rate() over the
 // bad series, plus the first value of each bad series born within w (rate() needs two
 // samples and ignores it), zero when there are none.
 func (p eventSelectors) badRate(w time.Duration) string {
 	r := FormatWindow(w)
-	born := "sum(min_over_time(" + p.bad + "[" + r + "]) unless " + p.bad + " offset " + r + ") / " +
+	born := p.sum("min_over_time("+p.bad+"["+r+"]) unless "+p.bad+" offset "+r) + " / " +
 		promNumber(w.Seconds())
-	return "(" + sumRate(p.bad, r) + " or vector(0)) + (" + born + " or vector(0))"
+	return "(" + p.sumRate(p.bad, r) + " or vector(0)) + (" + born + " or vector(0))"
 }
 
 // rates returns the bad and total per-second rate expressions over w.
@@ -319,18 +367,18 @@ func (p eventSelectors) rates(w time.Duration) (bad, total string) {
 	r := FormatWindow(w)
 	switch {
 	case p.native:
-		total = "histogram_count(" + sumRate(p.total, r) + ")"
+		total = "histogram_count(" + p.sumRate(p.total, r) + ")"
 		return total + " * (1 - " + p.fraction(r) + ")", total
 	case p.latency:
-		total = sumRate(p.total, r)
-		return total + " - " + sumRate(p.bad, r), total
+		total = p.sumRate(p.total, r)
+		return total + " - " + p.sumRate(p.bad, r), total
 	}
-	return p.badRate(w), sumRate(p.total, r)
+	return p.badRate(w), p.sumRate(p.total, r)
 }
 
 // fraction is the native histogram's share of observations at or below the threshold.
 func (p eventSelectors) fraction(r string) string {
-	return "histogram_fraction(0, " + p.le + ", " + sumRate(p.total, r) + ")"
+	return "histogram_fraction(0, " + p.le + ", " + p.sumRate(p.total, r) + ")"
 }
 
 // ratio is the error ratio over w read straight from the raw series.
@@ -340,9 +388,9 @@ func (p eventSelectors) ratio(w time.Duration) string {
 	case p.native:
 		return "(1 - " + p.fraction(r) + ")"
 	case p.latency:
-		return "(1 - (" + sumRate(p.bad, r) + " / " + sumRate(p.total, r) + "))"
+		return "(1 - (" + p.sumRate(p.bad, r) + " / " + p.sumRate(p.total, r) + "))"
 	}
-	return "(" + p.badRate(w) + ") / " + sumRate(p.total, r)
+	return "(" + p.badRate(w) + ") / " + p.sumRate(p.total, r)
 }
 
 // AbsentSelectors are the selectors whose absence blinds o's burn rates: the total
@@ -362,8 +410,12 @@ func AbsentSelectors(o Objective) []string {
 }
 
 // nativeSelector is the native histogram's series selector.
-func nativeSelector(l LatencySLI) string {
-	return l.Histogram + "{" + strings.Join(sortedMatchers(l.Selector), ",") + "}"
+func nativeSelector(l LatencySLI) string { return l.Series("") }
+
+// Series is the selector of the histogram's series with suffix ("_count", "_bucket", or
+// "" for a native histogram) and the SLI's matchers, without le.
+func (l LatencySLI) Series(suffix string) string {
+	return l.Histogram + suffix + "{" + strings.Join(sortedMatchers(l.Selector), ",") + "}"
 }
 
 func sortedMatchers(sel map[string]string) []string {

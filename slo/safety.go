@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -26,7 +27,7 @@ func (w *walker) scrapeDefaultWarning(spec specV1) {
 	}
 	for _, s := range spec.SLOs {
 		if !s.Scrape.set() {
-			w.warnf(spec.Node, "scrapeInterval", "scrapeInterval is not set: slokit assumes %s and keeps every rate() window at least %d scrapes long (%s); set it, for the file or per SLO, to the scrape interval of the job that collects the SLI's series",
+			w.Warnf(spec.Node, "scrapeInterval", "scrapeInterval is not set: slokit assumes %s and keeps every rate() window at least %d scrapes long (%s); set it, for the file or per SLO, to the scrape interval of the job that collects the SLI's series (slokit validate --prometheus URL compares it with the real one)",
 				FormatWindow(DefaultScrapeInterval), MinScrapesPerWindow, FormatWindow(MinScrapesPerWindow*DefaultScrapeInterval))
 			return
 		}
@@ -37,7 +38,7 @@ func (w *walker) scrapeDefaultWarning(spec specV1) {
 // file's. Zero means unset (Objective.Scrape and Objective.Evaluation apply defaults).
 func (w *walker) intervalsAt(s sloV1, spec specV1) (scrape, eval time.Duration) {
 	read := func(own, file scalar, field string) time.Duration {
-		at, path := own, joinPath(s.Path, field)
+		at, path := own, strictyaml.Join(s.Path, field)
 		if !own.set() {
 			at, path = file, field
 		}
@@ -49,7 +50,7 @@ func (w *walker) intervalsAt(s sloV1, spec specV1) (scrape, eval time.Duration) 
 			return 0
 		}
 		if d < time.Second {
-			w.errf(at.Node, path, "%s is shorter than a second: Prometheus intervals are whole seconds or more", at.Value)
+			w.Errf(at.Node, path, "%s is shorter than a second: Prometheus intervals are whole seconds or more", at.Value)
 			return 0
 		}
 		return d
@@ -63,11 +64,11 @@ func (w *walker) convertNoDataV1(d *noDataV1, path string) NoData {
 	}
 	out := NoData{
 		Disabled:    d.Disabled,
-		Labels:      w.labelsAt(d.Labels, joinPath(path, "labels")),
-		Annotations: w.annotationsAt(d.Annotations, joinPath(path, "annotations")),
+		Labels:      w.labelsAt(d.Labels, strictyaml.Join(path, "labels")),
+		Annotations: w.annotationsAt(d.Annotations, strictyaml.Join(path, "annotations")),
 	}
 	if d.For.set() {
-		out.For, _ = w.durationAt(d.For, d.Node, joinPath(path, "for"), "5m", 0)
+		out.For, _ = w.durationAt(d.For, d.Node, strictyaml.Join(path, "for"), "5m", 0)
 	}
 	return out
 }
@@ -75,22 +76,22 @@ func (w *walker) convertNoDataV1(d *noDataV1, path string) NoData {
 // bucketsAt reads latency.buckets: a list of durations, the histogram's bucket boundaries.
 func (w *walker) bucketsAt(n *yaml.Node, path string) []time.Duration {
 	items, list := w.seqAt(n, path)
-	if list == nil || isNull(list) {
+	if list == nil || strictyaml.IsNull(list) {
 		return nil
 	}
 	if len(items) == 0 {
-		w.errf(list, path, "must list the histogram's bucket boundaries, like [50ms, 100ms, 250ms]; remove it to skip the check")
+		w.Errf(list, path, "must list the histogram's bucket boundaries, like [50ms, 100ms, 250ms]; remove it to skip the check")
 		return nil
 	}
 	out := make([]time.Duration, 0, len(items))
 	for i, item := range items {
-		ip := indexPath(path, i)
+		ip := strictyaml.Index(path, i)
 		s := w.scalarAt(item, ip)
 		if s.set() && (s.Tag == "!!int" || s.Tag == "!!float") {
-			w.errf(s.Node, ip, "%s is not a duration: write bucket boundaries with a unit, like 100ms or 1s", s.Value)
+			w.Errf(s.Node, ip, "%s is not a duration: write bucket boundaries with a unit, like 100ms or 1s", s.Value)
 			continue
 		}
-		if d, ok := w.durationAt(s, w.resolve(item), ip, "100ms", 0); ok {
+		if d, ok := w.durationAt(s, w.Resolve(item), ip, "100ms", 0); ok {
 			out = append(out, d)
 		}
 	}
@@ -105,7 +106,7 @@ func (w *walker) checkSafety(o Objective, s sloV1, a *alertingV1, windowNodes []
 	w.checkWindowsHoldSamples(o, s, a, windowNodes)
 	w.checkIntervals(o, s)
 	if l := o.SLI.Latency; l != nil && s.SLI != nil && s.SLI.Latency != nil {
-		w.checkBuckets(*l, s.SLI.Latency, joinPath(joinPath(s.Path, "sli"), "latency"))
+		w.checkBuckets(*l, s.SLI.Latency, strictyaml.Join(strictyaml.Join(s.Path, "sli"), "latency"))
 	}
 }
 
@@ -116,7 +117,7 @@ func (w *walker) checkWindowsHoldSamples(o Objective, s sloV1, a *alertingV1, wi
 	why := fmt.Sprintf("rate() needs two samples in its window, and with a %s scrape out of phase with the rule evaluation a window under %d scrapes (%s) is often empty, so the tier would never fire",
 		FormatWindow(o.Scrape()), MinScrapesPerWindow, FormatWindow(floor))
 	if len(o.Alerting.Windows) > 0 {
-		wp := joinPath(joinPath(s.Path, "alerting"), "windows")
+		wp := strictyaml.Join(strictyaml.Join(s.Path, "alerting"), "windows")
 		for i, win := range o.Alerting.Windows {
 			if win.Short >= floor {
 				continue
@@ -125,7 +126,7 @@ func (w *walker) checkWindowsHoldSamples(o Objective, s sloV1, a *alertingV1, wi
 			if i < len(windowNodes) {
 				n = windowNodes[i]
 			}
-			w.errf(n, indexPath(wp, i), "the %s has a %s window: %s; use windows of at least %s, or scrape more often",
+			w.Errf(n, strictyaml.Index(wp, i), "the %s has a %s window: %s; use windows of at least %s, or scrape more often",
 				describeWindow(win), FormatWindow(win.Short), why, FormatWindow(floor))
 		}
 		return
@@ -145,28 +146,28 @@ func (w *walker) checkWindowsHoldSamples(o Objective, s sloV1, a *alertingV1, wi
 	if n == nil {
 		n = s.Node
 	}
-	w.warnf(n, joinPath(s.Path, "period"), "the %s period scales some default windows below %s: %s; slokit raises them (a raised long window gets its burn rate scaled so that the tier still fires after spending the same share of the budget): %s",
+	w.Warnf(n, strictyaml.Join(s.Path, "period"), "the %s period scales some default windows below %s: %s; slokit raises them (a raised long window gets its burn rate scaled so that the tier still fires after spending the same share of the budget): %s",
 		FormatWindow(o.Period), FormatWindow(floor), why, strings.Join(raised, "; "))
 }
 
 // checkIntervals warns when the scrape or evaluation interval is too long for the windows
 // or for Prometheus' lookback.
 func (w *walker) checkIntervals(o Objective, s sloV1) {
-	scrapeNode, scrapePath := s.Scrape.Node, joinPath(s.Path, "scrapeInterval")
+	scrapeNode, scrapePath := s.Scrape.Node, strictyaml.Join(s.Path, "scrapeInterval")
 	if scrapeNode == nil {
 		scrapeNode, scrapePath = s.Node, s.Path
 	}
 	if o.Scrape() > LookbackDelta {
-		w.warnf(scrapeNode, scrapePath, "a %s scrape interval is longer than Prometheus' %s lookback: between scrapes the SLI's series look absent, so the no-data alert fires and instant queries miss them; scrape at least every %s",
+		w.Warnf(scrapeNode, scrapePath, "a %s scrape interval is longer than Prometheus' %s lookback: between scrapes the SLI's series look absent, so the no-data alert fires and instant queries miss them; scrape at least every %s",
 			FormatWindow(o.Scrape()), FormatWindow(LookbackDelta), FormatWindow(LookbackDelta))
 	}
 	shortest := o.BurnWindows()[0]
 	if ev := o.Evaluation(); 2*ev > shortest {
-		evNode, evPath := s.Eval.Node, joinPath(s.Path, "evaluationInterval")
+		evNode, evPath := s.Eval.Node, strictyaml.Join(s.Path, "evaluationInterval")
 		if evNode == nil {
 			evNode, evPath = scrapeNode, scrapePath
 		}
-		w.warnf(evNode, evPath, "rules evaluated every %s look at the %s window fewer than twice per window: detection and reset each move by up to %s; evaluate at most every %s",
+		w.Warnf(evNode, evPath, "rules evaluated every %s look at the %s window fewer than twice per window: detection and reset each move by up to %s; evaluate at most every %s",
 			FormatWindow(ev), FormatWindow(shortest), FormatWindow(ev), formatDuration(shortest/2))
 	}
 }
@@ -175,22 +176,22 @@ func (w *walker) checkIntervals(o Objective, s sloV1) {
 // nearest) and warns when no buckets are declared for a classic histogram.
 func (w *walker) checkBuckets(l LatencySLI, lv *latencyV1, path string) {
 	tn := l.Threshold
-	thNode, thPath := lv.Threshold.Node, joinPath(path, "threshold")
+	thNode, thPath := lv.Threshold.Node, strictyaml.Join(path, "threshold")
 	if thNode == nil {
 		thNode, thPath = lv.Node, path
 	}
 	if l.Native {
 		if !containsDuration(l.Buckets, tn) && len(l.Buckets) > 0 {
-			w.warnf(thNode, thPath, "%s is not one of the declared buckets (%s): histogram_fraction interpolates inside the bucket that holds it, so the SLI is an estimate", FormatWindow(tn), nearest(l.Buckets, tn))
+			w.Warnf(thNode, thPath, "%s is not one of the declared buckets (%s): histogram_fraction interpolates inside the bucket that holds it, so the SLI is an estimate", FormatWindow(tn), nearest(l.Buckets, tn))
 		}
 		return
 	}
 	switch {
 	case len(l.Buckets) == 0:
-		w.warnf(thNode, thPath, "the threshold %s is not checked against the histogram's buckets: a threshold that is not a bucket boundary writes le=%q, which selects no series, so the SLO never alerts (only its no-data alert fires); declare latency.buckets with the le values the client exports (its /metrics lists them)",
+		w.Warnf(thNode, thPath, "the threshold %s is not checked against the histogram's buckets: a threshold that is not a bucket boundary writes le=%q, which selects no series, so the SLO never alerts (only its no-data alert fires); declare latency.buckets with the le values the client exports (its /metrics lists them), or check against your Prometheus with slokit validate --prometheus URL",
 			FormatWindow(tn), l.ThresholdLE())
 	case !containsDuration(l.Buckets, tn):
-		w.errf(thNode, thPath, "%s is not a bucket boundary of %s: le=%q selects no series, so the SLI would never exist and no burn-rate alert could fire; use a declared bucket (%s)",
+		w.Errf(thNode, thPath, "%s is not a bucket boundary of %s: le=%q selects no series, so the SLI would never exist and no burn-rate alert could fire; use a declared bucket (%s)",
 			FormatWindow(tn), l.Histogram, l.ThresholdLE(), nearest(l.Buckets, tn))
 	}
 }
@@ -224,3 +225,7 @@ func nearest(buckets []time.Duration, d time.Duration) string {
 	}
 	return "nearest: " + strings.Join(parts, " and ")
 }
+
+// NearestBuckets names the buckets just below and above d among buckets, as validation
+// does when a threshold is not a bucket boundary ("nearest: 100ms and 250ms").
+func NearestBuckets(buckets []time.Duration, d time.Duration) string { return nearest(buckets, d) }

@@ -1,9 +1,10 @@
 package slo
 
 import (
-	"strings"
+	"slices"
 
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,21 +37,21 @@ func (w *walker) slothFields(n *yaml.Node, path string, keys slothKeys, known ..
 	alias := map[string]string{other.errorQuery: keys.errorQuery, other.totalQuery: keys.totalQuery,
 		other.errorRatioQuery: keys.errorRatioQuery, other.pageAlert: keys.pageAlert,
 		other.ticketAlert: keys.ticketAlert, other.sloPlugins: keys.sloPlugins}
-	m := w.resolve(n)
+	m := w.Resolve(n)
 	if m == nil || m.Kind != yaml.MappingNode {
-		return w.fields(n, path, known...)
+		return w.Fields(n, path, known...)
 	}
 	kept := *m
 	kept.Content = nil
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
-		if ours, ok := alias[k.Value]; ok && contains(known, ours) {
-			w.warnf(k, joinPath(path, k.Value), "ignored, as Sloth ignores it: this file's dialect spells it %s; rename it for it to apply", ours)
+		if ours, ok := alias[k.Value]; ok && slices.Contains(known, ours) {
+			w.Warnf(k, strictyaml.Join(path, k.Value), "ignored, as Sloth ignores it: this file's dialect spells it %s; rename it for it to apply", ours)
 			continue
 		}
 		kept.Content = append(kept.Content, k, m.Content[i+1])
 	}
-	return w.fields(&kept, path, known...)
+	return w.Fields(&kept, path, known...)
 }
 
 var (
@@ -101,14 +102,14 @@ type slothAlert struct {
 // slothK8s reads a PrometheusServiceLevel object: its metadata is Kubernetes' (not
 // used), its spec a Sloth spec with camelCase keys.
 func (w *walker) slothK8s(root *yaml.Node, path string) *Service {
-	f, ok := w.fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
+	f, ok := w.Fields(root, path, "apiVersion", "kind", "metadata", "spec", "status")
 	if !ok {
 		return nil
 	}
-	w.k8sMetadata(f["metadata"], joinPath(path, "metadata"))
-	sp := joinPath(path, "spec")
-	if isNull(f["spec"]) {
-		w.missing(root, sp, "required: the Sloth spec (service, slos)")
+	w.k8sMetadata(f["metadata"], strictyaml.Join(path, "metadata"))
+	sp := strictyaml.Join(path, "spec")
+	if strictyaml.IsNull(f["spec"]) {
+		w.Missing(root, sp, "required: the Sloth spec (service, slos)")
 		return nil
 	}
 	return w.convertSloth(w.decodeSlothBody(f["spec"], sp, slothK8sKeys, "service", "labels", "sloPlugins", "slos"))
@@ -117,20 +118,20 @@ func (w *walker) slothK8s(root *yaml.Node, path string) *Service {
 // k8sMetadata checks that metadata is a mapping with a name; its other fields belong to
 // Kubernetes and are not read.
 func (w *walker) k8sMetadata(n *yaml.Node, path string) (name scalar, namespace scalar, labels *yaml.Node) {
-	n = w.resolve(n)
-	if isNull(n) {
+	n = w.Resolve(n)
+	if strictyaml.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		w.errf(n, path, "must be a mapping, got %s", kindName(n))
+		w.Errf(n, path, "must be a mapping, got %s", strictyaml.KindName(n))
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch n.Content[i].Value {
 		case "name":
-			name = w.scalarAt(n.Content[i+1], joinPath(path, "name"))
+			name = w.scalarAt(n.Content[i+1], strictyaml.Join(path, "name"))
 		case "namespace":
-			namespace = w.scalarAt(n.Content[i+1], joinPath(path, "namespace"))
+			namespace = w.scalarAt(n.Content[i+1], strictyaml.Join(path, "namespace"))
 		case "labels":
 			labels = n.Content[i+1]
 		}
@@ -143,19 +144,19 @@ func (w *walker) decodeSloth(root *yaml.Node, path string, keys slothKeys) sloth
 }
 
 func (w *walker) decodeSlothBody(root *yaml.Node, path string, keys slothKeys, known ...string) slothSpec {
-	spec := slothSpec{Node: w.resolve(root), Path: path}
+	spec := slothSpec{Node: w.Resolve(root), Path: path}
 	f, ok := w.slothFields(root, path, keys, known...)
 	if !ok {
 		return spec
 	}
-	spec.Service = w.scalarAt(f["service"], joinPath(path, "service"))
-	spec.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	w.slothPlugins(f[keys.sloPlugins], joinPath(path, keys.sloPlugins))
-	sp := joinPath(path, "slos")
+	spec.Service = w.scalarAt(f["service"], strictyaml.Join(path, "service"))
+	spec.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	w.slothPlugins(f[keys.sloPlugins], strictyaml.Join(path, keys.sloPlugins))
+	sp := strictyaml.Join(path, "slos")
 	items, list := w.seqAt(f["slos"], sp)
 	spec.SLOsNode = list
 	for i, item := range items {
-		spec.SLOs = append(spec.SLOs, w.decodeSlothSLO(item, indexPath(sp, i), keys))
+		spec.SLOs = append(spec.SLOs, w.decodeSlothSLO(item, strictyaml.Index(sp, i), keys))
 	}
 	return spec
 }
@@ -171,116 +172,116 @@ var harmlessSlothPlugins = map[string]string{
 // slothPlugins reads an SLO plugin chain ({overridePrevious, chain: [{id, config,
 // priority}]}): harmless plugins are ignored with a warning, the others refused.
 func (w *walker) slothPlugins(n *yaml.Node, path string) {
-	if isNull(w.resolve(n)) {
+	if strictyaml.IsNull(w.Resolve(n)) {
 		return
 	}
-	f, ok := w.fields(n, path, "overridePrevious", "chain")
+	f, ok := w.Fields(n, path, "overridePrevious", "chain")
 	if !ok {
 		return
 	}
-	if override, on := w.boolAt(f["overridePrevious"], joinPath(path, "overridePrevious")); override {
-		w.errf(on, joinPath(path, "overridePrevious"), "replacing Sloth's default plugin chain is not supported: slokit generates its own rules; remove overridePrevious")
+	if override, on := w.boolAt(f["overridePrevious"], strictyaml.Join(path, "overridePrevious")); override {
+		w.Errf(on, strictyaml.Join(path, "overridePrevious"), "replacing Sloth's default plugin chain is not supported: slokit generates its own rules; remove overridePrevious")
 	}
-	cp := joinPath(path, "chain")
+	cp := strictyaml.Join(path, "chain")
 	items, _ := w.seqAt(f["chain"], cp)
 	for i, item := range items {
-		ip := indexPath(cp, i)
-		g, ok := w.fields(item, ip, "id", "config", "priority")
+		ip := strictyaml.Index(cp, i)
+		g, ok := w.Fields(item, ip, "id", "config", "priority")
 		if !ok {
 			continue
 		}
-		id := w.scalarAt(g["id"], joinPath(ip, "id"))
+		id := w.scalarAt(g["id"], strictyaml.Join(ip, "id"))
 		switch why, harmless := harmlessSlothPlugins[id.Value]; {
 		case !id.set():
-			w.missing(w.resolve(item), joinPath(ip, "id"), "required: the plugin id")
+			w.Missing(w.Resolve(item), strictyaml.Join(ip, "id"), "required: the plugin id")
 		case harmless:
-			w.warnf(id.Node, joinPath(ip, "id"), "plugin %s ignored: %s", id.Value, why)
+			w.Warnf(id.Node, strictyaml.Join(ip, "id"), "plugin %s ignored: %s", id.Value, why)
 		default:
-			w.errf(id.Node, joinPath(ip, "id"), "plugin %s is not supported: slokit runs no plugins; remove it and write what it adds in the spec itself (labels, alerting.windows, or the SLI as sli.events or sli.raw)", id.Value)
+			w.Errf(id.Node, strictyaml.Join(ip, "id"), "plugin %s is not supported: slokit runs no plugins; remove it and write what it adds in the spec itself (labels, alerting.windows, or the SLI as sli.events or sli.raw)", id.Value)
 		}
 	}
 }
 
 func (w *walker) decodeSlothSLO(n *yaml.Node, path string, keys slothKeys) slothSLO {
-	s := slothSLO{Node: w.resolve(n), Path: path, keys: keys}
-	f, ok := w.fields(n, path, "name", "description", "objective", "plugins", "labels", "sli", "alerting")
+	s := slothSLO{Node: w.Resolve(n), Path: path, keys: keys}
+	f, ok := w.Fields(n, path, "name", "description", "objective", "plugins", "labels", "sli", "alerting")
 	if !ok {
 		return s
 	}
-	s.Name = w.scalarAt(f["name"], joinPath(path, "name"))
-	s.Description = w.scalarAt(f["description"], joinPath(path, "description"))
-	s.Objective = w.scalarAt(f["objective"], joinPath(path, "objective"))
-	s.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	w.slothPlugins(f["plugins"], joinPath(path, "plugins"))
-	w.decodeSlothSLI(&s, f["sli"], joinPath(path, "sli"))
-	ap := joinPath(path, "alerting")
-	s.Alerting.Node = w.resolve(f["alerting"])
+	s.Name = w.scalarAt(f["name"], strictyaml.Join(path, "name"))
+	s.Description = w.scalarAt(f["description"], strictyaml.Join(path, "description"))
+	s.Objective = w.scalarAt(f["objective"], strictyaml.Join(path, "objective"))
+	s.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	w.slothPlugins(f["plugins"], strictyaml.Join(path, "plugins"))
+	w.decodeSlothSLI(&s, f["sli"], strictyaml.Join(path, "sli"))
+	ap := strictyaml.Join(path, "alerting")
+	s.Alerting.Node = w.Resolve(f["alerting"])
 	if g, ok := w.slothFields(f["alerting"], ap, keys, "name", "labels", "annotations", keys.pageAlert, keys.ticketAlert); ok {
-		s.Alerting.Name = w.scalarAt(g["name"], joinPath(ap, "name"))
-		s.Alerting.Labels = w.stringMapAt(g["labels"], joinPath(ap, "labels"))
-		s.Alerting.Annotations = w.stringMapAt(g["annotations"], joinPath(ap, "annotations"))
-		s.Alerting.PageAlert = w.decodeSlothAlert(g[keys.pageAlert], joinPath(ap, keys.pageAlert))
-		s.Alerting.TicketAlert = w.decodeSlothAlert(g[keys.ticketAlert], joinPath(ap, keys.ticketAlert))
+		s.Alerting.Name = w.scalarAt(g["name"], strictyaml.Join(ap, "name"))
+		s.Alerting.Labels = w.stringMapAt(g["labels"], strictyaml.Join(ap, "labels"))
+		s.Alerting.Annotations = w.stringMapAt(g["annotations"], strictyaml.Join(ap, "annotations"))
+		s.Alerting.PageAlert = w.decodeSlothAlert(g[keys.pageAlert], strictyaml.Join(ap, keys.pageAlert))
+		s.Alerting.TicketAlert = w.decodeSlothAlert(g[keys.ticketAlert], strictyaml.Join(ap, keys.ticketAlert))
 	}
 	return s
 }
 
 func (w *walker) decodeSlothSLI(s *slothSLO, n *yaml.Node, sp string) {
-	s.SLINode = w.resolve(n)
-	g, ok := w.fields(n, sp, "events", "raw", "plugin")
+	s.SLINode = w.Resolve(n)
+	g, ok := w.Fields(n, sp, "events", "raw", "plugin")
 	if !ok {
 		return
 	}
 	if n, present := g["events"]; present {
-		p := joinPath(sp, "events")
-		s.EventsNode = w.resolve(n)
+		p := strictyaml.Join(sp, "events")
+		s.EventsNode = w.Resolve(n)
 		if h, ok := w.slothFields(n, p, s.keys, s.keys.errorQuery, s.keys.totalQuery); ok {
-			s.ErrorQuery = w.scalarAt(h[s.keys.errorQuery], joinPath(p, s.keys.errorQuery))
-			s.TotalQuery = w.scalarAt(h[s.keys.totalQuery], joinPath(p, s.keys.totalQuery))
+			s.ErrorQuery = w.scalarAt(h[s.keys.errorQuery], strictyaml.Join(p, s.keys.errorQuery))
+			s.TotalQuery = w.scalarAt(h[s.keys.totalQuery], strictyaml.Join(p, s.keys.totalQuery))
 		}
 	}
 	if n, present := g["raw"]; present {
-		p := joinPath(sp, "raw")
-		s.RawNode = w.resolve(n)
+		p := strictyaml.Join(sp, "raw")
+		s.RawNode = w.Resolve(n)
 		if h, ok := w.slothFields(n, p, s.keys, s.keys.errorRatioQuery); ok {
-			s.ErrorRatioQuery = w.scalarAt(h[s.keys.errorRatioQuery], joinPath(p, s.keys.errorRatioQuery))
+			s.ErrorRatioQuery = w.scalarAt(h[s.keys.errorRatioQuery], strictyaml.Join(p, s.keys.errorRatioQuery))
 		}
 	}
 	if n, present := g["plugin"]; present {
-		p := joinPath(sp, "plugin")
-		s.PluginNode = w.resolve(n)
-		if h, ok := w.fields(n, p, "id", "options"); ok {
-			s.PluginID = w.scalarAt(h["id"], joinPath(p, "id"))
+		p := strictyaml.Join(sp, "plugin")
+		s.PluginNode = w.Resolve(n)
+		if h, ok := w.Fields(n, p, "id", "options"); ok {
+			s.PluginID = w.scalarAt(h["id"], strictyaml.Join(p, "id"))
 		}
 	}
 }
 
 func (w *walker) decodeSlothAlert(n *yaml.Node, path string) slothAlert {
 	var a slothAlert
-	f, ok := w.fields(n, path, "disable", "labels", "annotations")
+	f, ok := w.Fields(n, path, "disable", "labels", "annotations")
 	if !ok {
 		return a
 	}
-	a.Disable, _ = w.boolAt(f["disable"], joinPath(path, "disable"))
-	a.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	a.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
+	a.Disable, _ = w.boolAt(f["disable"], strictyaml.Join(path, "disable"))
+	a.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	a.Annotations = w.stringMapAt(f["annotations"], strictyaml.Join(path, "annotations"))
 	return a
 }
 
 func (w *walker) convertSloth(spec slothSpec) *Service {
 	svc := &Service{
-		Name:   w.looseNameAt(spec.Service, spec.Node, joinPath(spec.Path, "service"), "service"),
-		Labels: w.labelsAt(spec.Labels, joinPath(spec.Path, "labels")),
+		Name:   w.looseNameAt(spec.Service, spec.Node, strictyaml.Join(spec.Path, "service"), "service"),
+		Labels: w.labelsAt(spec.Labels, strictyaml.Join(spec.Path, "labels")),
 	}
-	w.convertSLOs(svc, spec.Node, spec.SLOsNode, joinPath(spec.Path, "slos"), len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
+	w.convertSLOs(svc, spec.Node, spec.SLOsNode, strictyaml.Join(spec.Path, "slos"), len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
 		o, ok := w.convertSlothSLO(svc, s)
-		w.origin("name", s.Name.Node, joinPath(s.Path, "name"), "")
-		w.origin("objective", s.Objective.Node, joinPath(s.Path, "objective"), "")
+		w.origin("name", s.Name.Node, strictyaml.Join(s.Path, "name"), "")
+		w.origin("objective", s.Objective.Node, strictyaml.Join(s.Path, "objective"), "")
 		w.origin("period", nil, "", "Sloth's default period")
-		w.origin("sli", s.SLINode, joinPath(s.Path, "sli"), "")
-		w.origin("labels", firstNode(s.Labels.Node, spec.Labels.Node), joinPath(s.Path, "labels"), "service labels merged with the SLO's")
-		w.origin("alerting", s.Alerting.Node, joinPath(s.Path, "alerting"), "")
+		w.origin("sli", s.SLINode, strictyaml.Join(s.Path, "sli"), "")
+		w.origin("labels", firstNode(s.Labels.Node, spec.Labels.Node), strictyaml.Join(s.Path, "labels"), "service labels merged with the SLO's")
+		w.origin("alerting", s.Alerting.Node, strictyaml.Join(s.Path, "alerting"), "")
 		withOrigins(svc, o.Name, w.takeOrigins())
 		return o, ok, s.Name, s.Path
 	})
@@ -292,33 +293,33 @@ func (w *walker) convertSlothSLO(svc *Service, s slothSLO) (Objective, bool) {
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
-		Name:        w.looseNameAt(s.Name, s.Node, joinPath(p, "name"), "SLO"),
+		Name:        w.looseNameAt(s.Name, s.Node, strictyaml.Join(p, "name"), "SLO"),
 		Description: s.Description.Value,
-		Labels:      mergeLabels(svc.Labels, w.labelsAt(s.Labels, joinPath(p, "labels"))),
+		Labels:      mergeLabels(svc.Labels, w.labelsAt(s.Labels, strictyaml.Join(p, "labels"))),
 		Period:      DefaultPeriod,
 	}
-	o.Target, _ = w.objectiveAt(s.Objective, s.Node, joinPath(p, "objective"))
-	o.SLI = w.convertSlothSLI(s, joinPath(p, "sli"))
+	o.Target, _ = w.objectiveAt(s.Objective, s.Node, strictyaml.Join(p, "objective"))
+	o.SLI = w.convertSlothSLI(s, strictyaml.Join(p, "sli"))
 
-	a, ap := s.Alerting, joinPath(p, "alerting")
+	a, ap := s.Alerting, strictyaml.Join(p, "alerting")
 	if !a.Name.set() || a.Name.Value == "" {
 		if !a.PageAlert.Disable || !a.TicketAlert.Disable {
-			w.warnf(firstNode(a.Name.Node, a.Node, s.Node), joinPath(ap, "name"), "no alert name: Sloth refuses this SLO; slokit names its alerts %s", DefaultAlertName(svc.Name, o.Name))
+			w.Warnf(firstNode(a.Name.Node, a.Node, s.Node), strictyaml.Join(ap, "name"), "no alert name: Sloth refuses this SLO; slokit names its alerts %s", DefaultAlertName(svc.Name, o.Name))
 		}
 	}
 	o.Alerting = Alerting{
-		Name:        w.alertNameAt(a.Name, joinPath(ap, "name"), svc.Name, o.Name),
-		Labels:      w.labelsAt(a.Labels, joinPath(ap, "labels")),
-		Annotations: w.annotationsAt(a.Annotations, joinPath(ap, "annotations")),
-		Page:        w.convertSlothAlert(a.PageAlert, joinPath(ap, s.keys.pageAlert), Page),
-		Ticket:      w.convertSlothAlert(a.TicketAlert, joinPath(ap, s.keys.ticketAlert), Ticket),
+		Name:        w.alertNameAt(a.Name, strictyaml.Join(ap, "name"), svc.Name, o.Name),
+		Labels:      w.labelsAt(a.Labels, strictyaml.Join(ap, "labels")),
+		Annotations: w.annotationsAt(a.Annotations, strictyaml.Join(ap, "annotations")),
+		Page:        w.convertSlothAlert(a.PageAlert, strictyaml.Join(ap, s.keys.pageAlert), Page),
+		Ticket:      w.convertSlothAlert(a.TicketAlert, strictyaml.Join(ap, s.keys.ticketAlert), Ticket),
 	}
 	if w.Errs > before {
 		return o, false
 	}
 	w.checkObjective(o, objNodes{
 		slo: s.Node, objective: s.Objective.Node, alerting: a.Node,
-		objectivePath: joinPath(p, "objective"), periodPath: p, alertingPath: ap,
+		objectivePath: strictyaml.Join(p, "objective"), periodPath: p, alertingPath: ap,
 	})
 	return o, true
 }
@@ -340,21 +341,21 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 	}
 	switch {
 	case n == 0:
-		w.missing(at, path, "required: one of events or raw")
+		w.Missing(at, path, "required: one of events or raw")
 		return SLI{}
 	case n > 1:
-		w.errf(at, path, "sets more than one of events, raw and plugin: an SLO has exactly one SLI kind")
+		w.Errf(at, path, "sets more than one of events, raw and plugin: an SLO has exactly one SLI kind")
 		return SLI{}
 	case s.PluginNode != nil:
-		w.errf(s.PluginNode, joinPath(path, "plugin"), "plugin %s is not supported: slokit runs no plugins; write the queries it generates as sli.events or sli.raw", s.PluginID.Value)
+		w.Errf(s.PluginNode, strictyaml.Join(path, "plugin"), "plugin %s is not supported: slokit runs no plugins; write the queries it generates as sli.events or sli.raw", s.PluginID.Value)
 		return SLI{}
 	case s.RawNode != nil:
-		q := w.templateAt(s.ErrorRatioQuery, s.RawNode, joinPath(path, "raw."+s.keys.errorRatioQuery), "the error ratio query")
+		q := w.templateAt(s.ErrorRatioQuery, s.RawNode, strictyaml.Join(path, "raw."+s.keys.errorRatioQuery), "the error ratio query")
 		return SLI{Raw: &RawSLI{ErrorRatio: q}}
 	}
-	ep := joinPath(path, "events")
-	bad, badExpr := w.templateExprAt(s.ErrorQuery, s.EventsNode, joinPath(ep, s.keys.errorQuery), "the bad events query")
-	total, totalExpr := w.templateExprAt(s.TotalQuery, s.EventsNode, joinPath(ep, s.keys.totalQuery), "the total events query")
+	ep := strictyaml.Join(path, "events")
+	bad, badExpr := w.templateExprAt(s.ErrorQuery, s.EventsNode, strictyaml.Join(ep, s.keys.errorQuery), "the bad events query")
+	total, totalExpr := w.templateExprAt(s.TotalQuery, s.EventsNode, strictyaml.Join(ep, s.keys.totalQuery), "the total events query")
 	if bad == "" || total == "" {
 		return SLI{}
 	}
@@ -367,16 +368,12 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 	}
 	// (error_query) / (total_query), built on the PromQL AST and printed canonically.
 	// Sloth accepts two queries grouped differently (their ratio is empty): warn.
-	if b, err := w.promql().ParseExpr(strings.ReplaceAll(bad, WindowPlaceholder, windowSentinel)); err == nil {
-		if t, err := w.promql().ParseExpr(strings.ReplaceAll(total, WindowPlaceholder, windowSentinel)); err == nil {
-			if msg := groupMismatch(b, t); msg != "" {
-				w.warnf(s.EventsNode, ep, "the error query: %s", msg)
-			}
-		}
+	if msg := groupMismatch(badExpr, totalExpr); msg != "" {
+		w.Warnf(s.EventsNode, ep, "the error query: %s", msg)
 	}
 	t, err := w.ratioTemplateCheck(bad, total, false, false)
 	if err != nil {
-		w.errf(s.EventsNode, ep, "cannot build the error ratio: %v", err)
+		w.Errf(s.EventsNode, ep, "cannot build the error ratio: %v", err)
 		return SLI{}
 	}
 	return SLI{Raw: &RawSLI{ErrorRatio: t}}

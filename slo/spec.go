@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,6 +42,8 @@ type specV1 struct {
 	SLOsNode *yaml.Node
 	// Scrape and Eval are the file-wide scrapeInterval and evaluationInterval.
 	Scrape, Eval scalar
+	// Global holds the file-wide defaults of global SLOs.
+	Global *globalV1
 }
 
 type sloV1 struct {
@@ -55,6 +58,9 @@ type sloV1 struct {
 	Alerting    *alertingV1
 	// Scrape and Eval override the file's scrapeInterval and evaluationInterval.
 	Scrape, Eval scalar
+	// Scope is "cluster" (the default) or "global"; Global overrides the file's block.
+	Scope  scalar
+	Global *globalV1
 }
 
 type sliV1 struct {
@@ -111,10 +117,11 @@ type severityV1 struct {
 // decodeV1 reads the structure of a slokit/v1 document.
 func (w *walker) decodeV1(root *yaml.Node) specV1 {
 	spec := specV1{Node: root}
-	f, ok := w.fields(root, "", "version", "service", "labels", "scrapeInterval", "evaluationInterval", "slos")
+	f, ok := w.Fields(root, "", "version", "service", "labels", "scrapeInterval", "evaluationInterval", "global", "slos")
 	if !ok {
 		return spec
 	}
+	spec.Global = w.decodeGlobalV1(f["global"], "global")
 	spec.Scrape = w.scalarAt(f["scrapeInterval"], "scrapeInterval")
 	spec.Eval = w.scalarAt(f["evaluationInterval"], "evaluationInterval")
 	spec.Version = w.scalarAt(f["version"], "version")
@@ -123,65 +130,67 @@ func (w *walker) decodeV1(root *yaml.Node) specV1 {
 	items, list := w.seqAt(f["slos"], "slos")
 	spec.SLOsNode = list
 	for i, item := range items {
-		spec.SLOs = append(spec.SLOs, w.decodeSLOV1(item, indexPath("slos", i)))
+		spec.SLOs = append(spec.SLOs, w.decodeSLOV1(item, strictyaml.Index("slos", i)))
 	}
 	return spec
 }
 
 func (w *walker) decodeSLOV1(n *yaml.Node, path string) sloV1 {
-	s := sloV1{Node: w.resolve(n), Path: path}
-	f, ok := w.fields(n, path, "name", "objective", "period", "description", "labels", "scrapeInterval", "evaluationInterval", "sli", "alerting")
+	s := sloV1{Node: w.Resolve(n), Path: path}
+	f, ok := w.Fields(n, path, "name", "objective", "period", "description", "labels", "scrapeInterval", "evaluationInterval", "scope", "global", "sli", "alerting")
 	if !ok {
 		return s
 	}
-	s.Scrape = w.scalarAt(f["scrapeInterval"], joinPath(path, "scrapeInterval"))
-	s.Eval = w.scalarAt(f["evaluationInterval"], joinPath(path, "evaluationInterval"))
-	s.Name = w.scalarAt(f["name"], joinPath(path, "name"))
-	s.Objective = w.scalarAt(f["objective"], joinPath(path, "objective"))
-	s.Period = w.scalarAt(f["period"], joinPath(path, "period"))
-	s.Description = w.scalarAt(f["description"], joinPath(path, "description"))
-	s.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	if n := f["sli"]; !isNull(n) {
-		s.SLI = w.decodeSLIV1(n, joinPath(path, "sli"))
+	s.Scope = w.scalarAt(f["scope"], strictyaml.Join(path, "scope"))
+	s.Global = w.decodeGlobalV1(f["global"], strictyaml.Join(path, "global"))
+	s.Scrape = w.scalarAt(f["scrapeInterval"], strictyaml.Join(path, "scrapeInterval"))
+	s.Eval = w.scalarAt(f["evaluationInterval"], strictyaml.Join(path, "evaluationInterval"))
+	s.Name = w.scalarAt(f["name"], strictyaml.Join(path, "name"))
+	s.Objective = w.scalarAt(f["objective"], strictyaml.Join(path, "objective"))
+	s.Period = w.scalarAt(f["period"], strictyaml.Join(path, "period"))
+	s.Description = w.scalarAt(f["description"], strictyaml.Join(path, "description"))
+	s.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	if n := f["sli"]; !strictyaml.IsNull(n) {
+		s.SLI = w.decodeSLIV1(n, strictyaml.Join(path, "sli"))
 	}
-	if n := f["alerting"]; !isNull(n) {
-		s.Alerting = w.decodeAlertingV1(n, joinPath(path, "alerting"))
+	if n := f["alerting"]; !strictyaml.IsNull(n) {
+		s.Alerting = w.decodeAlertingV1(n, strictyaml.Join(path, "alerting"))
 	}
 	return s
 }
 
 func (w *walker) decodeSLIV1(n *yaml.Node, path string) *sliV1 {
-	s := &sliV1{Node: w.resolve(n)}
-	f, ok := w.fields(n, path, "events", "latency", "raw")
+	s := &sliV1{Node: w.Resolve(n)}
+	f, ok := w.Fields(n, path, "events", "latency", "raw")
 	if !ok {
 		return s
 	}
 	if n, present := f["events"]; present {
-		p := joinPath(path, "events")
-		e := &eventsV1{Node: w.resolve(n)}
-		if g, ok := w.fields(n, p, "bad", "total"); ok {
-			e.Bad = w.scalarAt(g["bad"], joinPath(p, "bad"))
-			e.Total = w.scalarAt(g["total"], joinPath(p, "total"))
+		p := strictyaml.Join(path, "events")
+		e := &eventsV1{Node: w.Resolve(n)}
+		if g, ok := w.Fields(n, p, "bad", "total"); ok {
+			e.Bad = w.scalarAt(g["bad"], strictyaml.Join(p, "bad"))
+			e.Total = w.scalarAt(g["total"], strictyaml.Join(p, "total"))
 		}
 		s.Events = e
 	}
 	if n, present := f["latency"]; present {
-		p := joinPath(path, "latency")
-		l := &latencyV1{Node: w.resolve(n)}
-		if g, ok := w.fields(n, p, "histogram", "selector", "threshold", "buckets", "native"); ok {
-			l.Histogram = w.scalarAt(g["histogram"], joinPath(p, "histogram"))
-			l.Selector = w.stringMapAt(g["selector"], joinPath(p, "selector"))
-			l.Threshold = w.scalarAt(g["threshold"], joinPath(p, "threshold"))
+		p := strictyaml.Join(path, "latency")
+		l := &latencyV1{Node: w.Resolve(n)}
+		if g, ok := w.Fields(n, p, "histogram", "selector", "threshold", "buckets", "native"); ok {
+			l.Histogram = w.scalarAt(g["histogram"], strictyaml.Join(p, "histogram"))
+			l.Selector = w.stringMapAt(g["selector"], strictyaml.Join(p, "selector"))
+			l.Threshold = w.scalarAt(g["threshold"], strictyaml.Join(p, "threshold"))
 			l.Buckets = g["buckets"]
-			l.Native, _ = w.boolAt(g["native"], joinPath(p, "native"))
+			l.Native, _ = w.boolAt(g["native"], strictyaml.Join(p, "native"))
 		}
 		s.Latency = l
 	}
 	if n, present := f["raw"]; present {
-		p := joinPath(path, "raw")
-		r := &rawV1{Node: w.resolve(n)}
-		if g, ok := w.fields(n, p, "errorRatio"); ok {
-			r.ErrorRatio = w.scalarAt(g["errorRatio"], joinPath(p, "errorRatio"))
+		p := strictyaml.Join(path, "raw")
+		r := &rawV1{Node: w.Resolve(n)}
+		if g, ok := w.Fields(n, p, "errorRatio"); ok {
+			r.ErrorRatio = w.scalarAt(g["errorRatio"], strictyaml.Join(p, "errorRatio"))
 		}
 		s.Raw = r
 	}
@@ -189,49 +198,49 @@ func (w *walker) decodeSLIV1(n *yaml.Node, path string) *sliV1 {
 }
 
 func (w *walker) decodeAlertingV1(n *yaml.Node, path string) *alertingV1 {
-	a := &alertingV1{Node: w.resolve(n)}
-	f, ok := w.fields(n, path, "name", "labels", "annotations", "page", "ticket", "windows", "noData")
+	a := &alertingV1{Node: w.Resolve(n)}
+	f, ok := w.Fields(n, path, "name", "labels", "annotations", "page", "ticket", "windows", "noData")
 	if !ok {
 		return a
 	}
-	a.NoData = w.decodeNoDataV1(f["noData"], joinPath(path, "noData"))
-	a.Name = w.scalarAt(f["name"], joinPath(path, "name"))
-	a.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	a.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
-	a.Page = w.decodeSeverityV1(f["page"], joinPath(path, "page"))
-	a.Ticket = w.decodeSeverityV1(f["ticket"], joinPath(path, "ticket"))
+	a.NoData = w.decodeNoDataV1(f["noData"], strictyaml.Join(path, "noData"))
+	a.Name = w.scalarAt(f["name"], strictyaml.Join(path, "name"))
+	a.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	a.Annotations = w.stringMapAt(f["annotations"], strictyaml.Join(path, "annotations"))
+	a.Page = w.decodeSeverityV1(f["page"], strictyaml.Join(path, "page"))
+	a.Ticket = w.decodeSeverityV1(f["ticket"], strictyaml.Join(path, "ticket"))
 	a.Windows = f["windows"]
 	return a
 }
 
 func (w *walker) decodeNoDataV1(n *yaml.Node, path string) *noDataV1 {
-	if isNull(n) {
+	if strictyaml.IsNull(n) {
 		return nil
 	}
-	d := &noDataV1{Node: w.resolve(n)}
-	f, ok := w.fields(n, path, "disabled", "for", "labels", "annotations")
+	d := &noDataV1{Node: w.Resolve(n)}
+	f, ok := w.Fields(n, path, "disabled", "for", "labels", "annotations")
 	if !ok {
 		return d
 	}
-	d.Disabled, _ = w.boolAt(f["disabled"], joinPath(path, "disabled"))
-	d.For = w.scalarAt(f["for"], joinPath(path, "for"))
-	d.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	d.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
+	d.Disabled, _ = w.boolAt(f["disabled"], strictyaml.Join(path, "disabled"))
+	d.For = w.scalarAt(f["for"], strictyaml.Join(path, "for"))
+	d.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	d.Annotations = w.stringMapAt(f["annotations"], strictyaml.Join(path, "annotations"))
 	return d
 }
 
 func (w *walker) decodeSeverityV1(n *yaml.Node, path string) *severityV1 {
-	if isNull(n) {
+	if strictyaml.IsNull(n) {
 		return nil
 	}
-	s := &severityV1{Node: w.resolve(n)}
-	f, ok := w.fields(n, path, "disabled", "labels", "annotations")
+	s := &severityV1{Node: w.Resolve(n)}
+	f, ok := w.Fields(n, path, "disabled", "labels", "annotations")
 	if !ok {
 		return s
 	}
-	s.Disabled, _ = w.boolAt(f["disabled"], joinPath(path, "disabled"))
-	s.Labels = w.stringMapAt(f["labels"], joinPath(path, "labels"))
-	s.Annotations = w.stringMapAt(f["annotations"], joinPath(path, "annotations"))
+	s.Disabled, _ = w.boolAt(f["disabled"], strictyaml.Join(path, "disabled"))
+	s.Labels = w.stringMapAt(f["labels"], strictyaml.Join(path, "labels"))
+	s.Annotations = w.stringMapAt(f["annotations"], strictyaml.Join(path, "annotations"))
 	return s
 }
 
@@ -242,9 +251,16 @@ func (w *walker) convertV1(spec specV1) *Service {
 		Labels: w.labelsAt(spec.Labels, "labels"),
 	}
 	w.scrapeDefaultWarning(spec)
+	global := w.globalSettingsAt(spec.Global)
 	w.convertSLOs(svc, spec.Node, spec.SLOsNode, "slos", len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
-		o, ok := w.convertSLOV1(svc, s, spec)
+		o, ok := w.convertSLOV1(svc, s, spec, global)
+		if ok && svc.Positions[o.Name] == nil {
+			if svc.Positions == nil {
+				svc.Positions = map[string]map[string]Origin{}
+			}
+			svc.Positions[o.Name] = w.positionsV1(s, spec)
+		}
 		return o, ok, s.Name, s.Path
 	})
 	return svc
@@ -261,14 +277,14 @@ func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPa
 		if at == nil {
 			at = specNode
 		}
-		w.missing(at, slosPath, "required: at least one SLO")
+		w.Missing(at, slosPath, "required: at least one SLO")
 	}
 	seen := map[string]string{}
 	for i := range n {
 		o, ok, name, path := convert(i)
 		if o.Name != "" {
 			if first, dup := seen[o.Name]; dup {
-				w.errf(name.Node, joinPath(path, "name"), "duplicate SLO name %q (first used by %s): names must be unique per service", o.Name, first)
+				w.Errf(name.Node, strictyaml.Join(path, "name"), "duplicate SLO name %q (first used by %s): names must be unique per service", o.Name, first)
 				ok = false
 			} else {
 				seen[o.Name] = path
@@ -280,39 +296,40 @@ func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPa
 	}
 }
 
-func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bool) {
+func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1, global globalSettings) (Objective, bool) {
 	before := w.Errs
 	p := s.Path
 	o := Objective{
 		Service:     svc.Name,
-		Name:        w.nameAt(s.Name, s.Node, joinPath(p, "name"), "SLO"),
+		Name:        w.nameAt(s.Name, s.Node, strictyaml.Join(p, "name"), "SLO"),
 		Description: s.Description.Value,
-		Labels:      mergeLabels(svc.Labels, w.labelsAt(s.Labels, joinPath(p, "labels"))),
+		Labels:      mergeLabels(svc.Labels, w.labelsAt(s.Labels, strictyaml.Join(p, "labels"))),
 	}
-	o.Target, _ = w.objectiveAt(s.Objective, s.Node, joinPath(p, "objective"))
+	o.Target, _ = w.objectiveAt(s.Objective, s.Node, strictyaml.Join(p, "objective"))
 	var periodOK bool
-	o.Period, periodOK = w.durationAt(s.Period, s.Node, joinPath(p, "period"), "30d", DefaultPeriod)
+	o.Period, periodOK = w.durationAt(s.Period, s.Node, strictyaml.Join(p, "period"), "30d", DefaultPeriod)
 
 	o.ScrapeInterval, o.EvaluationInterval = w.intervalsAt(s, spec)
-	o.SLI = w.convertSLIV1(s, joinPath(p, "sli"))
+	o.SLI = w.convertSLIV1(s, strictyaml.Join(p, "sli"))
+	o.Scope = w.scopeAt(s, spec, global, o)
 
 	a := s.Alerting
 	if a == nil {
 		a = &alertingV1{}
 	}
-	ap := joinPath(p, "alerting")
+	ap := strictyaml.Join(p, "alerting")
 	o.Alerting = Alerting{
-		Name:        w.alertNameAt(a.Name, joinPath(ap, "name"), svc.Name, o.Name),
-		Labels:      w.labelsAt(a.Labels, joinPath(ap, "labels")),
-		Annotations: w.annotationsAt(a.Annotations, joinPath(ap, "annotations")),
-		Page:        w.convertSeverityV1(a.Page, joinPath(ap, "page"), Page),
-		Ticket:      w.convertSeverityV1(a.Ticket, joinPath(ap, "ticket"), Ticket),
-		NoData:      w.convertNoDataV1(a.NoData, joinPath(ap, "noData")),
+		Name:        w.alertNameAt(a.Name, strictyaml.Join(ap, "name"), svc.Name, o.Name),
+		Labels:      w.labelsAt(a.Labels, strictyaml.Join(ap, "labels")),
+		Annotations: w.annotationsAt(a.Annotations, strictyaml.Join(ap, "annotations")),
+		Page:        w.convertSeverityV1(a.Page, strictyaml.Join(ap, "page"), Page),
+		Ticket:      w.convertSeverityV1(a.Ticket, strictyaml.Join(ap, "ticket"), Ticket),
+		NoData:      w.convertNoDataV1(a.NoData, strictyaml.Join(ap, "noData")),
 	}
 	var windowNodes []*yaml.Node
-	o.Alerting.Windows, windowNodes = w.windowsAt(a.Windows, joinPath(ap, "windows"), o.Period, periodOK)
+	o.Alerting.Windows, windowNodes = w.windowsAt(a.Windows, strictyaml.Join(ap, "windows"), o.Period, periodOK)
 	if periodOK {
-		w.periodFits(o.Period, a.Windows != nil && !isNull(w.resolve(a.Windows)), s.Period.Node, joinPath(p, "period"))
+		w.periodFits(o.Period, a.Windows != nil && !strictyaml.IsNull(w.Resolve(a.Windows)), s.Period.Node, strictyaml.Join(p, "period"))
 	}
 
 	if w.Errs > before {
@@ -321,8 +338,8 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bo
 	w.checkSafety(o, s, a, windowNodes)
 	w.checkObjective(o, objNodes{
 		slo: s.Node, objective: s.Objective.Node, period: s.Period.Node, alerting: a.Node,
-		windows: windowNodes, objectivePath: joinPath(p, "objective"), periodPath: joinPath(p, "period"),
-		windowPath: joinPath(ap, "windows"), alertingPath: ap,
+		windows: windowNodes, objectivePath: strictyaml.Join(p, "objective"), periodPath: strictyaml.Join(p, "period"),
+		windowPath: strictyaml.Join(ap, "windows"), alertingPath: ap,
 	})
 	return o, true
 }
@@ -339,14 +356,14 @@ func (w *walker) convertSeverityV1(s *severityV1, path string, name SeverityName
 func (w *walker) severityAt(name SeverityName, disabled bool, labels, annotations stringMap, path string) Severity {
 	return severityDefaults(Severity{
 		Disabled:    disabled,
-		Labels:      w.labelsAt(labels, joinPath(path, "labels")),
-		Annotations: w.annotationsAt(annotations, joinPath(path, "annotations")),
+		Labels:      w.labelsAt(labels, strictyaml.Join(path, "labels")),
+		Annotations: w.annotationsAt(annotations, strictyaml.Join(path, "annotations")),
 	}, name)
 }
 
 func (w *walker) convertSLIV1(s sloV1, path string) SLI {
 	if s.SLI == nil {
-		w.missing(s.Node, path, "required: one of events, latency or raw")
+		w.Missing(s.Node, path, "required: one of events, latency or raw")
 		return SLI{}
 	}
 	var kinds []string
@@ -361,66 +378,66 @@ func (w *walker) convertSLIV1(s sloV1, path string) SLI {
 	}
 	switch len(kinds) {
 	case 0:
-		w.missing(s.SLI.Node, path, "required: one of events, latency or raw")
+		w.Missing(s.SLI.Node, path, "required: one of events, latency or raw")
 		return SLI{}
 	case 1:
 	default:
-		w.errf(s.SLI.Node, path, "sets %s: an SLO has exactly one SLI kind; split it into one SLO per kind", strings.Join(kinds, " and "))
+		w.Errf(s.SLI.Node, path, "sets %s: an SLO has exactly one SLI kind; split it into one SLO per kind", strings.Join(kinds, " and "))
 		return SLI{}
 	}
 	switch {
 	case s.SLI.Events != nil:
-		e, p := s.SLI.Events, joinPath(path, "events")
-		bad := w.selectorAt(e.Bad, e.Node, joinPath(p, "bad"), `http_requests_total{code=~"5.."}`)
-		total := w.selectorAt(e.Total, e.Node, joinPath(p, "total"), `http_requests_total`)
-		w.distinctEvents(bad, total, e.Bad.Node, joinPath(p, "bad"))
+		e, p := s.SLI.Events, strictyaml.Join(path, "events")
+		bad := w.selectorAt(e.Bad, e.Node, strictyaml.Join(p, "bad"), `http_requests_total{code=~"5.."}`)
+		total := w.selectorAt(e.Total, e.Node, strictyaml.Join(p, "total"), `http_requests_total`)
+		w.distinctEvents(bad, total, e.Bad.Node, strictyaml.Join(p, "bad"))
 		return SLI{Events: &EventsSLI{Bad: bad, Total: total}}
 	case s.SLI.Latency != nil:
-		return SLI{Latency: w.convertLatencyV1(s.SLI.Latency, joinPath(path, "latency"))}
+		return SLI{Latency: w.convertLatencyV1(s.SLI.Latency, strictyaml.Join(path, "latency"))}
 	default:
-		r, p := s.SLI.Raw, joinPath(path, "raw")
-		return SLI{Raw: &RawSLI{ErrorRatio: w.templateAt(r.ErrorRatio, r.Node, joinPath(p, "errorRatio"), "the error ratio")}}
+		r, p := s.SLI.Raw, strictyaml.Join(path, "raw")
+		return SLI{Raw: &RawSLI{ErrorRatio: w.templateAt(r.ErrorRatio, r.Node, strictyaml.Join(p, "errorRatio"), "the error ratio")}}
 	}
 }
 
 func (w *walker) convertLatencyV1(l *latencyV1, path string) *LatencySLI {
 	out := &LatencySLI{Selector: map[string]string{}}
-	hp := joinPath(path, "histogram")
+	hp := strictyaml.Join(path, "histogram")
 	switch h := l.Histogram; {
 	case !h.set() || h.Value == "":
-		w.missing(l.Node, hp, "required: the histogram's metric name, like http_request_duration_seconds")
+		w.Missing(l.Node, hp, "required: the histogram's metric name, like http_request_duration_seconds")
 	case !isMetricName(h.Value):
-		w.errf(h.Node, hp, "%q is not a metric name: give the histogram's base name, like http_request_duration_seconds", h.Value)
+		w.Errf(h.Node, hp, "%q is not a metric name: give the histogram's base name, like http_request_duration_seconds", h.Value)
 	case hasHistogramSuffix(h.Value):
-		w.errf(h.Node, hp, "give the histogram's base name without the %s suffix: %s", histogramSuffix(h.Value), strings.TrimSuffix(h.Value, histogramSuffix(h.Value)))
+		w.Errf(h.Node, hp, "give the histogram's base name without the %s suffix: %s", histogramSuffix(h.Value), strings.TrimSuffix(h.Value, histogramSuffix(h.Value)))
 	default:
 		out.Histogram = h.Value
 	}
 	for _, e := range l.Selector.Entries {
-		kp := joinPath(joinPath(path, "selector"), e.Key.Value)
+		kp := strictyaml.Join(strictyaml.Join(path, "selector"), e.Key.Value)
 		switch e.Key.Value {
 		case "le":
-			w.errf(e.Key.Node, kp, "le is set by slokit from threshold: remove it from the selector")
+			w.Errf(e.Key.Node, kp, "le is set by slokit from threshold: remove it from the selector")
 			continue
 		case "__name__":
-			w.errf(e.Key.Node, kp, "the metric name comes from histogram: remove __name__ from the selector")
+			w.Errf(e.Key.Node, kp, "the metric name comes from histogram: remove __name__ from the selector")
 			continue
 		}
 		if !isLabelName(e.Key.Value) {
-			w.errf(e.Key.Node, kp, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", e.Key.Value)
+			w.Errf(e.Key.Node, kp, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", e.Key.Value)
 			continue
 		}
 		out.Selector[e.Key.Value] = e.Value.Value
 	}
 	th := l.Threshold
-	tp := joinPath(path, "threshold")
+	tp := strictyaml.Join(path, "threshold")
 	if th.set() && (th.Tag == "!!int" || th.Tag == "!!float") && th.Value != "0" {
-		w.errf(th.Node, tp, "%s is not a duration: write the threshold with a unit, like 100ms or 1s (it must equal one of the histogram's bucket boundaries)", th.Value)
+		w.Errf(th.Node, tp, "%s is not a duration: write the threshold with a unit, like 100ms or 1s (it must equal one of the histogram's bucket boundaries)", th.Value)
 		return out
 	}
 	out.Threshold, _ = w.durationAt(th, l.Node, tp, "100ms", 0)
 	out.Native = l.Native
-	out.Buckets = w.bucketsAt(l.Buckets, joinPath(path, "buckets"))
+	out.Buckets = w.bucketsAt(l.Buckets, strictyaml.Join(path, "buckets"))
 	return out
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -52,11 +53,11 @@ func suggestName(s string) string {
 // nameAt validates a slokit/v1 service or SLO name: required, [a-z0-9-]+.
 func (w *walker) nameAt(s scalar, parent *yaml.Node, path, what string) string {
 	if !s.set() || s.Value == "" {
-		w.missing(parent, path, "required: the %s name, lowercase letters, digits and '-'", what)
+		w.Missing(parent, path, "required: the %s name, lowercase letters, digits and '-'", what)
 		return ""
 	}
 	if !nameRE.MatchString(s.Value) {
-		w.errf(s.Node, path, "%q is not a valid %s name: use lowercase letters, digits and '-' only, like %q",
+		w.Errf(s.Node, path, "%q is not a valid %s name: use lowercase letters, digits and '-' only, like %q",
 			s.Value, what, suggestName(s.Value))
 	}
 	return s.Value
@@ -71,11 +72,11 @@ var importedNameRE = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9]
 // importedNameRE; otherwise kept as given.
 func (w *walker) looseNameAt(s scalar, parent *yaml.Node, path, what string) string {
 	if !s.set() || s.Value == "" {
-		w.missing(parent, path, "required: the %s name", what)
+		w.Missing(parent, path, "required: the %s name", what)
 		return ""
 	}
 	if !importedNameRE.MatchString(s.Value) {
-		w.errf(s.Node, path, "%q is not a valid %s name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, like %q",
+		w.Errf(s.Node, path, "%q is not a valid %s name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, like %q",
 			s.Value, what, suggestName(s.Value))
 		return ""
 	}
@@ -86,7 +87,7 @@ func (w *walker) looseNameAt(s scalar, parent *yaml.Node, path, what string) str
 // (0.999). ok is false after an error.
 func (w *walker) objectiveAt(s scalar, parent *yaml.Node, path string) (float64, bool) {
 	if !s.set() {
-		w.missing(parent, path, "required: the objective in percent, like 99.9")
+		w.Missing(parent, path, "required: the objective in percent, like 99.9")
 		return 0, false
 	}
 	text := strings.TrimSpace(s.Value)
@@ -95,38 +96,38 @@ func (w *walker) objectiveAt(s scalar, parent *yaml.Node, path string) (float64,
 	case "!!str":
 		switch {
 		case strings.Contains(text, ","):
-			w.errf(s.Node, path, "%q is not a number: use a decimal point, like %s",
+			w.Errf(s.Node, path, "%q is not a number: use a decimal point, like %s",
 				s.Value, strings.ReplaceAll(strings.TrimSuffix(text, "%"), ",", "."))
 			return 0, false
 		case strings.HasSuffix(text, "%"):
-			w.errf(s.Node, path, "%q: write the percentage without %%, like %s", s.Value, strings.TrimSpace(strings.TrimSuffix(text, "%")))
+			w.Errf(s.Node, path, "%q: write the percentage without %%, like %s", s.Value, strings.TrimSpace(strings.TrimSuffix(text, "%")))
 			return 0, false
 		}
 	default:
-		w.errf(s.Node, path, "must be a number in percent, like 99.9, got %s", kindName(s.Node))
+		w.Errf(s.Node, path, "must be a number in percent, like 99.9, got %s", strictyaml.KindName(s.Node))
 		return 0, false
 	}
 	var pct float64
 	if err := s.Node.Decode(&pct); err != nil {
 		f, perr := strconv.ParseFloat(text, 64)
 		if perr != nil {
-			w.errf(s.Node, path, "must be a number in percent, like 99.9, got %q", s.Value)
+			w.Errf(s.Node, path, "must be a number in percent, like 99.9, got %q", s.Value)
 			return 0, false
 		}
 		pct = f
 	}
 	switch {
 	case math.IsNaN(pct) || math.IsInf(pct, 0):
-		w.errf(s.Node, path, "must be a finite number in percent, like 99.9, got %s", s.Value)
+		w.Errf(s.Node, path, "must be a finite number in percent, like 99.9, got %s", s.Value)
 		return 0, false
 	case pct >= 100:
-		w.errf(s.Node, path, "must be below 100, got %s: an objective of 100%% leaves no error budget, so every burn rate divides by zero; use 99.99 or lower", s.Value)
+		w.Errf(s.Node, path, "must be below 100, got %s: an objective of 100%% leaves no error budget, so every burn rate divides by zero; use 99.99 or lower", s.Value)
 		return 0, false
 	case pct <= 0:
-		w.errf(s.Node, path, "must be above 0, got %s: objectives are percentages like 99.9", s.Value)
+		w.Errf(s.Node, path, "must be above 0, got %s: objectives are percentages like 99.9", s.Value)
 		return 0, false
 	case pct < 1:
-		w.warnf(s.Node, path, "objective %s means %s%%, not %s%%: objectives are percentages; did you mean %s?",
+		w.Warnf(s.Node, path, "objective %s means %s%%, not %s%%: objectives are percentages; did you mean %s?",
 			s.Value, s.Value, strconv.FormatFloat(pct*100, 'g', -1, 64), strconv.FormatFloat(pct*100, 'g', -1, 64))
 	}
 	return percentToRatio(pct), true
@@ -152,21 +153,21 @@ func (w *walker) durationAt(s scalar, parent *yaml.Node, path, example string, d
 		if def > 0 {
 			return def, true
 		}
-		w.missing(parent, path, "required: a duration like %s", example)
+		w.Missing(parent, path, "required: a duration like %s", example)
 		return 0, false
 	}
 	text := strings.TrimSpace(s.Value)
 	switch s.Tag {
 	case "!!int", "!!float":
 		if text == "0" {
-			w.errf(s.Node, path, "must be longer than 0, like %s", example)
+			w.Errf(s.Node, path, "must be longer than 0, like %s", example)
 		} else {
-			w.errf(s.Node, path, "%s has no unit: write a duration like %s (units ms, s, m, h, d, w, y)", s.Value, example)
+			w.Errf(s.Node, path, "%s has no unit: write a duration like %s (units ms, s, m, h, d, w, y)", s.Value, example)
 		}
 		return 0, false
 	case "!!str":
 	default:
-		w.errf(s.Node, path, "must be a duration like %s, got %s", example, kindName(s.Node))
+		w.Errf(s.Node, path, "must be a duration like %s, got %s", example, strictyaml.KindName(s.Node))
 		return 0, false
 	}
 	d, err := model.ParseDuration(text)
@@ -180,11 +181,11 @@ func (w *walker) durationAt(s scalar, parent *yaml.Node, path, example string, d
 		case strings.Contains(text, " "):
 			hint = ": write it without spaces"
 		}
-		w.errf(s.Node, path, "%q is not a duration like %s (units ms, s, m, h, d, w, y)%s", s.Value, example, hint)
+		w.Errf(s.Node, path, "%q is not a duration like %s (units ms, s, m, h, d, w, y)%s", s.Value, example, hint)
 		return 0, false
 	}
 	if d <= 0 {
-		w.errf(s.Node, path, "must be longer than 0, like %s", example)
+		w.Errf(s.Node, path, "must be longer than 0, like %s", example)
 		return 0, false
 	}
 	return time.Duration(d), true
@@ -195,24 +196,24 @@ func (w *walker) durationAt(s scalar, parent *yaml.Node, path, example string, d
 func (w *walker) labelsAt(m stringMap, path string) map[string]string {
 	out := map[string]string{}
 	for _, e := range m.Entries {
-		kp := joinPath(path, e.Key.Value)
+		kp := strictyaml.Join(path, e.Key.Value)
 		switch {
 		case !model.LegacyValidation.IsValidLabelName(e.Key.Value):
-			w.errf(e.Key.Node, kp, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", e.Key.Value)
+			w.Errf(e.Key.Node, kp, "%q is not a valid label name: use letters, digits and '_', not starting with a digit", e.Key.Value)
 			continue
 		case strings.HasPrefix(e.Key.Value, "__"):
-			w.errf(e.Key.Node, kp, "label names starting with __ are reserved for Prometheus")
+			w.Errf(e.Key.Node, kp, "label names starting with __ are reserved for Prometheus")
 			continue
 		case strings.HasPrefix(e.Key.Value, "slokit_"):
-			w.errf(e.Key.Node, kp, "label names starting with slokit_ are reserved for the labels slokit sets itself (%s, %s, %s): choose another name", LabelService, LabelSLO, LabelWindow)
+			w.Errf(e.Key.Node, kp, "label names starting with slokit_ are reserved for the labels slokit sets itself (%s, %s, %s): choose another name", LabelService, LabelSLO, LabelWindow)
 			continue
 		case e.Value.Value == "":
-			w.errf(e.Value.Node, kp, "empty label value: Prometheus drops empty labels; give a value or remove the label")
+			w.Errf(e.Value.Node, kp, "empty label value: Prometheus drops empty labels; give a value or remove the label")
 			continue
 		}
 		// Every label ends up on alerts, whose label values Prometheus expands as templates.
 		if err := checkAlertTemplate(e.Value.Value); err != nil {
-			w.errf(e.Value.Node, kp, "invalid alert template: %v", err)
+			w.Errf(e.Value.Node, kp, "invalid alert template: %v", err)
 			continue
 		}
 		out[e.Key.Value] = e.Value.Value
@@ -226,11 +227,11 @@ func (w *walker) annotationsAt(m stringMap, path string) map[string]string {
 	out := map[string]string{}
 	for _, e := range m.Entries {
 		if !model.LegacyValidation.IsValidLabelName(e.Key.Value) {
-			w.errf(e.Key.Node, joinPath(path, e.Key.Value), "%q is not a valid annotation name: use letters, digits and '_', not starting with a digit", e.Key.Value)
+			w.Errf(e.Key.Node, strictyaml.Join(path, e.Key.Value), "%q is not a valid annotation name: use letters, digits and '_', not starting with a digit", e.Key.Value)
 			continue
 		}
 		if err := checkAlertTemplate(e.Value.Value); err != nil {
-			w.errf(e.Value.Node, joinPath(path, e.Key.Value), "invalid alert template: %v", err)
+			w.Errf(e.Value.Node, strictyaml.Join(path, e.Key.Value), "invalid alert template: %v", err)
 			continue
 		}
 		out[e.Key.Value] = e.Value.Value
@@ -302,11 +303,11 @@ func describeExpr(e parser.Expr) string {
 // selectorAt validates a plain PromQL series selector (no functions, ranges, offsets).
 func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) string {
 	if !s.set() || strings.TrimSpace(s.Value) == "" {
-		w.missing(parent, path, "required: a series selector like %s", example)
+		w.Missing(parent, path, "required: a series selector like %s", example)
 		return ""
 	}
 	if s.Tag != "!!str" {
-		w.errf(s.Node, path, "must be a series selector like %s, got %s", example, kindName(s.Node))
+		w.Errf(s.Node, path, "must be a series selector like %s, got %s", example, strictyaml.KindName(s.Node))
 		return ""
 	}
 	text := strings.TrimSpace(s.Value)
@@ -317,11 +318,11 @@ func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) s
 	}
 	vs, ok := expr.(*parser.VectorSelector)
 	if !ok {
-		w.errf(s.Node, path, "must be a plain series selector like %s, got %s; slokit builds the rate() itself (use sli.raw for a full expression)", example, describeExpr(expr))
+		w.Errf(s.Node, path, "must be a plain series selector like %s, got %s; slokit builds the rate() itself (use sli.raw for a full expression)", example, describeExpr(expr))
 		return ""
 	}
 	if vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
-		w.errf(s.Node, path, "offset and @ modifiers are not allowed in a selector")
+		w.Errf(s.Node, path, "offset and @ modifiers are not allowed in a selector")
 		return ""
 	}
 	// The parser's rendering, not the user's text: a trailing "# comment" would swallow
@@ -336,7 +337,7 @@ func (w *walker) selectorAt(s scalar, parent *yaml.Node, path, example string) s
 func (w *walker) promqlError(n *yaml.Node, path string, err error) {
 	var perrs parser.ParseErrors
 	if !errors.As(err, &perrs) || len(perrs) == 0 || strings.Contains(n.Value, "\n") {
-		w.errf(n, path, "invalid PromQL: %v", err)
+		w.Errf(n, path, "invalid PromQL: %v", err)
 		return
 	}
 	pe := perrs[0]
@@ -356,12 +357,12 @@ func (w *walker) promqlError(n *yaml.Node, path string, err error) {
 		}
 	}
 	if shift < 0 || start < 0 || start > len(n.Value) {
-		w.errf(n, path, "invalid PromQL: %v", err)
+		w.Errf(n, path, "invalid PromQL: %v", err)
 		return
 	}
 	at := *n
 	at.Column = n.Column + shift + utf8.RuneCountInString(n.Value[:start])
-	w.errf(&at, path, "invalid PromQL: %v", pe.Err)
+	w.Errf(&at, path, "invalid PromQL: %v", pe.Err)
 }
 
 // isPlainASCII reports whether s holds printable ASCII only, so that a double-quoted
@@ -379,7 +380,7 @@ func isPlainASCII(s string) bool {
 // ratio would be 1 whenever there is traffic, and every tier would fire.
 func (w *walker) distinctEvents(bad, total string, n *yaml.Node, path string) {
 	if bad != "" && bad == total {
-		w.errf(n, path, "selects the same series as total, so every event would count as bad: add the matcher that singles out bad events, like code=~\"5..\"")
+		w.Errf(n, path, "selects the same series as total, so every event would count as bad: add the matcher that singles out bad events, like code=~\"5..\"")
 	}
 }
 
@@ -401,41 +402,41 @@ func (w *walker) templateAt(s scalar, parent *yaml.Node, path, what string) stri
 // parsed once; only an invalid one is parsed again, with a 5m window, for the message.
 func (w *walker) templateExprAt(s scalar, parent *yaml.Node, path, what string) (string, parser.Expr) {
 	if !s.set() || strings.TrimSpace(s.Value) == "" {
-		w.missing(parent, path, "required: %s in PromQL using {{.window}}, like sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))", what)
+		w.Missing(parent, path, "required: %s in PromQL using {{.window}}, like sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))", what)
 		return "", nil
 	}
 	if s.Tag != "!!str" {
-		w.errf(s.Node, path, "must be a PromQL expression, got %s", kindName(s.Node))
+		w.Errf(s.Node, path, "must be a PromQL expression, got %s", strictyaml.KindName(s.Node))
 		return "", nil
 	}
 	t := windowPlaceholder.ReplaceAllString(strings.TrimSpace(s.Value), WindowPlaceholder)
 	if !strings.Contains(t, WindowPlaceholder) {
-		w.errf(s.Node, path, "must use {{.window}} as the range of its selectors, like rate(x[{{.window}}]), so that every alert window gets its own value")
+		w.Errf(s.Node, path, "must use {{.window}} as the range of its selectors, like rate(x[{{.window}}]), so that every alert window gets its own value")
 		return "", nil
 	}
 	rendered := strings.ReplaceAll(t, WindowPlaceholder, "5m")
 	if strings.Contains(rendered, "{{") {
-		w.errf(s.Node, path, "only the {{.window}} placeholder is supported")
+		w.Errf(s.Node, path, "only the {{.window}} placeholder is supported")
 		return "", nil
 	}
 	expr, err := w.promql().ParseExpr(strings.ReplaceAll(t, WindowPlaceholder, windowSentinel))
 	if err != nil {
 		if _, err5m := w.promql().ParseExpr(rendered); err5m != nil {
-			w.errf(s.Node, path, "invalid PromQL (with {{.window}} = 5m): %v", err5m)
+			w.Errf(s.Node, path, "invalid PromQL (with {{.window}} = 5m): %v", err5m)
 			return "", nil
 		}
-		w.errf(s.Node, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
+		w.Errf(s.Node, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
 		return "", nil
 	}
 	if typ := expr.Type(); typ != parser.ValueTypeVector && typ != parser.ValueTypeScalar {
-		w.errf(s.Node, path, "must evaluate to an instant vector, got a %s", typ)
+		w.Errf(s.Node, path, "must evaluate to an instant vector, got a %s", typ)
 		return "", nil
 	}
 	printed := expr.String()
 	if strings.Count(printed, windowSentinel) == strings.Count(t, WindowPlaceholder) && windowRanges(expr) == strings.Count(t, WindowPlaceholder) {
 		return strings.ReplaceAll(printed, windowSentinel, WindowPlaceholder), expr
 	}
-	w.errf(s.Node, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
+	w.Errf(s.Node, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
 	return "", nil
 }
 
@@ -476,7 +477,7 @@ func (w *walker) alertNameAt(s scalar, path, service, slo string) string {
 		bad = bad || unicode.IsControl(r)
 	}
 	if bad {
-		w.errf(s.Node, path, "%q is not a valid alert name: no control characters or surrounding spaces, like %q",
+		w.Errf(s.Node, path, "%q is not a valid alert name: no control characters or surrounding spaces, like %q",
 			s.Value, DefaultAlertName(s.Value, ""))
 	}
 	return s.Value
@@ -512,59 +513,59 @@ func formatDuration(d time.Duration) string {
 // windowsAt reads an alerting.windows override: a non-empty list of tiers.
 func (w *walker) windowsAt(n *yaml.Node, path string, period time.Duration, periodOK bool) ([]Window, []*yaml.Node) {
 	items, listNode := w.seqAt(n, path)
-	if listNode == nil || isNull(listNode) {
+	if listNode == nil || strictyaml.IsNull(listNode) {
 		return nil, nil
 	}
 	if listNode.Kind == yaml.SequenceNode && len(items) == 0 {
-		w.errf(listNode, path, "must list at least one window; remove it to use the default tiers")
+		w.Errf(listNode, path, "must list at least one window; remove it to use the default tiers")
 		return nil, nil
 	}
 	var out []Window
 	var nodes []*yaml.Node
 	seen := map[Window]int{}
 	for i, item := range items {
-		ip := indexPath(path, i)
-		f, ok := w.fields(item, ip, "severity", "long", "short", "burnRate")
+		ip := strictyaml.Index(path, i)
+		f, ok := w.Fields(item, ip, "severity", "long", "short", "burnRate")
 		if !ok {
 			continue
 		}
-		item = w.resolve(item)
+		item = w.Resolve(item)
 		var win Window
 		good := true
-		sev := w.scalarAt(f["severity"], joinPath(ip, "severity"))
+		sev := w.scalarAt(f["severity"], strictyaml.Join(ip, "severity"))
 		switch {
 		case !sev.set():
-			w.missing(item, joinPath(ip, "severity"), "required: page or ticket")
+			w.Missing(item, strictyaml.Join(ip, "severity"), "required: page or ticket")
 			good = false
 		case sev.Value != string(Page) && sev.Value != string(Ticket):
-			w.errf(sev.Node, joinPath(ip, "severity"), "must be page or ticket, got %q", sev.Value)
+			w.Errf(sev.Node, strictyaml.Join(ip, "severity"), "must be page or ticket, got %q", sev.Value)
 			good = false
 		default:
 			win.Severity = SeverityName(sev.Value)
 		}
-		long, okL := w.durationAt(w.scalarAt(f["long"], joinPath(ip, "long")), item, joinPath(ip, "long"), "1h", 0)
-		short, okS := w.durationAt(w.scalarAt(f["short"], joinPath(ip, "short")), item, joinPath(ip, "short"), "5m", 0)
+		long, okL := w.durationAt(w.scalarAt(f["long"], strictyaml.Join(ip, "long")), item, strictyaml.Join(ip, "long"), "1h", 0)
+		short, okS := w.durationAt(w.scalarAt(f["short"], strictyaml.Join(ip, "short")), item, strictyaml.Join(ip, "short"), "5m", 0)
 		good = good && okL && okS
 		if okL && okS && short >= long {
-			w.errf(w.resolve(f["short"]), joinPath(ip, "short"), "must be shorter than long (%s): the short window only confirms that the burn is still going on; the Workbook uses long/12", FormatWindow(long))
+			w.Errf(w.Resolve(f["short"]), strictyaml.Join(ip, "short"), "must be shorter than long (%s): the short window only confirms that the burn is still going on; the Workbook uses long/12", FormatWindow(long))
 			good = false
 		}
 		if okL && periodOK && long > period {
-			w.errf(w.resolve(f["long"]), joinPath(ip, "long"), "%s is longer than the period (%s): a window cannot exceed the period it spends", FormatWindow(long), FormatWindow(period))
+			w.Errf(w.Resolve(f["long"]), strictyaml.Join(ip, "long"), "%s is longer than the period (%s): a window cannot exceed the period it spends", FormatWindow(long), FormatWindow(period))
 			good = false
 		}
-		br := w.scalarAt(f["burnRate"], joinPath(ip, "burnRate"))
+		br := w.scalarAt(f["burnRate"], strictyaml.Join(ip, "burnRate"))
 		switch {
 		case !br.set():
-			w.missing(item, joinPath(ip, "burnRate"), "required: the burn-rate threshold, like 14.4")
+			w.Missing(item, strictyaml.Join(ip, "burnRate"), "required: the burn-rate threshold, like 14.4")
 			good = false
 		case br.Tag != "!!int" && br.Tag != "!!float":
-			w.errf(br.Node, joinPath(ip, "burnRate"), "must be a number like 14.4, got %s", kindName(br.Node))
+			w.Errf(br.Node, strictyaml.Join(ip, "burnRate"), "must be a number like 14.4, got %s", strictyaml.KindName(br.Node))
 			good = false
 		default:
 			var rate float64
 			if err := br.Node.Decode(&rate); err != nil || math.IsNaN(rate) || math.IsInf(rate, 0) || rate <= 0 {
-				w.errf(br.Node, joinPath(ip, "burnRate"), "must be a number above 0, like 14.4, got %s", br.Value)
+				w.Errf(br.Node, strictyaml.Join(ip, "burnRate"), "must be a number above 0, like 14.4, got %s", br.Value)
 				good = false
 			}
 			win.BurnRate = rate
@@ -574,7 +575,7 @@ func (w *walker) windowsAt(n *yaml.Node, path string, period time.Duration, peri
 		}
 		win.Long, win.Short = long, short
 		if j, dup := seen[win]; dup {
-			w.errf(item, ip, "same tier as windows[%d]: remove one", j)
+			w.Errf(item, ip, "same tier as windows[%d]: remove one", j)
 			continue
 		}
 		seen[win] = i
@@ -595,11 +596,11 @@ const (
 func (w *walker) periodFits(period time.Duration, overridden bool, n *yaml.Node, path string) bool {
 	switch {
 	case period < MinPeriod:
-		w.errf(n, path, "%s is too short for an SLO period: use at least %s (30d or 28d in production)", FormatWindow(period), FormatWindow(MinPeriod))
+		w.Errf(n, path, "%s is too short for an SLO period: use at least %s (30d or 28d in production)", FormatWindow(period), FormatWindow(MinPeriod))
 		return false
 	case period < MinDefaultTiersPeriod && !overridden:
 		fast := DefaultWindows(period)[0]
-		w.errf(n, path, "%s is too short for the default alert tiers (the fast page would use %s and %s windows): use a period of at least %s, or %s",
+		w.Errf(n, path, "%s is too short for the default alert tiers (the fast page would use %s and %s windows): use a period of at least %s, or %s",
 			FormatWindow(period), FormatWindow(fast.Long), FormatWindow(fast.Short), FormatWindow(MinDefaultTiersPeriod), w.windowsHint("set the tiers"))
 		return false
 	}

@@ -1,8 +1,6 @@
 package slo
 
 import (
-	"slices"
-
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
@@ -55,49 +53,6 @@ func withOrigins(s *Service, name string, o map[string]Origin) {
 
 func newWalker(file string, size int) *walker { return &walker{Decoder: strictyaml.New(file, size)} }
 
-// errf records an error at node n (nil: no position).
-func (w *walker) errf(n *yaml.Node, path, format string, args ...any) {
-	w.Errf(n, path, format, args...)
-}
-
-// missing records a "required" error at path unless an error was already recorded
-// there (a value of the wrong kind is reported once, not also as missing).
-func (w *walker) missing(n *yaml.Node, path, format string, args ...any) {
-	w.Missing(n, path, format, args...)
-}
-
-// warnf records a warning at node n.
-func (w *walker) warnf(n *yaml.Node, path, format string, args ...any) {
-	w.Warnf(n, path, format, args...)
-}
-
-// failed reports whether any error (not warning) was recorded.
-func (w *walker) failed() bool { return w.Failed() }
-
-// resolve follows aliases and charges the node budget; nil once the budget is spent.
-func (w *walker) resolve(n *yaml.Node) *yaml.Node { return w.Resolve(n) }
-
-// joinPath appends a field name to a path.
-func joinPath(path, field string) string { return strictyaml.Join(path, field) }
-
-// indexPath appends a list index to a path.
-func indexPath(path string, i int) string { return strictyaml.Index(path, i) }
-
-// isNull reports whether n is absent or an explicit YAML null (`key:`, `~`, `null`).
-func isNull(n *yaml.Node) bool { return strictyaml.IsNull(n) }
-
-func kindName(n *yaml.Node) string { return strictyaml.KindName(n) }
-
-// fields checks that n is a mapping whose keys are all in known (strictyaml.Fields).
-func (w *walker) fields(n *yaml.Node, path string, known ...string) (map[string]*yaml.Node, bool) {
-	return w.Fields(n, path, known...)
-}
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
-
-// unknownField phrases an unknown-field error with the closest known name as a hint.
-func unknownField(got string, known []string) string { return strictyaml.UnknownField(got, known) }
-
 // scalar is a YAML scalar kept with its node for positions. Node is nil when the field
 // is absent or null.
 type scalar struct {
@@ -111,12 +66,12 @@ func (s scalar) set() bool { return s.Node != nil }
 // scalarAt reads n as a scalar; a null or absent node gives the zero scalar. A mapping
 // or list is an error.
 func (w *walker) scalarAt(n *yaml.Node, path string) scalar {
-	n = w.resolve(n)
-	if isNull(n) {
+	n = w.Resolve(n)
+	if strictyaml.IsNull(n) {
 		return scalar{}
 	}
 	if n.Kind != yaml.ScalarNode {
-		w.errf(n, path, "must be a single value, got %s", kindName(n))
+		w.Errf(n, path, "must be a single value, got %s", strictyaml.KindName(n))
 		return scalar{}
 	}
 	return scalar{Value: n.Value, Tag: n.Tag, Node: n}
@@ -129,7 +84,7 @@ func (w *walker) boolAt(n *yaml.Node, path string) (bool, *yaml.Node) {
 		return false, nil
 	}
 	if s.Tag != "!!bool" {
-		w.errf(s.Node, path, "must be true or false, got %s", kindName(s.Node))
+		w.Errf(s.Node, path, "must be true or false, got %s", strictyaml.KindName(s.Node))
 		return false, s.Node
 	}
 	return s.Value == "true" || s.Value == "True" || s.Value == "TRUE", s.Node
@@ -137,12 +92,12 @@ func (w *walker) boolAt(n *yaml.Node, path string) (bool, *yaml.Node) {
 
 // seqAt reads an optional list; null gives nil.
 func (w *walker) seqAt(n *yaml.Node, path string) ([]*yaml.Node, *yaml.Node) {
-	n = w.resolve(n)
-	if isNull(n) {
+	n = w.Resolve(n)
+	if strictyaml.IsNull(n) {
 		return nil, n
 	}
 	if n.Kind != yaml.SequenceNode {
-		w.errf(n, path, "must be a list, got %s", kindName(n))
+		w.Errf(n, path, "must be a list, got %s", strictyaml.KindName(n))
 		return nil, n
 	}
 	return n.Content, n
@@ -161,37 +116,37 @@ type stringEntry struct {
 
 // stringMapAt reads an optional mapping of string to string.
 func (w *walker) stringMapAt(n *yaml.Node, path string) stringMap {
-	n = w.resolve(n)
-	if isNull(n) {
+	n = w.Resolve(n)
+	if strictyaml.IsNull(n) {
 		return stringMap{}
 	}
 	if n.Kind != yaml.MappingNode {
-		w.errf(n, path, "must be a mapping of names to values, got %s", kindName(n))
+		w.Errf(n, path, "must be a mapping of names to values, got %s", strictyaml.KindName(n))
 		return stringMap{}
 	}
 	out := stringMap{Node: n}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := w.resolve(n.Content[i])
+		k := w.Resolve(n.Content[i])
 		if k == nil {
 			break
 		}
 		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
-			w.errf(k, path, "keys must be plain names, got %s", kindName(k))
+			w.Errf(k, path, "keys must be plain names, got %s", strictyaml.KindName(k))
 			continue
 		}
-		kp := joinPath(path, k.Value)
+		kp := strictyaml.Join(path, k.Value)
 		if seen[k.Value] {
-			w.errf(k, kp, "given twice: keep one")
+			w.Errf(k, kp, "given twice: keep one")
 			continue
 		}
 		seen[k.Value] = true
-		v := w.resolve(n.Content[i+1])
+		v := w.Resolve(n.Content[i+1])
 		if v == nil {
 			break
 		}
 		if v.Kind != yaml.ScalarNode {
-			w.errf(v, kp, "must be a string, got %s", kindName(v))
+			w.Errf(v, kp, "must be a string, got %s", strictyaml.KindName(v))
 			continue
 		}
 		val := v.Value

@@ -3,6 +3,7 @@ package slo
 import (
 	"time"
 
+	"github.com/slokit/slokit/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,12 +42,12 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		active++
 		node, path := objNode, at.objectivePath
 		if override && i < len(at.windows) {
-			node, path = at.windows[i], indexPath(at.windowPath, i)
+			node, path = at.windows[i], strictyaml.Index(at.windowPath, i)
 		}
 		if o.Threshold(win) >= 1 {
 			// A tier fires only when the error ratio exceeds B·b; a ratio cannot exceed 1.
 			// Over L, a total outage spends L/(b·P) of the budget; the tier needs B·L/P.
-			w.warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed (a %s outage spends %s%% of the %s budget, the tier needs %s%%); raise the objective or %s",
+			w.Warnf(node, path, "the %s can never fire: at %s%% even a total outage burns the budget only %s× as fast as allowed (a %s outage spends %s%% of the %s budget, the tier needs %s%%); raise the objective or %s",
 				describeWindow(win), pct, formatFloat(roundTo(1/budget, 3)),
 				FormatWindow(win.Long), formatFloat(roundTo(100*float64(win.Long)/(budget*float64(o.Period)), 2)),
 				FormatWindow(o.Period), formatFloat(roundTo(100*o.BudgetAtFire(win), 2)),
@@ -58,11 +59,11 @@ func (w *walker) checkObjective(o Objective, at objNodes) {
 		if node == nil {
 			node = at.slo
 		}
-		w.warnf(node, at.alertingPath, "no alert tier is left enabled: this SLO will have recording rules but no alerts")
+		w.Warnf(node, at.alertingPath, "no alert tier is left enabled: this SLO will have recording rules but no alerts")
 	}
 	w.warnSingleFailure(o, objNode, at.objectivePath)
 	if outage := time.Duration(budget * float64(o.Period)); outage < MinOutageBudget {
-		w.warnf(objNode, at.objectivePath, "a total outage spends the whole %s error budget of %s%% in %s, before scrape and rule-evaluation delays let any alert reach someone; consider a lower objective or a longer period",
+		w.Warnf(objNode, at.objectivePath, "a total outage spends the whole %s error budget of %s%% in %s, before scrape and rule-evaluation delays let any alert reach someone; consider a lower objective or a longer period",
 			FormatWindow(o.Period), pct, formatDuration(outage))
 	}
 }
@@ -95,7 +96,7 @@ func (w *walker) warnSingleFailure(o Objective, n *yaml.Node, path string) {
 	if rate <= SingleFailureRate {
 		return
 	}
-	w.warnf(n, path, "a single failed event fires the %s unless the SLI sees more than %s events/s (%s in its %s short window); at %s%% a low-traffic service pages on every failure, so make sure the traffic is there or lower the objective",
+	w.Warnf(n, path, "a single failed event fires the %s unless the SLI sees more than %s events/s (%s in its %s short window); at %s%% a low-traffic service pages on every failure, so make sure the traffic is there or lower the objective",
 		describeWindow(*fastest), formatFloat(roundTo(rate, 1)), formatFloat(roundTo(events, 0)), FormatWindow(fastest.Short), o.ObjectivePercent())
 }
 

@@ -103,9 +103,10 @@ func (o Objective) LongEvaluation() time.Duration {
 
 // LongGroupLag is what evaluating o's long rules and ticket alert in their own group adds
 // to their detection and reset: one LongEvaluation, or nothing when it equals the
-// evaluation interval (then one group holds every rule).
+// evaluation interval (then one group holds every rule) and for a global objective (one
+// group per SLO on Thanos Ruler).
 func (o Objective) LongGroupLag() time.Duration {
-	if l := o.LongEvaluation(); l > o.Evaluation() {
+	if l := o.LongEvaluation(); l > o.Evaluation() && !o.IsGlobal() {
 		return l
 	}
 	return 0

@@ -272,18 +272,15 @@ func (c *Control) delete(w http.ResponseWriter, r *http.Request) {
 	defer c.mu.Unlock()
 	removed := c.run != "" && (run == "" || run == c.run)
 	if removed {
-		c.clearLocked("removed by " + cmpOr(run, "an unqualified DELETE"))
+		by := "an unqualified DELETE"
+		if run != "" {
+			by = "run " + run
+		}
+		c.clearLocked("removed by " + by)
 	}
 	st := c.statusLocked()
 	st.Removed = removed
 	c.reply(w, http.StatusOK, st)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return "run " + s
 }
 
 // Close removes any fault; the proxy keeps forwarding.

@@ -1,4 +1,5 @@
-// Package archtest holds the test that enforces the import rules of docs/architecture.md:
-// which slokit package may import which, and which packages must never pull in the
-// Kubernetes or tracing stacks. It has no non-test code.
+// Package archtest holds the tests that enforce the rules of docs/architecture.md:
+// which slokit package may import which, which packages must never pull in the
+// Kubernetes or tracing stacks, and that no function in non-test code exceeds 80
+// lines. It has no non-test code.
 package archtest

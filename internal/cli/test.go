@@ -10,10 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/slokit/slokit/internal/backtest"
+	ui "github.com/slokit/slokit/internal/serve"
+	"github.com/slokit/slokit/internal/store"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -27,6 +31,8 @@ type testFlags struct {
 	workers   int
 	engine    string
 	rules     string
+	prom      string
+	store     string
 }
 
 func newTestCmd(e *env) *cobra.Command {
@@ -43,7 +49,8 @@ reset time and the error budget spent at detection, beside the SRE Workbook's pr
 its tolerance (scrape and evaluation intervals plus the window's known lag); "SILENT" a
 must-fire alert that did not fire, with the reason found (events lost in a scrape gap,
 too few samples in a window, bucket missing, series absent). Precision and recall are
-computed over the expectations.
+computed over the expectations. Latency SLIs replay their declared latency.buckets (else
+the client default layout), or with --prometheus the layout the live histogram has.
 
 Without --scenario every built-in scenario runs:
 ` + wrapNames(backtest.BuiltinNames(), 5) + `
@@ -51,11 +58,15 @@ Without --scenario every built-in scenario runs:
 spec files or directories (every .yaml/.yml under them). Jobs run in parallel on every
 core; a progress bar shows on a terminal.
 
+--store DATABASE records each SLO's result in the game-day store, where 'slokit serve'
+shows it as the SLO's last backtest ("default" is the store serve reads by default).
+
 Exits 4 when an expectation fails, 3 when an input file is invalid.`,
 		Example: `  slokit test -f examples/shortlink.yaml
   slokit test -f examples/shortlink.yaml --scenario total-outage --scenario burn-0.9x -o json
   slokit test -f slos/ -o junit > backtest.xml
-  slokit test -f slos.yaml --scenario incidents.yaml`,
+  slokit test -f slos.yaml --scenario incidents.yaml
+  slokit test -f slos/ --store default      # 'slokit serve' shows each SLO's result`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.files = append(f.files, args...) // a shell glob's expansion: -f slos/*.yaml
 			return runTest(cmd.Context(), e, f)
@@ -69,7 +80,9 @@ Exits 4 when an expectation fails, 3 when an input file is invalid.`,
 	fl.DurationVar(&f.interval, "eval-interval", 30*time.Second, "rule evaluation interval of the replay")
 	fl.DurationVar(&f.scrape, "scrape-interval", 0, "scrape interval of scenarios that set none (default: the evaluation interval)")
 	fl.StringVar(&f.rules, "rules", "", "replay this Prometheus rule `FILE` (or PrometheusRule manifest: Sloth's, Pyrra's, yours) instead of slokit's generated rules; -f still names the SLOs whose series the scenarios synthesize")
+	fl.StringVar(&f.prom, "prometheus", "", "read each latency SLI's bucket layout from the Prometheus at `URL` (its _bucket series' le values now) and replay that instead of the declared one")
 	fl.IntVar(&f.workers, "parallel", 0, "replays run at once (default: the number of cores)")
+	fl.StringVar(&f.store, "store", "", "record each SLO's result in this SQLite `DATABASE` for 'slokit serve' (default: not recorded; \"default\": $XDG_STATE_HOME/slokit/gamedays.db, the one serve reads)")
 	fl.StringVar(&f.engine, "engine", backtest.EngineFast, "fast (rule shapes it knows evaluated by slokit's evaluator, proven equal to PromQL; others by PromQL) or promql (every rule by the Prometheus engine)")
 	return cmd
 }
@@ -123,6 +136,9 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	if err := sdiags.Err(); err != nil {
 		return err
 	}
+	if err := useLiveBuckets(ctx, e, f.prom, services); err != nil {
+		return err
+	}
 	sel := backtest.Selection{Builtins: builtins, Scenarios: user, SLOs: f.slos}
 	if f.rules != "" {
 		if sel.Rules, err = backtest.LoadRules(f.rules); err != nil {
@@ -145,15 +161,41 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	}
 	// Replays allocate much short-lived memory: trade heap for less GC (-17% CPU).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	began := time.Now()
 	results, err := backtest.RunAll(ctx, jobs, opts, f.workers, newTestProgress(e.stderr))
 	if err != nil {
 		return err
+	}
+	if f.store != "" {
+		recordBacktests(ctx, e, f.store, results, notices, began)
 	}
 	if err := writeResults(e.stdout, f.output, results); err != nil {
 		return err
 	}
 	if s := backtest.Summarize(results); len(s.Violations) > 0 {
 		return &CodeError{Code: ExitVerdict, Err: fmt.Errorf("%d expectation(s) failed:\n  %s", len(s.Violations), strings.Join(s.Violations, "\n  "))}
+	}
+	return nil
+}
+
+// useLiveBuckets replaces the declared latency bucket layouts with the live ones when
+// --prometheus is set.
+func useLiveBuckets(ctx context.Context, e *env, url string, services []*slo.Service) error {
+	if url == "" {
+		return nil
+	}
+	cl, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		return &usageError{fmt.Errorf("--prometheus %s: %w", url, err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	notices, err := backtest.UseLiveBuckets(ctx, v1.NewAPI(cl), services)
+	if err != nil {
+		return fmt.Errorf("--prometheus %s: %w", url, err)
+	}
+	for _, n := range notices {
+		fmt.Fprintln(e.stderr, n)
 	}
 	return nil
 }
@@ -192,4 +234,45 @@ func newTestProgress(w io.Writer) backtest.Progress {
 			fmt.Fprintf(w, "[%d/%d] %d%% of the replays done in %s\n", done, total, done*100/total, time.Since(start).Round(time.Second))
 		}
 	}
+}
+
+// recordBacktests stores each SLO's results (--store). A store that cannot be written
+// is reported on stderr and does not change the exit code: the verdict stands.
+func recordBacktests(ctx context.Context, e *env, flag string, results []backtest.Result, notices []string, began time.Time) {
+	path := flag
+	if flag == "default" {
+		var err error
+		if path, err = store.DefaultPath(); err != nil {
+			fmt.Fprintf(e.stderr, "warning: backtest not recorded: %v\n", err)
+			return
+		}
+	}
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "warning: backtest not recorded: %v\n", err)
+		return
+	}
+	defer s.Close()
+	took := time.Since(began)
+	var order []string
+	bySLO := map[string][]backtest.Result{}
+	for _, r := range results {
+		k := r.Service + "/" + r.SLO
+		if _, ok := bySLO[k]; !ok {
+			order = append(order, k)
+		}
+		bySLO[k] = append(bySLO[k], r)
+	}
+	for _, k := range order {
+		rs := bySLO[k]
+		rec, err := ui.BacktestRecord(rs[0].Service, rs[0].SLO, rs, notices, began, took, "slokit test")
+		if err == nil {
+			_, err = s.RecordBacktest(ctx, rec)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "warning: backtest of %s not recorded: %v\n", k, err)
+			return
+		}
+	}
+	fmt.Fprintf(e.stderr, "backtests of %d SLO(s) recorded in %s (slokit serve --store %s shows them)\n", len(order), path, path)
 }

@@ -203,27 +203,49 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		}
 	}()
 
-	// The service.
-	s.store, err = os.MkdirTemp("", "slokit-demo-store-")
-	if err != nil {
-		return s, fmt.Errorf("demo: store directory: %w", err)
+	if err := s.startService(rctx); err != nil {
+		return s, err
 	}
-	lc, err := s.startDependency(rctx)
+	if err := s.startEdge(); err != nil {
+		return s, err
+	}
+	rf, err := rulesOf(sc.spec, cfg.ScrapeInterval)
 	if err != nil {
 		return s, err
 	}
+	if err := s.startLab(rctx, rf); err != nil {
+		return s, err
+	}
+	if err := s.writeFiles(rf); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// startService starts the shortlink service, its store in a temporary directory,
+// behind the linkcheck dependency of the breaker scenarios.
+func (s *Stack) startService(rctx context.Context) error {
+	var err error
+	s.store, err = os.MkdirTemp("", "slokit-demo-store-")
+	if err != nil {
+		return fmt.Errorf("demo: store directory: %w", err)
+	}
+	lc, err := s.startDependency(rctx)
+	if err != nil {
+		return err
+	}
 	s.svc, err = shortlink.New(shortlink.Config{DBPath: filepath.Join(s.store, "links.db"),
-		ServiceName: BackendService, Logger: cfg.Log.With("component", "shortlink"),
+		ServiceName: BackendService, Logger: s.cfg.Log.With("component", "shortlink"),
 		ShutdownTimeout: 5 * time.Second, LinkCheck: lc,
 		// No Go collector: the lab's OpenMetrics parser rejects go_memstats_alloc_bytes
 		// after go_memstats_alloc_bytes_total, and the demo needs only the SLI series.
 		Registry: prometheus.NewRegistry()})
 	if err != nil {
-		return s, fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo: %w", err)
 	}
 	sl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return s, fmt.Errorf("demo: service listener: %w", err)
+		return fmt.Errorf("demo: service listener: %w", err)
 	}
 	s.ServiceURL = "http://" + sl.Addr().String()
 	s.wg.Add(1)
@@ -233,18 +255,21 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 			s.serveErr <- err
 		}
 	}()
+	return nil
+}
 
-	// The edge: SLIs are measured here, in front of the fault proxy, so that requests
-	// the proxy aborts count as the users saw them.
-	el, err := net.Listen("tcp", cfg.Listen)
+// startEdge starts the edge: SLIs are measured there, in front of the fault proxy, so
+// that requests the proxy aborts count as the users saw them.
+func (s *Stack) startEdge() error {
+	el, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return s, fmt.Errorf("demo: edge listener on %s: %w", cfg.Listen, err)
+		return fmt.Errorf("demo: edge listener on %s: %w", s.cfg.Listen, err)
 	}
 	s.EdgeURL = "http://" + el.Addr().String()
 	h, err := s.edgeHandler()
 	if err != nil {
 		_ = el.Close()
-		return s, err
+		return err
 	}
 	s.edge = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	s.wg.Add(1)
@@ -254,36 +279,35 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 			s.serveErr <- err
 		}
 	}()
+	return nil
+}
 
-	// The rules, and the lab evaluating them.
-	rf, err := rulesOf(sc.spec, cfg.ScrapeInterval)
+// startLab starts the lab evaluating rf, unless Config.Prometheus names the
+// Prometheus to read signals from.
+func (s *Stack) startLab(rctx context.Context, rf slo.RuleFile) error {
+	s.SignalsURL = strings.TrimRight(s.cfg.Prometheus, "/")
+	if s.cfg.Prometheus != "" {
+		return nil
+	}
+	var err error
+	s.Lab, err = lab.New(lab.Config{
+		Targets:        s.targets(),
+		Groups:         rf.Groups,
+		ScrapeInterval: s.cfg.ScrapeInterval,
+		Logger:         s.cfg.Log.With("component", "lab"),
+	})
 	if err != nil {
-		return s, err
+		return fmt.Errorf("demo: %w", err)
 	}
-	s.SignalsURL = strings.TrimRight(cfg.Prometheus, "/")
-	if cfg.Prometheus == "" {
-		s.Lab, err = lab.New(lab.Config{
-			Targets:        s.targets(),
-			Groups:         rf.Groups,
-			ScrapeInterval: cfg.ScrapeInterval,
-			Logger:         cfg.Log.With("component", "lab"),
-		})
-		if err != nil {
-			return s, fmt.Errorf("demo: %w", err)
+	s.SignalsURL = s.Lab.URL()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.Lab.Run(rctx); err != nil {
+			s.serveErr <- err
 		}
-		s.SignalsURL = s.Lab.URL()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := s.Lab.Run(rctx); err != nil {
-				s.serveErr <- err
-			}
-		}()
-	}
-	if err := s.writeFiles(rf); err != nil {
-		return s, err
-	}
-	return s, nil
+	}()
+	return nil
 }
 
 func (s *Stack) edgeHandler() (http.Handler, error) {

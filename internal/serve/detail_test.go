@@ -1,8 +1,12 @@
 package serve
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/slokit/slokit/internal/backtest"
 )
 
 func TestDetailAgainstLab(t *testing.T) {
@@ -71,7 +75,64 @@ func TestBacktestPage(t *testing.T) {
 	if _, page := get(t, f.http.URL+"/slo/shop/checkout-availability"); !strings.Contains(page, `id="last-backtest"`) {
 		t.Error("the SLO page does not show the last backtest")
 	}
+	if bt.Source != "slokit serve" {
+		t.Errorf("source %q", bt.Source)
+	}
+	stored, err := f.store.LastBacktest(context.Background(), "shop", "checkout-availability")
+	if err != nil || stored.Source != "slokit serve" || stored.Scenarios != bt.Summary.Runs {
+		t.Fatalf("the UI's backtest is not in the store: %+v %v", stored, err)
+	}
+	// A newer one recorded by `slokit test --store` becomes the last backtest.
+	res := []backtest.Result{{Service: "shop", SLO: "checkout-availability", Scenario: "blip",
+		Violations: []string{"page must not fire but did"}}}
+	rec, err := BacktestRecord("shop", "checkout-availability", res, nil, time.Now().Add(time.Minute), time.Second, "slokit test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.RecordBacktest(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	getJSON(t, f.http.URL+"/api/slo/shop/checkout-availability", &d)
+	if bt := d.LastBacktest; bt == nil || bt.Source != "slokit test" || len(bt.Results) != 1 || len(bt.Summary.Violations) != 1 {
+		t.Fatalf("last backtest after slokit test --store: %+v", bt)
+	}
+	if _, page := get(t, f.http.URL+"/slo/shop/checkout-availability"); !strings.Contains(page, "page must not fire but did") ||
+		!strings.Contains(page, "by <code>slokit test</code>") {
+		t.Error("the SLO page does not show the stored backtest's violation and source")
+	}
 	if code, _ := get(t, f.http.URL+"/slo/shop/nope/backtest"); code != 404 {
 		t.Errorf("unknown SLO: %d", code)
+	}
+}
+
+// TestPartialBudget: the lab holds about an hour of a 30-day period, so every budget is
+// flagged as based on that history, on the overview, the SLO page and their JSON.
+func TestPartialBudget(t *testing.T) {
+	f := newFixture(t)
+	var ov Overview
+	if code := getJSON(t, f.http.URL+"/api/overview", &ov); code != 200 {
+		t.Fatalf("status %d: %s", code, ov.Error)
+	}
+	for _, r := range ov.SLOs {
+		c := r.BudgetCoverage
+		t.Logf("%s/%s: budget %v, coverage %+v", r.Service, r.SLO, r.BudgetRemaining, c)
+		if r.BudgetRemaining == nil {
+			if c != nil {
+				t.Errorf("%s/%s: no data but coverage %+v", r.Service, r.SLO, c)
+			}
+			continue
+		}
+		if c == nil || !c.Partial || c.History < 30*time.Minute || c.History > 2*time.Hour ||
+			!strings.HasPrefix(c.Text, "based on ") || !strings.HasSuffix(c.Text, " of "+r.Period) {
+			t.Errorf("%s/%s: coverage %+v", r.Service, r.SLO, c)
+		}
+	}
+	_, page := get(t, f.http.URL+"/")
+	if !strings.Contains(page, `<span class="partial">based on `) || !strings.Contains(page, "extrapolated)") {
+		t.Error("the overview does not flag the partial budgets")
+	}
+	_, page = get(t, f.http.URL+"/slo/shop/checkout-availability")
+	if !strings.Contains(page, `id="budget-partial"`) {
+		t.Error("the SLO page does not flag the partial budget")
 	}
 }

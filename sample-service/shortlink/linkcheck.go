@@ -1,6 +1,7 @@
 package shortlink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,27 +73,14 @@ type BreakerConfig struct {
 }
 
 func (c *LinkCheckConfig) defaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.Timeout, 300*time.Millisecond)
-	def(&c.CacheTTL, 10*time.Minute)
-	def(&c.Breaker.Window, time.Minute)
-	def(&c.Breaker.OpenFor, 30*time.Second)
-	if c.CacheSize == 0 {
-		c.CacheSize = 10000
-	}
-	if c.Breaker.FailureRatio == 0 {
-		c.Breaker.FailureRatio = 0.5
-	}
-	if c.Breaker.MinCalls == 0 {
-		c.Breaker.MinCalls = 20
-	}
-	if c.Breaker.HalfOpenCalls == 0 {
-		c.Breaker.HalfOpenCalls = 1
-	}
+	c.Timeout = cmp.Or(c.Timeout, 300*time.Millisecond)
+	c.CacheTTL = cmp.Or(c.CacheTTL, 10*time.Minute)
+	c.Breaker.Window = cmp.Or(c.Breaker.Window, time.Minute)
+	c.Breaker.OpenFor = cmp.Or(c.Breaker.OpenFor, 30*time.Second)
+	c.CacheSize = cmp.Or(c.CacheSize, 10000)
+	c.Breaker.FailureRatio = cmp.Or(c.Breaker.FailureRatio, 0.5)
+	c.Breaker.MinCalls = cmp.Or(c.Breaker.MinCalls, 20)
+	c.Breaker.HalfOpenCalls = cmp.Or(c.Breaker.HalfOpenCalls, 1)
 	if c.Transport == nil {
 		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}

@@ -3,6 +3,7 @@
 package shortlink
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,36 +80,21 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if c.ServiceName == "" {
-		c.ServiceName = "shortlink"
-	}
-	if c.CodeLength == 0 {
-		c.CodeLength = 7
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = 4096
-	}
+	c.ServiceName = cmp.Or(c.ServiceName, "shortlink")
+	c.CodeLength = cmp.Or(c.CodeLength, 7)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 4096)
 	if c.Logger == nil {
 		c.Logger = slog.New(NewLogHandler(os.Stderr, slog.LevelInfo))
 	}
 	if c.Instrument == nil {
 		c.Instrument = DefaultInstrument
 	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 25 * time.Second
-	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.ReadHeaderTimeout, 5*time.Second)
-	def(&c.ReadTimeout, 10*time.Second)
-	def(&c.WriteTimeout, 10*time.Second)
-	def(&c.IdleTimeout, 60*time.Second)
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = 16 << 10
-	}
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, 25*time.Second)
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, 5*time.Second)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, 10*time.Second)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, 10*time.Second)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, 60*time.Second)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, 16<<10)
 }
 
 // Uninstrumented is a Config.Instrument that records nothing: the bare service, used as
