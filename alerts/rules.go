@@ -57,18 +57,46 @@ func Group(o slo.Objective, opts Options) (slo.RuleGroup, error) {
 }
 
 // RuleFile returns one Prometheus rule file holding the groups of every service
-// (ServiceGroups), in input order. Global objectives (scope: global) are left out: their
-// rules are for Thanos Ruler (ThanosRuleFile).
+// (ServiceGroups), in input order; services of the same name (split over files) share
+// their groups. Global objectives (scope: global) are left out: their rules are for
+// Thanos Ruler (ThanosRuleFile). Group names must be unique in a file, so a service whose
+// name is another's group name (service "a-long" beside "a") is refused.
 func RuleFile(services []*slo.Service, opts Options) (slo.RuleFile, error) {
 	var f slo.RuleFile
-	for _, s := range services {
+	owner := map[string]string{}
+	for _, s := range mergeByName(services) {
 		gs, err := ServiceGroups(s, opts)
 		if err != nil {
 			return slo.RuleFile{}, err
 		}
+		for _, g := range gs {
+			if other, ok := owner[g.Name]; ok {
+				return slo.RuleFile{}, fmt.Errorf("services %s and %s both need a rule group named %s: rename one of them", other, s.Name, g.Name)
+			}
+			owner[g.Name] = s.Name
+		}
 		f.Groups = append(f.Groups, gs...)
 	}
 	return f, nil
+}
+
+// mergeByName returns services with those of the same name joined (objectives in input
+// order), in order of first appearance; in is not modified.
+func mergeByName(in []*slo.Service) []*slo.Service {
+	var out []*slo.Service
+	at := map[string]int{}
+	for _, s := range in {
+		i, ok := at[s.Name]
+		if !ok {
+			at[s.Name] = len(out)
+			out = append(out, s)
+			continue
+		}
+		merged := *out[i]
+		merged.Objectives = append(append([]slo.Objective(nil), out[i].Objectives...), s.Objectives...)
+		out[i] = &merged
+	}
+	return out
 }
 
 // ServiceGroups returns the rule groups of s: per evaluation interval its SLOs use (most

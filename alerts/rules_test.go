@@ -373,3 +373,31 @@ func TestGenerateErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleFileServices: services of the same name (split over files) share one pair of
+// groups; a service named like another's long group is refused, not written twice.
+func TestRuleFileServices(t *testing.T) {
+	a, b := goodObjective(), latencyObjective()
+	f, err := alerts.RuleFile([]*slo.Service{
+		{Name: "shop", Objectives: []slo.Objective{a}},
+		{Name: "shop", Objectives: []slo.Objective{b}},
+	}, alerts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Groups) != 2 || f.Groups[0].Name != "slokit-shop" || f.Groups[1].Name != "slokit-shop-long" || len(f.Groups[0].Rules) != 6 || len(f.Groups[1].Rules) != 12 {
+		for _, g := range f.Groups {
+			t.Logf("%s: %d rules", g.Name, len(g.Rules))
+		}
+		t.Errorf("want slokit-shop (6 rules) and slokit-shop-long (12) holding both SLOs")
+	}
+	c := goodObjective()
+	c.Service = "shop-long"
+	_, err = alerts.RuleFile([]*slo.Service{
+		{Name: "shop", Objectives: []slo.Objective{a}},
+		{Name: "shop-long", Objectives: []slo.Objective{c}},
+	}, alerts.Options{})
+	if err == nil || err.Error() != "services shop and shop-long both need a rule group named slokit-shop-long: rename one of them" {
+		t.Errorf("got %v, want the group-name clash refused", err)
+	}
+}
