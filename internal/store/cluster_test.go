@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if _, err := zw.Write(b); err != nil {
@@ -24,7 +24,7 @@ func gz(t *testing.T, b []byte) []byte {
 
 // cmJSON is a report ConfigMap as kubectl prints it: the result in data, or gzipped in
 // binaryData (base64 in JSON).
-func cmJSON(t *testing.T, name string, result []byte, zipped bool) string {
+func cmJSON(t testing.TB, name string, result []byte, zipped bool) string {
 	cm := map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": name, "namespace": "shop", "labels": map[string]string{"slokit.dev/run-id": name}}}
 	if zipped {
@@ -136,4 +136,22 @@ func TestImportConfigMaps(t *testing.T) {
 	if got, err := s.Get(ctx, "c2"); err != nil || *got.Expectations[1].DetectedSeconds != 40 {
 		t.Errorf("c2 read back: %v", err)
 	}
+}
+
+func FuzzParseFile(f *testing.F) {
+	r, _ := json.Marshal(result("seed", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), 35))
+	f.Add([]byte(cmJSON(f, "a", r, false)))
+	f.Add([]byte(`{"kind":"List","items":[` + cmJSON(f, "b", r, true) + `,{"kind":"Pod"}]}`))
+	f.Add(gz(f, r))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		imps, err := ParseFile("f", data)
+		for _, i := range imps {
+			if i.Result.RunID == "" || i.Result.StartedAt.IsZero() || !strings.HasPrefix(i.From, "f") {
+				t.Errorf("accepted a result without runId or startedAt, or from %q: %+v", i.From, i.Result)
+			}
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "f") {
+			t.Errorf("error without the file name: %v", err)
+		}
+	})
 }
