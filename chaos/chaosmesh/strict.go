@@ -136,7 +136,6 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-
 // jsonFields maps the JSON names of t's fields to the fields, flattening inline structs.
 func jsonFields(t reflect.Type) map[string]reflect.StructField {
 	out := map[string]reflect.StructField{}
