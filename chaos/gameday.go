@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -65,8 +66,13 @@ type SLORef struct {
 
 // SignalsSpec says where the runner reads signals.
 type SignalsSpec struct {
-	// Prometheus is the base URL of a Prometheus-compatible HTTP API.
+	// Prometheus is the base URL of a Prometheus-compatible HTTP API: burn rates, the
+	// error budget and, unless AlertsURL is set, the alerts are read there.
 	Prometheus string
+	// AlertsURL is the base URL of the API whose /api/v1/alerts lists the SLO's alerts,
+	// when they are evaluated elsewhere than Prometheus: Thanos Ruler, with Prometheus
+	// pointed at Thanos Query (docs/thanos.md). "" means Prometheus.
+	AlertsURL string
 	// PollInterval is how often signals are read; 0 means 1s.
 	PollInterval time.Duration
 	// Tolerance is added to predicted times when they become deadlines: one scrape
@@ -239,19 +245,27 @@ func (d *decoder) sloRef(n *yaml.Node, p string, ref *SLORef) {
 
 func (d *decoder) signals(n *yaml.Node, p string, s *SignalsSpec) {
 	d.Mapping(n, p,
-		strictyaml.Required("prometheus", func(n *yaml.Node, p string) {
-			d.Str(n, p, &s.Prometheus)
-			if s.Prometheus == "" {
-				return
-			}
-			u, err := url.Parse(s.Prometheus)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				d.Errf(n, p, "must be an http(s) URL like http://127.0.0.1:9090, got %q", s.Prometheus)
-			}
-		}),
+		strictyaml.Required("prometheus", func(n *yaml.Node, p string) { d.baseURL(n, p, &s.Prometheus, "http://127.0.0.1:9090") }),
+		strictyaml.Optional("alertsURL", func(n *yaml.Node, p string) { d.baseURL(n, p, &s.AlertsURL, "http://127.0.0.1:10902") }),
 		strictyaml.Optional("pollInterval", func(n *yaml.Node, p string) { d.duration(n, p, &s.PollInterval) }),
 		strictyaml.Optional("tolerance", func(n *yaml.Node, p string) { d.duration(n, p, &s.Tolerance) }),
 	)
+}
+
+// baseURL decodes an API's base URL: absolute http(s), no query or fragment.
+func (d *decoder) baseURL(n *yaml.Node, p string, out *string, example string) {
+	d.Str(n, p, out)
+	if *out == "" {
+		return
+	}
+	u, err := url.Parse(*out)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		d.Errf(n, p, "must be an http(s) URL like %s, got %q", example, *out)
+		return
+	}
+	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api/v1/alerts") || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/api/v1/query") {
+		d.Errf(n, p, "must be the API's base URL (slokit appends /api/v1/...), got %q", *out)
+	}
 }
 
 // fault decodes the fault mapping and returns the backend's node (for its position) and

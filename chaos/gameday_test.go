@@ -63,7 +63,7 @@ func TestParseFull(t *testing.T) {
 		Description:        "Half of the redirects fail; the fast page must fire and the SLO recover.",
 		Source:             "full.yaml",
 		SLO:                SLORef{File: "../slos.yaml", Service: "shortlink", Name: "redirect-availability"},
-		Signals:            SignalsSpec{Prometheus: "http://127.0.0.1:9090", PollInterval: time.Second, Tolerance: 30 * time.Second},
+		Signals:            SignalsSpec{Prometheus: "http://127.0.0.1:9090", AlertsURL: "http://127.0.0.1:10902", PollInterval: time.Second, Tolerance: 30 * time.Second},
 		Fault:              Fault{Backend: "fake", Duration: 5 * time.Minute},
 		ExpectedErrorRatio: 0.5,
 		SteadyState:        SteadyState{Window: 5 * time.Minute, MaxBurnRate: 1, NoAlerts: &yes},

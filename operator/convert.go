@@ -41,6 +41,8 @@ func SpecYAML(obj *v1alpha1.ServiceLevelObjective) ([]byte, error) {
 		{"period", s.Period, s.Period == ""},
 		{"description", s.Description, s.Description == ""},
 		{"labels", s.Labels, len(s.Labels) == 0},
+		{"scrapeInterval", s.ScrapeInterval, s.ScrapeInterval == ""},
+		{"evaluationInterval", s.EvaluationInterval, s.EvaluationInterval == ""},
 		{"sli", viaJSON(s.SLI), false},
 		{"alerting", viaJSON(s.Alerting), s.Alerting == nil},
 	}

@@ -23,6 +23,7 @@ func TestCRDUpToDate(t *testing.T) {
 	}
 	for gen, committed := range map[string]string{
 		"slokit.dev_servicelevelobjectives.yaml": filepath.Join(CRDDir, "slokit.dev_servicelevelobjectives.yaml"),
+		"slokit.dev_gamedays.yaml":               filepath.Join(CRDDir, "slokit.dev_gamedays.yaml"),
 		"zz_generated.deepcopy.go":               "api/v1alpha1/zz_generated.deepcopy.go",
 	} {
 		want, err := os.ReadFile(filepath.Join(tmp, gen))

@@ -17,14 +17,18 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/internal/kube"
@@ -56,6 +60,16 @@ type Config struct {
 	GracefulShutdown time.Duration
 	// Logger receives the structured logs; nil discards them.
 	Logger *slog.Logger
+
+	// GameDays runs the GameDay controller (Chaos Mesh faults; it needs the chaos
+	// permissions of the chart's gameDays.enabled).
+	GameDays bool
+	// GameDayPrometheus is the Prometheus URL of GameDays that name none.
+	GameDayPrometheus string
+	// GameDaySignalLoss ends a run whose Prometheus is silent this long; 0: chaos's default.
+	GameDaySignalLoss time.Duration
+	// Clock drives GameDay schedules; nil means the wall clock (tests use a fake one).
+	Clock clock.WithDelayedExecution
 
 	// skipNameValidation lets tests run several managers in one process.
 	skipNameValidation bool
@@ -134,6 +148,11 @@ func setup(mgr manager.Manager, c Config) error {
 	if err != nil {
 		return fmt.Errorf("servicelevelobjective controller: %w", err)
 	}
+	if c.GameDays {
+		if err := setupGameDays(mgr, c); err != nil {
+			return err
+		}
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
@@ -145,6 +164,34 @@ func setup(mgr manager.Manager, c Config) error {
 		}
 		return nil
 	})
+}
+
+// setupGameDays adds the GameDay controller and its run pool to mgr.
+func setupGameDays(mgr manager.Manager, c Config) error {
+	direct, err := client.NewWithWatch(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return fmt.Errorf("gameday client: %w", err)
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &GameDayReconciler{Client: mgr.GetClient(), Direct: direct, Events: mgr.GetEventRecorder(Name),
+		Clock: c.Clock, Prometheus: c.GameDayPrometheus, SignalLoss: c.GameDaySignalLoss, Log: log.With("controller", "gameday")}
+	r.init()
+	if err := mgr.Add(r.pool); err != nil {
+		return err
+	}
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named("gameday").
+		For(&v1alpha1.GameDay{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Channel(r.trigger, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 2, SkipNameValidation: &c.skipNameValidation}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("gameday controller: %w", err)
+	}
+	return nil
 }
 
 // Logr adapts a slog logger to the logr interface controller-runtime logs through.

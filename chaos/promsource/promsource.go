@@ -23,6 +23,9 @@ import (
 type Source struct {
 	api v1.API
 	url string
+	// alerts lists the alerts: api, or the alerts API's own client (Thanos Ruler).
+	alerts    v1.API
+	alertsURL string
 }
 
 var (
@@ -33,12 +36,25 @@ var (
 )
 
 // New returns a Source for the Prometheus at url (like http://127.0.0.1:9090).
-func New(url string) (*Source, error) {
+func New(url string) (*Source, error) { return NewSplit(url, "") }
+
+// NewSplit returns a Source that queries series at url and reads alerts from the
+// /api/v1/alerts of alertsURL: Thanos Query and Thanos Ruler, whose alerts Query does
+// not list. An empty alertsURL means url.
+func NewSplit(url, alertsURL string) (*Source, error) {
 	c, err := api.NewClient(api.Config{Address: url})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", url, err)
 	}
-	return &Source{api: v1.NewAPI(c), url: url}, nil
+	s := &Source{api: v1.NewAPI(c), url: url, alerts: v1.NewAPI(c), alertsURL: url}
+	if alertsURL != "" && alertsURL != url {
+		ac, err := api.NewClient(api.Config{Address: alertsURL})
+		if err != nil {
+			return nil, fmt.Errorf("alerts API client for %s: %w", alertsURL, err)
+		}
+		s.alerts, s.alertsURL = v1.NewAPI(ac), alertsURL
+	}
+	return s, nil
 }
 
 // selector matches o's series: {slokit_service="…",slokit_slo="…"}.
@@ -58,10 +74,16 @@ func (s *Source) query(ctx context.Context, q string) (model.Vector, error) {
 	return vec, nil
 }
 
-// Ping runs a trivial query: an error says which URL failed, how, and what to check.
+// Ping runs a trivial query, and lists the alerts when they come from elsewhere: an
+// error says which URL failed, how, and what to check.
 func (s *Source) Ping(ctx context.Context) error {
 	if _, _, _, err := s.api.Query(ctx, "vector(1)", time.Time{}); err != nil {
 		return fmt.Errorf("prometheus at %s does not answer: %v; check signals.prometheus in the game day (or --prometheus) and that Prometheus runs and is reachable from here", s.url, err)
+	}
+	if s.alertsURL != s.url {
+		if _, err := s.alerts.Alerts(ctx); err != nil {
+			return fmt.Errorf("the alerts API at %s does not answer: %v; check signals.alertsURL in the game day (Thanos Ruler's HTTP address) and that it runs and is reachable from here", s.alertsURL, err)
+		}
 	}
 	return nil
 }
@@ -117,9 +139,9 @@ func (s *Source) BudgetRemaining(ctx context.Context, o slo.Objective) (float64,
 // relabelled severity (severity: critical) is still recognised; the severity label is
 // the fallback.
 func (s *Source) Alerts(ctx context.Context, o slo.Objective) ([]chaos.AlertState, error) {
-	res, err := s.api.Alerts(ctx)
+	res, err := s.alerts.Alerts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading alerts from %s: %w", s.url, err)
+		return nil, fmt.Errorf("reading alerts from %s: %w", s.alertsURL, err)
 	}
 	tiers := map[time.Duration]slo.SeverityName{}
 	for _, w := range o.Windows() {
@@ -192,5 +214,10 @@ func (s *Source) Range(ctx context.Context, q string, start, end time.Time, step
 	return out, nil
 }
 
-// Describe names the source for messages.
-func (s *Source) String() string { return "prometheus " + strings.TrimSuffix(s.url, "/") }
+// String names the source for messages.
+func (s *Source) String() string {
+	if s.alertsURL != s.url {
+		return "prometheus " + strings.TrimSuffix(s.url, "/") + ", alerts " + strings.TrimSuffix(s.alertsURL, "/")
+	}
+	return "prometheus " + strings.TrimSuffix(s.url, "/")
+}

@@ -144,3 +144,54 @@ func TestSourceErrorsNameTheServer(t *testing.T) {
 		t.Errorf("error %v should name the server", err)
 	}
 }
+
+// TestSplitReadsAlertsFromTheAlertsAPI: with Thanos, series come from Query and alerts
+// from the ruler. Each fake answers only its own API; Ping checks both and names the
+// one that fails.
+func TestSplitReadsAlertsFromTheAlertsAPI(t *testing.T) {
+	query := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/query" {
+			http.Error(w, "query serves no "+r.URL.Path, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[` +
+			`{"metric":{"slokit_window":"5m"},"value":[1,"3"]}]}}`))
+	}))
+	defer query.Close()
+	ruler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/alerts" {
+			http.Error(w, "ruler serves no "+r.URL.Path, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"alerts":[{"labels":{"alertname":"ShortlinkRedirectAvailability",` +
+			`"slokit_service":"shortlink","slokit_slo":"redirect-availability","slokit_window":"1h","severity":"page"},` +
+			`"state":"firing","activeAt":"2026-12-05T01:00:00Z","value":"20","partialResponseStrategy":"ABORT"}]}}`))
+	}))
+	defer ruler.Close()
+	ctx := context.Background()
+	s, err := NewSplit(query.URL, ruler.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	burn, err := s.BurnRates(ctx, objective())
+	if err != nil || burn["5m"] != 3 {
+		t.Errorf("burn rates %v, %v; want 5m: 3 from Query", burn, err)
+	}
+	alerts, err := s.Alerts(ctx, objective())
+	if err != nil || len(alerts) != 1 || alerts[0].State != "firing" || alerts[0].Severity != slo.Page {
+		t.Errorf("alerts %+v, %v; want the ruler's firing page", alerts, err)
+	}
+	if got := s.String(); got != "prometheus "+query.URL+", alerts "+ruler.URL {
+		t.Errorf("String() = %q", got)
+	}
+	// The alerts API pointed at Query: Ping fails and says which setting to check.
+	s, _ = NewSplit(query.URL, query.URL+"/")
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "signals.alertsURL") {
+		t.Errorf("Ping with alerts from Query: %v; want an error naming signals.alertsURL", err)
+	}
+}

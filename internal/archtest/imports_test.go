@@ -60,6 +60,7 @@ var rooms = []room{
 	{"adapter", "chaos/*", []string{"slo", "alerts", "chaos"}, kubeStack},
 	{"adapter", "internal/store", []string{"slo", "chaos"}, kubeStack},
 	{"adapter", "internal/lab", []string{"slo", "alerts", "internal/engine"}, kubeStack},
+	{"adapter", "internal/thanoslab", []string{"slo"}, kubeStack},
 	{"adapter", "internal/propose", []string{"slo"}, kubeStack},
 	{"sample service", "sample-service/shortlink", []string{"sli", "sli/*", "sample-service/linkcheck"}, coreNever},
 	{"sample service", "sample-service/...", []string{"sli", "sli/*", "sample-service/..."}, kubeStack},

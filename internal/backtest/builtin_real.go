@@ -4,7 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -38,37 +37,6 @@ func (l library) silent() []Scenario {
 	return []Scenario{l.gapOutage(), l.coarseScrape(), l.betweenBuckets(), l.missingData(), l.seriesAbsent(), l.metricRenamed()}
 }
 
-// gapOutage is a total outage hidden in a scrape gap (a Prometheus restart during the
-// incident): the gap lasts two thirds of the slowest page tier's short window, the outage
-// its first three quarters. The counters carry every failed event once scraping resumes.
-func (l library) gapOutage() Scenario {
-	var short time.Duration
-	for _, w := range l.o.Tiers() {
-		if w.Severity == slo.Page || short == 0 {
-			short = max(short, w.Short)
-		}
-	}
-	gap := (short * 2 / 3).Round(time.Second)
-	// The most severe severity whose maths detects the outage within its length must
-	// fire once the counters show it; a shorter outage is report only.
-	var ex Expect
-	for _, sev := range []slo.SeverityName{slo.Page, slo.Ticket} {
-		for _, w := range l.o.TiersOf(sev) {
-			if p := alerts.Predict(l.o, w, 1); p.Fires && p.Detect <= gap*3/4 && len(ex.MustFire) == 0 {
-				ex.MustFire = sevs(sev)
-			}
-		}
-	}
-	return Scenario{Name: "gap-outage", Source: "builtin", Expect: ex,
-		Description: "a total outage inside a scrape gap: every scrape fails while every event fails, the counters carry them",
-		Segments: []Segment{
-			{Duration: l.warm},
-			{Duration: gap * 3 / 4, BadRatio: 1, Fault: true, Missing: true},
-			{Duration: gap - gap*3/4, Missing: true},
-			{Duration: l.cool},
-		}}
-}
-
 // coarseScrape is a total outage scraped every minute, 15 seconds out of phase with
 // evaluation: a window shorter than a few scrape intervals holds fewer than two samples.
 func (l library) coarseScrape() Scenario {
@@ -80,14 +48,16 @@ func (l library) coarseScrape() Scenario {
 }
 
 // betweenBuckets is a latency degradation on a histogram whose layout lacks the
-// threshold (the default layout without it): the bucket the SLI reads does not exist.
+// threshold (the spec's declared layout, else the default one, without it): the
+// bucket the SLI reads does not exist, as when the declaration is wrong or a client
+// changes its buckets.
 func (l library) betweenBuckets() Scenario {
 	sc := l.derivedStep("between-buckets", "20% of requests slower than the threshold, on a histogram with no bucket at the threshold", 0.2)
 	sc.LatencyOnly = true
 	sc.Expect = Expect{MustFire: sevs(NoData)}
 	if lat := l.o.SLI.Latency; lat != nil {
 		th := lat.Threshold.Seconds()
-		sc.Scrape.Buckets = slices.DeleteFunc(slices.Clone(DefaultBuckets), func(b float64) bool { return hasBucket([]float64{b}, th) })
+		sc.Scrape.Buckets = slices.DeleteFunc(slices.Clone(specLayout(l.o)), func(b float64) bool { return hasBucket([]float64{b}, th) })
 	}
 	return sc
 }

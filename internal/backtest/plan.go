@@ -69,6 +69,10 @@ func Plan(services []*slo.Service, sel Selection) ([]Job, []string, error) {
 				notices = append(notices, fmt.Sprintf("skip %s/%s: a %s SLI cannot be backtested (slokit synthesizes series only for events and latency SLIs)", o.Service, o.Name, k))
 				continue
 			}
+			if l := o.SLI.Latency; l != nil && l.Native {
+				notices = append(notices, fmt.Sprintf("skip %s/%s: a native-histogram latency SLI cannot be backtested (the replay engine holds float samples only; classic histograms are replayed with their real bucket layout)", o.Service, o.Name))
+				continue
+			}
 			js, err := jobsFor(o, sel, useBuiltins)
 			if err != nil {
 				return nil, nil, err

@@ -99,6 +99,9 @@ func WriteText(w io.Writer, results []Result) error {
 				if p.Fires {
 					pd, pr, pb = fmtDur(p.Detect), fmtDur(p.Reset), fmt.Sprintf("%.1f%%", p.BudgetAtDetect*100)
 				}
+				if p.Reset == 0 {
+					pr = "-" // no reset prediction (a fault hidden in a scrape gap)
+				}
 			}
 			note := ""
 			if t.Mismatch != "" {

@@ -3,6 +3,7 @@ package backtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -35,6 +36,8 @@ func seriesFor(o slo.Objective, sc Scenario) ([]counter, error) {
 	switch {
 	case o.SLI.Events != nil:
 		return eventSeries(*o.SLI.Events)
+	case o.SLI.Latency != nil && o.SLI.Latency.Native:
+		return nil, fmt.Errorf("%s: a native-histogram latency SLI cannot be backtested: the replay engine holds float samples only", o.ID())
 	case o.SLI.Latency != nil:
 		return latencySeries(*o.SLI.Latency, bucketLayout(o, sc)), nil
 	}
@@ -178,10 +181,24 @@ func matchesAllLabels(ms []*labels.Matcher, lset labels.Labels) bool {
 }
 
 // bucketLayout is the histogram layout a latency scenario emits: the scenario's, else
-// DefaultBuckets.
-func bucketLayout(_ slo.Objective, sc Scenario) []float64 {
+// the spec's declared latency.buckets, else DefaultBuckets.
+func bucketLayout(o slo.Objective, sc Scenario) []float64 {
 	if len(sc.Scrape.Buckets) > 0 {
 		return sc.Scrape.Buckets
+	}
+	return specLayout(o)
+}
+
+// specLayout is the layout o's spec declares (latency.buckets, in seconds), else
+// DefaultBuckets.
+func specLayout(o slo.Objective) []float64 {
+	if l := o.SLI.Latency; l != nil && len(l.Buckets) > 0 {
+		out := make([]float64, len(l.Buckets))
+		for i, b := range l.Buckets {
+			out[i] = b.Seconds()
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
 	}
 	return DefaultBuckets
 }

@@ -121,27 +121,33 @@ func windowLag(o slo.Objective, w time.Duration) time.Duration {
 	return 0
 }
 
-// predict sets the Workbook prediction of a step fault and the tolerances: one scrape
-// interval plus jitter (the crossing shows in the next scrape), one evaluation interval
-// (and is seen at the next evaluation) and the window's known lag.
+// predict sets the prediction of a step fault (the Workbook's) or of a fault hidden in a
+// scrape gap (predictGap), and the tolerances: one scrape interval plus jitter (the
+// crossing shows in the next scrape), one evaluation interval (and is seen at the next
+// evaluation) and the window's known lag.
 func predict(tr *TierResult, o slo.Objective, sc Scenario, m scrapeModel, opts Options) {
 	fs, fe, hasFault := sc.FaultWindow()
-	e, step := sc.StepFault()
-	if tr.Severity == NoData || !hasFault || !step {
-		return
-	}
-	if tr.Long == 0 {
-		return // a severity class of foreign rules: no windows to predict from
+	if tr.Severity == NoData || !hasFault || tr.Long == 0 {
+		return // no fault, or a severity class of foreign rules: no windows to predict from
 	}
 	if lat := o.SLI.Latency; lat != nil && !hasBucket(bucketLayout(o, sc), lat.Threshold.Seconds()) {
 		return // the SLI cannot see the fault: nothing to predict
 	}
-	p := alerts.Predict(o, slo.Window{Severity: tr.Severity, Long: tr.Long, Short: tr.Short, BurnRate: tr.BurnRate}, e)
+	w := slo.Window{Severity: tr.Severity, Long: tr.Long, Short: tr.Short, BurnRate: tr.BurnRate}
+	var p alerts.Prediction
+	seen := fe - fs // how long the fault is seen: until the gap ends for a hidden one
+	if e, ok := sc.StepFault(); ok {
+		p = alerts.Predict(o, w, e)
+	} else if e, d, g, ok := sc.gapFault(); ok {
+		p, seen = predictGap(o, w, e, d, g, m.Interval), g
+	} else {
+		return
+	}
 	tr.Predicted = &p
 	sampling := m.Interval + m.Jitter + opts.EvalInterval
 	tr.DetectTolerance = sampling + windowLag(o, tr.Long)
 	tr.ResetTolerance = sampling + windowLag(o, tr.Short)
-	tr.Mismatch = mismatch(*tr, p, fe-fs)
+	tr.Mismatch = mismatch(*tr, p, seen)
 }
 
 // mismatch compares a tier's measurement with its prediction for a fault lasting dur.

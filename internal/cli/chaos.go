@@ -119,7 +119,7 @@ func runGameDay(ctx context.Context, e *env, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	sig, err := promsource.New(plan.GameDay.Signals.Prometheus)
+	sig, err := promsource.NewSplit(plan.GameDay.Signals.Prometheus, plan.GameDay.Signals.AlertsURL)
 	if err != nil {
 		return err
 	}

@@ -221,7 +221,7 @@ func prepareDemo(ctx context.Context, stack *demo.Stack, prometheus string) (*de
 	if err != nil {
 		return nil, err
 	}
-	sig, err := promsource.New(setup.Plan.GameDay.Signals.Prometheus)
+	sig, err := promsource.NewSplit(setup.Plan.GameDay.Signals.Prometheus, setup.Plan.GameDay.Signals.AlertsURL)
 	if err != nil {
 		return nil, err
 	}

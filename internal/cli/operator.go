@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/slokit/slokit/alerts"
+	"github.com/slokit/slokit/chaos"
 	"github.com/slokit/slokit/internal/kube"
 	"github.com/slokit/slokit/operator"
 )
@@ -26,7 +27,7 @@ func newOperatorCmd(e *env) *cobra.Command {
 	f := operatorFlags{labels: labelsFlag{}}
 	cmd := &cobra.Command{
 		Use:   "operator",
-		Short: "Run the Kubernetes operator: ServiceLevelObjective objects become PrometheusRules",
+		Short: "Run the Kubernetes operator: SLO objects become PrometheusRules; GameDay objects run",
 		Long: `operator runs a controller that watches slokit.dev/v1alpha1 ServiceLevelObjective
 objects (one slokit/v1 SLO each, CRD in deploy/helm/slokit-operator/crds) and keeps one
 PrometheusRule per object, generated exactly as 'slokit generate -o prometheusrule'
@@ -36,9 +37,17 @@ rules are applied (RulesApplied) and Ready, for the generation it observed; Even
 record changes. The Helm chart in deploy/helm/slokit-operator runs it with
 least-privilege RBAC. docs/kubernetes.md describes it.
 
+With --gamedays it also runs slokit.dev/v1alpha1 GameDay objects: a Chaos Mesh fault in
+the GameDay's namespace while the burn rates and alerts of a ServiceLevelObjective are
+read from Prometheus (spec.signals.prometheus or --gameday-prometheus), once per
+generation or on a cron schedule (CronJob semantics). Phases and verdicts go to the
+GameDay's status, the report to a ConfigMap, start and verdict to Events. A run left
+behind by a killed operator is cleaned up by the next one from its labels.
+
   slokit operator --leader-elect --rule-label release=kube-prometheus-stack`,
 		Example: `  slokit operator --kubeconfig ~/.kube/config --metrics-bind-address 0 --log-format text
-  slokit operator --leader-elect --rule-label release=kube-prometheus-stack --watch-namespace shop`,
+  slokit operator --leader-elect --rule-label release=kube-prometheus-stack --watch-namespace shop
+  slokit operator --leader-elect --gamedays --gameday-prometheus http://prometheus-operated.monitoring:9090`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runOperator(cmd, e, &f)
@@ -57,6 +66,9 @@ least-privilege RBAC. docs/kubernetes.md describes it.
 	fl.StringVar(&f.grafana, "grafana-url", "", "Grafana base `URL`: alerts get a dashboard_url annotation, as with slokit generate")
 	fl.DurationVar(&f.cfg.GracefulShutdown, "graceful-shutdown", 30*time.Second, "how long running reconciles may finish after SIGTERM")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
+	fl.BoolVar(&f.cfg.GameDays, "gamedays", false, "run slokit.dev GameDay objects (Chaos Mesh faults in the GameDay's namespace; needs the chart's gameDays.enabled RBAC)")
+	fl.StringVar(&f.cfg.GameDayPrometheus, "gameday-prometheus", "", "Prometheus base `URL` of GameDays whose spec.signals.prometheus is empty")
+	fl.DurationVar(&f.cfg.GameDaySignalLoss, "gameday-signal-loss", chaos.DefaultSignalLoss, "remove a game day's fault and end its run when Prometheus has not answered for this long")
 	return cmd
 }
 
@@ -89,7 +101,7 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "metrics", c.MetricsAddr, "probes", c.ProbeAddr, "leaderElection", c.LeaderElection, "ruleLabels", map[string]string(f.labels))
+	log.Info("starting", "metrics", c.MetricsAddr, "probes", c.ProbeAddr, "leaderElection", c.LeaderElection, "ruleLabels", map[string]string(f.labels), "gamedays", c.GameDays)
 	if err := mgr.Start(cmd.Context()); err != nil {
 		return fmt.Errorf("operator: %w", err)
 	}

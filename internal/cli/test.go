@@ -14,6 +14,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/slokit/slokit/internal/backtest"
+	ui "github.com/slokit/slokit/internal/serve"
+	"github.com/slokit/slokit/internal/store"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -27,6 +29,7 @@ type testFlags struct {
 	workers   int
 	engine    string
 	rules     string
+	store     string
 }
 
 func newTestCmd(e *env) *cobra.Command {
@@ -51,11 +54,15 @@ Without --scenario every built-in scenario runs:
 spec files or directories (every .yaml/.yml under them). Jobs run in parallel on every
 core; a progress bar shows on a terminal.
 
+--store DATABASE records each SLO's result in the game-day store, where 'slokit serve'
+shows it as the SLO's last backtest ("default" is the store serve reads by default).
+
 Exits 4 when an expectation fails, 3 when an input file is invalid.`,
 		Example: `  slokit test -f examples/shortlink.yaml
   slokit test -f examples/shortlink.yaml --scenario total-outage --scenario burn-0.9x -o json
   slokit test -f slos/ -o junit > backtest.xml
-  slokit test -f slos.yaml --scenario incidents.yaml`,
+  slokit test -f slos.yaml --scenario incidents.yaml
+  slokit test -f slos/ --store default      # 'slokit serve' shows each SLO's result`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.files = append(f.files, args...) // a shell glob's expansion: -f slos/*.yaml
 			return runTest(cmd.Context(), e, f)
@@ -70,6 +77,7 @@ Exits 4 when an expectation fails, 3 when an input file is invalid.`,
 	fl.DurationVar(&f.scrape, "scrape-interval", 0, "scrape interval of scenarios that set none (default: the evaluation interval)")
 	fl.StringVar(&f.rules, "rules", "", "replay this Prometheus rule `FILE` (or PrometheusRule manifest: Sloth's, Pyrra's, yours) instead of slokit's generated rules; -f still names the SLOs whose series the scenarios synthesize")
 	fl.IntVar(&f.workers, "parallel", 0, "replays run at once (default: the number of cores)")
+	fl.StringVar(&f.store, "store", "", "record each SLO's result in this SQLite `DATABASE` for 'slokit serve' (default: not recorded; \"default\": $XDG_STATE_HOME/slokit/gamedays.db, the one serve reads)")
 	fl.StringVar(&f.engine, "engine", backtest.EngineFast, "fast (rule shapes it knows evaluated by slokit's evaluator, proven equal to PromQL; others by PromQL) or promql (every rule by the Prometheus engine)")
 	return cmd
 }
@@ -145,9 +153,13 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	}
 	// Replays allocate much short-lived memory: trade heap for less GC (-17% CPU).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	began := time.Now()
 	results, err := backtest.RunAll(ctx, jobs, opts, f.workers, newTestProgress(e.stderr))
 	if err != nil {
 		return err
+	}
+	if f.store != "" {
+		recordBacktests(ctx, e, f.store, results, notices, began)
 	}
 	if err := writeResults(e.stdout, f.output, results); err != nil {
 		return err
@@ -192,4 +204,45 @@ func newTestProgress(w io.Writer) backtest.Progress {
 			fmt.Fprintf(w, "[%d/%d] %d%% of the replays done in %s\n", done, total, done*100/total, time.Since(start).Round(time.Second))
 		}
 	}
+}
+
+// recordBacktests stores each SLO's results (--store). A store that cannot be written
+// is reported on stderr and does not change the exit code: the verdict stands.
+func recordBacktests(ctx context.Context, e *env, flag string, results []backtest.Result, notices []string, began time.Time) {
+	path := flag
+	if flag == "default" {
+		var err error
+		if path, err = store.DefaultPath(); err != nil {
+			fmt.Fprintf(e.stderr, "warning: backtest not recorded: %v\n", err)
+			return
+		}
+	}
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "warning: backtest not recorded: %v\n", err)
+		return
+	}
+	defer s.Close()
+	took := time.Since(began)
+	var order []string
+	bySLO := map[string][]backtest.Result{}
+	for _, r := range results {
+		k := r.Service + "/" + r.SLO
+		if _, ok := bySLO[k]; !ok {
+			order = append(order, k)
+		}
+		bySLO[k] = append(bySLO[k], r)
+	}
+	for _, k := range order {
+		rs := bySLO[k]
+		rec, err := ui.BacktestRecord(rs[0].Service, rs[0].SLO, rs, notices, began, took, "slokit test")
+		if err == nil {
+			_, err = s.RecordBacktest(ctx, rec)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "warning: backtest of %s not recorded: %v\n", k, err)
+			return
+		}
+	}
+	fmt.Fprintf(e.stderr, "backtests of %d SLO(s) recorded in %s (slokit serve --store %s shows them)\n", len(order), path, path)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,10 +50,16 @@ type benchSample struct {
 	v    float64
 }
 
-// benchHistory calls emit for 70 minutes of slokit's recorded burn rates (every window)
-// and budgets of every SLO, every 2 minutes up to now, series by series: one SLO in 20
-// burns at 20× on its fast windows, the others below 1.
-func benchHistory(svcs []*slo.Service, now time.Time, emit func(benchSample)) {
+// benchSeries is one recorded series of the benchmark with its constant value.
+type benchSeries struct {
+	lset labels.Labels
+	v    float64
+}
+
+// benchAllSeries lists slokit's recorded burn rates (every window) and budgets of every
+// SLO: one SLO in 20 burns at 20× on its fast windows, the others below 1.
+func benchAllSeries(svcs []*slo.Service) []benchSeries {
+	var out []benchSeries
 	k := 0
 	for _, s := range svcs {
 		for _, o := range s.Objectives {
@@ -66,18 +73,32 @@ func benchHistory(svcs []*slo.Service, now time.Time, emit func(benchSample)) {
 				lb := labels.NewBuilder(base)
 				lb.Set(labels.MetricName, slo.MetricBurnRate)
 				lb.Set(slo.LabelWindow, slo.FormatWindow(w))
-				ls := lb.Labels()
-				for t := now.Add(-70 * time.Minute); !t.After(now); t = t.Add(2 * time.Minute) {
-					emit(benchSample{ls, t, burn})
-				}
+				out = append(out, benchSeries{lb.Labels(), burn})
 			}
 			lb := labels.NewBuilder(base)
 			lb.Set(labels.MetricName, slo.MetricBudgetRemaining)
 			lb.Set(slo.LabelWindow, slo.FormatWindow(o.Period))
-			ls := lb.Labels()
-			for t := now.Add(-70 * time.Minute); !t.After(now); t = t.Add(2 * time.Minute) {
-				emit(benchSample{ls, t, 1 - float64(k%7)/10})
-			}
+			out = append(out, benchSeries{lb.Labels(), 1 - float64(k%7)/10})
+		}
+	}
+	return out
+}
+
+// benchTimes are the history's sample times: 70 minutes every 2 minutes up to now.
+func benchTimes(now time.Time) []time.Time {
+	var out []time.Time
+	for t := now.Add(-70 * time.Minute); !t.After(now); t = t.Add(2 * time.Minute) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// benchHistory calls emit for the whole history, series by series.
+func benchHistory(svcs []*slo.Service, now time.Time, emit func(benchSample)) {
+	ts := benchTimes(now)
+	for _, s := range benchAllSeries(svcs) {
+		for _, t := range ts {
+			emit(benchSample{s.lset, t, s.v})
 		}
 	}
 }
@@ -170,67 +191,109 @@ func writeOpenMetrics(b *testing.B, path string, svcs []*slo.Service, now time.T
 
 // BenchmarkOverview1000 serves the overview of 1,000 SLOs (every row: budget, burn rate
 // per tier, alert state, a sparkline) over HTTP, HTML included, from a Prometheus-
-// compatible API holding their series: slokit's lab, and the Debian Prometheus with the
-// same history backfilled by promtool. Four API calls per page whatever the SLO count.
+// compatible API holding their series: slokit's lab, the Debian Prometheus holding them
+// in its head block (written by remote write, as a live Prometheus holds the last hours)
+// and the same with the history backfilled into blocks by promtool. Four API calls per
+// page whatever the SLO count. "cold" reads Prometheus for every page (MaxAge < 0);
+// "shared" is the default, pages within one evaluation interval share a reading.
+// Besides ns/op it reports the minimum, median and 90th percentile of the pages' wall
+// times, the CPU per page of slokit and of Prometheus, and the 1-minute load average.
 func BenchmarkOverview1000(b *testing.B) {
 	svcs := benchServices(1000)
 	now := time.Now().Truncate(time.Minute)
 	for _, backend := range []struct {
 		name  string
 		start func(*testing.B, []*slo.Service, time.Time) string
-	}{{"lab", benchLab}, {"prometheus", benchPrometheus}} {
+	}{{"lab", benchLab}, {"prometheus", benchPrometheusHead}, {"prometheus-blocks", benchPrometheus}} {
 		b.Run(backend.name, func(b *testing.B) {
 			url := backend.start(b, svcs, now)
-			srv, err := New(Config{Services: svcs, Prometheus: url})
-			if err != nil {
-				b.Fatal(err)
-			}
-			hs := httptest.NewServer(srv)
-			defer hs.Close()
-			check := func() int {
-				var ov Overview
-				resp, err := http.Get(hs.URL + "/api/overview?sort=budget")
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer resp.Body.Close()
-				if err := jsonDecode(resp.Body, &ov); err != nil || ov.Error != "" || len(ov.SLOs) != 1000 || ov.SLOs[0].BudgetRemaining == nil {
-					b.Fatalf("overview: %v %q %d rows", err, ov.Error, len(ov.SLOs))
-				}
-				firing := 0
-				for _, r := range ov.SLOs {
-					if r.State == stateFiring {
-						firing++
-					}
-				}
-				if firing != 50 || ov.Queries != 4 {
-					b.Fatalf("%d SLOs firing (want 50), %d queries (want 4)", firing, ov.Queries)
-				}
-				return ov.Queries
-			}
-			queries := check()
-			cpu0, prom0 := processCPU(), promCPU(url)
-			b.ResetTimer()
-			for b.Loop() {
-				resp, err := http.Get(hs.URL + "/?sort=budget")
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || n < 100_000 {
-					b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
-				}
-			}
-			b.StopTimer()
-			// Wall time on a shared machine includes waiting for a core; CPU time does not.
-			b.ReportMetric(float64(queries), "queries/op")
-			b.ReportMetric((processCPU()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/op")
-			if p1 := promCPU(url); prom0 >= 0 && p1 >= 0 {
-				b.ReportMetric((p1-prom0)*1000/float64(b.N), "prom-cpu-ms/op")
+			for _, mode := range []struct {
+				name   string
+				maxAge time.Duration
+			}{{"cold", -1}, {"shared", 0}} {
+				b.Run(mode.name, func(b *testing.B) { benchOverviewPages(b, svcs, url, mode.maxAge) })
 			}
 		})
 	}
+}
+
+func benchOverviewPages(b *testing.B, svcs []*slo.Service, url string, maxAge time.Duration) {
+	srv, err := New(Config{Services: svcs, Prometheus: url, MaxAge: maxAge})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	queries := checkOverview1000(b, hs.URL)
+	var walls []time.Duration
+	cpu0, prom0 := processCPU(), promCPU(url)
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		resp, err := http.Get(hs.URL + "/?sort=budget")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		walls = append(walls, time.Since(t0))
+		if resp.StatusCode != 200 || n < 100_000 {
+			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+		}
+	}
+	b.StopTimer()
+	// Wall time on a shared machine includes waiting for a core; CPU time does not.
+	b.ReportMetric(float64(queries), "queries/op")
+	b.ReportMetric((processCPU()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/op")
+	if p1 := promCPU(url); prom0 >= 0 && p1 >= 0 {
+		b.ReportMetric((p1-prom0)*1000/float64(b.N), "prom-cpu-ms/op")
+	}
+	slices.Sort(walls)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(walls[0]), "min-ms")
+	b.ReportMetric(ms(walls[len(walls)/2]), "p50-ms")
+	b.ReportMetric(ms(walls[len(walls)*9/10]), "p90-ms")
+	b.ReportMetric(loadAverage(), "load1")
+}
+
+// checkOverview1000 reads the overview's JSON once and checks it: 1,000 rows, 50 firing,
+// 4 queries. It returns the number of queries.
+func checkOverview1000(b *testing.B, base string) int {
+	var ov Overview
+	resp, err := http.Get(base + "/api/overview?sort=budget")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := jsonDecode(resp.Body, &ov); err != nil || ov.Error != "" || len(ov.SLOs) != 1000 || ov.SLOs[0].BudgetRemaining == nil {
+		b.Fatalf("overview: %v %q %d rows", err, ov.Error, len(ov.SLOs))
+	}
+	firing, sparks := 0, 0
+	for _, r := range ov.SLOs {
+		if r.State == stateFiring {
+			firing++
+		}
+		if len(r.Spark) > 0 {
+			sparks++
+		}
+	}
+	if firing != 50 || ov.Queries != 4 || sparks != 1000 {
+		b.Fatalf("%d SLOs firing (want 50), %d queries (want 4), %d sparklines (want 1000)", firing, ov.Queries, sparks)
+	}
+	return ov.Queries
+}
+
+// loadAverage is the 1-minute load average (/proc/loadavg), -1 when unknown.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	if err != nil {
+		return -1
+	}
+	return f
 }
 
 // processCPU is the user+system CPU time this process has used (the UI, the client and,

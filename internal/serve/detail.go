@@ -38,9 +38,11 @@ type Detail struct {
 	Dashboard     string          `json:"dashboard,omitempty"`
 	GameDays      []store.Run     `json:"gameDays"`
 	GameDaysError string          `json:"gameDaysError,omitempty"`
-	// LastBacktest is the last backtest this server ran for the SLO; nil when none.
-	LastBacktest *BacktestRun `json:"lastBacktest"`
-	Queries      int          `json:"queries"`
+	// LastBacktest is the SLO's latest backtest from the store (`slokit test --store`,
+	// or run by this server), else the last one this server ran; nil when none.
+	LastBacktest      *BacktestRun `json:"lastBacktest"`
+	LastBacktestError string       `json:"lastBacktestError,omitempty"`
+	Queries           int          `json:"queries"`
 
 	BurnChart, BudgetChart, SLIChart template.HTML `json:"-"`
 }
@@ -130,7 +132,7 @@ func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (
 			d.GameDays = runs
 		}
 	}
-	d.LastBacktest = s.bt.get(o.Service + "/" + o.Name)
+	d.LastBacktest, d.LastBacktestError = s.lastBacktest(ctx, e)
 	d.charts(e, now, rng)
 	d.Queries = int(prom.n.Load())
 	return d, nil

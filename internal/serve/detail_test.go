@@ -1,8 +1,12 @@
 package serve
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/slokit/slokit/internal/backtest"
 )
 
 func TestDetailAgainstLab(t *testing.T) {
@@ -70,6 +74,31 @@ func TestBacktestPage(t *testing.T) {
 		bt.Summary.Silent, bt.Summary.FalsePositives, bt.Summary.Mismatches)
 	if _, page := get(t, f.http.URL+"/slo/shop/checkout-availability"); !strings.Contains(page, `id="last-backtest"`) {
 		t.Error("the SLO page does not show the last backtest")
+	}
+	if bt.Source != "slokit serve" {
+		t.Errorf("source %q", bt.Source)
+	}
+	stored, err := f.store.LastBacktest(context.Background(), "shop", "checkout-availability")
+	if err != nil || stored.Source != "slokit serve" || stored.Scenarios != bt.Summary.Runs {
+		t.Fatalf("the UI's backtest is not in the store: %+v %v", stored, err)
+	}
+	// A newer one recorded by `slokit test --store` becomes the last backtest.
+	res := []backtest.Result{{Service: "shop", SLO: "checkout-availability", Scenario: "blip",
+		Violations: []string{"page must not fire but did"}}}
+	rec, err := BacktestRecord("shop", "checkout-availability", res, nil, time.Now().Add(time.Minute), time.Second, "slokit test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.RecordBacktest(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	getJSON(t, f.http.URL+"/api/slo/shop/checkout-availability", &d)
+	if bt := d.LastBacktest; bt == nil || bt.Source != "slokit test" || len(bt.Results) != 1 || len(bt.Summary.Violations) != 1 {
+		t.Fatalf("last backtest after slokit test --store: %+v", bt)
+	}
+	if _, page := get(t, f.http.URL+"/slo/shop/checkout-availability"); !strings.Contains(page, "page must not fire but did") ||
+		!strings.Contains(page, "by <code>slokit test</code>") {
+		t.Error("the SLO page does not show the stored backtest's violation and source")
 	}
 	if code, _ := get(t, f.http.URL+"/slo/shop/nope/backtest"); code != 404 {
 		t.Errorf("unknown SLO: %d", code)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +29,14 @@ type Overview struct {
 	// Total is the number of SLOs served; SLOs is the filtered, sorted list.
 	Total int   `json:"total"`
 	SLOs  []Row `json:"slos"`
-	// Queries is the number of Prometheus API calls the page made (constant).
-	Queries  int      `json:"queries"`
+	// Queries is the number of Prometheus API calls behind the page (constant).
+	Queries int `json:"queries"`
+	// ReadAt is when Prometheus was read; Shared is set when that reading was made for
+	// an earlier request less than Config.MaxAge ago (or at the same time).
+	ReadAt time.Time `json:"readAt"`
+	Shared bool      `json:"shared"`
+
+	read     *cacheEntry
 	Services []string `json:"services"`
 	Teams    []string `json:"teams"`
 }
@@ -139,21 +146,29 @@ func seriesKey(service, name, window string) string { return service + "\x00" + 
 
 func labelsKey(l Labels) string { return seriesKey(l.Service, l.SLO, l.Window) }
 
-// instant indexes samples by service, SLO and window.
+// instant indexes samples by service, SLO and window. Where several sources report one
+// SLO (clusters, unmerged replicas) the highest value is kept: the worst burn rate.
 func instant(vec []Sample) map[string]float64 {
 	out := make(map[string]float64, len(vec))
 	for _, s := range vec {
-		out[labelsKey(s.Labels)] = s.V
+		k := labelsKey(s.Labels)
+		if v, ok := out[k]; !ok || s.V > v {
+			out[k] = s.V
+		}
 	}
 	return out
 }
 
 // perSLO indexes samples by service and SLO only (window ""), for the one series per
-// SLO such as the budget remaining (which keeps the period's window label).
+// SLO such as the budget remaining; of several sources the lowest value is kept: the
+// least budget left.
 func perSLO(vec []Sample) map[string]float64 {
 	out := make(map[string]float64, len(vec))
 	for _, s := range vec {
-		out[seriesKey(s.Labels.Service, s.Labels.SLO, "")] = s.V
+		k := seriesKey(s.Labels.Service, s.Labels.SLO, "")
+		if v, ok := out[k]; !ok || s.V < v {
+			out[k] = s.V
+		}
 	}
 	return out
 }
@@ -168,6 +183,7 @@ type overviewData struct {
 	burn, budget map[string]float64
 	alerts       map[string]string // seriesKey(service, slo, long window) → firing|pending
 	spark        map[string][]Point
+	at           time.Time
 }
 
 // fetchOverview asks Prometheus four things at once, whatever the number of SLOs: every
@@ -175,7 +191,7 @@ type overviewData struct {
 func (s *Server) fetchOverview(ctx context.Context, prom Prom, now time.Time, rng time.Duration) (overviewData, error) {
 	d := overviewData{alerts: map[string]string{}}
 	step := sparkStep(rng)
-	q := overviewQueries(s.cat, step)
+	q := overviewQueries(s.cat)
 	err := runAll(
 		func() error {
 			vec, err := prom.Query(ctx, q.burn, now)
@@ -207,12 +223,16 @@ func (s *Server) fetchOverview(ctx context.Context, prom Prom, now time.Time, rn
 // overviewPromQL are the overview's three PromQL queries.
 type overviewPromQL struct{ burn, budget, spark string }
 
-// overviewQueries selects only what the overview shows: the tiers' windows, the budgets
-// and the sparklines' windows, every SLO at once. Each is aggregated by service, SLO and
-// window, which drops the other labels from the answer (a third of its size) and, where
-// several sources report one SLO (clusters, unmerged replicas), keeps the worst value.
-func overviewQueries(c *catalog, step time.Duration) overviewPromQL {
-	by := " by (" + slo.LabelService + ", " + slo.LabelSLO + ", " + slo.LabelWindow + ") "
+// overviewQueries selects only what the overview shows, every SLO at once, each a read
+// of series slokit's rules record (no function to evaluate, no aggregation: Prometheus
+// only looks the series up and writes them out; several sources of one SLO are merged
+// here, keeping the worst value): the burn rates over the tiers' windows, the budgets,
+// and for the sparklines the fastest tier's long-window burn rate sampled at each of
+// about 40 steps. A window as long as that tier's (1h by default, against 90s steps for
+// the default hour) moves slowly: sampling it shows what a sparkline can, at a quarter
+// of the Prometheus CPU of max_over_time per step (and aggregating by SLO in a range
+// query cost four times as much again).
+func overviewQueries(c *catalog) overviewPromQL {
 	tierWindows := c.windows(func(e *entry) []string {
 		var ws []string
 		for _, t := range e.Tiers {
@@ -222,11 +242,19 @@ func overviewQueries(c *catalog, step time.Duration) overviewPromQL {
 	})
 	spark := c.windows(func(e *entry) []string { return []string{e.sparkWindow()} })
 	return overviewPromQL{
-		burn:   fmt.Sprintf("max%s(%s{%s=~%q})", by, slo.MetricBurnRate, slo.LabelWindow, strings.Join(tierWindows, "|")),
-		budget: fmt.Sprintf("min%s(%s)", by, slo.MetricBudgetRemaining),
-		spark: fmt.Sprintf("max%s(max_over_time(%s{%s=~%q}[%s]))", by, slo.MetricBurnRate, slo.LabelWindow,
-			strings.Join(spark, "|"), model.Duration(step)),
+		burn:   slo.MetricBurnRate + "{" + windowMatcher(tierWindows) + "}",
+		budget: slo.MetricBudgetRemaining,
+		spark:  slo.MetricBurnRate + "{" + windowMatcher(spark) + "}",
 	}
+}
+
+// windowMatcher selects the windows ws: an equality for one, a regular expression of
+// alternatives (which Prometheus looks up as a set) for several.
+func windowMatcher(ws []string) string {
+	if len(ws) == 1 {
+		return slo.LabelWindow + "=" + strconv.Quote(ws[0])
+	}
+	return slo.LabelWindow + "=~" + strconv.Quote(strings.Join(ws, "|"))
 }
 
 // sparkStep divides rng into about 40 steps of whole seconds.
@@ -234,22 +262,53 @@ func sparkStep(rng time.Duration) time.Duration {
 	return max(time.Second, (rng / 40).Round(time.Second))
 }
 
-// matrix indexes a range result by service, SLO and window.
+// matrix indexes a range result by service, SLO and window. Where several sources
+// report one series, the highest value at each step is kept.
 func matrix(m []Series) map[string][]Point {
 	out := make(map[string][]Point, len(m))
 	for _, ss := range m {
-		out[labelsKey(ss.Labels)] = ss.Points
+		k := labelsKey(ss.Labels)
+		if prev, ok := out[k]; ok {
+			out[k] = mergeMax(prev, ss.Points)
+			continue
+		}
+		out[k] = ss.Points
 	}
 	return out
 }
 
-// buildOverview fetches the data and builds every row, filtered and sorted.
+// mergeMax merges two series sampled at the same steps, keeping the highest value of
+// each step (steps present in either).
+func mergeMax(a, b []Point) []Point {
+	out := make([]Point, 0, max(len(a), len(b)))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].T.Before(b[j].T)):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].T.Before(a[i].T):
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, Point{T: a[i].T, V: max(a[i].V, b[j].V)})
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// buildOverview reads Prometheus (or shares a fresh reading, see Config.MaxAge) and
+// builds every row, filtered and sorted.
 func (s *Server) buildOverview(ctx context.Context, p OverviewParams) *Overview {
 	now := s.now()
-	prom := &counted{Prom: s.prom}
-	d, err := s.fetchOverview(ctx, prom, now, time.Duration(p.Range))
+	read, hit, err := s.readOverview(ctx, time.Duration(p.Range))
 	ov := &Overview{GeneratedAt: now, Prometheus: s.cfg.Prometheus, Params: p, Total: len(s.cat.entries),
-		Services: s.cat.services(), Teams: s.cat.teams(), SLOs: []Row{}}
+		Services: s.cat.services(), Teams: s.cat.teams(), SLOs: []Row{}, ReadAt: now, Shared: hit}
+	d := overviewData{}
+	if read != nil {
+		d, ov.Queries, ov.ReadAt, ov.read = read.data, read.queries, read.data.at, read
+	}
 	if err != nil {
 		ov.Error = err.Error()
 	}
@@ -265,8 +324,19 @@ func (s *Server) buildOverview(ctx context.Context, p OverviewParams) *Overview 
 		ov.SLOs = append(ov.SLOs, r)
 	}
 	sortRows(ov.SLOs, p.Sort)
-	ov.Queries = int(prom.n.Load())
 	return ov
+}
+
+// readOverview reads what the overview shows for the sparklines' range rng, once per
+// Config.MaxAge whatever the number of requests.
+func (s *Server) readOverview(ctx context.Context, rng time.Duration) (*cacheEntry, bool, error) {
+	return s.reads.get(ctx, "overview "+rng.String(), s.cfg.MaxAge, func(ctx context.Context) (overviewData, int, error) {
+		prom := &counted{Prom: s.prom}
+		now := s.now()
+		d, err := s.fetchOverview(ctx, prom, now, rng)
+		d.at = now
+		return d, int(prom.n.Load()), err
+	})
 }
 
 func ptr(m map[string]float64, k string) *float64 {
@@ -364,7 +434,7 @@ func (o *Overview) SparkSVG(r Row) template.HTML {
 	}
 	rng := time.Duration(o.Params.Range)
 	label := fmt.Sprintf("burn rate over %s in the last %s", r.SparkWindow, model.Duration(rng))
-	return sparkline(label, r.Spark, o.GeneratedAt.Add(-rng), o.GeneratedAt, th)
+	return sparkline(label, r.Spark, o.ReadAt.Add(-rng), o.ReadAt, th)
 }
 
 // runAll runs jobs concurrently and joins their errors; a job that panics fails with

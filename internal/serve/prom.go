@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
@@ -26,15 +26,11 @@ type Prom interface {
 }
 
 // Labels are the labels the pages read from a series (names from slo/names.go and
-// Prometheus' ALERTS); others are skipped while decoding, which keeps a page of 1,000
-// SLOs cheap.
+// Prometheus' ALERTS); others are skipped while decoding (decodeAnswer), which keeps a
+// page of 1,000 SLOs cheap.
 type Labels struct {
-	Service    string `json:"slokit_service"`
-	SLO        string `json:"slokit_slo"`
-	Window     string `json:"slokit_window"`
-	AlertName  string `json:"alertname"`
-	AlertState string `json:"alertstate"`
-	Severity   string `json:"severity"`
+	Service, SLO, Window            string
+	AlertName, AlertState, Severity string
 }
 
 // Sample is one series' value at an instant.
@@ -66,27 +62,24 @@ func newPromClient(base string) (*promClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", base, err)
 	}
-	return &promClient{api: v1.NewAPI(c), url: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 30 * time.Second}}, nil
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Over loopback, compressing a page's answers (megabytes of JSON for 1,000 SLOs)
+	// costs Prometheus CPU and saves nothing.
+	tr.DisableCompression = isLoopback(u.Hostname())
+	return &promClient{api: v1.NewAPI(c), url: strings.TrimRight(base, "/"),
+		http: &http.Client{Timeout: 30 * time.Second, Transport: tr}}, nil
 }
 
-var fastJSON = jsoniter.ConfigFastest
-
-// apiResult is the envelope of /api/v1/query and /api/v1/query_range.
-type apiResult struct {
-	Status    string `json:"status"`
-	ErrorType string `json:"errorType"`
-	Error     string `json:"error"`
-	Data      struct {
-		ResultType string `json:"resultType"`
-		Result     []struct {
-			Metric Labels   `json:"metric"`
-			Value  [2]any   `json:"value"`
-			Values [][2]any `json:"values"`
-		} `json:"result"`
-	} `json:"data"`
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
-func (p *promClient) get(ctx context.Context, path string, v url.Values, want string) (*apiResult, error) {
+func (p *promClient) get(ctx context.Context, path string, v url.Values, want string) (*apiAnswer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path+"?"+v.Encode(), nil)
 	if err != nil {
 		return nil, err
@@ -100,65 +93,29 @@ func (p *promClient) get(ctx context.Context, path string, v url.Values, want st
 	if err != nil {
 		return nil, err
 	}
-	var r apiResult
-	if err := fastJSON.Unmarshal(body, &r); err != nil || r.Status == "" {
+	a, err := decodeAnswer(body)
+	if err != nil || a.Status == "" {
 		return nil, fmt.Errorf("HTTP %s from %s: not a Prometheus API answer", resp.Status, p.url+path)
 	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("%s: %s", r.ErrorType, r.Error)
-	}
-	if r.Data.ResultType != want {
-		return nil, fmt.Errorf("want a %s, got a %s", want, r.Data.ResultType)
-	}
-	return &r, nil
+	return a, a.check(want)
 }
 
 func (p *promClient) Query(ctx context.Context, q string, t time.Time) ([]Sample, error) {
-	r, err := p.get(ctx, "/api/v1/query", url.Values{"query": {q}, "time": {apiTime(t)}}, "vector")
+	a, err := p.get(ctx, "/api/v1/query", url.Values{"query": {q}, "time": {apiTime(t)}}, "vector")
 	if err != nil {
 		return nil, fmt.Errorf("query %s at %s: %w", q, p.url, err)
 	}
-	out := make([]Sample, 0, len(r.Data.Result))
-	for _, s := range r.Data.Result {
-		if v, ok := pairValue(s.Value); ok {
-			out = append(out, Sample{Labels: s.Metric, V: v})
-		}
-	}
-	return out, nil
+	return a.Samples, nil
 }
 
 func (p *promClient) QueryRange(ctx context.Context, q string, rg v1.Range) ([]Series, error) {
 	v := url.Values{"query": {q}, "start": {apiTime(rg.Start)}, "end": {apiTime(rg.End)},
 		"step": {strconv.FormatFloat(rg.Step.Seconds(), 'f', -1, 64)}}
-	r, err := p.get(ctx, "/api/v1/query_range", v, "matrix")
+	a, err := p.get(ctx, "/api/v1/query_range", v, "matrix")
 	if err != nil {
 		return nil, fmt.Errorf("range query %s at %s: %w", q, p.url, err)
 	}
-	out := make([]Series, 0, len(r.Data.Result))
-	for _, s := range r.Data.Result {
-		pts := make([]Point, 0, len(s.Values))
-		for _, pv := range s.Values {
-			ts, ok1 := pv[0].(float64)
-			if v, ok2 := pairValue(pv); ok1 && ok2 {
-				pts = append(pts, Point{T: time.UnixMilli(int64(ts * 1000)).UTC(), V: v})
-			}
-		}
-		out = append(out, Series{Labels: s.Metric, Points: pts})
-	}
-	return out, nil
-}
-
-// pairValue reads the value of a [time, "value"] pair; NaN and ±Inf are no data.
-func pairValue(p [2]any) (float64, bool) {
-	s, ok := p[1].(string)
-	if !ok {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v != v || v > 1e308 || v < -1e308 {
-		return 0, false
-	}
-	return v, true
+	return a.Series, nil
 }
 
 func apiTime(t time.Time) string {

@@ -146,16 +146,28 @@ func TestBadInputPages(t *testing.T) {
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
-// TestLabelNames pins the JSON names of Labels to slo/names.go.
-func TestLabelNames(t *testing.T) {
-	want := map[string]string{"Service": slo.LabelService, "SLO": slo.LabelSLO, "Window": slo.LabelWindow, "Severity": slo.LabelSeverity,
-		"AlertName": "alertname", "AlertState": "alertstate"}
-	typ := reflect.TypeOf(Labels{})
-	for i := 0; i < typ.NumField(); i++ {
-		f := typ.Field(i)
-		if got := f.Tag.Get("json"); got != want[f.Name] {
-			t.Errorf("Labels.%s decodes %q, want %q", f.Name, got, want[f.Name])
-		}
+// TestDecodeAnswer pins the labels decoded to slo/names.go and checks values: NaN and
+// ±Inf are no data, other labels are skipped.
+func TestDecodeAnswer(t *testing.T) {
+	body := `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","` +
+		slo.LabelService + `":"s","` + slo.LabelSLO + `":"o","` + slo.LabelWindow + `":"1h","` + slo.LabelSeverity +
+		`":"page","alertname":"A","alertstate":"firing","team":"t"},"values":[[1.5,"2"],[2.5,"NaN"],[3,"+Inf"],[4,"0.25"]]}]},"warnings":["w"]}`
+	a, err := decodeAnswer([]byte(body))
+	if err != nil || a.check("matrix") != nil || len(a.Series) != 1 {
+		t.Fatalf("%v %+v", err, a)
+	}
+	want := Series{Labels: Labels{Service: "s", SLO: "o", Window: "1h", Severity: "page", AlertName: "A", AlertState: "firing"},
+		Points: []Point{{T: time.UnixMilli(1500).UTC(), V: 2}, {T: time.UnixMilli(4000).UTC(), V: 0.25}}}
+	if !reflect.DeepEqual(a.Series[0], want) {
+		t.Errorf("got %+v\nwant %+v", a.Series[0], want)
+	}
+	a, err = decodeAnswer([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"NaN"]},{"metric":{"` +
+		slo.LabelSLO + `":"o"},"value":[1,"3"]}]}}`))
+	if err != nil || a.check("vector") != nil || !reflect.DeepEqual(a.Samples, []Sample{{Labels: Labels{SLO: "o"}, V: 3}}) {
+		t.Errorf("vector: %v %+v", err, a)
+	}
+	if err := a.check("matrix"); err == nil || err.Error() != "want a matrix, got a vector" {
+		t.Errorf("check: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -42,6 +43,25 @@ type Config struct {
 	Now func() time.Time
 	// Prom replaces the Prometheus client (tests). Nil means a client for Prometheus.
 	Prom Prom
+	// MaxAge is how long the overview shares one reading of Prometheus between the
+	// requests that arrive meanwhile. Zero means the shortest rule-evaluation interval of
+	// the SLOs (their recorded series change no faster), at most MaxAgeLimit; negative
+	// means every request reads Prometheus.
+	MaxAge time.Duration
+}
+
+// MaxAgeLimit caps the default Config.MaxAge.
+const MaxAgeLimit = 30 * time.Second
+
+// defaultMaxAge is the shortest evaluation interval of the SLOs, at most MaxAgeLimit.
+func defaultMaxAge(services []*slo.Service) time.Duration {
+	age := MaxAgeLimit
+	for _, s := range services {
+		for _, o := range s.Objectives {
+			age = min(age, o.Evaluation())
+		}
+	}
+	return age
 }
 
 // Server renders the pages. Create it with New; it is an http.Handler.
@@ -52,6 +72,8 @@ type Server struct {
 	tmpl map[string]*template.Template
 	mux  *http.ServeMux
 	bt   backtests
+	// reads shares the overview's Prometheus reads (Config.MaxAge).
+	reads readCache
 }
 
 // New validates cfg and prepares the catalogue and templates.
@@ -61,6 +83,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = defaultMaxAge(cfg.Services)
 	}
 	if cfg.Prom == nil {
 		if cfg.Prometheus == "" {
@@ -160,7 +185,7 @@ type pageData struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, pd pageData) {
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := s.tmpl[name].ExecuteTemplate(&b, "layout", pd); err != nil {
 		s.cfg.Logger.Error("rendering a page", "template", name, "err", err)
 		status = http.StatusInternalServerError
@@ -171,7 +196,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, pd pageD
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write(b.Bytes())
 }
 
 // httpError is an error with the status and title of its problem page.

@@ -36,6 +36,24 @@ var migrations = []string{
 	`ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runs ADD COLUMN recorded_at INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE runs ADD COLUMN recovered_seconds REAL;`,
+	// 3: backtests (`slokit test --store`, the UI's backtest page), one row per SLO and
+	// run of the scenarios; result_json is what `slokit test -o json` writes for that SLO.
+	`CREATE TABLE backtests (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		service     TEXT NOT NULL,
+		slo         TEXT NOT NULL,
+		ran_at      INTEGER NOT NULL,
+		took_ms     INTEGER NOT NULL DEFAULT 0,
+		source      TEXT NOT NULL DEFAULT '',
+		scenarios   INTEGER NOT NULL DEFAULT 0,
+		violations  INTEGER NOT NULL DEFAULT 0,
+		silent      INTEGER NOT NULL DEFAULT 0,
+		mismatches  INTEGER NOT NULL DEFAULT 0,
+		precision   REAL NOT NULL DEFAULT 1,
+		recall      REAL NOT NULL DEFAULT 1,
+		result_json TEXT NOT NULL
+	);
+	CREATE INDEX backtests_by_slo ON backtests (service, slo, ran_at);`,
 }
 
 // SchemaVersion is the number of migrations this slokit knows.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -162,7 +163,7 @@ func TestMigrations(t *testing.T) {
 	_, _ = s.db.Exec("PRAGMA user_version = 99")
 	s.Close()
 	_, err = Open(ctx, path)
-	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this slokit knows (2); upgrade slokit") {
+	if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this slokit knows ("+strconv.Itoa(SchemaVersion())+"); upgrade slokit") {
 		t.Errorf("newer schema: %v", err)
 	}
 }

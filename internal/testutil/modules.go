@@ -74,3 +74,22 @@ func PyrraHelper(t testing.TB) string {
 	}
 	return p
 }
+
+// ThanosVersion is the Thanos release .ci/thanos.sh builds and caches.
+const ThanosVersion = "v0.42.5"
+
+// Thanos returns the Thanos binary built by .ci/thanos.sh: $THANOS when set, else the
+// cached ${SLOKIT_CACHE:-/var/cache/slokit}/thanos/<ThanosVersion>/thanos. It never
+// builds (that takes many CPU-minutes): a missing binary skips loudly, or fails under
+// SLOKIT_REQUIRE_REAL=1.
+func Thanos(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("THANOS")
+	if p == "" {
+		p = Cache("thanos", ThanosVersion, "thanos")
+	}
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		Missing(t, "no Thanos binary at %s; build it once with bash .ci/thanos.sh (or set THANOS)", p)
+	}
+	return p
+}

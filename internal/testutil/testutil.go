@@ -66,6 +66,13 @@ type Server struct {
 // start so the test can place rule files there; it may be nil.
 func StartPrometheus(t testing.TB, config string, write func(dir string)) *Server {
 	t.Helper()
+	return StartPrometheusArgs(t, config, write)
+}
+
+// StartPrometheusArgs is StartPrometheus with extra command-line flags, such as
+// "--web.enable-remote-write-receiver".
+func StartPrometheusArgs(t testing.TB, config string, write func(dir string), extra ...string) *Server {
+	t.Helper()
 	bin := Binary(t, "prometheus")
 	dir := t.TempDir()
 	if write != nil {
@@ -77,13 +84,13 @@ func StartPrometheus(t testing.TB, config string, write func(dir string)) *Serve
 	}
 	port := FreePort(t)
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir}
-	start(t, s, bin, "/-/ready",
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+	start(t, s, bin, "/-/ready", append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
 		"--web.enable-lifecycle",
 		"--log.level=warn",
-	)
+	}, extra...)...)
 	return s
 }
 

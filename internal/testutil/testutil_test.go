@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -17,5 +19,18 @@ func TestStartPrometheusAndAlertmanager(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %s", u, resp.Status)
 		}
+	}
+}
+
+// TestThanosVersionMatchesCI keeps the version the tests look for equal to the one
+// .ci/thanos.sh builds.
+func TestThanosVersionMatchesCI(t *testing.T) {
+	b, err := os.ReadFile("../../.ci/thanos.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "THANOS_VERSION=${THANOS_VERSION:-" + ThanosVersion + "}"
+	if !strings.Contains(string(b), want) {
+		t.Errorf(".ci/thanos.sh does not contain %q: keep ThanosVersion and the script in step", want)
 	}
 }

@@ -24,7 +24,7 @@ func GroupVersion() schema.GroupVersion { return schema.GroupVersion{Group: Grou
 // AddToScheme registers the API's types in s.
 func AddToScheme(s *runtime.Scheme) error {
 	gv := GroupVersion()
-	s.AddKnownTypes(gv, &ServiceLevelObjective{}, &ServiceLevelObjectiveList{})
+	s.AddKnownTypes(gv, &ServiceLevelObjective{}, &ServiceLevelObjectiveList{}, &GameDay{}, &GameDayList{})
 	metav1.AddToGroupVersion(s, gv)
 	return nil
 }

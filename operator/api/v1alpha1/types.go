@@ -44,6 +44,13 @@ type ServiceLevelObjectiveSpec struct {
 	// Labels are added to every rule and alert of the SLO.
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
+	// ScrapeInterval is how often the SLI's series are scraped, a Prometheus duration;
+	// empty means slokit's default (30s). Every rate() window is kept several scrapes long.
+	// +optional
+	ScrapeInterval string `json:"scrapeInterval,omitempty"`
+	// EvaluationInterval is the rule groups' interval; empty means ScrapeInterval.
+	// +optional
+	EvaluationInterval string `json:"evaluationInterval,omitempty"`
 	// SLI says how good and bad events are counted.
 	SLI SLI `json:"sli"`
 	// Alerting tunes the burn-rate alerts; absent means slokit's defaults.
