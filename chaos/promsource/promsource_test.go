@@ -179,7 +179,7 @@ func TestSplitReadsAlertsFromTheAlertsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	burn, err := s.BurnRates(ctx, objective())
-	if err != nil || burn["5m"] != 3 {
+	if err != nil || burn[5*time.Minute] != 3 {
 		t.Errorf("burn rates %v, %v; want 5m: 3 from Query", burn, err)
 	}
 	alerts, err := s.Alerts(ctx, objective())
