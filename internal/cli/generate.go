@@ -99,6 +99,13 @@ func runGenerate(e *env, f generateFlags) error {
 		Stdout:    f.out == "-",
 		Oncall:    f.oncall,
 	}
+	for _, s := range in.Services {
+		rf, err := alerts.RuleFile([]*slo.Service{s}, in.Alerts)
+		if err != nil {
+			return err
+		}
+		in.Rules = append(in.Rules, rf)
+	}
 	files, err := format.write(in)
 	if err != nil {
 		return err
@@ -130,7 +137,7 @@ func runGenerate(e *env, f generateFlags) error {
 		}
 	}
 	if !f.quiet {
-		return printSummary(e.stderr, in.Services, in.Alerts)
+		return printSummary(e.stderr, in)
 	}
 	return nil
 }
@@ -178,23 +185,20 @@ func printDiagnostics(w io.Writer, ds slo.Diagnostics) {
 }
 
 // ruleFiles returns one rule file per service, or a single one holding every service
-// when single is set.
-func ruleFiles(in genInput) ([]string, []slo.RuleFile, error) {
+// when the output goes to stdout.
+func ruleFiles(in genInput) ([]string, []slo.RuleFile) {
 	if in.Stdout {
-		f, err := alerts.RuleFile(in.Services, in.Alerts)
-		return []string{""}, []slo.RuleFile{f}, err
-	}
-	var names []string
-	var files []slo.RuleFile
-	for _, s := range in.Services {
-		f, err := alerts.RuleFile([]*slo.Service{s}, in.Alerts)
-		if err != nil {
-			return nil, nil, err
+		var all slo.RuleFile
+		for _, f := range in.Rules {
+			all.Groups = append(all.Groups, f.Groups...)
 		}
-		names = append(names, s.Name)
-		files = append(files, f)
+		return []string{""}, []slo.RuleFile{all}
 	}
-	return names, files, nil
+	names := make([]string, len(in.Services))
+	for i, s := range in.Services {
+		names[i] = s.Name
+	}
+	return names, in.Rules
 }
 
 func prometheusFormat() outputFormat {
@@ -202,10 +206,7 @@ func prometheusFormat() outputFormat {
 		name: "prometheus",
 		help: "Prometheus rule file per service (<service>.rules.yaml), for rule_files:",
 		write: func(in genInput) ([]genFile, error) {
-			names, files, err := ruleFiles(in)
-			if err != nil {
-				return nil, err
-			}
+			names, files := ruleFiles(in)
 			out := make([]genFile, len(files))
 			for i, f := range files {
 				data, err := alerts.MarshalRuleFile(f)
@@ -226,12 +227,8 @@ func prometheusRuleFormat() outputFormat {
 		write: func(in genInput) ([]genFile, error) {
 			var objs []alerts.PrometheusRule
 			var out []genFile
-			for _, s := range in.Services {
-				f, err := alerts.RuleFile([]*slo.Service{s}, in.Alerts)
-				if err != nil {
-					return nil, err
-				}
-				obj := alerts.NewPrometheusRule(s.Name, in.Namespace, in.Labels, f)
+			for i, s := range in.Services {
+				obj := alerts.NewPrometheusRule(s.Name, in.Namespace, in.Labels, in.Rules[i])
 				if in.Stdout {
 					objs = append(objs, obj)
 					continue
@@ -253,14 +250,11 @@ func prometheusRuleFormat() outputFormat {
 
 // printSummary writes, per SLO, its rule counts and what each alert tier is predicted to
 // do under a total outage.
-func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) error {
+func printSummary(w io.Writer, in genInput) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, s := range services {
-		for _, o := range s.Objectives {
-			g, err := alerts.Group(o, opts)
-			if err != nil {
-				return err
-			}
+	for i, s := range in.Services {
+		for j, o := range s.Objectives {
+			g := in.Rules[i].Groups[j]
 			nAlert := 0
 			for _, r := range g.Rules {
 				if r.Alert != "" {
