@@ -29,9 +29,6 @@ type genInput struct {
 	Services []*slo.Service
 	// Alerts configures the alert annotations (Grafana URL, runbook URLs).
 	Alerts alerts.Options
-	// Rules holds each service's rule file (alerts.RuleFile), in the order of Services:
-	// generated once, then written by the formats and counted by the summary.
-	Rules []slo.RuleFile
 	// Namespace is the Kubernetes namespace for formats that write Kubernetes objects;
 	// empty leaves it unset.
 	Namespace string
@@ -54,6 +51,7 @@ func outputFormats() []outputFormat {
 	return []outputFormat{
 		prometheusFormat(),
 		prometheusRuleFormat(),
+		thanosFormat(),
 		alertmanagerFormat(),
 		alertmanagerFragmentFormat(),
 		grafanaFormat(),

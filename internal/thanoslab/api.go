@@ -48,13 +48,14 @@ func getJSON(ctx context.Context, u string, out any) (warnings []string, err err
 	return env.Warnings, nil
 }
 
-// healthyStores returns the addresses Query lists in /api/v1/stores with no last error.
-func (l *Lab) healthyStores(ctx context.Context) (map[string]bool, error) {
+// healthyStores returns the addresses the Query at u lists in /api/v1/stores with no
+// last error.
+func healthyStores(ctx context.Context, u string) (map[string]bool, error) {
 	var data map[string][]struct {
 		Name      string  `json:"name"`
 		LastError *string `json:"lastError"`
 	}
-	if _, err := getJSON(ctx, l.QueryURL+"/api/v1/stores", &data); err != nil {
+	if _, err := getJSON(ctx, u+"/api/v1/stores", &data); err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
@@ -80,11 +81,16 @@ type Result struct {
 	Warnings []string
 }
 
-// Query evaluates an instant PromQL query through Thanos Query, deduplicated. With
-// partial false, a store that does not answer fails the query (Thanos' abort
+// Query evaluates an instant PromQL query through the lab's Thanos Query, deduplicated.
+// With partial false, a store that does not answer fails the query (Thanos' abort
 // strategy); with partial true, the query answers from the stores that did, with a
 // warning.
 func (l *Lab) Query(ctx context.Context, q string, partial bool) (Result, error) {
+	return QueryAt(ctx, l.QueryURL, q, partial)
+}
+
+// QueryAt is Query against the Thanos Query at base (one started by AddQuery).
+func QueryAt(ctx context.Context, base, q string, partial bool) (Result, error) {
 	v := url.Values{"query": {q}, "dedup": {"true"}, "partial_response": {strconv.FormatBool(partial)}}
 	var data struct {
 		ResultType string `json:"resultType"`
@@ -93,7 +99,7 @@ func (l *Lab) Query(ctx context.Context, q string, partial bool) (Result, error)
 			Value  [2]any            `json:"value"`
 		} `json:"result"`
 	}
-	warns, err := getJSON(ctx, l.QueryURL+"/api/v1/query?"+v.Encode(), &data)
+	warns, err := getJSON(ctx, base+"/api/v1/query?"+v.Encode(), &data)
 	res := Result{Warnings: warns}
 	if err != nil {
 		return res, err

@@ -111,13 +111,13 @@ func (l *Lab) startReplica(ctx context.Context, cl Cluster, i int) (Replica, err
 	return r, nil
 }
 
-// endpointsConfig is Query's --endpoint.sd-config: every sidecar (strict unless
-// NonStrict) and the ruler, whose recorded series the global alerts read back.
-func (l *Lab) endpointsConfig(rulerGRPC string) string {
+// endpointsConfig is a Query's --endpoint.sd-config: every sidecar (strict or not) and
+// the ruler (when rulerGRPC is set), whose recorded series the global alerts read back.
+func (l *Lab) endpointsConfig(strict bool, rulerGRPC string) string {
 	var b strings.Builder
 	b.WriteString("endpoints:\n")
 	for _, r := range l.Replicas {
-		fmt.Fprintf(&b, "  - address: %q\n    strict: %t\n", r.SidecarGRPC, !l.cfg.NonStrict)
+		fmt.Fprintf(&b, "  - address: %q\n    strict: %t\n", r.SidecarGRPC, strict)
 	}
 	if rulerGRPC != "" {
 		fmt.Fprintf(&b, "  - address: %q\n", rulerGRPC)
@@ -125,37 +125,58 @@ func (l *Lab) endpointsConfig(rulerGRPC string) string {
 	return b.String()
 }
 
-// startQuery starts Thanos Query over every sidecar (and the ruler to come) and waits
-// until it is ready and answers for every cluster.
-func (l *Lab) startQuery(ctx context.Context, rulerGRPC string) error {
-	dir := filepath.Join(l.cfg.Dir, ComponentQuery)
+// startQuery starts the lab's Thanos Query over every sidecar (strict unless NonStrict)
+// and the ruler to come.
+func (l *Lab) startQuery(ctx context.Context, rulerGRPC string) (err error) {
+	l.QueryURL, err = l.runQuery(ctx, ComponentQuery, !l.cfg.NonStrict, rulerGRPC)
+	return err
+}
+
+// AddQuery starts one more Thanos Query, named name, over every sidecar (not the
+// ruler), strict or not, and returns its HTTP URL once it sees every sidecar: a test
+// compares what two Query configurations make of the same failure.
+func (l *Lab) AddQuery(ctx context.Context, name string, strict bool) (string, error) {
+	if !namePattern.MatchString(name) || l.proc(name) != nil {
+		return "", fmt.Errorf("thanoslab: query name %q must match [a-z0-9-]+ and be new", name)
+	}
+	u, err := l.runQuery(ctx, name, strict, "")
+	if err != nil {
+		return "", fmt.Errorf("thanoslab: %w", err)
+	}
+	return u, nil
+}
+
+// runQuery starts a Thanos Query and waits until it is ready and lists every sidecar as
+// healthy.
+func (l *Lab) runQuery(ctx context.Context, name string, strict bool, rulerGRPC string) (string, error) {
+	dir := filepath.Join(l.cfg.Dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return "", err
 	}
 	sd := filepath.Join(dir, "endpoints.yml")
-	if err := os.WriteFile(sd, []byte(l.endpointsConfig(rulerGRPC)), 0o644); err != nil {
-		return err
+	if err := os.WriteFile(sd, []byte(l.endpointsConfig(strict, rulerGRPC)), 0o644); err != nil {
+		return "", err
 	}
 	httpAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return "", err
 	}
 	grpcAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return "", err
 	}
-	l.QueryURL = "http://" + httpAddr
-	p, err := spawn(l.cfg.Dir, ComponentQuery, l.cfg.Thanos, "query", "--http-address="+httpAddr,
+	u := "http://" + httpAddr
+	p, err := spawn(l.cfg.Dir, name, l.cfg.Thanos, "query", "--http-address="+httpAddr,
 		"--grpc-address="+grpcAddr, "--endpoint.sd-config-file="+sd,
 		"--query.replica-label="+l.cfg.ReplicaLabel, "--log.level=warn")
 	if err != nil {
-		return err
+		return "", err
 	}
 	l.add(p)
-	if err := p.waitReady(ctx, l.QueryURL+"/-/ready", l.cfg.ReadyTimeout); err != nil {
-		return err
+	if err := p.waitReady(ctx, u+"/-/ready", l.cfg.ReadyTimeout); err != nil {
+		return "", err
 	}
-	return l.waitStores(ctx, p)
+	return u, l.waitStores(ctx, u, p)
 }
 
 // startRuler starts Thanos Ruler on the rule files, querying Query and sending to the
@@ -196,13 +217,13 @@ func (l *Lab) startRuler(ctx context.Context, grpcAddr, httpAddr string) error {
 	return nil
 }
 
-// waitStores waits until Query lists every sidecar as a healthy store.
-func (l *Lab) waitStores(ctx context.Context, p *proc) error {
+// waitStores waits until the Query at u lists every sidecar as a healthy store.
+func (l *Lab) waitStores(ctx context.Context, u string, p *proc) error {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.ReadyTimeout)
 	defer cancel()
 	var last error
 	for {
-		healthy, err := l.healthyStores(ctx)
+		healthy, err := healthyStores(ctx, u)
 		last = err
 		if err == nil {
 			missing := 0
@@ -218,9 +239,9 @@ func (l *Lab) waitStores(ctx context.Context, p *proc) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("query exited while waiting for its stores; its log:\n%s", p.tail(40))
+			return fmt.Errorf("%s exited while waiting for its stores; its log:\n%s", p.name, p.tail(40))
 		case <-ctx.Done():
-			return fmt.Errorf("query: sidecars not healthy after %s: %v; its log:\n%s", l.cfg.ReadyTimeout, last, p.tail(40))
+			return fmt.Errorf("%s: sidecars not healthy after %s: %v; its log:\n%s", p.name, l.cfg.ReadyTimeout, last, p.tail(40))
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -57,11 +57,10 @@ scrape_configs:
 func TestEndpointsStrictByDefault(t *testing.T) {
 	l := &Lab{Replicas: []Replica{{SidecarGRPC: "127.0.0.1:1"}, {SidecarGRPC: "127.0.0.1:2"}}}
 	want := "endpoints:\n  - address: \"127.0.0.1:1\"\n    strict: true\n  - address: \"127.0.0.1:2\"\n    strict: true\n  - address: \"127.0.0.1:9\"\n"
-	if got := l.endpointsConfig("127.0.0.1:9"); got != want {
+	if got := l.endpointsConfig(true, "127.0.0.1:9"); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	l.cfg.NonStrict = true
-	if got := l.endpointsConfig(""); strings.Contains(got, "strict: true") {
+	if got := l.endpointsConfig(false, ""); strings.Contains(got, "strict: true") {
 		t.Errorf("NonStrict still strict:\n%s", got)
 	}
 }

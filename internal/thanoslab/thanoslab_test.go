@@ -110,8 +110,8 @@ func TestGlobalSLOPagesThroughThanosRuler(t *testing.T) {
 	}
 	t.Logf("global page fired through Thanos Ruler after %s: predicted %s (%.2f × %s / %.2f) + lag %s = %s",
 		detect.Round(time.Second/10), pred.Detect.Round(time.Second/10), pred.Threshold, w.Long, share, pred.Lag, pred.DetectBy().Round(time.Second/10))
-	if detect < pred.Detect/2 {
-		t.Errorf("the page fired after %s, less than half the predicted %s: the global ratio is not what the maths says (double counting?)", detect, pred.Detect)
+	if detect < pred.Detect-5*time.Second {
+		t.Errorf("the page fired after %s, more than 5s before the predicted %s: the global ratio is not what the maths says", detect, pred.Detect)
 	}
 	if _, err := waitFor(ctx, 15*time.Second, 250*time.Millisecond, func() (bool, error) {
 		got, err := amAlerts(ctx, am.URL)
@@ -166,6 +166,12 @@ func firing(ctx context.Context, lab *thanoslab.Lab, name, severity string) (boo
 // rules report the failed evaluation instead of recording a one-cluster ratio.
 func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab) {
 	t.Helper()
+	// A second Query over the same sidecars as ordinary (non-strict) endpoints: the
+	// configuration docs/thanos.md warns against.
+	lax, err := lab.AddQuery(ctx, "query-nonstrict", false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := lab.Kill(thanoslab.SidecarOf("b", 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +190,17 @@ func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab) {
 		t.Errorf("with partial response allowed: samples %+v warnings %q; want cluster a only, with a warning", res.Samples, res.Warnings)
 	} else {
 		t.Logf("warn strategy, cluster b down: %d cluster(s), warning %q", len(res.Samples), res.Warnings[0])
+	}
+	// The non-strict Query drops b after its next failed health check (every 5s) and then
+	// answers for a alone, with neither an error nor a warning: a silent partial view.
+	silent, err := waitFor(ctx, 15*time.Second, 250*time.Millisecond, func() (bool, error) {
+		res, err := thanoslab.QueryAt(ctx, lax, q, false)
+		return err == nil && len(res.Samples) == 1 && len(res.Warnings) == 0, err
+	})
+	if err != nil {
+		t.Errorf("the non-strict Query never answered silently without b (docs/thanos.md says it does): %v", err)
+	} else {
+		t.Logf("non-strict endpoints, cluster b down: after %s Query answers for cluster a alone, no error, no warning", silent.Round(time.Second/10))
 	}
 	took, err := waitFor(ctx, 20*time.Second, 250*time.Millisecond, func() (bool, error) {
 		rules, err := lab.RulerRules(ctx)
