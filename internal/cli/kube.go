@@ -9,6 +9,9 @@ import (
 	"github.com/slokit/slokit/chaos/chaosmesh"
 )
 
+// kubeBuilt reports whether this build has Kubernetes support (no -tags slokit_nok8s).
+const kubeBuilt = true
+
 // addKubeCommands adds the commands that talk to a Kubernetes cluster: apply, operator
 // and chaos rbac.
 func addKubeCommands(root *cobra.Command, e *env) {
