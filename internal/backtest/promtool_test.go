@@ -230,45 +230,48 @@ func TestPromtoolAgreesOnDetectionAndReset(t *testing.T) {
 }
 
 // promtoolChecks turns slokit's alert transitions into checks for promtool: each stable
-// firing or resolution (no other of the same alert within three evaluation intervals) must show
-// one interval after it and not two intervals before it; and, when every > 0, every
-// `every` the set of firing alerts must be slokit's wherever no alert changed within
-// three intervals. It returns the checks and how many transitions they surround.
-func promtoolChecks(trs []engine.Transition, iv, dur, every time.Duration) ([]check, int) {
-	var checks []check
-	near := func(at time.Duration, window string) bool {
-		for _, other := range trs {
-			if !firingEdge(other) || window != "*" && other.Labels[slo.LabelWindow] != window {
+// firing or resolution (no other of the same alert nearby) must show one interval after
+// it and not two intervals before it; and, when every > 0, every `every` the set of
+// firing alerts must be slokit's wherever no alert changed nearby. An ill-conditioned
+// firing (see illConditioned) is checked 10 intervals either side instead. It returns the
+// checks, how many transitions they surround and how many of those were ill-conditioned.
+func promtoolChecks(trs []engine.Transition, o slo.Objective, iv, dur, every time.Duration) ([]check, int, int) {
+	margin := make([]time.Duration, len(trs))
+	for i, tr := range trs {
+		margin[i] = iv
+		if illConditioned(tr, o, iv) {
+			margin[i] = 10 * iv
+		}
+	}
+	// near: another firing edge (of window w, "*" for any) within its margin plus two
+	// intervals of at.
+	near := func(at time.Duration, w string, skip int) bool {
+		for j, other := range trs {
+			if j == skip || !firingEdge(other) || w != "*" && other.Labels[slo.LabelWindow] != w {
 				continue
 			}
-			if d := other.At.Sub(Epoch) - at; d > -3*iv && d < 3*iv {
+			if d := other.At.Sub(Epoch) - at; d > -(margin[j]+2*iv) && d < margin[j]+2*iv {
 				return true
 			}
 		}
 		return false
 	}
-	n := 0
+	var checks []check
+	n, ill := 0, 0
 	for i, tr := range trs {
-		at := tr.At.Sub(Epoch)
-		if !firingEdge(tr) || at < 2*iv || at+iv > dur {
+		at, m := tr.At.Sub(Epoch), margin[i]
+		if !firingEdge(tr) || at < m+iv || at+m > dur || near(at, tr.Labels[slo.LabelWindow], i) {
 			continue
 		}
-		stable := true
-		for j, other := range trs {
-			if j != i && firingEdge(other) && other.Labels[slo.LabelWindow] == tr.Labels[slo.LabelWindow] {
-				if d := other.At.Sub(tr.At); d > -3*iv && d < 3*iv {
-					stable = false
-				}
-			}
-		}
-		if stable {
-			firing := tr.To == engine.StateFiring
-			checks = append(checks, tierCheck(at+iv, tr.Labels, firing), tierCheck(at-2*iv, tr.Labels, !firing))
-			n++
+		firing := tr.To == engine.StateFiring
+		checks = append(checks, tierCheck(at+m, tr.Labels, firing), tierCheck(at-m-iv, tr.Labels, !firing))
+		n++
+		if m > iv {
+			ill++
 		}
 	}
 	for at := every; every > 0 && at+iv <= dur; at += every {
-		if near(at, "*") {
+		if near(at, "*", -1) {
 			continue
 		}
 		firing := map[string]map[string]string{}
@@ -291,7 +294,24 @@ func promtoolChecks(trs []engine.Transition, iv, dur, every time.Duration) ([]ch
 		}
 		checks = append(checks, c)
 	}
-	return checks, n
+	return checks, n, ill
+}
+
+// illConditioned reports a firing whose burn rate (the long window's, the alert's value)
+// is within one recorded sample's weight (evaluation interval / long window) of the
+// tier's threshold. Prometheus 2 (promtool) includes the sample on a window's left edge,
+// Prometheus 3 (slokit's engine) does not; with a burn that barely crosses the threshold
+// (a 1.1× burn on a 1× tier), that one sample moves the crossing by more than one interval.
+func illConditioned(tr engine.Transition, o slo.Objective, iv time.Duration) bool {
+	if tr.To != engine.StateFiring {
+		return false
+	}
+	for _, w := range o.Tiers() {
+		if slo.FormatWindow(w.Long) == tr.Labels[slo.LabelWindow] && w.Severity == slo.SeverityName(tr.Labels["severity"]) {
+			return math.Abs(tr.Value/w.BurnRate-1) < float64(iv)/float64(w.Long)
+		}
+	}
+	return false
 }
 
 // firingEdge reports whether tr starts or ends a firing alert (pending ↔ inactive
@@ -312,7 +332,10 @@ func promtoolAgrees(t *testing.T, promtool string, o slo.Objective, sc Scenario,
 		t.Fatal(err)
 	}
 	trs := transitionsOf(t, o, g, sc, opts)
-	checks, n := promtoolChecks(trs, opts.EvalInterval, sc.Duration(), every)
+	checks, n, ill := promtoolChecks(trs, o, opts.EvalInterval, sc.Duration(), every)
+	if ill > 0 {
+		t.Logf("%d of %d firings ill-conditioned (burn within one recorded sample's weight of the threshold): checked 10 intervals either side", ill, n)
+	}
 	if len(checks) == 0 {
 		return 0, n
 	}
@@ -333,21 +356,29 @@ func promtoolScenario(sc Scenario) Scenario {
 	return sc
 }
 
-// TestPromtoolAgreesOnEveryBuiltin runs every built-in scenario (jitter dropped, see
+// TestPromtoolAgreesOnEveryBuiltin runs the built-in scenarios (jitter dropped, see
 // promtoolScenario) through the generated rules of a 7-day events SLO and a 7-day
 // latency SLO in slokit's fast evaluator and in the Debian promtool: every stable
-// firing and resolution to within one evaluation interval, and the set of firing alerts
-// every hour away from transitions, agree.
+// firing and resolution to within one evaluation interval (ill-conditioned firings to
+// ten), and the set of firing alerts every hour away from transitions, agree. By default
+// the scrape-model and silent-condition scenarios and the slowest burn (8 replays, about
+// 80 CPU-seconds with promtool); every built-in on both SLOs (38) with
+// SLOKIT_PROMTOOL_ALL=1 (about 5 CPU-minutes).
 func TestPromtoolAgreesOnEveryBuiltin(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs promtool on 38 scenarios; not in -short")
+		t.Skip("runs promtool on 8 to 38 scenarios; not in -short")
 	}
 	promtool := testutil.Binary(t, "promtool")
 	slos := loadSLOs(t, "testdata/weekly-slos.yaml")
+	subset := map[string][]string{
+		"availability": {"gap-outage", "coarse-scrape", "multi-instance", "scrape-jitter", "missing-data", "metric-renamed"},
+		"latency":      {"between-buckets", "burn-1x"},
+	}
+	all := os.Getenv("SLOKIT_PROMTOOL_ALL") == "1"
 	for _, name := range slices.Sorted(maps.Keys(slos)) {
 		o := slos[name]
 		for _, sc := range Builtin(o) {
-			if sc.LatencyOnly && o.SLI.Latency == nil {
+			if sc.LatencyOnly && o.SLI.Latency == nil || !all && !slices.Contains(subset[name], sc.Name) {
 				continue
 			}
 			t.Run(name+"/"+sc.Name, func(t *testing.T) {
