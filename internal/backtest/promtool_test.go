@@ -397,6 +397,9 @@ func TestPromtoolAgreesOnEveryBuiltin(t *testing.T) {
 // jitter dropped, targets phased on whole seconds) through an events and a latency SLO's
 // rules in slokit's engine and in promtool. The seeds run as a test.
 func FuzzPromtoolAgrees(f *testing.F) {
+	if testing.Short() {
+		f.Skip("runs promtool per input; not in -short")
+	}
 	promtool := testutil.Binary(f, "promtool")
 	for _, seed := range []uint64{1, 2, 3, 42} {
 		f.Add(seed)
