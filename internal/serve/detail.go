@@ -321,7 +321,7 @@ func generatedRules(o slo.Objective, grafana string) (string, error) {
 // course rather than a dot at the right edge of an empty period.
 func budgetSpan(e *entry, since map[string]time.Time, now time.Time) time.Duration {
 	if c := coverageOf(e, since, now); c != nil && c.Partial {
-		return min(e.O.Period, max(time.Minute, c.History*3/2))
+		return min(e.O.Period, max(time.Minute, (c.History*3/2).Round(time.Second)))
 	}
 	return e.O.Period
 }
