@@ -66,13 +66,13 @@ func TestParseFull(t *testing.T) {
 		Signals:            SignalsSpec{Prometheus: "http://127.0.0.1:9090", AlertsURL: "http://127.0.0.1:10902", PollInterval: time.Second, Tolerance: 30 * time.Second},
 		Fault:              Fault{Backend: "fake", Duration: 5 * time.Minute},
 		ExpectedErrorRatio: 0.5,
-		SteadyState:        SteadyState{Window: "5m", MaxBurnRate: 1, NoAlerts: &yes},
+		SteadyState:        SteadyState{Window: 5 * time.Minute, MaxBurnRate: 1, NoAlerts: &yes},
 		Expect: []Expectation{
 			{AlertSelector: AlertSelector{Severity: slo.Page, Window: time.Hour}},
 			{AlertSelector: AlertSelector{Severity: slo.Page}, Within: 10 * time.Minute},
 		},
 		MustNotFire: []AlertSelector{{Severity: slo.Ticket}},
-		Recovery:    Recovery{Within: 10 * time.Minute, BurnRateBelow: 1, Window: "5m"},
+		Recovery:    Recovery{Within: 10 * time.Minute, BurnRateBelow: 1, Window: 5 * time.Minute},
 		Guardrails:  Guardrails{MaxBudget: 0.1, Timeout: 30 * time.Minute},
 	}
 	if got := *g; !equalGameDay(got, want) {
