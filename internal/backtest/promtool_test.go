@@ -362,9 +362,8 @@ func promtoolScenario(sc Scenario) Scenario {
 // latency SLO in slokit's fast evaluator and in the Debian promtool: every stable
 // firing and resolution to within one evaluation interval (ill-conditioned firings to
 // four), and the set of firing alerts every hour away from transitions, agree. By default
-// the scrape-model and silent-condition scenarios and the slowest burn (8 replays, about
-// 80 CPU-seconds with promtool); every built-in on both SLOs (38) with
-// SLOKIT_PROMTOOL_ALL=1 (about 5 CPU-minutes).
+// the scrape-model and silent-condition scenarios and the slowest burn (8 replays); every
+// built-in on both SLOs (38) with SLOKIT_PROMTOOL_ALL=1 (about 5 CPU-minutes).
 func TestPromtoolAgreesOnEveryBuiltin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs promtool on 8 to 38 scenarios; not in -short")
