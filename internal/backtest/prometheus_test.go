@@ -116,10 +116,11 @@ func (c *promCase) slokitTruth(t *testing.T, opts Options) []inputSeries {
 		}
 	}
 	for _, tr := range trs {
-		if illConditioned(tr, c.o, opts.EvalInterval) {
+		l := c.loose[alertKey(tr.Name, tr.Labels)]
+		if l != nil && illConditioned(tr, c.o, opts.EvalInterval) {
 			k := int(tr.At.Sub(Epoch) / opts.EvalInterval)
 			for j := max(0, k-4); j <= min(c.steps-1, k+4); j++ {
-				c.loose[alertKey(tr.Name, tr.Labels)][j] = true
+				l[j] = true
 			}
 		}
 	}
