@@ -64,12 +64,14 @@ example: ## validate and generate the bundled shortlink example into out/
 demo: ## the whole loop on one machine: service, load, fault, alert, verdict
 	$(GO) run ./cmd/slokit demo
 
-lint: ## no conflict markers, gofmt, go vet (both builds), staticcheck (staticcheck.conf), import and length rules, govulncheck; tools cached by .ci/tools.sh
+lint: ## no conflict markers, gofmt, go mod tidy, go vet (both builds), staticcheck (staticcheck.conf), import and length rules, govulncheck; tools cached by .ci/tools.sh
 	@! git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' || (echo "merge conflict markers left in the files above"; exit 1)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags slokit_nok8s ./internal/cli ./cmd/slokit
 	"$$(bash .ci/tools.sh staticcheck)" ./...
+	"$$(bash .ci/tools.sh staticcheck)" -tags slokit_nok8s ./internal/cli ./cmd/slokit
 	$(GO) test -count=1 ./internal/archtest
 	$(MAKE) vulncheck
 

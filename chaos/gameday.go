@@ -1,9 +1,6 @@
 package chaos
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -212,27 +209,11 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	return g, d.Diagnostics()
 }
 
-// document decodes data as exactly one YAML document and returns its root, or nil.
+// document parses data as exactly one YAML document with strictyaml's limits (size,
+// depth, aliases) and syntax errors, and returns its root, or nil.
 func (d *decoder) document(data []byte) *yaml.Node {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.Errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
-		} else {
-			d.Errf(nil, "", "not valid YAML: %v", err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.Errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
-	}
-	return root
+	d.Size = len(data)
+	return d.Document(data, "a game day with at least name, slo, signals, fault and expect")
 }
 
 func (d *decoder) sloRef(n *yaml.Node, p string, ref *SLORef) {

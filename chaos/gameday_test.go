@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,4 +155,26 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("plan with unset deadlines: %+v", p)
 		}
 	})
+}
+
+// TestParseLimits: a game day gets the limits every file slokit reads has (size,
+// nesting depth), in the same words as a spec.
+func TestParseLimits(t *testing.T) {
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"size":  {append([]byte("name: x\n#"), bytes.Repeat([]byte("x"), 8<<20)...), "big.yaml: file larger than 8 MiB"},
+		"depth": {[]byte("name: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n"), "big.yaml:1:"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g, ds := Parse("big.yaml", tc.data, []Backend{fakeBackend{}})
+			if g != nil || len(ds.Errors()) != 1 || !strings.HasPrefix(ds.Errors()[0].String(), tc.want) {
+				t.Fatalf("want one error starting %q, got %v", tc.want, ds.Errors())
+			}
+			if name == "depth" && !strings.Contains(ds.Errors()[0].String(), "nested deeper than 64 levels") {
+				t.Errorf("got %v", ds.Errors())
+			}
+		})
+	}
 }

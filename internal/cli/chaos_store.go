@@ -65,7 +65,7 @@ twice is harmless. Every file is tried; each problem is reported with file:line:
 the exit code is 3 if any result was not imported.`,
 		Example: `  slokit chaos import slokit-demo/result.json
   slokit chaos import --store team.db results/*.json
-  kubectl get configmaps -A -l slokit.dev/run-id -o json > runs.json && slokit chaos import runs.json`,
+  slokit chaos import runs.json   # runs.json: kubectl get configmaps -A -l slokit.dev/run-id -o json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := storePath(db)
