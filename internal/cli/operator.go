@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/slokit/slokit/alerts"
@@ -110,8 +111,11 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 	if f.pyrra {
 		c.Foreign = append(c.Foreign, operator.Pyrra)
 	}
-	// controller-runtime's packages log through its own logger; route them to ours too.
+	// controller-runtime's packages log through its own logger, client-go's (leader
+	// election, reflectors) through klog: route both to ours, so that every line on
+	// stderr is one structured record.
 	ctrl.SetLogger(operator.Logr(log))
+	klog.SetLogger(operator.Logr(log))
 	mgr, err := operator.NewManager(cfg, c)
 	if err != nil {
 		return err
