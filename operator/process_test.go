@@ -251,6 +251,9 @@ func TestOperatorProcess(t *testing.T) {
 	if n := a.metric(t, reconcileSeries); n < 1 {
 		t.Errorf("leader: %s = %v", reconcileSeries, n)
 	}
+	if _, body, err := get(a.metrics + "/metrics"); err != nil || !strings.Contains(body, `workqueue_adds_total{controller="servicelevelobjective"`) || !strings.Contains(body, "rest_client_requests_total{") {
+		t.Errorf("leader's /metrics lacks the work queue's or the REST client's metrics (%v)", err)
+	}
 	if b.leads(t) || b.metric(t, reconcileSeries) != 0 {
 		t.Errorf("the follower leads (%v) or reconciled (%v)", b.metric(t, leaderSeries), b.metric(t, reconcileSeries))
 	}
