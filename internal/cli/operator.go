@@ -98,6 +98,11 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 		return &usageError{fmt.Errorf("--log-format is json or text, not %q", f.logFormat)}
 	}
 	log := slog.New(h).With("component", "operator")
+	// controller-runtime's packages log through its own logger, client-go's (leader
+	// election, reflectors) through klog: route both to ours, so that every line on
+	// stderr is one structured record.
+	ctrl.SetLogger(operator.Logr(log))
+	klog.SetLogger(operator.Logr(log))
 	cfg, _, err := kube.Config(f.ko)
 	if err != nil {
 		return err
@@ -116,11 +121,6 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 	if f.pyrra {
 		c.Foreign = append(c.Foreign, operator.Pyrra)
 	}
-	// controller-runtime's packages log through its own logger, client-go's (leader
-	// election, reflectors) through klog: route both to ours, so that every line on
-	// stderr is one structured record.
-	ctrl.SetLogger(operator.Logr(log))
-	klog.SetLogger(operator.Logr(log))
 	mgr, err := operator.NewManager(cfg, c)
 	if err != nil {
 		return err
