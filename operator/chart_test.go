@@ -376,9 +376,7 @@ func TestChartRBACFeaturesAreEnough(t *testing.T) {
 	done := l.gameDay(t, gd.Name, time.Minute, "adopted and run", func(g *v1alpha1.GameDay) bool {
 		return len(g.Status.Runs) == 1 && g.Status.Runs[0].Outcome == "error" && len(g.Status.Active) == 0
 	})
-	if ev := l.events(t, gd.Name); !strings.Contains(ev, "Warning OperatorLost: run orph1234 aborted") || !strings.Contains(ev, "removed HTTPChaos "+k.ns+"/slokit-orphan-orph1234") {
-		t.Errorf("events:\n%s", ev)
-	}
+	l.waitEvents(t, gd.Name, "Warning OperatorLost: run orph1234 aborted", "removed HTTPChaos "+k.ns+"/slokit-orphan-orph1234")
 	if err := k.c.Get(ctx, client.ObjectKeyFromObject(fault), &cmv1.HTTPChaos{}); !apierrors.IsNotFound(err) {
 		t.Errorf("orphaned fault still there: %v", err)
 	}

@@ -285,6 +285,30 @@ func (l *lab) gameDay(t *testing.T, name string, timeout time.Duration, what str
 	}
 }
 
+// waitEvents polls the Events about the GameDay name until they contain every want
+// (Events are sent asynchronously by the recorder) and returns them.
+func (l *lab) waitEvents(t *testing.T, name string, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ev := l.events(t, name)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(ev, w) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("events lack %q after 20s:\n%s", missing, ev)
+			return ev
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func finished(gd *v1alpha1.GameDay) bool {
 	return len(gd.Status.Runs) > 0 && len(gd.Status.Active) == 0
 }
@@ -391,12 +415,7 @@ func (l *lab) oneShot(t *testing.T) {
 	if c := condition2(done.Status.Conditions, v1alpha1.ConditionValid); c.Status != metav1.ConditionTrue {
 		t.Errorf("Valid %+v", c)
 	}
-	ev := l.events(t, gd.Name)
-	for _, want := range []string{"Normal RunStarted: run " + run.ID, "Normal RunFinished: run " + run.ID + ": PASS"} {
-		if !strings.Contains(ev, want) {
-			t.Errorf("events lack %q:\n%s", want, ev)
-		}
-	}
+	l.waitEvents(t, gd.Name, "Normal RunStarted: run "+run.ID, "Normal RunFinished: run "+run.ID+": PASS")
 	// Nothing reruns a generation that ran.
 	time.Sleep(2 * time.Second)
 	if g := l.gameDay(t, gd.Name, time.Second, "", func(*v1alpha1.GameDay) bool { return true }); len(g.Status.Active)+len(g.Status.Runs) != 1 {
@@ -505,9 +524,7 @@ func (l *lab) killed(t *testing.T) {
 	if l.faultOn.Load() {
 		t.Error("the workload still fails")
 	}
-	if ev := l.events(t, gd.Name); !strings.Contains(ev, "Warning OperatorLost: run "+runID+" aborted") {
-		t.Errorf("events:\n%s", ev)
-	}
+	l.waitEvents(t, gd.Name, "Warning OperatorLost: run "+runID+" aborted")
 	time.Sleep(2 * time.Second) // the aborted generation is not run again
 	if g := l.gameDay(t, gd.Name, time.Second, "", func(*v1alpha1.GameDay) bool { return true }); len(g.Status.Active) != 0 {
 		t.Errorf("the new operator reran the game day: %+v", g.Status.Active)
