@@ -358,6 +358,10 @@ func (l *lab) checkPassed(t *testing.T, gd *v1alpha1.GameDay) v1alpha1.GameDayRu
 	if owner := cm.OwnerReferences; len(owner) != 1 || owner[0].UID != gd.UID {
 		t.Errorf("report owners %+v", owner)
 	}
+	// The report as the apiserver returns it imports into the store slokit serve reads.
+	if _, imported := importReports(t, cm); len(imported) != 1 || imported[0].RunID != res.RunID || imported[0].Outcome != chaos.Pass {
+		t.Errorf("report ConfigMap %s imported as %+v", cm.Name, imported)
+	}
 	var left cmv1.HTTPChaosList
 	if err := l.c.List(context.Background(), &left, client.InNamespace(l.ns)); err != nil || len(left.Items) != 0 {
 		t.Errorf("Chaos Mesh objects left: %d (%v)", len(left.Items), err)

@@ -50,6 +50,13 @@ const NoDataSuffix = "NoData"
 // and range selectors ("5m", "1h", "30d", "1h30m").
 func FormatWindow(d time.Duration) string { return model.Duration(d).String() }
 
+// ParseWindow reads a window in Prometheus duration syntax, as FormatWindow writes it
+// and LabelWindow values carry it ("5m", "1d12h"): the one inverse of FormatWindow.
+func ParseWindow(s string) (time.Duration, error) {
+	d, err := model.ParseDuration(s)
+	return time.Duration(d), err
+}
+
 // RuleGroupName is the name of the rule group holding o's rules.
 func RuleGroupName(o Objective) string { return "slokit-" + o.ID() }
 

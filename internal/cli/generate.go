@@ -352,17 +352,9 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 	return tw.Flush()
 }
 
-// ruleCounts counts o's rules and alerting rules: its Prometheus group, or for a global
-// objective its two Thanos Ruler groups.
+// ruleCounts counts o's rules and alerting rules in every group alerts generates for it.
 func ruleCounts(o slo.Objective, opts alerts.Options) (rules, alerting int, err error) {
-	var groups []slo.RuleGroup
-	if o.IsGlobal() {
-		groups, err = alerts.ThanosGroups(o, opts)
-	} else {
-		var g slo.RuleGroup
-		g, err = alerts.Group(o, opts)
-		groups = []slo.RuleGroup{g}
-	}
+	groups, err := alerts.Groups(o, opts)
 	for _, g := range groups {
 		for _, r := range g.Rules {
 			rules++

@@ -480,7 +480,8 @@ type WarmUpStatus struct {
 	// Elapsed is the time since WarmUp began; Filled how much of Fill has passed since
 	// the SLO's burn rate first appeared.
 	Elapsed, Filled, Fill time.Duration
-	Burn                  map[string]float64
+	// Burn is the latest burn rate per window.
+	Burn map[time.Duration]float64
 	// Err is why the signals could not be read at this poll, or nil.
 	Err error
 }
@@ -499,7 +500,7 @@ func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, fil
 		burn, err := sig.BurnRates(ctx, o)
 		now := time.Now()
 		if err == nil {
-			if _, ok := burn[slo.FormatWindow(window)]; ok && first.IsZero() {
+			if _, ok := burn[window]; ok && first.IsZero() {
 				first = now
 			}
 		}
