@@ -68,6 +68,7 @@ lint: ## no conflict markers, gofmt, go mod tidy, go vet (both builds), staticch
 	$(GO) vet ./...
 	$(GO) vet -tags slokit_nok8s ./internal/cli ./cmd/slokit
 	"$$(bash .ci/tools.sh staticcheck)" ./...
+	"$$(bash .ci/tools.sh staticcheck)" -tags slokit_nok8s ./internal/cli ./cmd/slokit
 	$(GO) test -count=1 ./internal/archtest
 	$(MAKE) vulncheck
 

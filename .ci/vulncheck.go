@@ -108,7 +108,9 @@ func read(r io.Reader) (called []advisory, uncalled []string, err error) {
 		if top.Receiver != "" {
 			sym = top.Package + "." + top.Receiver + "." + top.Function
 		}
-		if _, ok := seen[f.OSV]; !ok {
+		// govulncheck reports one call site per finding in no fixed order: keep the
+		// smallest symbol so that the output is the same from run to run.
+		if a, ok := seen[f.OSV]; !ok || sym < a.symbol {
 			seen[f.OSV] = advisory{id: f.OSV, module: top.Module, version: top.Version, fixed: f.FixedVersion, symbol: sym}
 		}
 	}
