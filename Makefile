@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION) -
 # make test pipes go test through the summariser: bash for pipefail.
 SHELL     := bash
 
-.PHONY: help build build-nok8s install test test-nok8s vulncheck test-unit test-e2e bench bench-rules bench-throughput fuzz golden demo lint example
+.PHONY: help build build-nok8s install test test-nok8s vulncheck test-unit test-e2e bench bench-rules bench-generate bench-throughput fuzz golden demo lint example
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,8 +43,11 @@ test-e2e: ## the end-to-end tests against real Prometheus/Alertmanager/Chromium
 bench: ## run the benchmarks with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-rules: ## measure rule evaluation cost in a real Prometheus, slokit vs Sloth
+bench-rules: ## rule evaluation cost in one real Prometheus: slokit vs Sloth vs Pyrra, A/A control, raw and steady state
 	bash bench/rules/run.sh
+
+bench-generate: ## validate + generate of 5,000 SLOs against Sloth v0.16's generate, same run: time, memory, output size
+	bash bench/generate/run.sh
 
 bench-throughput: ## shortlink requests/s with and without sli instrumentation under wrk
 	bash bench/throughput/run.sh

@@ -341,6 +341,9 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				src := "raw, exact"
 				if p.Derived {
 					src = "derived from " + slo.FormatWindow(o.BaseWindow()) + " rates"
+					if lag := o.LongGroupLag(); lag > 0 {
+						src += ", every " + slo.FormatWindow(lag)
+					}
 				}
 				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\t%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
