@@ -28,14 +28,19 @@ type Prediction struct {
 	// BurnRate × Long / Period, whatever e is. Zero when Fires is false.
 	BudgetAtDetect float64
 	// Lag is the most the generated rules add to Detect, beside the maths: one scrape
-	// interval (the counter's sample), one evaluation interval, and, for a long window
-	// derived from the base window's recorded rates (Derived) when Detect exceeds the
-	// base window, half the base window (the recorded rates smear the count by up to
+	// interval (the counter's sample), one evaluation interval, for a global objective
+	// its GlobalDelay (Thanos Query's fan-out and the ruler's phase), and, for a long
+	// window derived from the base window's recorded rates (Derived) when Detect exceeds
+	// the base window, half the base window (the recorded rates smear the count by up to
 	// one base window). Zero when Fires is false.
 	Lag time.Duration
 	// ResetLag is the most the generated rules add to Reset: one scrape and one
-	// evaluation interval (short windows are read from the raw counters).
+	// evaluation interval (short windows are read from the raw counters), plus
+	// GlobalDelay for a global objective.
 	ResetLag time.Duration
+	// GlobalDelay is the part of Lag and ResetLag that Thanos adds (Objective.GlobalDelay);
+	// zero for per-cluster objectives.
+	GlobalDelay time.Duration
 	// Derived reports whether the tier's long window is derived from the base window.
 	Derived bool
 }
@@ -61,7 +66,8 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 	p.BudgetAtDetect = o.BudgetAtFire(w)
 	base := o.BaseWindow()
 	p.Derived = w.Long > base
-	p.ResetLag = o.Scrape() + o.Evaluation()
+	p.GlobalDelay = o.GlobalDelay()
+	p.ResetLag = o.Scrape() + o.Evaluation() + p.GlobalDelay
 	p.Lag = p.ResetLag
 	if p.Derived && p.Detect > base {
 		p.Lag += base / 2

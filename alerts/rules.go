@@ -54,12 +54,16 @@ func Group(o slo.Objective, opts Options) (slo.RuleGroup, error) {
 	return g, nil
 }
 
-// RuleFile returns one rule file holding a group per objective of every service, in
-// input order (services, then their objectives).
+// RuleFile returns one Prometheus rule file holding a group per per-cluster objective of
+// every service, in input order (services, then their objectives). Global objectives
+// (scope: global) are left out: their rules are for Thanos Ruler (ThanosRuleFile).
 func RuleFile(services []*slo.Service, opts Options) (slo.RuleFile, error) {
 	var f slo.RuleFile
 	for _, s := range services {
 		for _, o := range s.Objectives {
+			if o.IsGlobal() {
+				continue // Thanos Ruler's: ThanosRuleFile
+			}
 			g, err := Group(o, opts)
 			if err != nil {
 				return slo.RuleFile{}, err
@@ -89,7 +93,23 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 	if parseAll {
 		p = parser.NewParser(parser.Options{})
 	}
-	out := make([]slo.Rule, 0, 2)
+	out, err := burnRules(p, o, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Alerting.NoData.Disabled {
+		r, err := noDataRule(p, o, opts)
+		if err != nil {
+			return nil, fmt.Errorf("slo %s: no-data alert: %w", o.ID(), err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// burnRules are o's burn-rate alerting rules, one per enabled severity with tiers.
+func burnRules(p parser.Parser, o slo.Objective, opts Options) ([]slo.Rule, error) {
+	out := make([]slo.Rule, 0, 3)
 	for _, sev := range slo.Severities() {
 		tiers := o.TiersOf(sev)
 		if len(tiers) == 0 {
@@ -105,13 +125,6 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 			Labels:      o.AlertLabels(sev),
 			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
 		})
-	}
-	if !o.Alerting.NoData.Disabled {
-		r, err := noDataRule(p, o, opts)
-		if err != nil {
-			return nil, fmt.Errorf("slo %s: no-data alert: %w", o.ID(), err)
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }

@@ -91,9 +91,37 @@ func sloNode(o Objective, svcName string, origins map[string]Origin) *yaml.Node 
 	if o.EvaluationInterval > 0 {
 		add(m, "evaluationInterval", str(FormatWindow(o.EvaluationInterval)), "")
 	}
+	if o.IsGlobal() {
+		add(m, "scope", str("global"), "")
+		if g := globalNode(o.Scope); len(g.Content) > 0 {
+			add(m, "global", g, "")
+		}
+	}
 	add(m, "sli", sliNode(o.SLI), from("sli"))
 	if a := alertingNode(o, svcName, name); len(a.Content) > 0 {
 		add(m, "alerting", a, from("alerting"))
+	}
+	return m
+}
+
+// globalNode writes a global SLO's settings that differ from the zero Scope.
+func globalNode(sc Scope) *yaml.Node {
+	m := mapping()
+	if sc.ClusterLabel != "" {
+		add(m, "clusterLabel", str(sc.ClusterLabel), "")
+	}
+	if sc.ReplicaLabels != nil {
+		rs := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for _, r := range sc.ReplicaLabels {
+			rs.Content = append(rs.Content, str(r))
+		}
+		add(m, "replicaLabels", rs, "")
+	}
+	if sc.PerClusterBurn {
+		add(m, "perClusterBurn", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
+	}
+	if sc.Delay > 0 {
+		add(m, "delay", str(FormatWindow(sc.Delay)), "")
 	}
 	return m
 }

@@ -47,6 +47,9 @@ func FuzzParseSpec(f *testing.F) {
 			if _, err := slo.RecordingRules(o); err != nil {
 				t.Fatalf("validated objective %s does not generate: %v", o.Name, err)
 			}
+			if _, err := slo.ClusterGroup(o); err != nil {
+				t.Fatalf("validated global objective %s has no cluster group: %v", o.Name, err)
+			}
 		}
 		again, ds2 := slo.Parse("fuzz.yaml", data)
 		if !reflect.DeepEqual(svc, again) || !reflect.DeepEqual(ds, ds2) {
@@ -93,12 +96,44 @@ func checkService(t *testing.T, svc *slo.Service) {
 		if o.Labels == nil || o.Alerting.Name == "" || o.Alerting.Page.Labels["severity"] == "" || o.Alerting.Ticket.Labels["severity"] == "" {
 			t.Fatalf("objective %s: missing defaults in %+v", o.Name, o.Alerting)
 		}
+		checkScope(t, o)
 		for _, w := range o.Windows() {
 			// Raised default windows may make short = long; none is shorter than four scrapes.
 			if w.Short <= 0 || w.Short > w.Long || w.Long > o.Period || !(w.BurnRate > 0) || w.Short < o.MinWindow() {
 				t.Fatalf("objective %s: bad window %+v for period %v", o.Name, w, o.Period)
 			}
 		}
+	}
+}
+
+// checkScope asserts what the Thanos generator relies on for a global objective: an
+// events or classic latency SLI, a cluster label, replica labels distinct from it and
+// from each other, no SLO label named like either.
+func checkScope(t *testing.T, o slo.Objective) {
+	t.Helper()
+	if !o.IsGlobal() {
+		if !reflect.DeepEqual(o.Scope, slo.Scope{}) || o.ReplicaLabels() != nil || o.GlobalDelay() != 0 {
+			t.Fatalf("objective %s: per-cluster with global settings %+v", o.Name, o.Scope)
+		}
+		return
+	}
+	if o.SLI.Raw != nil || o.SLI.Latency != nil && o.SLI.Latency.Native {
+		t.Fatalf("objective %s: global with a %s SLI", o.Name, o.SLI.Kind())
+	}
+	seen := map[string]bool{o.ClusterLabel(): true}
+	for _, r := range o.ReplicaLabels() {
+		if seen[r] || r == "" {
+			t.Fatalf("objective %s: replica label %q empty, repeated or the cluster label %q", o.Name, r, o.ClusterLabel())
+		}
+		seen[r] = true
+	}
+	for k := range o.Labels {
+		if seen[k] {
+			t.Fatalf("objective %s: label %s is the cluster or a replica label", o.Name, k)
+		}
+	}
+	if o.GlobalDelay() <= 0 {
+		t.Fatalf("objective %s: global delay %v", o.Name, o.GlobalDelay())
 	}
 }
 

@@ -69,3 +69,28 @@ func DashboardUID(o Objective) string {
 
 // maxDashboardUID is the longest dashboard uid Grafana accepts.
 const maxDashboardUID = 40
+
+// Names of the rules and alerts of global objectives (Scope.Global), evaluated by Thanos
+// Ruler (docs/rules.md, "Global SLOs on Thanos").
+const (
+	// MetricClusterPresent is 1 for every cluster whose Prometheus currently reports the
+	// SLI's total series; it carries the cluster label (Objective.ClusterLabel).
+	MetricClusterPresent = "slokit:slo_cluster:present"
+	// MetricClusterBurnRate is one cluster's burn rate over the window named by
+	// LabelWindow (raw windows only), recorded when Scope.PerClusterBurn is set, for
+	// dashboards; it carries the cluster label. Alerts never read it.
+	MetricClusterBurnRate = "slokit:slo_cluster_burn:rate"
+	// ClusterMissingSuffix ends the name of the alert on a cluster that stopped
+	// reporting the SLI: "<alerting.name>ClusterMissing".
+	ClusterMissingSuffix = "ClusterMissing"
+	// NotEvaluatedSuffix ends the name of the alert on a global burn rate that is not
+	// being recorded: "<alerting.name>NotEvaluated".
+	NotEvaluatedSuffix = "NotEvaluated"
+	// ClusterGroupSuffix ends the name of a global objective's second rule group, the
+	// one evaluated on partial responses: "slokit-<service>-<slo>-clusters".
+	ClusterGroupSuffix = "-clusters"
+)
+
+// ClusterGroupName is the name of the rule group of global objective o that Thanos Ruler
+// evaluates with partial_response_strategy warn.
+func ClusterGroupName(o Objective) string { return RuleGroupName(o) + ClusterGroupSuffix }

@@ -73,6 +73,9 @@ type Objective struct {
 	// EvaluationInterval is the interval of the SLO's rule group; zero means the scrape
 	// interval.
 	EvaluationInterval time.Duration
+	// Scope says whether the SLO is evaluated per cluster (the zero value: in each
+	// cluster's Prometheus) or once over every cluster (Thanos Ruler).
+	Scope Scope
 }
 
 // ErrorBudget is 1 − Target: the fraction of events allowed to be bad over the period.

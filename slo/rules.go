@@ -35,13 +35,19 @@ import (
 
 // RecordingGroup returns o's recording rules as one rule group named RuleGroupName(o),
 // evaluated every o.Evaluation(). Alerting rules are appended to the same group by the
-// alerts package, so the alerts read the burn rates computed in the same evaluation.
+// alerts package, so the alerts read the burn rates computed in the same evaluation. A
+// global objective's group is for Thanos Ruler, with partial_response_strategy abort: a
+// cluster missing from a query fails the evaluation rather than record a partial ratio.
 func RecordingGroup(o Objective) (RuleGroup, error) {
 	rules, err := RecordingRules(o)
 	if err != nil {
 		return RuleGroup{}, err
 	}
-	return RuleGroup{Name: RuleGroupName(o), Interval: FormatWindow(o.Evaluation()), Rules: rules}, nil
+	g := RuleGroup{Name: RuleGroupName(o), Interval: FormatWindow(o.Evaluation()), Rules: rules}
+	if o.IsGlobal() {
+		g.PartialResponseStrategy = PartialResponseAbort
+	}
+	return g, nil
 }
 
 // RecordingRules returns o's recording rules in evaluation order: the base-window event
@@ -78,7 +84,8 @@ func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
 		return b.done()
 	}
 	parts := eventParts(o)
-	b.canonical = !parseAll && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
+	// Global expressions (max without …) are printed by the parser.
+	b.canonical = !parseAll && !o.IsGlobal() && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
 	base := o.BaseWindow()
 	bad, total := parts.rates(base)
 	b.record(MetricBadRate, bad, base)
@@ -217,6 +224,9 @@ func checkGeneratable(o Objective) error {
 	if kinds != 1 {
 		probs = append(probs, fmt.Sprintf("exactly one SLI kind must be set, got %d", kinds))
 	}
+	if o.IsGlobal() && (o.SLI.Raw != nil || o.SLI.Latency != nil && o.SLI.Latency.Native) {
+		probs = append(probs, "a global SLO needs an events or classic latency SLI")
+	}
 	for k := range o.Labels {
 		if k == "__name__" || strings.HasPrefix(k, "slokit_") {
 			probs = append(probs, fmt.Sprintf("label %q is reserved for slokit", k))
@@ -242,9 +252,20 @@ func checkGeneratable(o Objective) error {
 type eventSelectors struct {
 	latency, native bool
 	bad, total, le  string
+	// dedup lists the replica labels collapsed (max without) before summing, and by the
+	// labels summed by; both empty for per-cluster objectives ("sum(…)").
+	dedup, by string
 }
 
 func eventParts(o Objective) eventSelectors {
+	p := eventSelectorsOf(o)
+	if o.IsGlobal() {
+		p.dedup = strings.Join(o.ReplicaLabels(), ", ")
+	}
+	return p
+}
+
+func eventSelectorsOf(o Objective) eventSelectors {
 	if e := o.SLI.Events; e != nil {
 		return eventSelectors{bad: e.Bad, total: e.Total}
 	}
@@ -256,17 +277,30 @@ func eventParts(o Objective) eventSelectors {
 	return eventSelectors{latency: true, bad: bucket, total: count}
 }
 
-// sumRate is "sum(rate(sel[w]))".
-func sumRate(sel, w string) string { return "sum(rate(" + sel + "[" + w + "]))" }
+// sum is "sum(inner)"; for a global objective the HA replicas are collapsed first,
+// "sum(max without (replica, …) (inner))", and with by set the sum keeps those labels.
+// max, not sum, so that two replicas scraping the same target count once.
+func (p eventSelectors) sum(inner string) string {
+	if p.dedup != "" {
+		inner = "max without (" + p.dedup + ") (" + inner + ")"
+	}
+	if p.by != "" {
+		return "sum by (" + p.by + ") (" + inner + ")"
+	}
+	return "sum(" + inner + ")"
+}
+
+// sumRate is p.sum of "rate(sel[w])".
+func (p eventSelectors) sumRate(sel, w string) string { return p.sum("rate(" + sel + "[" + w + "])") }
 
 // badRate is the per-second rate of bad events over w for an events SLI: rate() over the
 // bad series, plus the first value of each bad series born within w (rate() needs two
 // samples and ignores it), zero when there are none.
 func (p eventSelectors) badRate(w time.Duration) string {
 	r := FormatWindow(w)
-	born := "sum(min_over_time(" + p.bad + "[" + r + "]) unless " + p.bad + " offset " + r + ") / " +
+	born := p.sum("min_over_time("+p.bad+"["+r+"]) unless "+p.bad+" offset "+r) + " / " +
 		promNumber(w.Seconds())
-	return "(" + sumRate(p.bad, r) + " or vector(0)) + (" + born + " or vector(0))"
+	return "(" + p.sumRate(p.bad, r) + " or vector(0)) + (" + born + " or vector(0))"
 }
 
 // rates returns the bad and total per-second rate expressions over w.
@@ -274,18 +308,18 @@ func (p eventSelectors) rates(w time.Duration) (bad, total string) {
 	r := FormatWindow(w)
 	switch {
 	case p.native:
-		total = "histogram_count(" + sumRate(p.total, r) + ")"
+		total = "histogram_count(" + p.sumRate(p.total, r) + ")"
 		return total + " * (1 - " + p.fraction(r) + ")", total
 	case p.latency:
-		total = sumRate(p.total, r)
-		return total + " - " + sumRate(p.bad, r), total
+		total = p.sumRate(p.total, r)
+		return total + " - " + p.sumRate(p.bad, r), total
 	}
-	return p.badRate(w), sumRate(p.total, r)
+	return p.badRate(w), p.sumRate(p.total, r)
 }
 
 // fraction is the native histogram's share of observations at or below the threshold.
 func (p eventSelectors) fraction(r string) string {
-	return "histogram_fraction(0, " + p.le + ", " + sumRate(p.total, r) + ")"
+	return "histogram_fraction(0, " + p.le + ", " + p.sumRate(p.total, r) + ")"
 }
 
 // ratio is the error ratio over w read straight from the raw series.
@@ -295,9 +329,9 @@ func (p eventSelectors) ratio(w time.Duration) string {
 	case p.native:
 		return "(1 - " + p.fraction(r) + ")"
 	case p.latency:
-		return "(1 - (" + sumRate(p.bad, r) + " / " + sumRate(p.total, r) + "))"
+		return "(1 - (" + p.sumRate(p.bad, r) + " / " + p.sumRate(p.total, r) + "))"
 	}
-	return "(" + p.badRate(w) + ") / " + sumRate(p.total, r)
+	return "(" + p.badRate(w) + ") / " + p.sumRate(p.total, r)
 }
 
 // AbsentSelectors are the selectors whose absence blinds o's burn rates: the total

@@ -42,6 +42,8 @@ type specV1 struct {
 	SLOsNode *yaml.Node
 	// Scrape and Eval are the file-wide scrapeInterval and evaluationInterval.
 	Scrape, Eval scalar
+	// Global holds the file-wide defaults of global SLOs.
+	Global *globalV1
 }
 
 type sloV1 struct {
@@ -56,6 +58,9 @@ type sloV1 struct {
 	Alerting    *alertingV1
 	// Scrape and Eval override the file's scrapeInterval and evaluationInterval.
 	Scrape, Eval scalar
+	// Scope is "cluster" (the default) or "global"; Global overrides the file's block.
+	Scope  scalar
+	Global *globalV1
 }
 
 type sliV1 struct {
@@ -112,10 +117,11 @@ type severityV1 struct {
 // decodeV1 reads the structure of a slokit/v1 document.
 func (w *walker) decodeV1(root *yaml.Node) specV1 {
 	spec := specV1{Node: root}
-	f, ok := w.Fields(root, "", "version", "service", "labels", "scrapeInterval", "evaluationInterval", "slos")
+	f, ok := w.Fields(root, "", "version", "service", "labels", "scrapeInterval", "evaluationInterval", "global", "slos")
 	if !ok {
 		return spec
 	}
+	spec.Global = w.decodeGlobalV1(f["global"], "global")
 	spec.Scrape = w.scalarAt(f["scrapeInterval"], "scrapeInterval")
 	spec.Eval = w.scalarAt(f["evaluationInterval"], "evaluationInterval")
 	spec.Version = w.scalarAt(f["version"], "version")
@@ -131,10 +137,12 @@ func (w *walker) decodeV1(root *yaml.Node) specV1 {
 
 func (w *walker) decodeSLOV1(n *yaml.Node, path string) sloV1 {
 	s := sloV1{Node: w.Resolve(n), Path: path}
-	f, ok := w.Fields(n, path, "name", "objective", "period", "description", "labels", "scrapeInterval", "evaluationInterval", "sli", "alerting")
+	f, ok := w.Fields(n, path, "name", "objective", "period", "description", "labels", "scrapeInterval", "evaluationInterval", "scope", "global", "sli", "alerting")
 	if !ok {
 		return s
 	}
+	s.Scope = w.scalarAt(f["scope"], strictyaml.Join(path, "scope"))
+	s.Global = w.decodeGlobalV1(f["global"], strictyaml.Join(path, "global"))
 	s.Scrape = w.scalarAt(f["scrapeInterval"], strictyaml.Join(path, "scrapeInterval"))
 	s.Eval = w.scalarAt(f["evaluationInterval"], strictyaml.Join(path, "evaluationInterval"))
 	s.Name = w.scalarAt(f["name"], strictyaml.Join(path, "name"))
@@ -243,9 +251,10 @@ func (w *walker) convertV1(spec specV1) *Service {
 		Labels: w.labelsAt(spec.Labels, "labels"),
 	}
 	w.scrapeDefaultWarning(spec)
+	global := w.globalSettingsAt(spec.Global)
 	w.convertSLOs(svc, spec.Node, spec.SLOsNode, "slos", len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
-		o, ok := w.convertSLOV1(svc, s, spec)
+		o, ok := w.convertSLOV1(svc, s, spec, global)
 		return o, ok, s.Name, s.Path
 	})
 	return svc
@@ -281,7 +290,7 @@ func (w *walker) convertSLOs(svc *Service, specNode, slosNode *yaml.Node, slosPa
 	}
 }
 
-func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bool) {
+func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1, global globalSettings) (Objective, bool) {
 	before := w.Errs
 	p := s.Path
 	o := Objective{
@@ -296,6 +305,7 @@ func (w *walker) convertSLOV1(svc *Service, s sloV1, spec specV1) (Objective, bo
 
 	o.ScrapeInterval, o.EvaluationInterval = w.intervalsAt(s, spec)
 	o.SLI = w.convertSLIV1(s, strictyaml.Join(p, "sli"))
+	o.Scope = w.scopeAt(s, spec, global, o)
 
 	a := s.Alerting
 	if a == nil {

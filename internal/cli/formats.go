@@ -51,6 +51,7 @@ func outputFormats() []outputFormat {
 	return []outputFormat{
 		prometheusFormat(),
 		prometheusRuleFormat(),
+		thanosFormat(),
 		alertmanagerFormat(),
 		alertmanagerFragmentFormat(),
 		grafanaFormat(),

@@ -45,6 +45,7 @@ Output formats (-o):
 ` + formatsHelp(),
 		Example: `  slokit generate -f examples/shortlink.yaml --out rules/
   slokit generate -f slos/ -o prometheusrule --namespace monitoring --label release=kube-prometheus-stack > rules.yaml
+  slokit generate -f slos.yaml -o thanos > ruler/slos.rules.yaml   # global SLOs, for thanos rule --rule-file
   slokit generate -f 'slos/*.yaml' -o grafana --out dashboards/
   slokit generate -f slos.yaml -o runbook --out runbooks/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -177,17 +178,31 @@ func printDiagnostics(w io.Writer, ds slo.Diagnostics) {
 	}
 }
 
-// ruleFiles returns one rule file per service, or a single one holding every service
-// when single is set.
+// ruleFiles returns the Prometheus rule files of the per-cluster SLOs: one per service
+// that has any, or a single one holding every service when writing to stdout.
 func ruleFiles(in genInput) ([]string, []slo.RuleFile, error) {
+	return splitRuleFiles(in, alerts.HasPerCluster, alerts.RuleFile)
+}
+
+// thanosRuleFiles is ruleFiles for the global SLOs' Thanos Ruler files.
+func thanosRuleFiles(in genInput) ([]string, []slo.RuleFile, error) {
+	return splitRuleFiles(in, alerts.HasGlobal, alerts.ThanosRuleFile)
+}
+
+func splitRuleFiles(in genInput, has func([]*slo.Service) bool,
+	build func([]*slo.Service, alerts.Options) (slo.RuleFile, error)) ([]string, []slo.RuleFile, error) {
 	if in.Stdout {
-		f, err := alerts.RuleFile(in.Services, in.Alerts)
+		f, err := build(in.Services, in.Alerts)
 		return []string{""}, []slo.RuleFile{f}, err
 	}
 	var names []string
 	var files []slo.RuleFile
 	for _, s := range in.Services {
-		f, err := alerts.RuleFile([]*slo.Service{s}, in.Alerts)
+		one := []*slo.Service{s}
+		if !has(one) {
+			continue
+		}
+		f, err := build(one, in.Alerts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -197,24 +212,62 @@ func ruleFiles(in genInput) ([]string, []slo.RuleFile, error) {
 	return names, files, nil
 }
 
+// marshalRuleFiles renders files as rule files named <name><suffix>.
+func marshalRuleFiles(names []string, files []slo.RuleFile, suffix string) ([]genFile, error) {
+	out := make([]genFile, len(files))
+	for i, f := range files {
+		data, err := alerts.MarshalRuleFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = genFile{Name: names[i] + suffix, Data: data}
+	}
+	return out, nil
+}
+
+// errGlobalToStdout is the usage error of -o prometheus --out - on specs with global SLOs.
+var errGlobalToStdout = &usageError{errors.New("the specs hold global SLOs (scope: global), whose rules are for Thanos Ruler " +
+	"and go in their own file: pass --out DIR to write both, or -o thanos for the Thanos Ruler file alone")}
+
 func prometheusFormat() outputFormat {
 	return outputFormat{
 		name: "prometheus",
-		help: "Prometheus rule file per service (<service>.rules.yaml), for rule_files:",
+		help: "Prometheus rule file per service (<service>.rules.yaml); --out DIR adds -o thanos's files",
 		write: func(in genInput) ([]genFile, error) {
+			if in.Stdout && alerts.HasGlobal(in.Services) {
+				return nil, errGlobalToStdout
+			}
 			names, files, err := ruleFiles(in)
 			if err != nil {
 				return nil, err
 			}
-			out := make([]genFile, len(files))
-			for i, f := range files {
-				data, err := alerts.MarshalRuleFile(f)
-				if err != nil {
-					return nil, err
-				}
-				out[i] = genFile{Name: names[i] + ".rules.yaml", Data: data}
+			out, err := marshalRuleFiles(names, files, ".rules.yaml")
+			if err != nil || in.Stdout {
+				return out, err
 			}
-			return out, nil
+			names, files, err = thanosRuleFiles(in)
+			if err != nil {
+				return nil, err
+			}
+			more, err := marshalRuleFiles(names, files, ".thanos.rules.yaml")
+			return append(out, more...), err
+		},
+	}
+}
+
+func thanosFormat() outputFormat {
+	return outputFormat{
+		name: "thanos",
+		help: "Thanos Ruler rule file per service of its scope: global SLOs (<service>.thanos.rules.yaml)",
+		write: func(in genInput) ([]genFile, error) {
+			if !alerts.HasGlobal(in.Services) {
+				return nil, &usageError{errors.New("-o thanos: no SLO has scope: global; per-cluster SLOs go to each Prometheus (-o prometheus)")}
+			}
+			names, files, err := thanosRuleFiles(in)
+			if err != nil {
+				return nil, err
+			}
+			return marshalRuleFiles(names, files, ".thanos.rules.yaml")
 		},
 	}
 }
@@ -224,6 +277,9 @@ func prometheusRuleFormat() outputFormat {
 		name: "prometheusrule",
 		help: "prometheus-operator PrometheusRule per service (<service>.prometheusrule.yaml)",
 		write: func(in genInput) ([]genFile, error) {
+			if alerts.HasGlobal(in.Services) {
+				return nil, &usageError{errors.New("-o prometheusrule: global SLOs (scope: global) are not written as PrometheusRule objects yet; use -o thanos for Thanos Ruler's rule file")}
+			}
 			var objs []alerts.PrometheusRule
 			var out []genFile
 			for _, s := range in.Services {
@@ -257,19 +313,13 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range services {
 		for _, o := range s.Objectives {
-			g, err := alerts.Group(o, opts)
+			nRules, nAlert, err := ruleCounts(o, opts)
 			if err != nil {
 				return err
 			}
-			nAlert := 0
-			for _, r := range g.Rules {
-				if r.Alert != "" {
-					nAlert++
-				}
-			}
-			fmt.Fprintf(tw, "%s/%s: %s%% over %s, %s SLI, %d rules (%d recording, %d alerting)\n",
+			fmt.Fprintf(tw, "%s/%s: %s%% over %s, %s SLI, %d rules (%d recording, %d alerting)%s\n",
 				o.Service, o.Name, o.ObjectivePercent(), slo.FormatWindow(o.Period), o.SLI.Kind(),
-				len(g.Rules), len(g.Rules)-nAlert, nAlert)
+				nRules, nRules-nAlert, nAlert, scopeNote(o))
 			preds := alerts.TierPredictions(o)
 			if len(preds) == 0 {
 				fmt.Fprintln(tw, "  no alert tier is enabled")
@@ -300,6 +350,38 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 		}
 	}
 	return tw.Flush()
+}
+
+// ruleCounts counts o's rules and alerting rules: its Prometheus group, or for a global
+// objective its two Thanos Ruler groups.
+func ruleCounts(o slo.Objective, opts alerts.Options) (rules, alerting int, err error) {
+	var groups []slo.RuleGroup
+	if o.IsGlobal() {
+		groups, err = alerts.ThanosGroups(o, opts)
+	} else {
+		var g slo.RuleGroup
+		g, err = alerts.Group(o, opts)
+		groups = []slo.RuleGroup{g}
+	}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			rules++
+			if r.Alert != "" {
+				alerting++
+			}
+		}
+	}
+	return rules, alerting, err
+}
+
+// scopeNote tells, for a global objective, where it runs and what Thanos adds to the
+// times below.
+func scopeNote(o slo.Objective) string {
+	if !o.IsGlobal() {
+		return ""
+	}
+	return fmt.Sprintf(", global over every %s in Thanos Ruler (times include +%s for Thanos)",
+		o.ClusterLabel(), o.GlobalDelay())
 }
 
 func roundTo(v float64, digits int) float64 {

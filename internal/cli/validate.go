@@ -54,6 +54,10 @@ func runValidate(e *env, files []string) error {
 			errs = append(errs, slo.Diagnostic{File: s.Source, Message: err.Error()})
 			continue
 		}
+		if _, err := alerts.ThanosRuleFile([]*slo.Service{s}, alerts.Options{}); err != nil {
+			errs = append(errs, slo.Diagnostic{File: s.Source, Message: err.Error()})
+			continue
+		}
 		okServices = append(okServices, s)
 	}
 	printDiagnostics(e.stderr, errs)

@@ -38,6 +38,12 @@ func AppendRuleGroupYAML(dst []byte, g slo.RuleGroup, indent int) (out []byte, o
 			return dst[:start], false
 		}
 	}
+	if g.PartialResponseStrategy != "" {
+		dst = appendKey(dst, indent+2, "partial_response_strategy")
+		if dst, ok = appendScalar(dst, g.PartialResponseStrategy); !ok {
+			return dst[:start], false
+		}
+	}
 	dst = appendKey(dst, indent+2, "rules")
 	dst = append(dst, '\n')
 	for _, r := range g.Rules {
@@ -298,7 +304,7 @@ func isSpecialFloat(s string) bool {
 
 // RuleGroupYAMLSize estimates the bytes AppendRuleGroupYAML writes for g, to size buffers.
 func RuleGroupYAMLSize(g slo.RuleGroup) int {
-	n := len(g.Name) + len(g.Interval) + 64
+	n := len(g.Name) + len(g.Interval) + len(g.PartialResponseStrategy) + 96
 	for _, r := range g.Rules {
 		n += len(r.Record) + len(r.Alert) + len(r.Expr) + len(r.For) + len(r.KeepFiringFor) + 128
 		for _, m := range []map[string]string{r.Labels, r.Annotations} {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -69,6 +70,32 @@ func (w workload) spec(out io.Writer) error {
       ticket_alert:
         labels: {severity: ticket}
 `, s, s, s, s, s)
+	}
+	return b.Flush()
+}
+
+// specV1 writes the same SLOs as a slokit/v1 spec, each with scope global (evaluated over
+// every cluster by Thanos Ruler, docs/rules.md "Global SLOs on Thanos") or cluster (each
+// Prometheus its own): the two sides of the cost of going global.
+func (w workload) specV1(out io.Writer, global bool, scrape time.Duration) error {
+	scope := "cluster"
+	if global {
+		scope = "global"
+	}
+	b := bufio.NewWriter(out)
+	fmt.Fprintf(b, "version: slokit/v1\nservice: bench\nscrapeInterval: %s\nslos:\n", model.Duration(scrape))
+	for s := 0; s < w.slos; s++ {
+		fmt.Fprintf(b, `  - name: availability-%d
+    objective: 99.9
+    description: Route /r%d answers without a server error.
+    scope: %s
+    sli:
+      events:
+        bad: http_requests_total{job="bench",route="/r%d",code=~"5.."}
+        total: http_requests_total{job="bench",route="/r%d"}
+    alerting:
+      name: BenchAvailability%d
+`, s, s, scope, s, s, s)
 	}
 	return b.Flush()
 }
@@ -227,12 +254,17 @@ func run(args []string) error {
 	prom := fs.String("prometheus", "http://127.0.0.1:9090", "samples: Prometheus base URL")
 	rulesFile := fs.String("rules", "", "samples: rule file")
 	group := fs.String("group", "", "samples: only groups whose name ends with this")
+	v1 := fs.Bool("v1", false, "spec: write a slokit/v1 spec (scope: cluster) instead of Sloth's prometheus/v1")
+	global := fs.Bool("global", false, "spec: write a slokit/v1 spec whose SLOs have scope: global (Thanos Ruler)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	w := workload{slos: *slos, pods: *pods, origin: time.Unix(*origin, 0)}
 	switch args[0] {
 	case "spec":
+		if *v1 || *global {
+			return w.specV1(os.Stdout, *global, *step)
+		}
 		return w.spec(os.Stdout)
 	case "backfill":
 		e := time.Unix(*end, 0)
