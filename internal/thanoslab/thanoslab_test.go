@@ -1,16 +1,18 @@
 package thanoslab_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/chaos/promsource"
+	"github.com/slokit/slokit/internal/cli"
 	"github.com/slokit/slokit/internal/demo"
 	"github.com/slokit/slokit/internal/testutil"
 	"github.com/slokit/slokit/internal/thanoslab"
@@ -20,30 +22,63 @@ import (
 // loadRate is each cluster's load in requests per second (8 in 10 are redirects).
 const loadRate = 20
 
-// globalSpec is the demo's SLO spec (98% over 12h, page at 14.4× over 1m and 5s).
+// globalSpecYAML is the demo's SLO (98% over 12h, page at 14.4× over 1m and 5s) with
+// scope global: one SLO over both clusters, evaluated by Thanos Ruler. Its no-data wait
+// (also ClusterMissing's for:) is 10s so that a lost cluster is reported within the test.
+const globalSpecYAML = `version: slokit/v1
+service: shortlink
+labels: {team: platform}
+scrapeInterval: 1s
+slos:
+  - name: redirect-availability
+    objective: 98
+    period: 12h
+    scope: global
+    sli:
+      events:
+        bad: http_requests_total{service="shortlink",route="GET /{code}",code=~"5.."}
+        total: http_requests_total{service="shortlink",route="GET /{code}"}
+    alerting:
+      name: ShortlinkRedirectAvailability
+      page: {labels: {severity: page}}
+      ticket: {disabled: true}
+      noData: {for: 10s}
+      windows:
+        - {severity: page, long: 1m, short: 5s, burnRate: 14.4}
+`
+
+// globalSpec is globalSpecYAML.
 func globalSpec(t *testing.T) []byte {
 	t.Helper()
-	return demo.SLOSpec()
+	return []byte(globalSpecYAML)
 }
 
-// globalSLO returns the SLO of globalSpec and the rule file Thanos Ruler evaluates for it
-// over every cluster.
+// globalSLO returns the SLO of globalSpec and its Thanos Ruler rule file, written by
+// 'slokit generate -o thanos'.
 func globalSLO(t *testing.T) (slo.Objective, []byte) {
 	t.Helper()
-	o, err := demo.Objective()
-	if err != nil {
+	svc, ds := slo.Parse("slos.yaml", globalSpec(t))
+	if err := ds.Err(); err != nil {
 		t.Fatal(err)
 	}
-	o.ScrapeInterval, o.EvaluationInterval = time.Second, time.Second
-	rf, err := demo.Rules(time.Second)
-	if err != nil {
+	o := svc.Objectives[0]
+	if !o.IsGlobal() {
+		t.Fatalf("%s is not global", o.ID())
+	}
+	spec := filepath.Join(t.TempDir(), "slos.yaml")
+	if err := os.WriteFile(spec, globalSpec(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := yaml.Marshal(rf)
-	if err != nil {
-		t.Fatal(err)
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(t.Context(), []string{"generate", "-q", "-f", spec, "-o", "thanos"}, nil, &stdout, &stderr); code != cli.ExitOK {
+		t.Fatalf("slokit generate -o thanos: exit %d\n%s", code, stderr.String())
 	}
-	return o, b
+	for _, want := range []string{"partial_response_strategy: abort", "partial_response_strategy: warn", o.ClusterMissingAlertName(), o.NotEvaluatedAlertName()} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("the Thanos rule file lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	return o, stdout.Bytes()
 }
 
 // pageWindow is o's page tier.
@@ -122,7 +157,7 @@ func TestGlobalSLOPagesThroughThanosRuler(t *testing.T) {
 	reportSince := time.Since(start)
 	_ = reportSince
 
-	partialResponse(t, ctx, lab)
+	partialResponse(t, ctx, lab, o)
 }
 
 // clusterShare is cluster's share of the SLO's total events over the last 30s, read
@@ -162,9 +197,11 @@ func firing(ctx context.Context, lab *thanoslab.Lab, name, severity string) (boo
 
 // partialResponse kills cluster b's sidecar and checks what docs/thanos.md promises: a
 // query that must see every cluster (abort) fails and says which store is missing; one
-// that accepts a partial view answers with a warning; and the ruler's abort-strategy
-// rules report the failed evaluation instead of recording a one-cluster ratio.
-func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab) {
+// that accepts a partial view answers with a warning; a Query with non-strict endpoints
+// answers silently without b; the ruler's abort group reports failed evaluations
+// instead of recording a one-cluster ratio; ClusterMissing names b and NotEvaluated
+// becomes pending once the global burn rate has gone unrecorded for its window.
+func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab, o slo.Objective) {
 	t.Helper()
 	// A second Query over the same sidecars as ordinary (non-strict) endpoints: the
 	// configuration docs/thanos.md warns against.
@@ -218,6 +255,45 @@ func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab) {
 	if err != nil {
 		t.Errorf("the ruler went on evaluating without cluster b: %v", err)
 	}
-	t.Logf("ruler reported the lost cluster %s after the kill", took.Round(time.Second/10))
-	_ = killed
+	t.Logf("ruler reported failed evaluations %s after the kill", took.Round(time.Second/10))
+	if firingPage, _ := firing(ctx, lab, o.AlertName(), "page"); firingPage {
+		t.Logf("the page fired before the loss is still listed firing by the ruler (its state is frozen while the abort group fails)")
+	}
+
+	if _, err := waitFor(ctx, 30*time.Second, 250*time.Millisecond, func() (bool, error) {
+		return alertIs(ctx, lab, o.ClusterMissingAlertName(), map[string]string{"cluster": "b"}, "firing")
+	}); err != nil {
+		t.Errorf("%s{cluster=\"b\"} did not fire: %v", o.ClusterMissingAlertName(), err)
+	}
+	missing := time.Since(killed)
+	window := o.NotEvaluatedWindow()
+	if _, err := waitFor(ctx, window+20*time.Second, 500*time.Millisecond, func() (bool, error) {
+		return alertIs(ctx, lab, o.NotEvaluatedAlertName(), nil, "pending")
+	}); err != nil {
+		t.Errorf("%s never became pending after the global burn rate stopped: %v", o.NotEvaluatedAlertName(), err)
+	}
+	t.Logf("MEASURED cluster b lost: %s{cluster=\"b\"} firing %s after the kill; %s pending %s after (window %s; it fires one window later)",
+		o.ClusterMissingAlertName(), missing.Round(time.Second/10), o.NotEvaluatedAlertName(), time.Since(killed).Round(time.Second/10), window)
+}
+
+// alertIs reports whether the ruler lists alert name, with the given labels, in state
+// (pending counts firing too).
+func alertIs(ctx context.Context, lab *thanoslab.Lab, name string, labels map[string]string, state string) (bool, error) {
+	al, err := lab.RulerAlerts(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range al {
+		if a.Labels["alertname"] != name || (a.State != state && !(state == "pending" && a.State == "firing")) {
+			continue
+		}
+		ok := true
+		for k, v := range labels {
+			ok = ok && a.Labels[k] == v
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
