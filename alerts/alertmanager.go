@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,13 +210,14 @@ func Routing(objs []slo.Objective, opts RoutingOptions) (*AMFragment, error) {
 	}
 	f := &AMFragment{}
 	inhibit := map[string]AMInhibitRule{}
+	anyGlobal := slices.ContainsFunc(objs, slo.Objective.IsGlobal)
 	var errs []string
 	for _, t := range trees {
 		pager, ticket := amReceiverName(t.value, slo.Page), amReceiverName(t.value, slo.Ticket)
 		pageMatchers, ticketMatchers, terrs := t.severityMatchers(opts.RouteBy)
 		errs = append(errs, terrs...)
 		for _, o := range t.objs {
-			for _, r := range amInhibitRules(o) {
+			for _, r := range amInhibitRules(o, anyGlobal) {
 				inhibit[amInhibitKey(r)] = r
 			}
 		}
@@ -386,17 +388,25 @@ func (r *AMRoute) setTiming(t Timing) {
 	r.RepeatInterval = model.Duration(t.RepeatInterval).String()
 }
 
-// amInhibitRules returns o's inhibit rules: its page mutes its ticket, and within one
-// severity every tier mutes the tiers with a longer long window.
-func amInhibitRules(o slo.Objective) []AMInhibitRule {
+// amInhibitRules returns o's inhibit rules: its page mutes its ticket (with
+// keepClusterMissing, set when any SLO is global, all but a ClusterMissing ticket), and
+// within one severity every tier mutes the tiers with a longer long window.
+func amInhibitRules(o slo.Objective, keepClusterMissing bool) []AMInhibitRule {
 	// slokit_slo=~".+" keeps the rules from touching alerts that are not slokit's: two
 	// alerts without the label would otherwise count as "equal".
 	own := amMatcher(slo.LabelSLO, "=~", ".+")
 	var out []AMInhibitRule
 	if o.Enabled(slo.Page) && o.Enabled(slo.Ticket) {
+		target := append(amLabelMatchers(o.SeverityLabels(slo.Ticket)), own)
+		if keepClusterMissing {
+			// The ticket naming a lost cluster stays visible while the NotEvaluated
+			// page that cluster causes fires. Every page→ticket rule says so: the rules
+			// are shared by every SLO with the same severity labels.
+			target = append(target, amMatcher(model.AlertNameLabel, "!~", ".+"+slo.ClusterMissingSuffix))
+		}
 		out = append(out, AMInhibitRule{
 			SourceMatchers: append(amLabelMatchers(o.SeverityLabels(slo.Page)), own),
-			TargetMatchers: append(amLabelMatchers(o.SeverityLabels(slo.Ticket)), own),
+			TargetMatchers: target,
 			Equal:          []string{slo.LabelService, slo.LabelSLO},
 		})
 	}

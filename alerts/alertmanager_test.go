@@ -228,6 +228,44 @@ func TestAlertmanagerInhibition(t *testing.T) {
 	}
 }
 
+// TestAlertmanagerInhibitionKeepsClusterMissing: with a global SLO among the objectives,
+// the NotEvaluated page a lost cluster causes does not mute the ClusterMissing ticket
+// that names the cluster; it still mutes the burn-rate tickets. Without global SLOs the
+// inhibit rules are unchanged.
+func TestAlertmanagerInhibitionKeepsClusterMissing(t *testing.T) {
+	glob := amObjective("global-availability")
+	glob.Alerting.Name = "ShortlinkGlobalAvailability"
+	glob.Scope = slo.Scope{Global: true}
+	f, err := Routing(append(amFixture(), glob), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := f.Config().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadAM(t, y)
+	lbl := func(alert, severity string) model.LabelSet {
+		return model.LabelSet{"alertname": model.LabelValue(alert), "slokit_service": "shortlink",
+			"slokit_slo": "global-availability", "severity": model.LabelValue(severity)}
+	}
+	if inhibits(cfg, lbl(glob.NotEvaluatedAlertName(), "page"), lbl(glob.ClusterMissingAlertName(), "ticket")) {
+		t.Error("NotEvaluated mutes the ClusterMissing ticket that names the lost cluster")
+	}
+	if !inhibits(cfg, lbl(glob.NotEvaluatedAlertName(), "page"), lbl(glob.AlertName(), "ticket")) {
+		t.Error("a page of the global SLO no longer mutes its burn-rate ticket")
+	}
+	plain, err := Routing(amFixture(), RoutingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range plain.InhibitRules {
+		if strings.Contains(strings.Join(r.TargetMatchers, ","), slo.ClusterMissingSuffix) {
+			t.Errorf("inhibit rule %v mentions ClusterMissing without any global SLO", r)
+		}
+	}
+}
+
 func TestAlertmanagerSecretsAreReadFromFiles(t *testing.T) {
 	f, err := Routing(amFixture(), RoutingOptions{SecretsDir: "/run/secrets/am"})
 	if err != nil {

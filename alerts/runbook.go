@@ -38,6 +38,11 @@ func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 		data.NoDataSels = slo.AbsentSelectors(o)
 	}
 	data.RemainingSel = slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0)
+	data.Silenced = slo.NoDataSuffix
+	if o.IsGlobal() {
+		data.Global = rbGlobalData(o)
+		data.Silenced = slo.NoDataSuffix + "|" + slo.ClusterMissingSuffix + "|" + slo.NotEvaluatedSuffix
+	}
 	for _, sev := range slo.Severities() {
 		if !o.Enabled(sev) {
 			data.Disabled = append(data.Disabled, string(sev))
@@ -96,8 +101,37 @@ type rbData struct {
 	// NoDataSels the selectors it watches (none for raw SLIs).
 	NoData, NoDataFor string
 	NoDataSels        []string
-	// NoDataSuffix ends the no-data alert's name (silences match both alerts).
+	// NoDataSuffix ends the no-data alert's name.
 	NoDataSuffix string
+	// Silenced is the alternation of alert-name suffixes a silence of the SLO matches.
+	Silenced string
+	// Global is set for a global objective (evaluated by Thanos Ruler).
+	Global *rbGlobal
+}
+
+// rbGlobal is what the runbook of a global objective says about Thanos.
+type rbGlobal struct {
+	Cluster, Group, ClusterGroup, Delay string
+	ClusterMissing, NotEvaluated        string
+	Memory, Window, MissingFor          string
+	// PresentSel selects the clusters reporting; ClusterBurnSel the per-cluster burn
+	// rates ("" unless kept).
+	PresentSel, ClusterBurnSel string
+}
+
+func rbGlobalData(o slo.Objective) *rbGlobal {
+	g := &rbGlobal{
+		Cluster: o.ClusterLabel(), Group: slo.RuleGroupName(o), ClusterGroup: slo.ClusterGroupName(o),
+		Delay:          rbDuration(o.GlobalDelay()),
+		ClusterMissing: o.ClusterMissingAlertName(), NotEvaluated: o.NotEvaluatedAlertName(),
+		Memory: slo.FormatWindow(o.ClusterMemory()), Window: slo.FormatWindow(o.NotEvaluatedWindow()),
+		MissingFor: slo.FormatWindow(o.NoDataFor()),
+		PresentSel: slo.SeriesSelector(o, slo.MetricClusterPresent, 0),
+	}
+	if o.Scope.PerClusterBurn {
+		g.ClusterBurnSel = slo.SeriesSelector(o, slo.MetricClusterBurnRate, o.BurnWindows()[0])
+	}
+	return g
 }
 
 type rbTier struct {
@@ -154,6 +188,11 @@ var rbTemplate = template.Must(template.New("runbook").Funcs(template.FuncMap{
 {{- end}}
 
 **Alert:** ` + "`{{.Alert}}`" + ` with labels {{.Labels}}.
+{{- with .Global}}
+
+**Scope:** global — one error ratio over every cluster (label ` + "`{{.Cluster}}`" + `), evaluated by
+Thanos Ruler through Thanos Query. Detection and reset times include {{.Delay}} for Thanos.
+{{- end}}
 {{- with .Dashboard}}
 
 **Dashboard:** [{{$.O.Service}} / {{$.O.Name}}]({{.}})
@@ -220,6 +259,12 @@ anything else.
    ` + "`{{.O.SLI.Raw.ErrorRatio}}`" + `. Run it with a short window and break it down by the
    labels of its series.
 {{- end}}
+{{- with .Global}}{{if .ClusterBurnSel}}
+   **Which cluster burns?** The burn rate of each cluster:
+   ` + "```promql" + `
+   {{.ClusterBurnSel}}
+   ` + "```" + `
+{{- end}}{{end}}
 4. **What changed?** Deploys, configuration and feature-flag changes, traffic shifts and
    the health of dependencies around the time the burn started. Roll back first, debug later.
 5. **Is traffic normal?** A drop of good traffic makes the same bad events a larger
@@ -242,6 +287,38 @@ Check, in this order: is the target up (` + "`up`" + ` for its job) and scraped;
 or one of the selector's labels renamed in a deploy; does the selector have a typo (run it
 in Prometheus); for latency, is the threshold one of the histogram's bucket boundaries and
 is the histogram still classic (a switch to native histograms removes ` + "`_bucket`" + ` series).
+` + "`slokit validate --prometheus <url> <spec>`" + ` answers all of these at once: it names a
+selector that matches nothing (and the label value that does not exist), a threshold that
+is not a bucket (with the nearest ones), and a histogram of the other kind.
+{{- end}}
+
+{{- with .Global}}
+
+## Cluster missing
+
+` + "`{{.ClusterMissing}}`" + ` (a ticket) fires, per cluster, {{.MissingFor}} after a cluster that reported this
+SLI within the last {{.Memory}} stops reporting it. Its ` + "`{{.Cluster}}`" + ` label names the cluster. The
+global burn rates are then either not evaluated at all (the cluster's Prometheus or sidecar
+does not answer Thanos Query: ` + "`{{.NotEvaluated}}`" + ` pages too) or evaluated without it (the
+service no longer runs there, or its series were renamed there). Which clusters report now:
+` + "```promql" + `
+{{.PresentSel}}
+` + "```" + `
+Check the cluster's Prometheus and sidecar (Thanos Query's Stores page lists them with
+their last error), then the service's targets in that cluster. If the service was drained
+from the cluster on purpose, silence this alert; it resolves {{.Memory}} after the last data.
+
+## Not evaluated
+
+` + "`{{.NotEvaluated}}`" + ` pages when Thanos Ruler has recorded no global burn rate for {{.Window}} although
+the SLI has data: rule group ` + "`{{.Group}}`" + ` runs with ` + "`partial_response_strategy: abort`" + `, so each
+evaluation fails while any store does not answer, and **no burn-rate alert of this SLO can
+fire** — a partial view is never passed off as a healthy one. Causes: a cluster's
+Prometheus or sidecar down or unreachable (` + "`{{.ClusterMissing}}`" + ` names it), Thanos Query down or
+timing out, or the ruler missing from Query's endpoints (the alerts read the burn rates the
+ruler records). Look at the ruler's Rules page for the group's last error and at
+` + "`prometheus_rule_evaluation_failures_total`" + ` of the ruler. While it fires, judge the SLO from
+the per-cluster data that still answers (group ` + "`{{.ClusterGroup}}`" + ` keeps being evaluated).
 {{- end}}
 
 ## How to silence it properly
@@ -252,8 +329,8 @@ who and why. Match the SLO exactly — never silence a whole severity or service
 ` + "```sh" + `
 amtool silence add --alertmanager.url=http://alertmanager:9093 \
   --duration=2h --author="$USER" --comment="INC-123: <what is being done>" \
-  alertname=~"{{.Alert}}({{.NoDataSuffix}})?" slokit_service="{{.O.Service}}" slokit_slo="{{.O.Name}}"
-amtool silence query alertname=~"{{.Alert}}({{.NoDataSuffix}})?" slokit_slo="{{.O.Name}}"
+  alertname=~"{{.Alert}}({{.Silenced}})?" slokit_service="{{.O.Service}}" slokit_slo="{{.O.Name}}"
+amtool silence query alertname=~"{{.Alert}}({{.Silenced}})?" slokit_slo="{{.O.Name}}"
 amtool silence expire <id>    # as soon as the fix is out
 ` + "```" + `
 
@@ -270,5 +347,6 @@ a flapping alert quiet: a burn rate that keeps crossing the threshold is spendin
   of error ratio e (a total outage is e = 1), having spent B × L / {{.Period}} of the budget,
   whatever e is; it never fires when e ≤ B × {{.Budget}}.
 - Once the fault stops it resets after S × (1 − B × {{.Budget}} / e), S being the short
-  window. Measured times add one scrape and one rule-evaluation interval.
+  window. Measured times add one scrape and one rule-evaluation interval{{with .Global}}, and
+  {{.Delay}} for Thanos{{end}}.
 `))

@@ -31,7 +31,36 @@ func rbFixture() []slo.Objective {
 	raw.Period = 7 * 24 * time.Hour
 	raw.SLI = slo.SLI{Raw: &slo.RawSLI{ErrorRatio: `sum(rate(charges_failed_total[{{.window}}])) / sum(rate(charges_total[{{.window}}]))`}}
 	raw.Alerting = slo.Alerting{Ticket: slo.Severity{Disabled: true}}
-	return []slo.Objective{ev, lat, raw}
+	glob := amObjective("global-availability")
+	glob.Alerting.Name = "ShortlinkGlobalAvailability"
+	glob.Scope = slo.Scope{Global: true, PerClusterBurn: true}
+	return []slo.Objective{ev, lat, raw, glob}
+}
+
+// alertRulesOf returns o's alerting rules wherever they run: Prometheus, or Thanos Ruler's
+// two groups for a global objective.
+func alertRulesOf(t *testing.T, o slo.Objective) []slo.Rule {
+	t.Helper()
+	if !o.IsGlobal() {
+		rules, err := Rules(o, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rules
+	}
+	gs, err := ThanosGroups(o, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []slo.Rule
+	for _, g := range gs {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 func TestRunbookGolden(t *testing.T) {
@@ -67,11 +96,7 @@ func TestRunbookSilenceMatchesOnlyItsAlerts(t *testing.T) {
 			ms = append(ms, m)
 		}
 		for _, other := range objs {
-			rules, err := Rules(other, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range rules {
+			for _, r := range alertRulesOf(t, other) {
 				ls := model.LabelSet{"alertname": model.LabelValue(r.Alert)}
 				for k, v := range slo.RuleLabels(other) {
 					ls[model.LabelName(k)] = model.LabelValue(v)

@@ -324,6 +324,9 @@ func TestThanosRulesCheck(t *testing.T) {
 		t.Fatalf("thanos tools rules-check: %v\n%s", err, out)
 	}
 	t.Logf("thanos tools rules-check:\n%s", out)
+	if n := strings.Count(string(out), "result=SUCCESS"); n != 2 {
+		t.Fatalf("thanos tools rules-check reported %d successes for 2 files", n)
+	}
 	data, _ := alerts.MarshalRuleFile(f)
 	bad := write("bad.rules.yaml", []byte(strings.Replace(string(data), "partial_response_strategy: abort", "partial_response_strategy: sometimes", 1)))
 	if out, err := exec.Command(thanos, "tools", "rules-check", "--rules", bad).CombinedOutput(); err == nil {

@@ -115,7 +115,61 @@ func Detail(o slo.Objective) (dashboard.Dashboard, error) {
 		b = b.WithPanel(eventRatePanel(o, sel).Span(12).Height(9))
 	}
 	b = b.WithPanel(alertsTimeline(sel).Span(24).Height(7))
+	if o.IsGlobal() {
+		b = b.WithRow(dashboard.NewRowBuilder("Clusters (global SLO, Thanos)"))
+		span := uint32(24)
+		if o.Scope.PerClusterBurn {
+			span = 12
+			b = b.WithPanel(clusterBurnPanel(o, sel).Span(12).Height(9))
+		}
+		b = b.WithPanel(clustersPanel(o, sel).Span(span).Height(9))
+	}
 	return build(b)
+}
+
+// clusterBurnPanel shows each cluster's burn rate over the enabled tiers' short windows
+// (recorded with global.perClusterBurn; windows above the base window are not).
+func clusterBurnPanel(o slo.Objective, sel selector) *timeseries.PanelBuilder {
+	c := o.ClusterLabel()
+	p := timeseries.NewPanelBuilder().
+		Title("Burn rate per " + c).
+		Description("Each " + c + "'s own burn rate, recorded by Thanos Ruler for dashboards; the alerts read the global burn rate above, over every " + c + ". The lines are the tiers' burn rates.").
+		Datasource(ds()).
+		Unit("x").Min(0).
+		Thresholds(steps("green", burnRatesAny(o)...)).
+		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed))
+	i := 0
+	for _, w := range shortWindows(o) {
+		if w > o.BaseWindow() {
+			continue
+		}
+		p = p.WithTarget(query(refID(i), sel.of(slo.MetricClusterBurnRate, w), "{{"+c+"}} "+slo.FormatWindow(w)))
+		i++
+	}
+	return p
+}
+
+// clustersPanel shows which clusters report the SLI: a cluster missing here is missing
+// from the global error ratio (and fires the ClusterMissing alert).
+func clustersPanel(o slo.Objective, sel selector) *timeseries.PanelBuilder {
+	c := o.ClusterLabel()
+	return timeseries.NewPanelBuilder().
+		Title("Clusters reporting the SLI").
+		Description("1 for each " + c + " whose Prometheus reports the SLI now, as Thanos Ruler sees it through Thanos Query. A gap is a " + c + " missing from the global error ratio; " + o.ClusterMissingAlertName() + " fires for it.").
+		Datasource(ds()).
+		Min(0).Max(1).Decimals(0).
+		DrawStyle(common.GraphDrawStyleBars).
+		FillOpacity(60).
+		WithTarget(query("A", sel.of(slo.MetricClusterPresent, 0), "{{"+c+"}}"))
+}
+
+// burnRatesAny are the tiers' burn rates, ascending, as threshold steps in red.
+func burnRatesAny(o slo.Objective) []any {
+	var pairs []any
+	for _, r := range burnRates(o, false) {
+		pairs = append(pairs, r, "red")
+	}
+	return pairs
 }
 
 // detailLink links an overview panel to o's detail dashboard, keeping the time range.

@@ -186,11 +186,23 @@ func produced(t *testing.T, objs []slo.Objective) map[string][]map[string]string
 	out := map[string][]map[string]string{}
 	p := parser.NewParser(parser.Options{})
 	for _, o := range objs {
-		g, err := alerts.Group(o, alerts.Options{})
-		if err != nil {
-			t.Fatal(err)
+		var rules []slo.Rule
+		if o.IsGlobal() {
+			gs, err := alerts.ThanosGroups(o, alerts.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range gs {
+				rules = append(rules, g.Rules...)
+			}
+		} else {
+			g, err := alerts.Group(o, alerts.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules = g.Rules
 		}
-		for _, r := range g.Rules {
+		for _, r := range rules {
 			if r.Alert != "" {
 				sev := slo.SeverityName(r.Labels[slo.LabelSeverity])
 				for _, w := range o.Windows() {
@@ -396,6 +408,42 @@ func TestEveryPanelQueryParsesAndReadsGeneratedSeries(t *testing.T) {
 	}
 	if n := checkExprsWant(t, "overview (one)", ov, map[string]string{dashboards.VarService: "payments", dashboards.VarSLO: "charge-success"}, series, selected); n < 3*5 {
 		t.Errorf("overview: only %d expressions checked, want at least 5 per SLO", n)
+	}
+}
+
+// TestGlobalDetailShowsClusters: a global SLO's detail dashboard adds the per-cluster
+// burn rates (when kept) and the clusters reporting, and every query reads a series the
+// Thanos groups record; a per-cluster SLO's dashboard has neither panel.
+func TestGlobalDetailShowsClusters(t *testing.T) {
+	o := fixture()[0]
+	o.Name = "global-availability"
+	o.Scope = slo.Scope{Global: true, PerClusterBurn: true}
+	d, err := dashboards.Detail(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, filepath.Join("testdata", "detail-"+o.ID()+".json"), mustJSON(t, d))
+	vars := map[string]string{dashboards.VarService: o.Service, dashboards.VarSLO: o.Name, dashboards.VarDatasource: "prom"}
+	checkExprs(t, "detail "+o.ID(), d, vars, produced(t, []slo.Objective{o}))
+	got := exprs(t, d)
+	var cluster []string
+	for _, e := range got {
+		if strings.Contains(e, slo.MetricClusterBurnRate) || strings.Contains(e, slo.MetricClusterPresent) {
+			cluster = append(cluster, e)
+		}
+	}
+	// The short windows up to the base window (5m, 30m, 2h, 6h) and the presence.
+	if len(cluster) != 5 {
+		t.Errorf("%d per-cluster queries, want 4 burn-rate windows and the presence: %v", len(cluster), cluster)
+	}
+	plain, err := dashboards.Detail(fixture()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range exprs(t, plain) {
+		if strings.Contains(e, "slokit:slo_cluster") {
+			t.Errorf("per-cluster SLO dashboard queries %s", e)
+		}
 	}
 }
 

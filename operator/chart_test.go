@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	cmv1 "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -23,10 +24,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/chaos/chaosmesh"
+	"github.com/slokit/slokit/operator/api/v1alpha1"
 )
 
 var chartDir = filepath.Dir(CRDDir)
@@ -49,11 +55,17 @@ func TestChartLint(t *testing.T) {
 // unknown or misspelt field fails the test.
 func render(t *testing.T, values map[string]any) []client.Object {
 	t.Helper()
+	return renderAs(t, values, "slokit-operator", "slokit-system")
+}
+
+// renderAs renders the chart as release name in namespace ns.
+func renderAs(t *testing.T, values map[string]any, name, ns string) []client.Object {
+	t.Helper()
 	ch, err := loader.Load(chartDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: "slokit-operator", Namespace: "slokit-system", IsInstall: true}, chartutil.DefaultCapabilities)
+	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: name, Namespace: ns, IsInstall: true}, chartutil.DefaultCapabilities)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,6 +234,177 @@ func TestChartRBACIsEnough(t *testing.T) {
 		}
 		if sar.Status.Allowed {
 			t.Errorf("the chart lets the operator %s %s/%s in %s: more than it needs", a.Verb, a.Group, a.Resource, a.Namespace)
+		}
+	}
+}
+
+// featureRules are granted only with each feature's value.
+var featureRules = map[string][]rbacv1.PolicyRule{
+	"gameDays": {
+		{APIGroups: []string{"slokit.dev"}, Resources: []string{"gamedays"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"slokit.dev"}, Resources: []string{"gamedays/status"}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{"chaos-mesh.org"}, Resources: []string{"networkchaos", "podchaos", "httpchaos", "stresschaos"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "create", "update", "delete"}},
+	},
+	"sloth": {
+		{APIGroups: []string{"sloth.slok.dev"}, Resources: []string{"prometheusservicelevels"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"sloth.slok.dev"}, Resources: []string{"prometheusservicelevels/status"}, Verbs: []string{"patch"}},
+		{APIGroups: []string{"sloth.slok.dev"}, Resources: []string{"prometheusservicelevels/finalizers"}, Verbs: []string{"update"}},
+	},
+	"pyrra": {
+		{APIGroups: []string{"pyrra.dev"}, Resources: []string{"servicelevelobjectives"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"pyrra.dev"}, Resources: []string{"servicelevelobjectives/status"}, Verbs: []string{"patch"}},
+		{APIGroups: []string{"pyrra.dev"}, Resources: []string{"servicelevelobjectives/finalizers"}, Verbs: []string{"update"}},
+	},
+}
+
+var featureArgs = map[string][]string{
+	"gameDays": {"--gamedays", "--gameday-prometheus=http://prometheus-operated.monitoring:9090"},
+	"sloth":    {"--sloth"},
+	"pyrra":    {"--pyrra"},
+}
+
+// Each feature adds exactly its rules and flags, alone and together, in a ClusterRole
+// or in each watched namespace's Role.
+func TestChartFeatureRBAC(t *testing.T) {
+	for _, features := range [][]string{{"gameDays"}, {"sloth"}, {"pyrra"}, {"gameDays", "sloth", "pyrra"}} {
+		for _, watch := range []bool{false, true} {
+			values := map[string]any{}
+			want := slices.Clone(operatorRules)
+			var args []string
+			for _, f := range []string{"gameDays", "sloth", "pyrra"} { // the template's order
+				if slices.Contains(features, f) {
+					want = append(want, featureRules[f]...)
+					args = append(args, featureArgs[f]...)
+					values[f] = map[string]any{"enabled": true}
+				}
+			}
+			if slices.Contains(features, "gameDays") {
+				values["gameDays"] = map[string]any{"enabled": true, "prometheus": "http://prometheus-operated.monitoring:9090"}
+			}
+			if watch {
+				values["watchNamespaces"] = []any{"shop"}
+			}
+			for _, o := range render(t, values) {
+				switch o := o.(type) {
+				case *rbacv1.ClusterRole:
+					if !reflect.DeepEqual(o.Rules, want) {
+						t.Errorf("%v: ClusterRole rules\n%+v\nwant\n%+v", features, o.Rules, want)
+					}
+				case *rbacv1.Role:
+					if o.Namespace == "shop" && !reflect.DeepEqual(o.Rules, want) {
+						t.Errorf("%v: Role rules\n%+v\nwant\n%+v", features, o.Rules, want)
+					}
+				case *appsv1.Deployment:
+					for _, a := range args {
+						if !slices.Contains(o.Spec.Template.Spec.Containers[0].Args, a) {
+							t.Errorf("%v: args %v lack %s", features, o.Spec.Template.Spec.Containers[0].Args, a)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestChartRBACFeaturesAreEnough runs the operator with game days, Sloth and Pyrra as
+// the chart's ServiceAccount with every feature enabled (impersonation): it adopts an
+// orphaned run (lists and deletes its HTTPChaos, updates the GameDay's status), runs
+// the GameDay (its Prometheus is unreachable: the run ends in error and its report
+// ConfigMap is written), and turns Sloth's and Pyrra's examples into rules and status.
+// Then it asks the apiserver whether the account can do more than that.
+func TestChartRBACFeaturesAreEnough(t *testing.T) {
+	k := foreignCluster(t)
+	ctx := context.Background()
+	release, relNS := "slokit-features", k.ns+"-system"
+	if err := k.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: relNS}}); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]any{"replicas": 1, "gameDays": map[string]any{"enabled": true}, "sloth": map[string]any{"enabled": true}, "pyrra": map[string]any{"enabled": true}}
+	var saName string
+	for _, o := range renderAs(t, values, release, relNS) {
+		switch o.(type) {
+		case *appsv1.Deployment:
+			continue
+		case *corev1.ServiceAccount:
+			saName = o.GetName()
+		}
+		if err := k.c.Create(ctx, o); err != nil {
+			t.Fatalf("create %T %s: %v", o, o.GetName(), err)
+		}
+	}
+	// An orphaned run: its GameDay says it is active, its fault is in place.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "lab-0", Namespace: k.ns, Labels: map[string]string{"app": "lab"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "lab:dev"}}}}
+	gd := labGameDay(k.ns, "orphan")
+	for _, o := range []client.Object{pod, labSLO(k.ns), gd} {
+		if err := k.c.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gd.Status.Active = []v1alpha1.GameDayRun{{ID: "orph1234", Phase: "expect", StartTime: metav1.Now()}}
+	gd.Status.LastRunGeneration = 0
+	if err := k.c.Status().Update(ctx, gd); err != nil {
+		t.Fatal(err)
+	}
+	fault := &cmv1.HTTPChaos{ObjectMeta: metav1.ObjectMeta{Name: "slokit-orphan-orph1234", Namespace: k.ns,
+		Labels: chaosmesh.RunLabels(chaos.Run{ID: "orph1234", GameDay: "orphan"})}}
+	if err := sigsyaml.Unmarshal(gd.Spec.Fault.Spec.Raw, &fault.Spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.c.Create(ctx, fault); err != nil {
+		t.Fatal(err)
+	}
+	psl, _ := example(t, slothModule, "examples/k8s-getting-started.yml", k.ns)
+	pyrra, _ := example(t, pyrraModule, "examples/pyrra-kubernetes-errors.yaml", k.ns)
+	for _, o := range []client.Object{psl, pyrra} {
+		if err := k.c.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sa := "system:serviceaccount:" + relNS + ":" + saName
+	cfg := rest.CopyConfig(k.cfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: sa}
+	k.manager(t, cfg, Config{GameDays: true, GameDayPrometheus: "http://127.0.0.1:1", Foreign: []Foreign{Sloth, Pyrra},
+		Logger: slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	l := &lab{cluster: k}
+	// The orphan is aborted (and then dropped from the history by the run that follows:
+	// one failed run is kept by default); its Event and the fault's absence remain.
+	done := l.gameDay(t, gd.Name, time.Minute, "adopted and run", func(g *v1alpha1.GameDay) bool {
+		return len(g.Status.Runs) == 1 && g.Status.Runs[0].Outcome == "error" && len(g.Status.Active) == 0
+	})
+	if ev := l.events(t, gd.Name); !strings.Contains(ev, "Warning OperatorLost: run orph1234 aborted") || !strings.Contains(ev, "removed HTTPChaos "+k.ns+"/slokit-orphan-orph1234") {
+		t.Errorf("events:\n%s", ev)
+	}
+	if err := k.c.Get(ctx, client.ObjectKeyFromObject(fault), &cmv1.HTTPChaos{}); !apierrors.IsNotFound(err) {
+		t.Errorf("orphaned fault still there: %v", err)
+	}
+	if r := done.Status.Runs[0]; r.Report == "" || !strings.Contains(r.Message, "127.0.0.1:1") {
+		t.Errorf("run %+v", r)
+	} else if err := k.c.Get(ctx, client.ObjectKey{Namespace: k.ns, Name: r.Report}, &corev1.ConfigMap{}); err != nil {
+		t.Errorf("report: %v", err)
+	}
+	k.waitRule(t, RuleName("sloth-"+psl.GetName()))
+	k.waitRule(t, RuleName("pyrra-"+pyrra.GetName()))
+	k.waitStatus(t, psl, "promOpRulesGenerated", "true")
+	k.waitStatus(t, pyrra, "type", "PrometheusRule")
+	for _, a := range []authzv1.ResourceAttributes{
+		{Namespace: k.ns, Verb: "update", Group: "chaos-mesh.org", Resource: "httpchaos"},
+		{Namespace: k.ns, Verb: "create", Group: "chaos-mesh.org", Resource: "iochaos"},
+		{Namespace: k.ns, Verb: "delete", Resource: "pods"},
+		{Namespace: k.ns, Verb: "get", Resource: "secrets"},
+		{Namespace: k.ns, Verb: "update", Group: "slokit.dev", Resource: "gamedays"},
+		{Namespace: k.ns, Verb: "update", Group: "sloth.slok.dev", Resource: "prometheusservicelevels"},
+		{Namespace: k.ns, Verb: "delete", Group: "pyrra.dev", Resource: "servicelevelobjectives"},
+	} {
+		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{User: sa, ResourceAttributes: &a}}
+		if err := k.c.Create(ctx, sar); err != nil {
+			t.Fatal(err)
+		}
+		if sar.Status.Allowed {
+			t.Errorf("the chart lets the operator %s %s/%s: more than it needs", a.Verb, a.Group, a.Resource)
 		}
 	}
 }

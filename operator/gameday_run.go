@@ -19,7 +19,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/chaos/chaosmesh"
 	"github.com/slokit/slokit/chaos/promsource"
+	"github.com/slokit/slokit/internal/kube"
 	"github.com/slokit/slokit/operator/api/v1alpha1"
 )
 
@@ -303,7 +305,9 @@ func (r *GameDayReconciler) adoptOrphans(ctx context.Context, gd *v1alpha1.GameD
 		if mine[a.ID] {
 			continue
 		}
-		removed, err := r.backend.Sweep(ctx, a.ID)
+		// In the GameDay's namespace when a cluster-wide list is forbidden (namespaced Roles).
+		sweeper := &chaosmesh.Backend{Client: r.Direct, Kube: kube.Options{Namespace: gd.Namespace}, Log: r.Log}
+		removed, err := sweeper.Sweep(ctx, a.ID)
 		if err != nil {
 			return fmt.Errorf("removing the fault of orphaned run %s: %w", a.ID, err)
 		}

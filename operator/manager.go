@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -68,6 +69,8 @@ type Config struct {
 	GameDayPrometheus string
 	// GameDaySignalLoss ends a run whose Prometheus is silent this long; 0: chaos's default.
 	GameDaySignalLoss time.Duration
+	// Foreign lists the other controllers' SLO kinds read drop-in (Sloth, Pyrra).
+	Foreign []Foreign
 	// Clock drives GameDay schedules; nil means the wall clock (tests use a fake one).
 	Clock clock.WithDelayedExecution
 
@@ -148,6 +151,11 @@ func setup(mgr manager.Manager, c Config) error {
 	if err != nil {
 		return fmt.Errorf("servicelevelobjective controller: %w", err)
 	}
+	for _, f := range c.Foreign {
+		if err := setupForeign(mgr, c, f); err != nil {
+			return err
+		}
+	}
 	if c.GameDays {
 		if err := setupGameDays(mgr, c); err != nil {
 			return err
@@ -164,6 +172,22 @@ func setup(mgr manager.Manager, c Config) error {
 		}
 		return nil
 	})
+}
+
+// setupForeign adds the controller of one foreign SLO kind; its CRD must be installed.
+func setupForeign(mgr manager.Manager, c Config, f Foreign) error {
+	r := &ForeignReconciler{Kind: f, Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Events: mgr.GetEventRecorder(Name),
+		RuleLabels: c.RuleLabels, Alerts: c.Alerts}
+	workers := max(c.Concurrency, 1)
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named(strings.ToLower(f.Prefix)).
+		For(r.newObj(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers, SkipNameValidation: &c.skipNameValidation}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("%s controller (is the %s CRD installed?): %w", f.Controller, f.GVK.GroupKind(), err)
+	}
+	return nil
 }
 
 // setupGameDays adds the GameDay controller and its run pool to mgr.

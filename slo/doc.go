@@ -53,6 +53,7 @@
 //	        labels: {severity: page}   # default {severity: page}; disabled: true drops it
 //	  - name: redirect-latency
 //	    objective: 99
+//	    scope: cluster                 # default: each cluster's Prometheus; global: once over every cluster, in Thanos Ruler
 //	    sli:
 //	      latency:                     # good = requests faster than threshold
 //	        histogram: http_request_duration_seconds   # classic histogram base name

@@ -20,6 +20,10 @@ type Service struct {
 	// came from: Origins[slo name][field] with fields "name", "objective", "period",
 	// "sli", "labels", "alerting". Nil for slokit/v1 files.
 	Origins map[string]map[string]Origin
+	// Positions locates, in slokit/v1 files, the fields of each valid SLO that checks
+	// against a running Prometheus report on: Positions[slo name][field], with the Field*
+	// constants as keys (Where reads it). Nil for imported specs and services built in code.
+	Positions map[string]map[string]Origin
 }
 
 // Origin locates the source of one imported field.

@@ -351,8 +351,12 @@ func AbsentSelectors(o Objective) []string {
 }
 
 // nativeSelector is the native histogram's series selector.
-func nativeSelector(l LatencySLI) string {
-	return l.Histogram + "{" + strings.Join(sortedMatchers(l.Selector), ",") + "}"
+func nativeSelector(l LatencySLI) string { return l.Series("") }
+
+// Series is the selector of the histogram's series with suffix ("_count", "_bucket", or
+// "" for a native histogram) and the SLI's matchers, without le.
+func (l LatencySLI) Series(suffix string) string {
+	return l.Histogram + suffix + "{" + strings.Join(sortedMatchers(l.Selector), ",") + "}"
 }
 
 func sortedMatchers(sel map[string]string) []string {

@@ -27,7 +27,7 @@ func (w *walker) scrapeDefaultWarning(spec specV1) {
 	}
 	for _, s := range spec.SLOs {
 		if !s.Scrape.set() {
-			w.Warnf(spec.Node, "scrapeInterval", "scrapeInterval is not set: slokit assumes %s and keeps every rate() window at least %d scrapes long (%s); set it, for the file or per SLO, to the scrape interval of the job that collects the SLI's series",
+			w.Warnf(spec.Node, "scrapeInterval", "scrapeInterval is not set: slokit assumes %s and keeps every rate() window at least %d scrapes long (%s); set it, for the file or per SLO, to the scrape interval of the job that collects the SLI's series (slokit validate --prometheus URL compares it with the real one)",
 				FormatWindow(DefaultScrapeInterval), MinScrapesPerWindow, FormatWindow(MinScrapesPerWindow*DefaultScrapeInterval))
 			return
 		}
@@ -188,7 +188,7 @@ func (w *walker) checkBuckets(l LatencySLI, lv *latencyV1, path string) {
 	}
 	switch {
 	case len(l.Buckets) == 0:
-		w.Warnf(thNode, thPath, "the threshold %s is not checked against the histogram's buckets: a threshold that is not a bucket boundary writes le=%q, which selects no series, so the SLO never alerts (only its no-data alert fires); declare latency.buckets with the le values the client exports (its /metrics lists them)",
+		w.Warnf(thNode, thPath, "the threshold %s is not checked against the histogram's buckets: a threshold that is not a bucket boundary writes le=%q, which selects no series, so the SLO never alerts (only its no-data alert fires); declare latency.buckets with the le values the client exports (its /metrics lists them), or check against your Prometheus with slokit validate --prometheus URL",
 			FormatWindow(tn), l.ThresholdLE())
 	case !containsDuration(l.Buckets, tn):
 		w.Errf(thNode, thPath, "%s is not a bucket boundary of %s: le=%q selects no series, so the SLI would never exist and no burn-rate alert could fire; use a declared bucket (%s)",
@@ -225,3 +225,7 @@ func nearest(buckets []time.Duration, d time.Duration) string {
 	}
 	return "nearest: " + strings.Join(parts, " and ")
 }
+
+// NearestBuckets names the buckets just below and above d among buckets, as validation
+// does when a threshold is not a bucket boundary ("nearest: 100ms and 250ms").
+func NearestBuckets(buckets []time.Duration, d time.Duration) string { return nearest(buckets, d) }

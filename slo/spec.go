@@ -255,6 +255,12 @@ func (w *walker) convertV1(spec specV1) *Service {
 	w.convertSLOs(svc, spec.Node, spec.SLOsNode, "slos", len(spec.SLOs), func(i int) (Objective, bool, scalar, string) {
 		s := spec.SLOs[i]
 		o, ok := w.convertSLOV1(svc, s, spec, global)
+		if ok && svc.Positions[o.Name] == nil {
+			if svc.Positions == nil {
+				svc.Positions = map[string]map[string]Origin{}
+			}
+			svc.Positions[o.Name] = w.positionsV1(s, spec)
+		}
 		return o, ok, s.Name, s.Path
 	})
 	return svc

@@ -94,6 +94,19 @@ func TestParseShortlinkExample(t *testing.T) {
 			},
 		},
 	}
+	// Positions: where live checks (validate --prometheus) point; checked, then compared
+	// with the rest of the value.
+	for _, tc := range []struct{ slo, field, want string }{
+		{"redirect-availability", slo.FieldEventsTotal, "../examples/shortlink.yaml:19:16 slos[0].sli.events.total"},
+		{"redirect-latency", slo.FieldThreshold, "../examples/shortlink.yaml:38:20 slos[1].sli.latency.threshold"},
+		{"redirect-latency", slo.FieldScrapeInterval, "../examples/shortlink.yaml:73:17 scrapeInterval"},
+		{"create-latency", slo.FieldEventsTotal, "../examples/shortlink.yaml:65:7 slos[3].sli"},
+	} {
+		if got := svc.Where(tc.slo, tc.field, slo.FieldSLI).String(); got != tc.want {
+			t.Errorf("Where(%s, %s) = %s, want %s", tc.slo, tc.field, got, tc.want)
+		}
+	}
+	svc.Positions = nil
 	if !reflect.DeepEqual(svc, want) {
 		t.Errorf("Parse(shortlink.yaml):\n got %+v\nwant %+v", svc, want)
 	}

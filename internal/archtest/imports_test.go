@@ -62,6 +62,7 @@ var rooms = []room{
 	{"adapter", "internal/lab", []string{"slo", "alerts", "internal/engine"}, kubeStack},
 	{"adapter", "internal/thanoslab", []string{"slo"}, kubeStack},
 	{"adapter", "internal/propose", []string{"slo"}, kubeStack},
+	{"adapter", "internal/livelint", []string{"slo"}, kubeStack},
 	{"sample service", "sample-service/shortlink", []string{"sli", "sli/*", "sample-service/linkcheck"}, coreNever},
 	{"sample service", "sample-service/...", []string{"sli", "sli/*", "sample-service/..."}, kubeStack},
 	{"adapter on top", "operator/api/...", nil, nil},

@@ -48,7 +48,7 @@ func benchCases(b *testing.B) []benchCase {
 const promtoolMaxSamples = 10000
 
 // BenchmarkThirtyDays evaluates the generated rules of shortlink/redirect-availability
-// (16 rules, 30d period) over a scenario with a one-hour outage, with slokit's engine and
+// (13 rules, 30d period) over a scenario with a one-hour outage, with slokit's engine and
 // with promtool (`promtool test rules` on the same rules and series), side by side:
 //
 //	go test -run '^$' -bench ThirtyDays -benchtime 1x ./internal/backtest/

@@ -16,7 +16,7 @@ import (
 
 // WriteRepository writes a repository of n SLOs to dir: one spec file per service of
 // ten SLOs, six events SLIs (objectives 99% to 99.95%, periods 28d and 30d) and four
-// latency SLIs (thresholds 100ms to 1s, objectives 95% and 99%).
+// latency SLIs (thresholds 100ms to 1s, objectives 95% and 99%, a declared bucket layout).
 func writeRepository(t testing.TB, dir string, n int) {
 	t.Helper()
 	objectives := []string{"99.9", "99.5", "99", "99.95"}
@@ -35,7 +35,8 @@ func writeRepository(t testing.TB, dir string, n int) {
 				continue
 			}
 			fmt.Fprintf(&b, "  - name: route-%d-latency\n    objective: %s\n    period: 30d\n    sli:\n      latency:\n"+
-				"        histogram: http_request_duration_seconds\n        selector: {service: svc-%03d, route: /r%d}\n        threshold: %s\n",
+				"        histogram: http_request_duration_seconds\n        selector: {service: svc-%03d, route: /r%d}\n        threshold: %s\n"+
+				"        buckets: [25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2500ms, 5s]\n",
 				i, []string{"99", "95"}[k%2], svc, i, thresholds[k%4])
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("svc-%03d.yaml", svc)), []byte(b.String()), 0o644); err != nil {

@@ -21,6 +21,8 @@ type operatorFlags struct {
 	grafana    string
 	logFormat  string
 	namespaces []string
+	sloth      bool
+	pyrra      bool
 }
 
 func newOperatorCmd(e *env) *cobra.Command {
@@ -36,6 +38,11 @@ says whether its spec is Valid (with every problem and its field path), whether 
 rules are applied (RulesApplied) and Ready, for the generation it observed; Events
 record changes. The Helm chart in deploy/helm/slokit-operator runs it with
 least-privilege RBAC. docs/kubernetes.md describes it.
+
+With --sloth and --pyrra it also reads Sloth's PrometheusServiceLevel and Pyrra's
+ServiceLevelObjective objects through slokit's importers, so that a cluster can switch
+controllers without rewriting objects; an object another controller still handles is
+left to it.
 
 With --gamedays it also runs slokit.dev/v1alpha1 GameDay objects: a Chaos Mesh fault in
 the GameDay's namespace while the burn rates and alerts of a ServiceLevelObjective are
@@ -66,6 +73,8 @@ behind by a killed operator is cleaned up by the next one from its labels.
 	fl.StringVar(&f.grafana, "grafana-url", "", "Grafana base `URL`: alerts get a dashboard_url annotation, as with slokit generate")
 	fl.DurationVar(&f.cfg.GracefulShutdown, "graceful-shutdown", 30*time.Second, "how long running reconciles may finish after SIGTERM")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
+	fl.BoolVar(&f.sloth, "sloth", false, "also read Sloth's PrometheusServiceLevel objects (sloth.slok.dev/v1) into PrometheusRules slokit-sloth-NAME; objects whose status Sloth's controller writes are left to it")
+	fl.BoolVar(&f.pyrra, "pyrra", false, "also read Pyrra's ServiceLevelObjective objects (pyrra.dev/v1alpha1) into PrometheusRules slokit-pyrra-NAME; objects Pyrra's controller handles are left to it")
 	fl.BoolVar(&f.cfg.GameDays, "gamedays", false, "run slokit.dev GameDay objects (Chaos Mesh faults in the GameDay's namespace; needs the chart's gameDays.enabled RBAC)")
 	fl.StringVar(&f.cfg.GameDayPrometheus, "gameday-prometheus", "", "Prometheus base `URL` of GameDays whose spec.signals.prometheus is empty")
 	fl.DurationVar(&f.cfg.GameDaySignalLoss, "gameday-signal-loss", chaos.DefaultSignalLoss, "remove a game day's fault and end its run when Prometheus has not answered for this long")
@@ -95,6 +104,12 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 	c := f.cfg
 	c.Logger, c.RuleLabels, c.Namespaces = log, f.labels, f.namespaces
 	c.Alerts = alerts.Options{GrafanaURL: f.grafana}
+	if f.sloth {
+		c.Foreign = append(c.Foreign, operator.Sloth)
+	}
+	if f.pyrra {
+		c.Foreign = append(c.Foreign, operator.Pyrra)
+	}
 	// controller-runtime's packages log through its own logger; route them to ours too.
 	ctrl.SetLogger(operator.Logr(log))
 	mgr, err := operator.NewManager(cfg, c)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -29,6 +31,7 @@ type testFlags struct {
 	workers   int
 	engine    string
 	rules     string
+	prom      string
 	store     string
 }
 
@@ -46,7 +49,8 @@ reset time and the error budget spent at detection, beside the SRE Workbook's pr
 its tolerance (scrape and evaluation intervals plus the window's known lag); "SILENT" a
 must-fire alert that did not fire, with the reason found (events lost in a scrape gap,
 too few samples in a window, bucket missing, series absent). Precision and recall are
-computed over the expectations.
+computed over the expectations. Latency SLIs replay their declared latency.buckets (else
+the client default layout), or with --prometheus the layout the live histogram has.
 
 Without --scenario every built-in scenario runs:
 ` + wrapNames(backtest.BuiltinNames(), 5) + `
@@ -76,6 +80,7 @@ Exits 4 when an expectation fails, 3 when an input file is invalid.`,
 	fl.DurationVar(&f.interval, "eval-interval", 30*time.Second, "rule evaluation interval of the replay")
 	fl.DurationVar(&f.scrape, "scrape-interval", 0, "scrape interval of scenarios that set none (default: the evaluation interval)")
 	fl.StringVar(&f.rules, "rules", "", "replay this Prometheus rule `FILE` (or PrometheusRule manifest: Sloth's, Pyrra's, yours) instead of slokit's generated rules; -f still names the SLOs whose series the scenarios synthesize")
+	fl.StringVar(&f.prom, "prometheus", "", "read each latency SLI's bucket layout from the Prometheus at `URL` (its _bucket series' le values now) and replay that instead of the declared one")
 	fl.IntVar(&f.workers, "parallel", 0, "replays run at once (default: the number of cores)")
 	fl.StringVar(&f.store, "store", "", "record each SLO's result in this SQLite `DATABASE` for 'slokit serve' (default: not recorded; \"default\": $XDG_STATE_HOME/slokit/gamedays.db, the one serve reads)")
 	fl.StringVar(&f.engine, "engine", backtest.EngineFast, "fast (rule shapes it knows evaluated by slokit's evaluator, proven equal to PromQL; others by PromQL) or promql (every rule by the Prometheus engine)")
@@ -131,6 +136,9 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	if err := sdiags.Err(); err != nil {
 		return err
 	}
+	if err := useLiveBuckets(ctx, e, f.prom, services); err != nil {
+		return err
+	}
 	sel := backtest.Selection{Builtins: builtins, Scenarios: user, SLOs: f.slos}
 	if f.rules != "" {
 		if sel.Rules, err = backtest.LoadRules(f.rules); err != nil {
@@ -166,6 +174,28 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	}
 	if s := backtest.Summarize(results); len(s.Violations) > 0 {
 		return &CodeError{Code: ExitVerdict, Err: fmt.Errorf("%d expectation(s) failed:\n  %s", len(s.Violations), strings.Join(s.Violations, "\n  "))}
+	}
+	return nil
+}
+
+// useLiveBuckets replaces the declared latency bucket layouts with the live ones when
+// --prometheus is set.
+func useLiveBuckets(ctx context.Context, e *env, url string, services []*slo.Service) error {
+	if url == "" {
+		return nil
+	}
+	cl, err := api.NewClient(api.Config{Address: url})
+	if err != nil {
+		return &usageError{fmt.Errorf("--prometheus %s: %w", url, err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	notices, err := backtest.UseLiveBuckets(ctx, v1.NewAPI(cl), services)
+	if err != nil {
+		return fmt.Errorf("--prometheus %s: %w", url, err)
+	}
+	for _, n := range notices {
+		fmt.Fprintln(e.stderr, n)
 	}
 	return nil
 }

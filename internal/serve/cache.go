@@ -22,6 +22,7 @@ type readCache struct {
 type cacheEntry struct {
 	done    chan struct{}
 	started time.Time // monotonic, for the age
+	maxAge  time.Duration
 	data    overviewData
 	queries int
 	err     error
@@ -69,13 +70,13 @@ func (c *readCache) get(ctx context.Context, key string, maxAge time.Duration,
 	}
 	now := time.Now()
 	for k, old := range c.entries {
-		if isDone(old) && (old.err != nil || now.Sub(old.started) >= maxAge) {
+		if isDone(old) && (old.err != nil || now.Sub(old.started) >= old.maxAge) {
 			delete(c.entries, k)
 		}
 	}
 	e, hit = c.entries[key]
 	if !hit {
-		e = &cacheEntry{done: make(chan struct{}), started: now}
+		e = &cacheEntry{done: make(chan struct{}), started: now, maxAge: maxAge}
 		c.entries[key] = e
 	}
 	c.mu.Unlock()

@@ -108,7 +108,9 @@ func (s *Server) unknownSLO(service, name string) error {
 func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (*Detail, error) {
 	now := s.now()
 	prom := &counted{Prom: s.prom}
+	since, _ := s.readCoverage(ctx)
 	inst, ranges, err := s.fetchDetail(ctx, prom, e, now, rng)
+	inst.at, inst.since = now, since
 	o := e.O
 	d := &Detail{Row: newRow(e, inst), GeneratedAt: now, Prometheus: s.cfg.Prometheus, Range: model.Duration(rng),
 		ObjectiveText: e.objectiveText(), SLIKind: o.SLI.Kind(), Labels: o.Labels,

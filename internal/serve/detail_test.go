@@ -104,3 +104,35 @@ func TestBacktestPage(t *testing.T) {
 		t.Errorf("unknown SLO: %d", code)
 	}
 }
+
+// TestPartialBudget: the lab holds about an hour of a 30-day period, so every budget is
+// flagged as based on that history, on the overview, the SLO page and their JSON.
+func TestPartialBudget(t *testing.T) {
+	f := newFixture(t)
+	var ov Overview
+	if code := getJSON(t, f.http.URL+"/api/overview", &ov); code != 200 {
+		t.Fatalf("status %d: %s", code, ov.Error)
+	}
+	for _, r := range ov.SLOs {
+		c := r.BudgetCoverage
+		t.Logf("%s/%s: budget %v, coverage %+v", r.Service, r.SLO, r.BudgetRemaining, c)
+		if r.BudgetRemaining == nil {
+			if c != nil {
+				t.Errorf("%s/%s: no data but coverage %+v", r.Service, r.SLO, c)
+			}
+			continue
+		}
+		if c == nil || !c.Partial || c.History < 30*time.Minute || c.History > 2*time.Hour ||
+			!strings.HasPrefix(c.Text, "based on ") || !strings.HasSuffix(c.Text, " of "+r.Period) {
+			t.Errorf("%s/%s: coverage %+v", r.Service, r.SLO, c)
+		}
+	}
+	_, page := get(t, f.http.URL+"/")
+	if !strings.Contains(page, `<span class="partial">based on `) || !strings.Contains(page, "extrapolated)") {
+		t.Error("the overview does not flag the partial budgets")
+	}
+	_, page = get(t, f.http.URL+"/slo/shop/checkout-availability")
+	if !strings.Contains(page, `id="budget-partial"`) {
+		t.Error("the SLO page does not flag the partial budget")
+	}
+}

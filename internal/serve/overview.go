@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +25,9 @@ type Overview struct {
 	Prometheus  string         `json:"prometheus"`
 	Params      OverviewParams `json:"params"`
 	// Error is set when Prometheus could not be read; the SLOs are still listed, with
-	// no data.
-	Error string `json:"error,omitempty"`
+	// no data. CoverageError is set when only the SLOs' history could not be read.
+	Error         string `json:"error,omitempty"`
+	CoverageError string `json:"coverageError,omitempty"`
 	// Total is the number of SLOs served; SLOs is the filtered, sorted list.
 	Total int   `json:"total"`
 	SLOs  []Row `json:"slos"`
@@ -110,8 +112,11 @@ type Row struct {
 	Period      string  `json:"period"`
 	// BudgetRemaining is the fraction of the period's error budget left (traffic-
 	// weighted: bad/total events over the whole period), negative once overspent.
-	BudgetRemaining *float64    `json:"budgetRemaining"`
-	Tiers           []TierState `json:"tiers"`
+	BudgetRemaining *float64 `json:"budgetRemaining"`
+	// BudgetCoverage says how much of the period the budget is based on; nil when
+	// unknown. When Partial, the budget is an extrapolation and shows as such.
+	BudgetCoverage *Coverage   `json:"budgetCoverage"`
+	Tiers          []TierState `json:"tiers"`
 	// Burn is the highest burn rate over the tiers' long windows (the sort key).
 	Burn  *float64 `json:"burn"`
 	State string   `json:"state"`
@@ -184,6 +189,8 @@ type overviewData struct {
 	alerts       map[string]string // seriesKey(service, slo, long window) → firing|pending
 	spark        map[string][]Point
 	at           time.Time
+	// since is, per SLO, a time its budget series existed at (coverage.go).
+	since map[string]time.Time
 }
 
 // fetchOverview asks Prometheus four things at once, whatever the number of SLOs: every
@@ -302,7 +309,12 @@ func mergeMax(a, b []Point) []Point {
 // builds every row, filtered and sorted.
 func (s *Server) buildOverview(ctx context.Context, p OverviewParams) *Overview {
 	now := s.now()
+	var since map[string]time.Time
+	var covErr error
+	covDone := make(chan struct{})
+	go func() { defer close(covDone); since, covErr = s.readCoverage(ctx) }()
 	read, hit, err := s.readOverview(ctx, time.Duration(p.Range))
+	<-covDone
 	ov := &Overview{GeneratedAt: now, Prometheus: s.cfg.Prometheus, Params: p, Total: len(s.cat.entries),
 		Services: s.cat.services(), Teams: s.cat.teams(), SLOs: []Row{}, ReadAt: now, Shared: hit}
 	d := overviewData{}
@@ -312,6 +324,10 @@ func (s *Server) buildOverview(ctx context.Context, p OverviewParams) *Overview 
 	if err != nil {
 		ov.Error = err.Error()
 	}
+	if covErr != nil && err == nil {
+		ov.CoverageError = covErr.Error()
+	}
+	d.since = since
 	q := strings.ToLower(strings.TrimSpace(p.Q))
 	for _, e := range s.cat.entries {
 		if !e.matches(q) || (p.Service != "" && e.O.Service != p.Service) || (p.Team != "" && e.Team != p.Team) {
@@ -350,7 +366,8 @@ func newRow(e *entry, d overviewData) Row {
 	o := e.O
 	r := Row{Service: o.Service, SLO: o.Name, Team: e.Team, Description: o.Description, Objective: o.Target,
 		Period: e.periodText(), SparkWindow: e.sparkWindow(), URL: sloURL(o.Service, o.Name), e: e,
-		BudgetRemaining: ptr(d.budget, seriesKey(o.Service, o.Name, "")), Tiers: []TierState{}}
+		BudgetRemaining: ptr(d.budget, seriesKey(o.Service, o.Name, "")), Tiers: []TierState{},
+		BudgetCoverage: coverageOf(e, d.since, cmp.Or(d.at, time.Now()))}
 	r.Spark = d.spark[seriesKey(o.Service, o.Name, r.SparkWindow)]
 	data := r.BudgetRemaining != nil
 	alerting := ""

@@ -53,6 +53,7 @@ func BenchmarkOverviewQueries1000(b *testing.B) {
 				return err
 			}},
 			{"alerts", func() error { _, err := pc.Alerts(ctx); return err }},
+			{"coverage", func() error { _, err := pc.Query(ctx, coverageQuery(srv.cat), now); return err }},
 		} {
 			b.Run(name+"/"+c.name, func(b *testing.B) {
 				p0 := promCPU(url)

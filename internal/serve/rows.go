@@ -42,7 +42,7 @@ func (o *Overview) rowHTML(r Row) string {
 	}
 	b.WriteString("</th>\n<td>" + esc(r.Team) + "</td>\n")
 	b.WriteString(`<td>` + esc(percentText(r.Objective)) + ` <span class="help">over ` + esc(r.Period) + "</span></td>\n")
-	b.WriteString(`<td class="budget ` + budgetClass(r.BudgetRemaining) + `">` + budgetText(r.BudgetRemaining) + "</td>\n")
+	b.WriteString(`<td class="budget ` + budgetClass(r.BudgetRemaining) + `">` + budgetHTML(r.BudgetRemaining, r.BudgetCoverage) + "</td>\n")
 	b.WriteString(`<td><ul class="tiers">`)
 	for _, t := range r.Tiers {
 		b.WriteString(`<li><span class="tier">` + esc(t.Tier) + `</span> ` + string(burnHTML(t.LongBurn)) + ` / ` +

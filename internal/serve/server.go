@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slokit/slokit/alerts"
@@ -74,6 +75,8 @@ type Server struct {
 	bt   backtests
 	// reads shares the overview's Prometheus reads (Config.MaxAge).
 	reads readCache
+	// since is the last reading of the SLOs' history (coverage.go).
+	since atomic.Pointer[map[string]time.Time]
 }
 
 // New validates cfg and prepares the catalogue and templates.

@@ -38,15 +38,16 @@ var funcs = template.FuncMap{
 		}
 		return durText(*v)
 	},
-	"dur":       durText,
-	"stamp":     stamp,
-	"clock":     func(t time.Time) string { return t.UTC().Format("15:04:05") },
-	"ms":        func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) },
-	"upper":     func(v any) string { return strings.ToUpper(fmt.Sprint(v)) },
-	"states":    func() []string { return overviewStates },
-	"sorts":     func() []string { return overviewSorts },
-	"ranges":    func() []string { return []string{"15m", "1h", "6h", "1d", "7d", "30d"} },
-	"stateText": stateText,
+	"dur":        durText,
+	"stamp":      stamp,
+	"budgetHTML": func(v *float64, c *Coverage) template.HTML { return template.HTML(budgetHTML(v, c)) },
+	"clock":      func(t time.Time) string { return t.UTC().Format("15:04:05") },
+	"ms":         func(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) },
+	"upper":      func(v any) string { return strings.ToUpper(fmt.Sprint(v)) },
+	"states":     func() []string { return overviewStates },
+	"sorts":      func() []string { return overviewSorts },
+	"ranges":     func() []string { return []string{"15m", "1h", "6h", "1d", "7d", "30d"} },
+	"stateText":  stateText,
 	"sortText": func(s string) string {
 		return map[string]string{"service": "service", "team": "team", "name": "SLO name",
 			"budget": "budget left (least first)", "burn": "burn rate (highest first)"}[s]

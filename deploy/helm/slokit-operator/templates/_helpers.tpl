@@ -44,4 +44,43 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- if .Values.gameDays.enabled }}
+- apiGroups: [slokit.dev]
+  resources: [gamedays]
+  verbs: [get, list, watch]
+- apiGroups: [slokit.dev]
+  resources: [gamedays/status]
+  verbs: [get, update]
+- apiGroups: [chaos-mesh.org]
+  resources: [networkchaos, podchaos, httpchaos, stresschaos]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, create, update, delete]
+{{- end }}
+{{- if .Values.sloth.enabled }}
+- apiGroups: [sloth.slok.dev]
+  resources: [prometheusservicelevels]
+  verbs: [get, list, watch]
+- apiGroups: [sloth.slok.dev]
+  resources: [prometheusservicelevels/status]
+  verbs: [patch]
+- apiGroups: [sloth.slok.dev]
+  resources: [prometheusservicelevels/finalizers]
+  verbs: [update]
+{{- end }}
+{{- if .Values.pyrra.enabled }}
+- apiGroups: [pyrra.dev]
+  resources: [servicelevelobjectives]
+  verbs: [get, list, watch]
+- apiGroups: [pyrra.dev]
+  resources: [servicelevelobjectives/status]
+  verbs: [patch]
+- apiGroups: [pyrra.dev]
+  resources: [servicelevelobjectives/finalizers]
+  verbs: [update]
+{{- end }}
 {{- end -}}
