@@ -61,6 +61,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if o.slos < 1 || o.pods < 1 || o.clusters < 1 || o.interval < time.Second || o.measure < 2*o.interval {
+		return o, fmt.Errorf("want -slos, -pods, -clusters ≥ 1, -interval ≥ 1s and -measure ≥ 2 intervals")
+	}
 	var err error
 	if o.thanos = os.Getenv("THANOS"); o.thanos == "" {
 		return o, fmt.Errorf("set THANOS to the Thanos binary: THANOS=$(bash .ci/thanos.sh)")
@@ -70,9 +73,6 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.promtool, err = exec.LookPath("promtool"); err != nil {
 		return o, fmt.Errorf("promtool not on PATH (apt-get install prometheus): %w", err)
-	}
-	if o.slos < 1 || o.pods < 1 || o.clusters < 1 || o.interval < time.Second || o.measure < 2*o.interval {
-		return o, fmt.Errorf("want -slos, -pods, -clusters ≥ 1, -interval ≥ 1s and -measure ≥ 2 intervals")
 	}
 	return o, nil
 }
