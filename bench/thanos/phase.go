@@ -31,6 +31,7 @@ type phaseResult struct {
 	cpuPerRound  map[string]float64 // component kind → CPU seconds per evaluation round
 	evaluators   int
 	measuredOver time.Duration
+	load         string // /proc/loadavg's 1, 5 and 15 minute averages when measured
 }
 
 // generate returns the rule file of spec: per-cluster rules for Prometheus, or the
@@ -177,6 +178,7 @@ func measure(ctx context.Context, o options, lab *thanoslab.Lab, evaluators []st
 	}
 	res.measuredOver = time.Since(start)
 	after := cpuTimes(pids)
+	res.load = loadAverage()
 	if err := lab.Err(); err != nil {
 		return res, err
 	}
@@ -251,4 +253,13 @@ func cpuTimes(pids map[string]int) map[string]float64 {
 		out[name] = (u + s) / 100
 	}
 	return out
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
