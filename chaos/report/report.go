@@ -270,7 +270,7 @@ var pageTpl = template.Must(template.New("page").Funcs(template.FuncMap{
 <style>
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 h1{font-size:1.5em} .pass{color:#2a7a2a} .fail,.aborted,.interrupted{color:#b22}
-table{border-collapse:collapse;margin:1em 0;width:100%} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+table{border-collapse:collapse;margin:1em 0;width:100%} caption{text-align:left;font-weight:600;padding-bottom:.3em} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
 th{background:#f4f4f4} .ok{color:#2a7a2a;font-weight:bold} .no{color:#b22;font-weight:bold}
 .meta{color:#555} .chart-box{margin:1.5em 0} .chart-box h2{font-size:1.1em;margin:0}
 .chart-box .sub{color:#555;margin:.2em 0 .4em} svg.chart{display:block;max-width:100%;height:auto}
@@ -285,15 +285,15 @@ fault backend <code>{{.R.Backend}}</code>{{if .R.ErrorRatio}}, expected error ra
 started {{ts .R.StartedAt}}, ended {{ts .R.EndedAt}}.</p>
 {{if .R.Cause}}<p class="no" id="cause">cause: {{.R.Cause}}</p>{{end}}
 {{range .R.Reasons}}<p class="no">{{.}}</p>{{end}}
-<table id="verdict">
-<tr><th>check</th><th>measured</th><th>predicted</th><th>allowed</th><th></th></tr>
+<table id="verdict"><caption>What the run checked: measured against predicted and allowed</caption>
+<tr><th>check</th><th>measured</th><th>predicted</th><th>allowed</th><th>result</th></tr>
 {{range .Rows}}<tr><td>{{.Check}}</td><td>{{.Measured}}</td><td>{{.Predicted}}</td><td>{{.Allowed}}</td><td>{{if .OK}}<span class="ok">ok</span>{{else}}<span class="no">failed</span>{{end}}</td></tr>
 {{end}}</table>
 {{range .Charts}}<div class="chart-box"><h2>{{.Title}}</h2><p class="sub">{{.Subtitle}}</p>
 {{.SVG}}
 {{.Legend}}</div>
 {{end}}
-<table id="phases"><tr><th>phase</th><th>start</th><th>end</th></tr>
+<table id="phases"><caption>The run's phases</caption><tr><th>phase</th><th>start</th><th>end</th></tr>
 {{range .R.Phases}}<tr><td>{{.Phase}}</td><td>{{ts .Start}}</td><td>{{ts .End}}</td></tr>
 {{end}}</table>
 </body>

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -108,7 +107,7 @@ var benchAlertRule = slo.Rule{Alert: "BenchBurn", Expr: slo.MetricBurnRate + `{`
 	Labels: map[string]string{"severity": "page"}}
 
 // benchLab serves the history from slokit's lab, with the alert evaluated once.
-func benchLab(b *testing.B, svcs []*slo.Service, now time.Time) string {
+func benchLab(b *testing.B, svcs []*slo.Service, now time.Time) benchBackend {
 	l, err := lab.New(lab.Config{Groups: []slo.RuleGroup{{Name: "bench", Rules: []slo.Rule{benchAlertRule}}},
 		ScrapeInterval: time.Hour, Retention: 2 * time.Hour})
 	if err != nil {
@@ -127,12 +126,19 @@ func benchLab(b *testing.B, svcs []*slo.Service, now time.Time) string {
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = l.Run(ctx) }()
 	b.Cleanup(func() { cancel(); wg.Wait() })
-	return l.URL()
+	return benchBackend{url: l.URL()}
+}
+
+// benchBackend is a Prometheus-compatible API holding the benchmark's history, and the
+// process id of a real Prometheus (0 for the lab, which runs in this process).
+type benchBackend struct {
+	url string
+	pid int
 }
 
 // benchPrometheus backfills the history into the Debian Prometheus with promtool and
 // starts it with the alert rule; it returns once the alerts are firing.
-func benchPrometheus(b *testing.B, svcs []*slo.Service, now time.Time) string {
+func benchPrometheus(b *testing.B, svcs []*slo.Service, now time.Time) benchBackend {
 	promtool := testutil.Binary(b, "promtool")
 	rules := "groups:\n- name: bench\n  interval: 5s\n  rules:\n  - alert: " + benchAlertRule.Alert +
 		"\n    expr: '" + benchAlertRule.Expr + "'\n    labels: {severity: page}\n"
@@ -151,11 +157,11 @@ func benchPrometheus(b *testing.B, svcs []*slo.Service, now time.Time) string {
 	p, _ := newPromClient(srv.URL)
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if as, err := p.Alerts(context.Background()); err == nil && len(as) > 0 && as[0].State == v1.AlertStateFiring {
-			return srv.URL
+			return benchBackend{url: srv.URL, pid: srv.Process.Pid}
 		}
 	}
 	b.Fatal("the benchmark's alerts did not fire in Prometheus within 60s")
-	return ""
+	return benchBackend{}
 }
 
 func writeOpenMetrics(b *testing.B, path string, svcs []*slo.Service, now time.Time) {
@@ -194,31 +200,36 @@ func writeOpenMetrics(b *testing.B, path string, svcs []*slo.Service, now time.T
 // compatible API holding their series: slokit's lab, the Debian Prometheus holding them
 // in its head block (written by remote write, as a live Prometheus holds the last hours)
 // and the same with the history backfilled into blocks by promtool. Four API calls per
-// page whatever the SLO count. "cold" reads Prometheus for every page (MaxAge < 0);
-// "shared" is the default, pages within one evaluation interval share a reading.
-// Besides ns/op it reports the minimum, median and 90th percentile of the pages' wall
-// times, the CPU per page of slokit and of Prometheus, and the 1-minute load average.
+// page whatever the SLO count, plus the history ladder on a server's first page.
+// "first" is the cold case: every page is the first one of a new server (its own
+// connections to Prometheus, no reading shared, the history ladder read too). The warm
+// cases serve many pages from one server: "read" reads Prometheus for every page
+// (MaxAge < 0: the first page after each evaluation interval), "shared" is the default,
+// pages within one evaluation interval share a reading. Besides ns/op it reports the
+// minimum, median and 90th percentile of the pages' wall times, the CPU per page of
+// slokit and of Prometheus, and the 1-minute load average.
 func BenchmarkOverview1000(b *testing.B) {
 	svcs := benchServices(1000)
 	now := time.Now().Truncate(time.Minute)
 	for _, backend := range []struct {
 		name  string
-		start func(*testing.B, []*slo.Service, time.Time) string
+		start func(*testing.B, []*slo.Service, time.Time) benchBackend
 	}{{"lab", benchLab}, {"prometheus", benchPrometheusHead}, {"prometheus-blocks", benchPrometheus}} {
 		b.Run(backend.name, func(b *testing.B) {
-			url := backend.start(b, svcs, now)
+			be := backend.start(b, svcs, now)
+			b.Run("first", func(b *testing.B) { benchFirstPages(b, svcs, be) })
 			for _, mode := range []struct {
 				name   string
 				maxAge time.Duration
-			}{{"cold", -1}, {"shared", 0}} {
-				b.Run(mode.name, func(b *testing.B) { benchOverviewPages(b, svcs, url, mode.maxAge) })
+			}{{"read", -1}, {"shared", 0}} {
+				b.Run(mode.name, func(b *testing.B) { benchOverviewPages(b, svcs, be, mode.maxAge) })
 			}
 		})
 	}
 }
 
-func benchOverviewPages(b *testing.B, svcs []*slo.Service, url string, maxAge time.Duration) {
-	srv, err := New(Config{Services: svcs, Prometheus: url, MaxAge: maxAge})
+func benchOverviewPages(b *testing.B, svcs []*slo.Service, be benchBackend, maxAge time.Duration) {
+	srv, err := New(Config{Services: svcs, Prometheus: be.url, MaxAge: maxAge})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -226,27 +237,81 @@ func benchOverviewPages(b *testing.B, svcs []*slo.Service, url string, maxAge ti
 	defer hs.Close()
 	queries := checkOverview1000(b, hs.URL)
 	var walls []time.Duration
-	cpu0, prom0 := processCPU(), promCPU(url)
+	self0, prom0 := taskStats(os.Getpid()), taskStats(be.pid)
 	b.ResetTimer()
 	for b.Loop() {
-		t0 := time.Now()
-		resp, err := http.Get(hs.URL + "/?sort=budget")
+		walls = append(walls, benchPage(b, hs.URL))
+	}
+	b.StopTimer()
+	reportPages(b, be, queries, taskStats(os.Getpid()).sub(self0), prom0, walls)
+}
+
+// benchFirstPages serves every page from a new server: the cold case. The new servers
+// are made with the timer stopped, and slokit's CPU is counted during the pages only;
+// Prometheus does nothing else meanwhile but evaluate its alert rule every 5s.
+func benchFirstPages(b *testing.B, svcs []*slo.Service, be benchBackend) {
+	newServer := func() *httptest.Server {
+		srv, err := New(Config{Services: svcs, Prometheus: be.url})
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		walls = append(walls, time.Since(t0))
-		if resp.StatusCode != 200 || n < 100_000 {
-			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
-		}
+		return httptest.NewServer(srv)
+	}
+	hs := newServer()
+	queries := checkOverview1000(b, hs.URL)
+	hs.Close()
+	var walls []time.Duration
+	var self schedStat
+	prom0 := taskStats(be.pid)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		hs := newServer()
+		self0 := taskStats(os.Getpid())
+		b.StartTimer()
+		walls = append(walls, benchPage(b, hs.URL))
+		b.StopTimer()
+		d := taskStats(os.Getpid()).sub(self0)
+		self.cpu, self.wait = self.cpu+d.cpu, self.wait+d.wait
+		hs.Close()
+		b.StartTimer()
 	}
 	b.StopTimer()
+	// The first page also reads the SLOs' history (one more query).
+	reportPages(b, be, queries+1, self, prom0, walls)
+}
+
+// benchPage reads the overview sorted by budget, HTML, and returns its wall time.
+func benchPage(b *testing.B, base string) time.Duration {
+	t0 := time.Now()
+	resp, err := http.Get(base + "/?sort=budget")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	wall := time.Since(t0)
+	if resp.StatusCode != 200 || n < 100_000 {
+		b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+	}
+	return wall
+}
+
+// reportPages reports per page: the queries, slokit's CPU and time waiting for a core
+// (self: this process, the UI and the client reading the page), Prometheus' (from prom0
+// to now), the wall times' minimum, median and 90th percentile, and the machine's load:
+// the 1-minute load average and the CPU pressure (the share of the last 10s in which
+// some task waited for a core).
+func reportPages(b *testing.B, be benchBackend, queries int, self schedStat, prom0 schedStat, walls []time.Duration) {
+	per := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(b.N) }
 	// Wall time on a shared machine includes waiting for a core; CPU time does not.
 	b.ReportMetric(float64(queries), "queries/op")
-	b.ReportMetric((processCPU()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/op")
-	if p1 := promCPU(url); prom0 >= 0 && p1 >= 0 {
-		b.ReportMetric((p1-prom0)*1000/float64(b.N), "prom-cpu-ms/op")
+	b.ReportMetric(per(self.cpu), "cpu-ms/op")
+	b.ReportMetric(per(self.wait), "wait-ms/op")
+	if be.pid != 0 {
+		p := taskStats(be.pid).sub(prom0)
+		b.ReportMetric(per(p.cpu), "prom-cpu-ms/op")
+		b.ReportMetric(per(p.wait), "prom-wait-ms/op")
 	}
 	slices.Sort(walls)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -254,6 +319,7 @@ func benchOverviewPages(b *testing.B, svcs []*slo.Service, url string, maxAge ti
 	b.ReportMetric(ms(walls[len(walls)/2]), "p50-ms")
 	b.ReportMetric(ms(walls[len(walls)*9/10]), "p90-ms")
 	b.ReportMetric(loadAverage(), "load1")
+	b.ReportMetric(cpuPressure(), "cpu-psi-%")
 }
 
 // checkOverview1000 reads the overview's JSON once and checks it: 1,000 rows, 50 firing,
@@ -272,6 +338,9 @@ func checkOverview1000(b *testing.B, base string) int {
 	for _, r := range ov.SLOs {
 		if r.State == stateFiring {
 			firing++
+		}
+		if c := r.BudgetCoverage; c == nil || !c.Partial {
+			b.Fatalf("%s/%s: the budget is not flagged as based on 70m of 30d: %+v", r.Service, r.SLO, c)
 		}
 		if len(r.Spark) > 0 {
 			sparks++
@@ -296,12 +365,50 @@ func loadAverage() float64 {
 	return f
 }
 
-// processCPU is the user+system CPU time this process has used (the UI, the client and,
-// for the lab backend, the lab).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+// schedStat is what the scheduler counted for a process' threads: time on a core and
+// time ready to run but waiting for one.
+type schedStat struct{ cpu, wait time.Duration }
+
+func (a schedStat) sub(b schedStat) schedStat { return schedStat{a.cpu - b.cpu, a.wait - b.wait} }
+
+// taskStats sums /proc/<pid>/task/*/schedstat (nanoseconds on a CPU, nanoseconds waiting
+// on a run queue) over the process' threads; zero for pid 0.
+func taskStats(pid int) schedStat {
+	var st schedStat
+	if pid == 0 {
+		return st
+	}
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		var run, wait int64
+		if _, err := fmt.Sscan(string(raw), &run, &wait); err == nil {
+			st.cpu += time.Duration(run)
+			st.wait += time.Duration(wait)
+		}
+	}
+	return st
+}
+
+// cpuPressure is the share of the last 10 seconds in which some task waited for a CPU
+// (/proc/pressure/cpu "some avg10"), -1 when unknown.
+func cpuPressure() float64 {
+	raw, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return -1
+	}
+	for _, f := range strings.Fields(string(raw)) {
+		if v, ok := strings.CutPrefix(f, "avg10="); ok {
+			if p, err := strconv.ParseFloat(v, 64); err == nil {
+				return p
+			}
+			break
+		}
+	}
+	return -1
 }
 
 // promCPU reads process_cpu_seconds_total from a real Prometheus' own /metrics; -1 for

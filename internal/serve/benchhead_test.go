@@ -24,7 +24,7 @@ import (
 // writes the history into it oldest first, so that it sits in the in-memory head block
 // as the last hours of a live Prometheus evaluating slokit's rules do; the alert rule is
 // evaluated every 5s. It returns once the alerts are firing.
-func benchPrometheusHead(b *testing.B, svcs []*slo.Service, now time.Time) string {
+func benchPrometheusHead(b *testing.B, svcs []*slo.Service, now time.Time) benchBackend {
 	rules := "groups:\n- name: bench\n  interval: 5s\n  rules:\n  - alert: " + benchAlertRule.Alert +
 		"\n    expr: '" + benchAlertRule.Expr + "'\n    labels: {severity: page}\n"
 	srv := testutil.StartPrometheusArgs(b, "global: {evaluation_interval: 5s}\nrule_files: [rules.yml]\n", func(dir string) {
@@ -47,11 +47,11 @@ func benchPrometheusHead(b *testing.B, svcs []*slo.Service, now time.Time) strin
 	p, _ := newPromClient(srv.URL)
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if as, err := p.Alerts(context.Background()); err == nil && len(as) > 0 && as[0].State == v1.AlertStateFiring {
-			return srv.URL
+			return benchBackend{url: srv.URL, pid: srv.Process.Pid}
 		}
 	}
 	b.Fatal("the benchmark's alerts did not fire in Prometheus within 60s")
-	return ""
+	return benchBackend{}
 }
 
 // remoteWrite sends one remote-write 1.0 request (protobuf, snappy block format).

@@ -149,6 +149,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("detail", func(t *testing.T) { browseDetail(t, b, ui.URL) })
 	t.Run("game days", func(t *testing.T) { browseGameDays(t, b, ui.URL, f.result.RunID, true) })
 	t.Run("bad input", func(t *testing.T) { browseBadInput(t, b, ui.URL) })
+	t.Run("accessibility", func(t *testing.T) { browseAccessibility(t, b, ui.URL, f.result.RunID) })
 	t.Run("Prometheus down", func(t *testing.T) {
 		down, err := New(Config{Services: f.svcs, Prometheus: "http://127.0.0.1:9", Store: f.store})
 		if err != nil {
@@ -162,6 +163,12 @@ func TestBrowser(t *testing.T) {
 		}
 		if !strings.Contains(eval[string](t, b, `document.querySelector('#prom-error').textContent`), "could not be read") {
 			t.Error("no banner saying Prometheus could not be read")
+		}
+		for _, p := range axUnnamed(t, b) {
+			t.Errorf("no accessible name: %s", p)
+		}
+		if _, low := lowContrast(t, b); len(low) > 0 {
+			t.Errorf("contrast below WCAG AA: %q", low)
 		}
 		b.checkConsole(t, "overview with Prometheus down", true)
 	})

@@ -14,7 +14,7 @@ import (
 func BenchmarkOverviewQueries1000(b *testing.B) {
 	svcs := benchServices(1000)
 	now := time.Now().Truncate(time.Minute)
-	url := benchPrometheusHead(b, svcs, now)
+	url := benchPrometheusHead(b, svcs, now).url
 	srv, err := New(Config{Services: svcs, Prometheus: url})
 	if err != nil {
 		b.Fatal(err)
