@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION) -
 # make test pipes go test through the summariser: bash for pipefail.
 SHELL     := bash
 
-.PHONY: help build install test test-unit test-e2e bench bench-rules bench-throughput fuzz golden demo lint example
+.PHONY: help build install test test-unit test-e2e bench bench-rules bench-thanos bench-throughput fuzz golden demo lint example
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ bench: ## run the benchmarks with -benchmem
 
 bench-rules: ## measure rule evaluation cost in a real Prometheus, slokit vs Sloth
 	bash bench/rules/run.sh
+
+bench-thanos: ## rule evaluation cost of N global SLOs in Thanos Ruler vs per cluster in Prometheus
+	THANOS=$$(bash .ci/thanos.sh) $(GO) run ./bench/thanos
 
 bench-throughput: ## shortlink requests/s with and without sli instrumentation under wrk
 	bash bench/throughput/run.sh
