@@ -256,7 +256,7 @@ func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab, o sl
 	if err != nil {
 		t.Errorf("the ruler went on evaluating without cluster b: %v", err)
 	}
-	t.Logf("ruler reported failed evaluations %s after the kill", took.Round(time.Second/10))
+	t.Logf("ruler reports failed evaluations of the abort group %s after the kill (checked %s after)", time.Since(killed).Round(time.Second/10), took.Round(time.Second/10))
 	if firingPage, _ := firing(ctx, lab, o.AlertName(), "page"); firingPage {
 		t.Logf("the page fired before the loss is still listed firing by the ruler (its state is frozen while the abort group fails)")
 	}
