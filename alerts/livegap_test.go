@@ -55,7 +55,8 @@ func (g gapTimeline) counts(t time.Time) (good, bad float64) {
 }
 
 // openMetrics writes the backfill: the raw counters of instance every 30s from histStart
-// to lastRaw, and the recorded base-window rates every evaluation for 30 days up to now.
+// to lastRaw, and the recorded base-window rates every eval (the long group's interval)
+// for 30 days up to now.
 func (g gapTimeline) openMetrics(w *bufio.Writer, instance string, lastRaw, now time.Time, rec map[string]map[string]string, eval time.Duration) {
 	ts := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64) }
 	for _, code := range []string{"200", "500"} {
@@ -159,11 +160,16 @@ func TestGapOutageOnRunningPrometheus(t *testing.T) {
 			o = x
 		}
 	}
-	g, err := alerts.Group(o, alerts.Options{})
+	// The groups as `slokit generate` writes them: the fast one every 30s (raw windows,
+	// page) and the long one every 2m30s (base rates, derived windows, budget, ticket).
+	gs, err := alerts.ServiceGroups(&slo.Service{Name: o.Service, Objectives: []slo.Objective{o}}, alerts.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules, err := alerts.MarshalRuleFile(slo.RuleFile{Groups: []slo.RuleGroup{g}})
+	if len(gs) != 2 {
+		t.Fatalf("%d groups, want the fast and the long one", len(gs))
+	}
+	rules, err := alerts.MarshalRuleFile(slo.RuleFile{Groups: gs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +190,7 @@ func TestGapOutageOnRunningPrometheus(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := bufio.NewWriterSize(f, 1<<20)
-		tl.openMetrics(w, instance, now.Add(-20*time.Minute), now, baseRecords(t, g), o.Evaluation())
+		tl.openMetrics(w, instance, now.Add(-20*time.Minute), now, baseRecords(t, gs[1]), o.LongEvaluation())
 		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}
@@ -219,12 +225,26 @@ func TestGapOutageOnRunningPrometheus(t *testing.T) {
 	if after > 10*time.Minute {
 		t.Errorf("paged %s after scraping resumed, want within 10m", after)
 	}
-	budget := promQuery(ctx, t, prom.URL, fmt.Sprintf(`%s{slokit_slo=%q}`, slo.MetricBudgetRemaining, o.Name))
-	if len(budget) != 1 || budget[0] < 0.60 || budget[0] > 0.70 {
-		t.Errorf("budget remaining %v after the gap, want about 0.653 (15m of total outage out of a 43m12s budget)", budget)
+	// The budget is recorded by the long group, at its first evaluation after the scrape
+	// resumed: within one long interval (2m30s) plus one scrape.
+	var budget []float64
+	for {
+		budget = promQuery(ctx, t, prom.URL, fmt.Sprintf(`%s{slokit_slo=%q}`, slo.MetricBudgetRemaining, o.Name))
+		if len(budget) == 1 && budget[0] < 0.70 || time.Since(first) > o.LongEvaluation()+2*o.Scrape() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("budget remaining %v, still not counting the gap %s after scraping resumed", budget, time.Since(first))
+		case <-time.After(time.Second):
+		}
 	}
-	t.Logf("gap %s (last sample %s before now, first scrape %s after), outage 15m inside it; page %s after the first scrape (Prometheus up for %s); budget remaining %v",
-		first.Sub(now.Add(-20*time.Minute)).Round(time.Second), 20*time.Minute, first.Sub(now).Round(time.Second), after.Round(time.Second), paged.Sub(started).Round(time.Second), budget)
+	counted := time.Since(first)
+	if len(budget) != 1 || budget[0] < 0.60 || budget[0] > 0.70 {
+		t.Errorf("budget remaining %v %s after scraping resumed, want about 0.653 (15m of total outage out of a 43m12s budget) within %s", budget, counted.Round(time.Second), o.LongEvaluation()+2*o.Scrape())
+	}
+	t.Logf("gap %s (last sample %s before now, first scrape %s after), outage 15m inside it; page %s after the first scrape (Prometheus up for %s); budget remaining %v by %s after the first scrape",
+		first.Sub(now.Add(-20*time.Minute)).Round(time.Second), 20*time.Minute, first.Sub(now).Round(time.Second), after.Round(time.Second), paged.Sub(started).Round(time.Second), budget, counted.Round(time.Second))
 }
 
 // promQuery returns the values of an instant query's vector.

@@ -29,14 +29,17 @@ type Prediction struct {
 	BudgetAtDetect float64
 	// Lag is the most the generated rules add to Detect, beside the maths: one scrape
 	// interval (the counter's sample), one evaluation interval, for a global objective
-	// its GlobalDelay (Thanos Query's fan-out and the ruler's phase), and, for a long
-	// window derived from the base window's recorded rates (Derived) when Detect exceeds
-	// the base window, half the base window (the recorded rates smear the count by up to
-	// one base window). Zero when Fires is false.
+	// its GlobalDelay (Thanos Query's fan-out and the ruler's phase), one interval of the
+	// long group (LongGroupLag, 2m30s for 30s; none for a global objective) for a ticket
+	// tier (its alert runs in that group) or a long window derived from the base window's
+	// recorded rates (Derived, recorded there), and, for a derived window when Detect
+	// exceeds the base window, half the base window (the recorded rates smear the count by
+	// up to one base window). Zero when Fires is false.
 	Lag time.Duration
 	// ResetLag is the most the generated rules add to Reset: one scrape and one
 	// evaluation interval (short windows are read from the raw counters), plus
-	// GlobalDelay for a global objective.
+	// GlobalDelay for a global objective and one interval of the long group for a ticket
+	// tier.
 	ResetLag time.Duration
 	// GlobalDelay is the part of Lag and ResetLag that Thanos adds (Objective.GlobalDelay);
 	// zero for per-cluster objectives.
@@ -68,7 +71,13 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 	p.Derived = w.Long > base
 	p.GlobalDelay = o.GlobalDelay()
 	p.ResetLag = o.Scrape() + o.Evaluation() + p.GlobalDelay
+	if w.Severity == slo.Ticket {
+		p.ResetLag += o.LongGroupLag()
+	}
 	p.Lag = p.ResetLag
+	if p.Derived && w.Severity != slo.Ticket {
+		p.Lag += o.LongGroupLag()
+	}
 	if p.Derived && p.Detect > base {
 		p.Lag += base / 2
 	}

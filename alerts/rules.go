@@ -39,8 +39,10 @@ const (
 	AnnotationObjective   = "objective"
 )
 
-// Group returns o's complete rule group: the recording rules of slo.RecordingRules followed
-// by the alerting rules of Rules, evaluated in that order.
+// Group returns o's complete rule group, for evaluating one SLO on its own (embedded
+// engines, promtool tests): the recording rules of slo.RecordingRules followed by the
+// alerting rules of Rules, evaluated in that order every o.Evaluation(). RuleFile splits
+// the same rules into a service's groups.
 func Group(o slo.Objective, opts Options) (slo.RuleGroup, error) {
 	g, err := slo.RecordingGroup(o)
 	if err != nil {
@@ -54,24 +56,100 @@ func Group(o slo.Objective, opts Options) (slo.RuleGroup, error) {
 	return g, nil
 }
 
-// RuleFile returns one Prometheus rule file holding a group per per-cluster objective of
-// every service, in input order (services, then their objectives). Global objectives
-// (scope: global) are left out: their rules are for Thanos Ruler (ThanosRuleFile).
+// RuleFile returns one Prometheus rule file holding the groups of every service
+// (ServiceGroups), in input order; services of the same name (split over files) share
+// their groups. Global objectives (scope: global) are left out: their rules are for
+// Thanos Ruler (ThanosRuleFile). Group names must be unique in a file, so a service whose
+// name is another's group name (service "a-long" beside "a") is refused.
 func RuleFile(services []*slo.Service, opts Options) (slo.RuleFile, error) {
 	var f slo.RuleFile
-	for _, s := range services {
-		for _, o := range s.Objectives {
-			if o.IsGlobal() {
-				continue // Thanos Ruler's: ThanosRuleFile
-			}
-			g, err := Group(o, opts)
-			if err != nil {
-				return slo.RuleFile{}, err
-			}
-			f.Groups = append(f.Groups, g)
+	owner := map[string]string{}
+	for _, s := range mergeByName(services) {
+		gs, err := ServiceGroups(s, opts)
+		if err != nil {
+			return slo.RuleFile{}, err
 		}
+		for _, g := range gs {
+			if other, ok := owner[g.Name]; ok {
+				return slo.RuleFile{}, fmt.Errorf("services %s and %s both need a rule group named %s: rename one of them", other, s.Name, g.Name)
+			}
+			owner[g.Name] = s.Name
+		}
+		f.Groups = append(f.Groups, gs...)
 	}
 	return f, nil
+}
+
+// mergeByName returns services with those of the same name joined (objectives in input
+// order), in order of first appearance; in is not modified.
+func mergeByName(in []*slo.Service) []*slo.Service {
+	var out []*slo.Service
+	at := map[string]int{}
+	for _, s := range in {
+		i, ok := at[s.Name]
+		if !ok {
+			at[s.Name] = len(out)
+			out = append(out, s)
+			continue
+		}
+		merged := *out[i]
+		merged.Objectives = append(append([]slo.Objective(nil), out[i].Objectives...), s.Objectives...)
+		out[i] = &merged
+	}
+	return out
+}
+
+// ServiceGroups returns the rule groups of s: per evaluation interval its SLOs use (most
+// use one), a group named slo.ServiceGroupName evaluated at that interval holding, SLO
+// after SLO, the fast recording rules (raw windows) then the page and no-data alerts (so
+// they read burn rates of the same evaluation), and a group of the same name plus
+// slo.LongGroupSuffix, evaluated every LongEvaluation (2m30s for 30s), holding the long
+// recording rules (base-window rates, derived windows, budget) then the ticket alert.
+// When the two intervals are equal, one group holds everything. Two groups per service
+// instead of one per SLO: each group costs Prometheus nine self-metric series and a
+// goroutine. A rule that fails to evaluate does not stop the others of its group.
+func ServiceGroups(s *slo.Service, opts Options) ([]slo.RuleGroup, error) {
+	var evals []time.Duration
+	byEval := map[time.Duration][]slo.Objective{}
+	for _, o := range s.Objectives {
+		if o.IsGlobal() {
+			continue // Thanos Ruler's: ThanosRuleFile
+		}
+		ev := o.Evaluation()
+		if _, ok := byEval[ev]; !ok {
+			evals = append(evals, ev)
+		}
+		byEval[ev] = append(byEval[ev], o)
+	}
+	var out []slo.RuleGroup
+	for _, ev := range evals {
+		os := byEval[ev]
+		name := slo.ServiceGroupName(s.Name, ev, len(evals) > 1)
+		fast := slo.RuleGroup{Name: name, Interval: slo.FormatWindow(ev)}
+		long := slo.RuleGroup{Name: name + slo.LongGroupSuffix, Interval: slo.FormatWindow(os[0].LongEvaluation())}
+		merge := os[0].LongEvaluation() == ev
+		for _, o := range os {
+			fr, lr, err := slo.RecordingRuleSets(o)
+			if err != nil {
+				return nil, err
+			}
+			as, err := alertSet(o, opts, false)
+			if err != nil {
+				return nil, err
+			}
+			if merge {
+				fast.Rules = append(append(append(fast.Rules, fr...), lr...), as.all()...)
+				continue
+			}
+			fast.Rules = append(append(append(fast.Rules, fr...), as.page...), as.noData...)
+			long.Rules = append(append(long.Rules, lr...), as.ticket...)
+		}
+		out = append(out, fast)
+		if len(long.Rules) > 0 {
+			out = append(out, long)
+		}
+	}
+	return out, nil
 }
 
 // Rules returns o's alerting rules: one per severity that is enabled and has tiers, page
@@ -89,27 +167,52 @@ func Rules(o slo.Objective, opts Options) ([]slo.Rule, error) {
 // rules is Rules; with parseAll the expression is built in the pre-canonical form and
 // printed by the Prometheus parser, which tests compare with the direct construction.
 func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
+	as, err := alertSet(o, opts, parseAll)
+	if err != nil {
+		return nil, err
+	}
+	return as.all(), nil
+}
+
+// alertRules are an SLO's alerting rules by the group that evaluates them: page and no data
+// with the raw windows, ticket with the long ones (ServiceGroups).
+type alertRules struct{ page, ticket, noData []slo.Rule }
+
+func (a alertRules) all() []slo.Rule {
+	return append(append(append(make([]slo.Rule, 0, 3), a.page...), a.ticket...), a.noData...)
+}
+
+func alertSet(o slo.Objective, opts Options, parseAll bool) (alertRules, error) {
 	var p parser.Parser
 	if parseAll {
 		p = parser.NewParser(parser.Options{})
 	}
-	out, err := burnRules(p, o, opts)
+	var out alertRules
+	var err error
+	out.page, out.ticket, err = burnRuleSets(p, o, opts)
 	if err != nil {
-		return nil, err
+		return alertRules{}, err
 	}
 	if !o.Alerting.NoData.Disabled {
 		r, err := noDataRule(p, o, opts)
 		if err != nil {
-			return nil, fmt.Errorf("slo %s: no-data alert: %w", o.ID(), err)
+			return alertRules{}, fmt.Errorf("slo %s: no-data alert: %w", o.ID(), err)
 		}
-		out = append(out, r)
+		out.noData = append(out.noData, r)
 	}
 	return out, nil
 }
 
-// burnRules are o's burn-rate alerting rules, one per enabled severity with tiers.
+// burnRules are o's burn-rate alerting rules, one per enabled severity with tiers, page
+// first.
 func burnRules(p parser.Parser, o slo.Objective, opts Options) ([]slo.Rule, error) {
-	out := make([]slo.Rule, 0, 3)
+	page, ticket, err := burnRuleSets(p, o, opts)
+	return append(page, ticket...), err
+}
+
+// burnRuleSets are burnRules split by severity: the page alert (read from the fast
+// group's windows) and the ticket alert (evaluated in the long group).
+func burnRuleSets(p parser.Parser, o slo.Objective, opts Options) (page, ticket []slo.Rule, err error) {
 	for _, sev := range slo.Severities() {
 		tiers := o.TiersOf(sev)
 		if len(tiers) == 0 {
@@ -117,16 +220,21 @@ func burnRules(p parser.Parser, o slo.Objective, opts Options) ([]slo.Rule, erro
 		}
 		expr, err := alertExpr(p, o, tiers)
 		if err != nil {
-			return nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
+			return nil, nil, fmt.Errorf("slo %s: %s alert: %w", o.ID(), sev, err)
 		}
-		out = append(out, slo.Rule{
+		r := slo.Rule{
 			Alert:       o.AlertName(),
 			Expr:        expr,
 			Labels:      o.AlertLabels(sev),
 			Annotations: annotations(o, o.Alerting.Severity(sev), tiers, opts),
-		})
+		}
+		if sev == slo.Ticket {
+			ticket = append(ticket, r)
+		} else {
+			page = append(page, r)
+		}
 	}
-	return out, nil
+	return page, ticket, nil
 }
 
 // noDataRule is the alert on absent SLI data: absent(total) (or absent() of the latency

@@ -140,30 +140,41 @@ func TestExamplesGolden(t *testing.T) {
 }
 
 // TestRulesPerSLO holds the bar of issue 12: at most 13 rules per SLO (Sloth v0.16: 17,
-// Pyrra v0.10: 13), all in one group with an explicit interval.
+// Pyrra v0.10: 13), split into the service's fast group (every 30s) and long group
+// (every 2m30s), each with an explicit interval; alerts.Group holds the same rules in one.
 func TestRulesPerSLO(t *testing.T) {
 	for _, tc := range []struct {
-		o    slo.Objective
-		want int
+		o          slo.Objective
+		fast, long int
 	}{
-		// 2 base rates + 7 burn windows + budget remaining + page, ticket, no-data.
-		{goodObjective(), 13},
-		{latencyObjective(), 13},
-		// 7 burn windows + budget remaining + 3 alerts.
-		{rawObjective(), 11},
+		// fast: the raw windows up to 6h in one rule, page, no-data; long: 2 base
+		// rates, the 1d and 3d windows, budget remaining, ticket.
+		{goodObjective(), 3, 6},
+		{latencyObjective(), 3, 6},
+		// 7d period, long: its one window above the base (16h48m), budget remaining, ticket.
+		{rawObjective(), 3, 3},
 	} {
 		g, err := alerts.Group(tc.o, alerts.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(g.Rules) != tc.want || len(g.Rules) > 13 {
-			t.Errorf("%s (%s SLI): %d rules, want %d (Sloth: 17, Pyrra: 13)", tc.o.Name, tc.o.SLI.Kind(), len(g.Rules), tc.want)
+		if len(g.Rules) != tc.fast+tc.long || len(g.Rules) > 13 {
+			t.Errorf("%s (%s SLI): %d rules, want %d (Sloth: 17, Pyrra: 13)", tc.o.Name, tc.o.SLI.Kind(), len(g.Rules), tc.fast+tc.long)
 		}
-		if g.Interval != "30s" {
-			t.Errorf("group interval %q, want the default scrape interval 30s", g.Interval)
+		if g.Interval != "30s" || g.Name != slo.RuleGroupName(tc.o) {
+			t.Errorf("group %q every %q, want %q every the default scrape interval 30s", g.Name, g.Interval, slo.RuleGroupName(tc.o))
 		}
-		if g.Name != slo.RuleGroupName(tc.o) {
-			t.Errorf("group %q, want %q", g.Name, slo.RuleGroupName(tc.o))
+		gs, err := alerts.ServiceGroups(&slo.Service{Name: tc.o.Service, Objectives: []slo.Objective{tc.o}}, alerts.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 2 || len(gs[0].Rules) != tc.fast || len(gs[1].Rules) != tc.long ||
+			gs[0].Interval != "30s" || gs[1].Interval != "2m30s" ||
+			gs[0].Name != "slokit-"+tc.o.Service || gs[1].Name != "slokit-"+tc.o.Service+slo.LongGroupSuffix {
+			for _, g := range gs {
+				t.Logf("%s every %s: %d rules", g.Name, g.Interval, len(g.Rules))
+			}
+			t.Errorf("%s: want slokit-%s every 30s with %d rules and its -long group every 2m30s with %d", tc.o.Name, tc.o.Service, tc.fast, tc.long)
 		}
 	}
 }
@@ -324,13 +335,19 @@ func TestPrometheusRuleMatchesOperatorTypes(t *testing.T) {
 	if pr.APIVersion != "monitoring.coreos.com/v1" || pr.Kind != "PrometheusRule" || pr.Name != "slokit-shop" || pr.Namespace != "monitoring" {
 		t.Errorf("object meta: %s %s %s/%s", pr.APIVersion, pr.Kind, pr.Namespace, pr.Name)
 	}
-	if len(pr.Spec.Groups) != 1 || len(pr.Spec.Groups[0].Rules) != len(f.Groups[0].Rules) {
-		t.Fatalf("spec holds %d groups, want the generated one", len(pr.Spec.Groups))
+	if len(pr.Spec.Groups) != len(f.Groups) || len(f.Groups) != 2 {
+		t.Fatalf("spec holds %d groups, want the %d generated (the service's fast and long groups)", len(pr.Spec.Groups), len(f.Groups))
 	}
-	for i, r := range pr.Spec.Groups[0].Rules {
-		want := f.Groups[0].Rules[i]
-		if r.Record != want.Record || r.Alert != want.Alert || r.Expr.String() != want.Expr || !reflect.DeepEqual(r.Labels, want.Labels) || !reflect.DeepEqual(r.Annotations, want.Annotations) {
-			t.Errorf("rule %d differs after the round trip:\n got %+v\nwant %+v", i, r, want)
+	for gi, g := range pr.Spec.Groups {
+		wg := f.Groups[gi]
+		if g.Name != wg.Name || g.Interval == nil || string(*g.Interval) != wg.Interval || len(g.Rules) != len(wg.Rules) {
+			t.Fatalf("group %d: %s every %v with %d rules, want %s every %s with %d", gi, g.Name, g.Interval, len(g.Rules), wg.Name, wg.Interval, len(wg.Rules))
+		}
+		for i, r := range g.Rules {
+			want := wg.Rules[i]
+			if r.Record != want.Record || r.Alert != want.Alert || r.Expr.String() != want.Expr || !reflect.DeepEqual(r.Labels, want.Labels) || !reflect.DeepEqual(r.Annotations, want.Annotations) {
+				t.Errorf("group %s rule %d differs after the round trip:\n got %+v\nwant %+v", g.Name, i, r, want)
+			}
 		}
 	}
 }
@@ -344,7 +361,7 @@ func TestGenerateErrors(t *testing.T) {
 		{"no SLI", func(o *slo.Objective) { o.SLI = slo.SLI{} }, "slo shop-checkout-availability: cannot generate rules: exactly one SLI kind must be set, got 0"},
 		{"target as percent", func(o *slo.Objective) { o.Target = 99.9 }, "slo shop-checkout-availability: cannot generate rules: target must be a ratio in (0,1), got 99.9"},
 		{"reserved label", func(o *slo.Objective) { o.Labels = map[string]string{"slokit_window": "x"} }, `slo shop-checkout-availability: cannot generate rules: label "slokit_window" is reserved for slokit`},
-		{"broken selector", func(o *slo.Objective) { o.SLI.Events.Bad = "http_requests_total{" }, `slo shop-checkout-availability: slokit:sli_bad:rate: invalid PromQL`},
+		{"broken selector", func(o *slo.Objective) { o.SLI.Events.Bad = "http_requests_total{" }, `slo shop-checkout-availability: slokit:slo_burn:rate: invalid PromQL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := goodObjective()
@@ -354,5 +371,33 @@ func TestGenerateErrors(t *testing.T) {
 				t.Fatalf("error %v, want prefix %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRuleFileServices: services of the same name (split over files) share one pair of
+// groups; a service named like another's long group is refused, not written twice.
+func TestRuleFileServices(t *testing.T) {
+	a, b := goodObjective(), latencyObjective()
+	f, err := alerts.RuleFile([]*slo.Service{
+		{Name: "shop", Objectives: []slo.Objective{a}},
+		{Name: "shop", Objectives: []slo.Objective{b}},
+	}, alerts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Groups) != 2 || f.Groups[0].Name != "slokit-shop" || f.Groups[1].Name != "slokit-shop-long" || len(f.Groups[0].Rules) != 6 || len(f.Groups[1].Rules) != 12 {
+		for _, g := range f.Groups {
+			t.Logf("%s: %d rules", g.Name, len(g.Rules))
+		}
+		t.Errorf("want slokit-shop (6 rules) and slokit-shop-long (12) holding both SLOs")
+	}
+	c := goodObjective()
+	c.Service = "shop-long"
+	_, err = alerts.RuleFile([]*slo.Service{
+		{Name: "shop", Objectives: []slo.Objective{a}},
+		{Name: "shop-long", Objectives: []slo.Objective{c}},
+	}, alerts.Options{})
+	if err == nil || err.Error() != "services shop and shop-long both need a rule group named slokit-shop-long: rename one of them" {
+		t.Errorf("got %v, want the group-name clash refused", err)
 	}
 }

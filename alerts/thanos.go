@@ -49,6 +49,19 @@ func ThanosGroups(o slo.Objective, opts Options) ([]slo.RuleGroup, error) {
 	return []slo.RuleGroup{global, clusters}, nil
 }
 
+// Groups returns every rule group generated for o, wherever it runs: its Prometheus
+// group (Group), or for a global objective its two Thanos Ruler groups (ThanosGroups).
+func Groups(o slo.Objective, opts Options) ([]slo.RuleGroup, error) {
+	if o.IsGlobal() {
+		return ThanosGroups(o, opts)
+	}
+	g, err := Group(o, opts)
+	if err != nil {
+		return nil, err
+	}
+	return []slo.RuleGroup{g}, nil
+}
+
 // ThanosRuleFile returns one Thanos Ruler rule file holding the groups (ThanosGroups) of
 // every global objective of every service, in input order. Per-cluster objectives are
 // left out (RuleFile has them). It is not a Prometheus rule file: promtool refuses

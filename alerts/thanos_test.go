@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -57,8 +58,9 @@ func TestThanosGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(prom.Groups) != 1 || prom.Groups[0].Name != "slokit-shortlink-api-availability" {
-		t.Fatalf("Prometheus file groups = %+v, want only the per-cluster SLO's", prom.Groups)
+	if len(prom.Groups) != 2 || prom.Groups[0].Name != "slokit-shortlink" || prom.Groups[1].Name != "slokit-shortlink-long" ||
+		len(prom.Groups[0].Rules)+len(prom.Groups[1].Rules) != 9 || !strings.Contains(prom.Groups[0].Rules[0].Expr, `route="/api"`) {
+		t.Fatalf("Prometheus file groups = %+v, want the service's two groups with only the per-cluster SLO's 9 rules", prom.Groups)
 	}
 	pdata, err := alerts.MarshalRuleFile(prom)
 	if err != nil {
@@ -331,5 +333,35 @@ func TestThanosRulesCheck(t *testing.T) {
 	bad := write("bad.rules.yaml", []byte(strings.Replace(string(data), "partial_response_strategy: abort", "partial_response_strategy: sometimes", 1)))
 	if out, err := exec.Command(thanos, "tools", "rules-check", "--rules", bad).CombinedOutput(); err == nil {
 		t.Fatalf("thanos tools rules-check accepted partial_response_strategy: sometimes:\n%s", out)
+	}
+}
+
+// TestGroupsPicksWhereTheObjectiveRuns: Groups is Group for a per-cluster objective and
+// ThanosGroups for a global one.
+func TestGroupsPicksWhereTheObjectiveRuns(t *testing.T) {
+	glob := globalObjective()
+	local := glob
+	local.Scope = slo.Scope{}
+	for _, tc := range []struct {
+		o    slo.Objective
+		want func() ([]slo.RuleGroup, error)
+	}{
+		{local, func() ([]slo.RuleGroup, error) {
+			g, err := alerts.Group(local, alerts.Options{})
+			return []slo.RuleGroup{g}, err
+		}},
+		{glob, func() ([]slo.RuleGroup, error) { return alerts.ThanosGroups(glob, alerts.Options{}) }},
+	} {
+		got, err := alerts.Groups(tc.o, alerts.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tc.want()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("global=%v: Groups gave %d groups, not those of the generator for its scope", tc.o.IsGlobal(), len(got))
+		}
 	}
 }

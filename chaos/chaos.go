@@ -64,8 +64,9 @@ type AlertState struct {
 	Name string
 	// Severity is "page" or "ticket" (slo.Page, slo.Ticket).
 	Severity slo.SeverityName
-	// Window is the tier's long window (the slokit_window label), like "1h".
-	Window string
+	// Window is the tier's long window (the slokit_window label, parsed by the signal
+	// source).
+	Window time.Duration
 	// State is "pending" or "firing".
 	State string
 	// ActiveAt is when the alert's condition first became true.
@@ -76,8 +77,9 @@ type AlertState struct {
 // Signals reads an SLO's burn rates and alerts from wherever the rules are evaluated
 // (a Prometheus server, or slokit's embedded lab).
 type Signals interface {
-	// BurnRates returns the latest burn rate per window label ("5m", "1h", …) of o.
-	BurnRates(ctx context.Context, o slo.Objective) (map[string]float64, error)
+	// BurnRates returns the latest burn rate of o per window (the slokit_window label,
+	// parsed by the signal source).
+	BurnRates(ctx context.Context, o slo.Objective) (map[time.Duration]float64, error)
 	// Alerts returns o's pending and firing alerts.
 	Alerts(ctx context.Context, o slo.Objective) ([]AlertState, error)
 }

@@ -93,9 +93,3 @@ func (d *decoder) duration(n *yaml.Node, path string, dst *time.Duration) bool {
 	*dst = time.Duration(md)
 	return true
 }
-
-// parseWindow parses a window label in Prometheus duration syntax.
-func parseWindow(w string) (time.Duration, error) {
-	d, err := model.ParseDuration(w)
-	return time.Duration(d), err
-}

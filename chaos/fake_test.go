@@ -88,7 +88,7 @@ func (w *world) Remove(ctx context.Context) error {
 	return nil
 }
 
-func (w *world) BurnRates(ctx context.Context, o slo.Objective) (map[string]float64, error) {
+func (w *world) BurnRates(ctx context.Context, o slo.Objective) (map[time.Duration]float64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (w *world) BurnRates(ctx context.Context, o slo.Objective) (map[string]floa
 	case !out.IsZero() && now.Sub(out) < shortest:
 		out5 = w.e / b * (1 - float64(now.Sub(out))/float64(shortest))
 	}
-	return map[string]float64{slo.FormatWindow(shortest): out5, "1h": out5 / 2}, nil
+	return map[time.Duration]float64{shortest: out5, time.Hour: out5 / 2}, nil
 }
 
 func (w *world) Alerts(ctx context.Context, o slo.Objective) ([]AlertState, error) {
@@ -131,7 +131,7 @@ func (w *world) Alerts(ctx context.Context, o slo.Objective) ([]AlertState, erro
 			continue
 		}
 		out2 = append(out2, AlertState{Name: "ShortlinkRedirectAvailability", Severity: t.Severity,
-			Window: slo.FormatWindow(t.Long), State: "firing", ActiveAt: fire})
+			Window: t.Long, State: "firing", ActiveAt: fire})
 	}
 	return out2, nil
 }

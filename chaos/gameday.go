@@ -1,9 +1,6 @@
 package chaos
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -98,9 +95,9 @@ type Fault struct {
 
 // SteadyState is checked in preflight: a run that starts from a burning SLO proves nothing.
 type SteadyState struct {
-	// Window is the burn-rate window checked ("1h"); "" means the long window of the
-	// expected tier predicted to fire first (its history decides the detection time).
-	Window string
+	// Window is the burn-rate window checked; 0 means the long window of the expected
+	// tier predicted to fire first (its history decides the detection time).
+	Window time.Duration
 	// MaxBurnRate is the highest acceptable burn rate on Window; 0 means 1.
 	MaxBurnRate float64
 	// NoAlerts requires that no alert of the SLO is pending or firing. nil means true.
@@ -135,8 +132,8 @@ type Recovery struct {
 	Within time.Duration
 	// BurnRateBelow is the bound the Window burn rate must fall under; 0 means 1.
 	BurnRateBelow float64
-	// Window is the burn-rate window checked; "" means the objective's shortest.
-	Window string
+	// Window is the burn-rate window checked; 0 means the objective's shortest.
+	Window time.Duration
 	at     pos
 }
 
@@ -212,27 +209,11 @@ func Parse(file string, data []byte, backends []Backend) (*GameDay, slo.Diagnost
 	return g, d.Diagnostics()
 }
 
-// document decodes data as exactly one YAML document and returns its root, or nil.
+// document parses data as exactly one YAML document with strictyaml's limits (size,
+// depth, aliases) and syntax errors, and returns its root, or nil.
 func (d *decoder) document(data []byte) *yaml.Node {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.Errf(nil, "", "the file is empty; a game day needs at least name, slo, signals, fault and expect")
-		} else {
-			d.Errf(nil, "", "not valid YAML: %v", err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.Errf(&extra, "", "a game-day file holds one YAML document; split the others into their own files")
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
-	}
-	return root
+	d.Size = len(data)
+	return d.Document(data, "a game day with at least name, slo, signals, fault and expect")
 }
 
 func (d *decoder) sloRef(n *yaml.Node, p string, ref *SLORef) {
@@ -286,7 +267,7 @@ func (d *decoder) fault(n *yaml.Node, p string, f *Fault) (backendNode, paramsNo
 
 func (d *decoder) steadyState(n *yaml.Node, p string, ss *SteadyState) {
 	d.Mapping(n, p,
-		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &ss.Window) }),
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &ss.Window) }),
 		strictyaml.Optional("maxBurnRate", func(n *yaml.Node, p string) { d.positive(n, p, &ss.MaxBurnRate) }),
 		strictyaml.Optional("wait", func(n *yaml.Node, p string) { d.duration(n, p, &ss.Wait) }),
 		strictyaml.Optional("noAlerts", func(n *yaml.Node, p string) {
@@ -315,7 +296,7 @@ func (d *decoder) recovery(n *yaml.Node, p string, r *Recovery) {
 	d.Mapping(n, p,
 		strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &r.Within) }),
 		strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &r.BurnRateBelow) }),
-		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &r.Window) }),
+		strictyaml.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &r.Window) }),
 	)
 }
 
@@ -372,14 +353,6 @@ func (d *decoder) selectorFields(s *AlertSelector) []strictyaml.Field {
 	}
 }
 
-// window decodes a burn-rate window label, kept in Prometheus syntax ("5m").
-func (d *decoder) window(n *yaml.Node, path string, dst *string) {
-	var w time.Duration
-	if d.duration(n, path, &w) {
-		*dst = slo.FormatWindow(w)
-	}
-}
-
 func (d *decoder) positive(n *yaml.Node, path string, dst *float64) {
 	var f float64
 	if !d.float(n, path, &f) {
@@ -393,8 +366,8 @@ func (d *decoder) positive(n *yaml.Node, path string, dst *float64) {
 }
 
 // matches reports whether an alert of severity and long window w is selected by s.
-func (s AlertSelector) matches(severity slo.SeverityName, w string) bool {
-	return s.Severity == severity && (s.Window == 0 || slo.FormatWindow(s.Window) == w)
+func (s AlertSelector) matches(severity slo.SeverityName, w time.Duration) bool {
+	return s.Severity == severity && (s.Window == 0 || s.Window == w)
 }
 
 func (s AlertSelector) overlaps(o AlertSelector) bool {

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,13 +67,13 @@ func TestParseFull(t *testing.T) {
 		Signals:            SignalsSpec{Prometheus: "http://127.0.0.1:9090", AlertsURL: "http://127.0.0.1:10902", PollInterval: time.Second, Tolerance: 30 * time.Second},
 		Fault:              Fault{Backend: "fake", Duration: 5 * time.Minute},
 		ExpectedErrorRatio: 0.5,
-		SteadyState:        SteadyState{Window: "5m", MaxBurnRate: 1, NoAlerts: &yes},
+		SteadyState:        SteadyState{Window: 5 * time.Minute, MaxBurnRate: 1, NoAlerts: &yes},
 		Expect: []Expectation{
 			{AlertSelector: AlertSelector{Severity: slo.Page, Window: time.Hour}},
 			{AlertSelector: AlertSelector{Severity: slo.Page}, Within: 10 * time.Minute},
 		},
 		MustNotFire: []AlertSelector{{Severity: slo.Ticket}},
-		Recovery:    Recovery{Within: 10 * time.Minute, BurnRateBelow: 1, Window: "5m"},
+		Recovery:    Recovery{Within: 10 * time.Minute, BurnRateBelow: 1, Window: 5 * time.Minute},
 		Guardrails:  Guardrails{MaxBudget: 0.1, Timeout: 30 * time.Minute},
 	}
 	if got := *g; !equalGameDay(got, want) {
@@ -154,4 +155,26 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("plan with unset deadlines: %+v", p)
 		}
 	})
+}
+
+// TestParseLimits: a game day gets the limits every file slokit reads has (size,
+// nesting depth), in the same words as a spec.
+func TestParseLimits(t *testing.T) {
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"size":  {append([]byte("name: x\n#"), bytes.Repeat([]byte("x"), 8<<20)...), "big.yaml: file larger than 8 MiB"},
+		"depth": {[]byte("name: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n"), "big.yaml:1:"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g, ds := Parse("big.yaml", tc.data, []Backend{fakeBackend{}})
+			if g != nil || len(ds.Errors()) != 1 || !strings.HasPrefix(ds.Errors()[0].String(), tc.want) {
+				t.Fatalf("want one error starting %q, got %v", tc.want, ds.Errors())
+			}
+			if name == "depth" && !strings.Contains(ds.Errors()[0].String(), "nested deeper than 64 levels") {
+				t.Errorf("got %v", ds.Errors())
+			}
+		})
+	}
 }

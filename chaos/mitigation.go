@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/internal/strictyaml"
+	"github.com/slokit/slokit/slo"
 )
 
 // Mitigation is what a resilience game day requires of the system while the fault is
@@ -36,8 +37,8 @@ type Mitigation struct {
 
 // Relief is the SLO's recovery while the fault is still injected.
 type Relief struct {
-	// Window is the burn-rate window checked; "" means the objective's shortest.
-	Window string
+	// Window is the burn-rate window checked; 0 means the objective's shortest.
+	Window time.Duration
 	// BurnRateBelow is the bound; 0 means 1.
 	BurnRateBelow float64
 	// Within is the deadline from the mitigation becoming active; 0 means the window
@@ -66,7 +67,7 @@ func (d *decoder) mitigation(n *yaml.Node, path string, m *Mitigation) {
 		strictyaml.Required("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.Within) }),
 		strictyaml.Optional("relief", func(n *yaml.Node, p string) {
 			d.Mapping(n, p,
-				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.window(n, p, &m.Relief.Window) }),
+				strictyaml.Optional("window", func(n *yaml.Node, p string) { d.duration(n, p, &m.Relief.Window) }),
 				strictyaml.Optional("burnRateBelow", func(n *yaml.Node, p string) { d.positive(n, p, &m.Relief.BurnRateBelow) }),
 				strictyaml.Optional("within", func(n *yaml.Node, p string) { d.duration(n, p, &m.Relief.Within) }),
 			)
@@ -106,15 +107,15 @@ func (d *decoder) condition(n *yaml.Node, path string, dst *string) {
 type PlannedMitigation struct {
 	Name, Active  string
 	Within        time.Duration
-	ReliefWindow  string
+	ReliefWindow  time.Duration
 	ReliefBelow   float64
 	ReliefWithin  time.Duration
 	ReleaseWithin time.Duration
 }
 
 // planMitigation resolves g's mitigation against the objective's windows; check maps a
-// window label to itself or reports it. Call it after the recovery is planned.
-func planMitigation(d *decoder, g *GameDay, p *Plan, check func(w, path string) string) {
+// window to itself (0 to the shortest) or reports it. Call it after the recovery is planned.
+func planMitigation(d *decoder, g *GameDay, p *Plan, check func(w time.Duration, path string) time.Duration) {
 	m := g.Mitigation
 	if m.Name == "" {
 		return
@@ -124,7 +125,7 @@ func planMitigation(d *decoder, g *GameDay, p *Plan, check func(w, path string) 
 		ReliefBelow:  cmp.Or(m.Relief.BurnRateBelow, DefaultBurnBelow), ReliefWithin: m.Relief.Within,
 		ReleaseWithin: cmp.Or(m.ReleaseWithin, p.Recovery.Within)}
 	if pm.ReliefWithin == 0 {
-		pm.ReliefWithin = windowDuration(pm.ReliefWindow) + p.Tolerance
+		pm.ReliefWithin = pm.ReliefWindow + p.Tolerance
 	}
 	if p.Hold > 0 && p.Hold < pm.Within+pm.ReliefWithin {
 		d.Warnf(&yaml.Node{Line: m.at.line, Column: m.at.col}, "mitigation",
@@ -195,13 +196,13 @@ func newMitigationTracker(p *Plan, sig Signals) (*mitigationTracker, error) {
 		return nil, fmt.Errorf("mitigation %s: the signal source cannot evaluate PromQL conditions", pm.Name)
 	}
 	return &mitigationTracker{pm: pm, cond: cond, res: &MitigationResult{Name: pm.Name, Active: pm.Active,
-		WithinSeconds: pm.Within.Seconds(), ReliefWindow: pm.ReliefWindow, ReliefBelow: pm.ReliefBelow,
+		WithinSeconds: pm.Within.Seconds(), ReliefWindow: slo.FormatWindow(pm.ReliefWindow), ReliefBelow: pm.ReliefBelow,
 		ReliefWithinSeconds: pm.ReliefWithin.Seconds(), ReleaseWithinSeconds: pm.ReleaseWithin.Seconds()}}, nil
 }
 
 // observe evaluates the condition at one poll. began and ended are the fault's bounds
 // (zero until known); burn is the poll's burn rates. It returns the events to report.
-func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.Time, burn map[string]float64) []string {
+func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.Time, burn map[time.Duration]float64) []string {
 	if m == nil {
 		return nil
 	}
@@ -225,7 +226,7 @@ func (m *mitigationTracker) observe(ctx context.Context, now, began, ended time.
 		if v, ok := burn[m.pm.ReliefWindow]; ok && !m.engaged.IsZero() && m.relief.IsZero() && v < m.pm.ReliefBelow {
 			m.relief = now
 			m.res.ReliefSeconds = secs(now.Sub(m.engaged))
-			events = append(events, fmt.Sprintf("%s burn %.3g < %g under the fault", m.pm.ReliefWindow, v, m.pm.ReliefBelow))
+			events = append(events, fmt.Sprintf("%s burn %.3g < %g under the fault", slo.FormatWindow(m.pm.ReliefWindow), v, m.pm.ReliefBelow))
 		}
 	default:
 		if !on && m.release.IsZero() {
@@ -303,10 +304,10 @@ func (m *mitigationTracker) reasons(faultHeld time.Duration, removed bool) []str
 	if r.EngagedSeconds != nil && !r.Relieved {
 		if r.ReliefSeconds == nil {
 			out = append(out, fmt.Sprintf("the %s burn rate did not fall below %g while the fault was still in (mitigation %s active, allowed %s)",
-				pm.ReliefWindow, pm.ReliefBelow, pm.Name, fmtDur(pm.ReliefWithin)))
+				slo.FormatWindow(pm.ReliefWindow), pm.ReliefBelow, pm.Name, fmtDur(pm.ReliefWithin)))
 		} else {
 			out = append(out, fmt.Sprintf("the %s burn rate fell below %g %s after mitigation %s engaged, later than the %s allowed",
-				pm.ReliefWindow, pm.ReliefBelow, fmtDur(durOf(r.ReliefSeconds)), pm.Name, fmtDur(pm.ReliefWithin)))
+				slo.FormatWindow(pm.ReliefWindow), pm.ReliefBelow, fmtDur(durOf(r.ReliefSeconds)), pm.Name, fmtDur(pm.ReliefWithin)))
 		}
 	}
 	if removed && !r.Released {

@@ -53,15 +53,15 @@ func (b *breakerWorld) Condition(ctx context.Context, expr string) (bool, error)
 	return on, nil
 }
 
-func (b *breakerWorld) BurnRates(ctx context.Context, o slo.Objective) (map[string]float64, error) {
+func (b *breakerWorld) BurnRates(ctx context.Context, o slo.Objective) (map[time.Duration]float64, error) {
 	m, err := b.world.BurnRates(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	if now := b.clock.Now(); b.relieved(now) {
-		m[slo.FormatWindow(o.RatioWindows()[0])] = b.residual
+		m[o.RatioWindows()[0]] = b.residual
 		if on, _ := b.open(now); !on {
-			m[slo.FormatWindow(o.RatioWindows()[0])] = b.baseline
+			m[o.RatioWindows()[0]] = b.baseline
 		}
 	}
 	return m, nil

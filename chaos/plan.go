@@ -3,6 +3,7 @@ package chaos
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,9 +43,9 @@ type Plan struct {
 	Tolerance    time.Duration
 	MaxBudget    float64
 	Timeout      time.Duration
-	// ShortestWindow is the objective's shortest ratio window ("5m"); its burn rate is
+	// ShortestWindow is the objective's shortest ratio window; its burn rate is
 	// integrated into the budget the run spent.
-	ShortestWindow string
+	ShortestWindow time.Duration
 	// HistoryNeeded is the longest long window of the tiers whose predictions the
 	// verdict compares with: the signals must hold that much history before injection.
 	HistoryNeeded time.Duration
@@ -70,7 +71,7 @@ type PlannedExpectation struct {
 
 // PlannedSteadyState is the resolved preflight check.
 type PlannedSteadyState struct {
-	Window      string
+	Window      time.Duration
 	MaxBurnRate float64
 	NoAlerts    bool
 	Wait        time.Duration
@@ -81,7 +82,7 @@ type PlannedRecovery struct {
 	Within          time.Duration
 	WithinPredicted bool
 	BurnRateBelow   float64
-	Window          string
+	Window          time.Duration
 }
 
 // Estimator is implemented by backends that know the error ratio a fault causes (an
@@ -113,7 +114,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 	case estimated > 0:
 		p.ErrorRatio, p.ErrorRatioSource = estimated, "backend"
 	}
-	p.ShortestWindow = slo.FormatWindow(o.RatioWindows()[0])
+	p.ShortestWindow = o.RatioWindows()[0]
 	p.SteadyState = PlannedSteadyState{
 		Window:      pl.window(g.SteadyState.Window, "steadyState.window"),
 		MaxBurnRate: cmp.Or(g.SteadyState.MaxBurnRate, DefaultMaxBurnRate),
@@ -126,7 +127,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 		}
 	}
 	slowestReset := pl.resets()
-	if g.SteadyState.Window == "" {
+	if g.SteadyState.Window == 0 {
 		// The predictions assume the tier's long window held healthy traffic when the
 		// fault began: check that window, of the expectation predicted to fire first.
 		var first *PlannedExpectation
@@ -136,7 +137,7 @@ func Prepare(g *GameDay, o slo.Objective, estimated float64) (*Plan, slo.Diagnos
 			}
 		}
 		if first != nil {
-			p.SteadyState.Window = slo.FormatWindow(fastestTier(o, *first, p.ErrorRatio).Long)
+			p.SteadyState.Window = fastestTier(o, *first, p.ErrorRatio).Long
 		}
 	}
 	pl.mustNotFire()
@@ -158,19 +159,15 @@ type planner struct {
 	tierErr bool // a broken expectation makes the recovery default moot
 }
 
-// window checks a burn-rate window label against the objective's windows; "" is the
-// shortest.
-func (pl *planner) window(w, path string) string {
-	if w == "" {
+// window checks a burn-rate window against the objective's windows; 0 is the shortest.
+func (pl *planner) window(w time.Duration, path string) time.Duration {
+	if w == 0 {
 		return pl.p.ShortestWindow
 	}
 	windows := pl.o.RatioWindows()
-	for _, rw := range windows {
-		if slo.FormatWindow(rw) == w {
-			return w
-		}
+	if !slices.Contains(windows, w) {
+		pl.d.Errf(nil, path, "%s has no burn rate over %s; its windows are %s", pl.o.ID(), slo.FormatWindow(w), formatWindows(windows))
 	}
-	pl.d.Errf(nil, path, "%s has no burn rate over %s; its windows are %s", pl.o.ID(), w, formatWindows(windows))
 	return w
 }
 
@@ -302,8 +299,8 @@ func (pl *planner) recovery(slowestReset time.Duration) {
 		// The short-window burn rate falls under 1 no later than the short window
 		// empties; the alert resets before that (S·(1−B·b/e) < S).
 		p.Recovery.Within, p.Recovery.WithinPredicted = slowestReset+p.Tolerance, true
-		if sw := windowDuration(p.Recovery.Window); sw > slowestReset {
-			p.Recovery.Within = sw + p.Tolerance
+		if p.Recovery.Window > slowestReset {
+			p.Recovery.Within = p.Recovery.Window + p.Tolerance
 		}
 	} else if !pl.tierErr {
 		pl.d.Errf(&yaml.Node{Line: g.Recovery.at.line, Column: g.Recovery.at.col}, "recovery.within",
@@ -358,7 +355,7 @@ func fastestTier(o slo.Objective, e PlannedExpectation, ratio float64) slo.Windo
 func matchingTiers(o slo.Objective, s AlertSelector) []slo.Window {
 	var out []slo.Window
 	for _, w := range o.Tiers() {
-		if s.matches(w.Severity, slo.FormatWindow(w.Long)) {
+		if s.matches(w.Severity, w.Long) {
 			out = append(out, w)
 		}
 	}
@@ -382,14 +379,6 @@ func formatWindows(ws []time.Duration) string {
 		s = append(s, slo.FormatWindow(w))
 	}
 	return strings.Join(s, ", ")
-}
-
-func windowDuration(w string) time.Duration {
-	d, err := parseWindow(w)
-	if err != nil {
-		return 0
-	}
-	return d
 }
 
 // round trims float noise like 0.0010000000000000009 for messages.

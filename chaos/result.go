@@ -204,8 +204,9 @@ type AlertTrack struct {
 	FiringAt   *time.Time       `json:"firingAt,omitempty"`
 	ResolvedAt *time.Time       `json:"resolvedAt,omitempty"`
 	// Active is true while the alert is pending or firing.
-	Active bool `json:"-"`
-	Firing bool `json:"-"`
+	Active bool          `json:"-"`
+	Firing bool          `json:"-"`
+	long   time.Duration // Window as a duration, for the runner's selectors
 }
 
 // Tier names the track like "page/1h".
@@ -213,11 +214,29 @@ func (a *AlertTrack) Tier() string { return string(a.Severity) + "/" + a.Window 
 
 // Sample is the signals read at one poll.
 type Sample struct {
-	T     time.Time          `json:"t"`
-	Phase Phase              `json:"phase"`
-	Burn  map[string]float64 `json:"burn"`
+	T     time.Time `json:"t"`
+	Phase Phase     `json:"phase"`
+	// Burn is the burn rate per window, keyed by the window in Prometheus syntax ("1h").
+	Burn map[string]float64 `json:"burn"`
 	// Alerts lists the active tiers as "page/1h=firing".
 	Alerts []string `json:"alerts,omitempty"`
+}
+
+// burnByLabel keys burn rates by their window in Prometheus syntax, for the JSON result.
+func burnByLabel(burn map[time.Duration]float64) map[string]float64 {
+	if burn == nil {
+		return nil
+	}
+	out := make(map[string]float64, len(burn))
+	for w, v := range burn {
+		out[slo.FormatWindow(w)] = v
+	}
+	return out
+}
+
+// tierName names a tier like "page/1h" (slo.Window.Name).
+func tierName(s slo.SeverityName, long time.Duration) string {
+	return slo.Window{Severity: s, Long: long}.Name()
 }
 
 func secs(d time.Duration) *float64 {

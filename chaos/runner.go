@@ -43,7 +43,8 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
 type Progress struct {
 	Phase   Phase
 	Elapsed time.Duration
-	Burn    map[string]float64
+	// Burn is the latest burn rate per window; nil on an event.
+	Burn map[time.Duration]float64
 	// Alerts are the active alerts of the SLO.
 	Alerts []AlertState
 	// Spent is the budget fraction spent so far.
@@ -108,6 +109,13 @@ type runState struct {
 	preexisted map[string]bool    // tracks active when the fault was injected
 	foreign    map[string]bool    // alert names ignored, logged once
 	mit        *mitigationTracker // nil without a mitigation step
+	shortBurn  []timedBurn        // the shortest window's burn rate at every poll
+}
+
+// timedBurn is one burn rate read at T.
+type timedBurn struct {
+	T time.Time
+	V float64
 }
 
 // stopped ends a run early for Cause; Reason says why in a sentence.
@@ -181,7 +189,7 @@ func newRunState(r *Runner, ctx context.Context) *runState {
 		Backend: p.GameDay.Fault.Backend, ErrorRatio: p.ErrorRatio, ErrorRatioSource: p.ErrorRatioSource,
 		StartedAt: s.start, TimeoutSeconds: p.Timeout.Seconds(),
 		Budget: BudgetResult{Max: p.MaxBudget},
-		Recovery: RecoveryResult{Window: p.Recovery.Window, BurnRateBelow: p.Recovery.BurnRateBelow,
+		Recovery: RecoveryResult{Window: slo.FormatWindow(p.Recovery.Window), BurnRateBelow: p.Recovery.BurnRateBelow,
 			WithinSeconds: p.Recovery.Within.Seconds(), WithinPredicted: p.Recovery.WithinPredicted},
 	}
 	for _, w := range o.Windows() {
@@ -425,7 +433,7 @@ func anyFiring(active []AlertState) bool {
 // tick is the one poll step of every phase: it sleeps one poll interval (when sleep is
 // set) and reads the signals. It returns a *stopped when the run must end (interrupted,
 // timed out, lease lost, signals lost for SignalLoss) and the read's error otherwise.
-func (s *runState) tick(ctx context.Context, sleep bool) (map[string]float64, []AlertState, error) {
+func (s *runState) tick(ctx context.Context, sleep bool) (map[time.Duration]float64, []AlertState, error) {
 	r := s.r
 	if sleep {
 		if err := r.Clock.Sleep(ctx, r.Plan.PollInterval); err != nil {
@@ -471,7 +479,7 @@ func (s *runState) reason(format string, args ...any) {
 
 func (s *runState) note(event string) { s.progress(nil, nil, event) }
 
-func (s *runState) progress(burn map[string]float64, active []AlertState, event string) {
+func (s *runState) progress(burn map[time.Duration]float64, active []AlertState, event string) {
 	if s.r.Progress == nil {
 		return
 	}
@@ -482,7 +490,7 @@ func (s *runState) progress(burn map[string]float64, active []AlertState, event 
 // poll reads the signals once, records a sample, follows alert transitions and
 // integrates the budget spent. A read is bounded by SignalTimeout and by what is left of
 // SignalLoss, so a frozen Prometheus cannot hold the run past it.
-func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, error) {
+func (s *runState) poll(ctx context.Context) (map[time.Duration]float64, []AlertState, error) {
 	r := s.r
 	o := r.Plan.Objective
 	left := r.SignalLoss - r.Clock.Now().Sub(s.lastOK)
@@ -508,17 +516,20 @@ func (s *runState) poll(ctx context.Context) (map[string]float64, []AlertState, 
 			delete(burn, w) // no traffic: no ratio; and JSON cannot carry NaN
 		}
 	}
-	if v, ok := burn[r.Plan.ShortestWindow]; ok && !s.lastPoll.IsZero() {
-		s.res.Budget.Spent += v * now.Sub(s.lastPoll).Seconds() / o.Period.Seconds()
+	if v, ok := burn[r.Plan.ShortestWindow]; ok {
+		if !s.lastPoll.IsZero() {
+			s.res.Budget.Spent += v * now.Sub(s.lastPoll).Seconds() / o.Period.Seconds()
+		}
+		s.shortBurn = append(s.shortBurn, timedBurn{now, v})
 	}
 	s.lastPoll = now
 	for _, e := range s.mit.observe(cctx, now, s.began, s.ended, burn) {
 		s.event(burn, active, e)
 	}
-	sample := Sample{T: now, Phase: s.phase, Burn: burn}
+	sample := Sample{T: now, Phase: s.phase, Burn: burnByLabel(burn)}
 	seen := map[string]bool{}
 	for _, a := range active {
-		key := string(a.Severity) + "/" + a.Window
+		key := tierName(a.Severity, a.Window)
 		sample.Alerts = append(sample.Alerts, key+"="+a.State)
 		seen[key] = true
 		s.track(key, a, now, burn, active)
@@ -567,10 +578,10 @@ func (s *runState) failed(err error) {
 }
 
 // track follows one active alert's transitions.
-func (s *runState) track(key string, a AlertState, now time.Time, burn map[string]float64, active []AlertState) {
+func (s *runState) track(key string, a AlertState, now time.Time, burn map[time.Duration]float64, active []AlertState) {
 	t := s.tracks[key]
 	if t == nil {
-		t = &AlertTrack{Name: a.Name, Severity: a.Severity, Window: a.Window}
+		t = &AlertTrack{Name: a.Name, Severity: a.Severity, Window: slo.FormatWindow(a.Window), long: a.Window}
 		s.tracks[key] = t
 		s.order = append(s.order, key)
 	}
@@ -615,7 +626,7 @@ func (s *runState) sawPending(key string) bool {
 	return false
 }
 
-func (s *runState) event(burn map[string]float64, active []AlertState, e string) {
+func (s *runState) event(burn map[time.Duration]float64, active []AlertState, e string) {
 	s.r.Log.Info("alert", "transition", e)
 	s.progress(burn, active, e)
 }
@@ -627,7 +638,7 @@ func (s *runState) firedFor(sel AlertSelector) *AlertTrack {
 	var best *AlertTrack
 	for _, key := range s.order {
 		t := s.tracks[key]
-		if t.FiringAt == nil || s.preexisted[key] || !sel.matches(t.Severity, t.Window) {
+		if t.FiringAt == nil || s.preexisted[key] || !sel.matches(t.Severity, t.long) {
 			continue
 		}
 		if best == nil || t.FiringAt.Before(*best.FiringAt) {
@@ -723,7 +734,7 @@ func (s *runState) verdict() {
 		pass = false
 		if s.res.Recovery.RecoveredSeconds == nil {
 			s.reason("did not recover within %s of the fault's end: the %s burn rate stayed at or above %g or an alert kept firing",
-				fmtDur(p.Recovery.Within), p.Recovery.Window, p.Recovery.BurnRateBelow)
+				fmtDur(p.Recovery.Within), slo.FormatWindow(p.Recovery.Window), p.Recovery.BurnRateBelow)
 		}
 	}
 	if !s.checkFaultPath() {
@@ -794,7 +805,7 @@ func (s *runState) judgeExpectation(e PlannedExpectation) ExpectationResult {
 // the fault.
 func (s *runState) alreadyActive(sel AlertSelector) string {
 	for key, pre := range s.preexisted {
-		if t := s.tracks[key]; pre && sel.matches(t.Severity, t.Window) {
+		if t := s.tracks[key]; pre && sel.matches(t.Severity, t.long) {
 			return fmt.Sprintf("; %s was already active when the fault was injected, so it proves nothing about this fault", key)
 		}
 	}
@@ -810,10 +821,10 @@ func (s *runState) checkFaultPath() bool {
 	if f == nil || !s.removed {
 		return true
 	}
-	short := windowDuration(s.r.Plan.ShortestWindow)
-	for _, smp := range s.res.Samples {
-		if !smp.T.Before(s.began) && !smp.T.After(s.ended.Add(short)) {
-			f.PeakBurnRate = max(f.PeakBurnRate, smp.Burn[s.r.Plan.ShortestWindow])
+	short := s.r.Plan.ShortestWindow
+	for _, b := range s.shortBurn {
+		if !b.T.Before(s.began) && !b.T.After(s.ended.Add(short)) {
+			f.PeakBurnRate = max(f.PeakBurnRate, b.V)
 		}
 	}
 	if s.ended.Sub(s.began) < short+2*s.r.Plan.PollInterval {
@@ -833,7 +844,7 @@ func (s *runState) checkFaultPath() bool {
 		f.NotOnPath = true
 		s.res.Cause = cmp.Or(s.res.Cause, CauseNotOnPath)
 		s.reason("fault not on the SLI's traffic path: the fault failed %d of %d requests (a %.3g× burn on them), but the SLI's %s burn rate peaked at %.3g; the SLI is measured where the fault does not reach (behind the proxy, or on other traffic)",
-			f.Errors, f.Matched, want, s.r.Plan.ShortestWindow, f.PeakBurnRate)
+			f.Errors, f.Matched, want, slo.FormatWindow(short), f.PeakBurnRate)
 		return false
 	}
 	return true
@@ -856,27 +867,28 @@ func (s *runState) sortedTracks() []AlertTrack {
 
 // steadyState checks the preflight conditions on one poll's signals, and that the
 // signals hold as much history as the windows the predictions rely on.
-func (s *runState) steadyState(ctx context.Context, burn map[string]float64, active []AlertState) (SteadyStateResult, []string) {
+func (s *runState) steadyState(ctx context.Context, burn map[time.Duration]float64, active []AlertState) (SteadyStateResult, []string) {
 	p := s.r.Plan
 	o := p.Objective
-	ss := SteadyStateResult{Window: p.SteadyState.Window, MaxBurnRate: p.SteadyState.MaxBurnRate, NoAlerts: p.SteadyState.NoAlerts, Met: true}
+	window := slo.FormatWindow(p.SteadyState.Window)
+	ss := SteadyStateResult{Window: window, MaxBurnRate: p.SteadyState.MaxBurnRate, NoAlerts: p.SteadyState.NoAlerts, Met: true}
 	var reasons []string
 	if v, ok := burn[p.SteadyState.Window]; ok {
 		ss.BurnRate = ptrF(v)
 		if v > p.SteadyState.MaxBurnRate {
 			ss.Met = false
-			reasons = append(reasons, fmt.Sprintf("steady state not met: the %s burn rate is %.3g, above steadyState.maxBurnRate %g; wait until the SLO is healthy", p.SteadyState.Window, v, p.SteadyState.MaxBurnRate))
+			reasons = append(reasons, fmt.Sprintf("steady state not met: the %s burn rate is %.3g, above steadyState.maxBurnRate %g; wait until the SLO is healthy", window, v, p.SteadyState.MaxBurnRate))
 		}
 	} else {
 		ss.Met = false
 		reasons = append(reasons, fmt.Sprintf("steady state unknown: no %s{%s=%q,%s=%q,%s=%q} series; are slokit's rules loaded and is the service scraped and receiving traffic?",
-			slo.MetricBurnRate, slo.LabelService, o.Service, slo.LabelSLO, o.Name, slo.LabelWindow, p.SteadyState.Window))
+			slo.MetricBurnRate, slo.LabelService, o.Service, slo.LabelSLO, o.Name, slo.LabelWindow, window))
 	}
 	if p.SteadyState.NoAlerts && len(active) > 0 {
 		ss.Met = false
 		var names []string
 		for _, a := range active {
-			names = append(names, fmt.Sprintf("%s/%s %s", a.Severity, a.Window, a.State))
+			names = append(names, tierName(a.Severity, a.Window)+" "+a.State)
 		}
 		reasons = append(reasons, fmt.Sprintf("steady state not met: alerts of %s are already active (%s); a run must start from a quiet SLO", o.ID(), strings.Join(names, ", ")))
 	}

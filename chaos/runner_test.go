@@ -73,11 +73,11 @@ func TestPreparePredictions(t *testing.T) {
 	if p.ErrorRatio != 0.5 || p.ErrorRatioSource != "backend" {
 		t.Errorf("error ratio %v from %q, want 0.5 from backend", p.ErrorRatio, p.ErrorRatioSource)
 	}
-	if p.ShortestWindow != "5m" || p.Recovery.Window != "5m" {
+	if p.ShortestWindow != 5*time.Minute || p.Recovery.Window != 5*time.Minute {
 		t.Errorf("windows: shortest %s recovery %s, want 5m", p.ShortestWindow, p.Recovery.Window)
 	}
 	// The steady state is checked on the long window of page/1h, the first to fire.
-	if p.SteadyState.Window != "1h" {
+	if p.SteadyState.Window != time.Hour {
 		t.Errorf("steady-state window %s, want 1h", p.SteadyState.Window)
 	}
 	// The recovery deadline covers page/1h's reset and the 5m window emptying, plus tolerance.
@@ -265,7 +265,7 @@ func TestRunFailures(t *testing.T) {
 		{
 			name: "steady state alerting",
 			setup: func(w *world) {
-				w.preAlerts = []AlertState{{Severity: slo.Ticket, Window: "3d", State: "firing"}}
+				w.preAlerts = []AlertState{{Severity: slo.Ticket, Window: 72 * time.Hour, State: "firing"}}
 			},
 			outcome: Aborted,
 			reason:  "steady state not met: alerts of shortlink-redirect-availability are already active (ticket/3d firing); a run must start from a quiet SLO",

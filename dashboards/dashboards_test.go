@@ -227,6 +227,24 @@ func produced(t *testing.T, objs []slo.Objective) map[string][]map[string]string
 			if err != nil {
 				t.Fatalf("%s: %v", r.Record, err)
 			}
+			// One rule recording several windows names each with label_replace.
+			named := false
+			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+				c, ok := n.(*parser.Call)
+				if !ok || c.Func.Name != "label_replace" || len(c.Args) != 5 {
+					return nil
+				}
+				if dst, ok := c.Args[1].(*parser.StringLiteral); ok && dst.Val == slo.LabelWindow {
+					ls := merge(r.Labels)
+					ls[slo.LabelWindow] = c.Args[2].(*parser.StringLiteral).Val
+					out[r.Record] = append(out[r.Record], ls)
+					named = true
+				}
+				return nil
+			})
+			if named {
+				continue
+			}
 			inherited := false
 			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 				vs, ok := n.(*parser.VectorSelector)

@@ -24,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -375,9 +376,7 @@ func TestChartRBACFeaturesAreEnough(t *testing.T) {
 	done := l.gameDay(t, gd.Name, time.Minute, "adopted and run", func(g *v1alpha1.GameDay) bool {
 		return len(g.Status.Runs) == 1 && g.Status.Runs[0].Outcome == "error" && len(g.Status.Active) == 0
 	})
-	if ev := l.events(t, gd.Name); !strings.Contains(ev, "Warning OperatorLost: run orph1234 aborted") || !strings.Contains(ev, "removed HTTPChaos "+k.ns+"/slokit-orphan-orph1234") {
-		t.Errorf("events:\n%s", ev)
-	}
+	l.waitEvents(t, gd.Name, "Warning OperatorLost: run orph1234 aborted", "removed HTTPChaos "+k.ns+"/slokit-orphan-orph1234")
 	if err := k.c.Get(ctx, client.ObjectKeyFromObject(fault), &cmv1.HTTPChaos{}); !apierrors.IsNotFound(err) {
 		t.Errorf("orphaned fault still there: %v", err)
 	}
@@ -407,4 +406,146 @@ func TestChartRBACFeaturesAreEnough(t *testing.T) {
 			t.Errorf("the chart lets the operator %s %s/%s: more than it needs", a.Verb, a.Group, a.Resource)
 		}
 	}
+}
+
+// The chart ships both CRDs in crds/ (helm installs them before the templates and
+// never deletes them): each decodes strictly into a CustomResourceDefinition, in
+// group slokit.dev, version v1alpha1 served and stored, with a status subresource and
+// an OpenAPI schema. TestCRDUpToDate proves they are controller-gen's output; the
+// kube tests install them from the same directory.
+func TestChartShipsCRDs(t *testing.T) {
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range ch.CRDObjects() {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := sigsyaml.UnmarshalStrict(f.File.Data, &crd); err != nil {
+			t.Fatalf("%s: not a valid CustomResourceDefinition: %v", f.Filename, err)
+		}
+		got[crd.Name] = true
+		if crd.Spec.Group != v1alpha1.Group || crd.Spec.Scope != apiextensionsv1.NamespaceScoped || len(crd.Spec.Versions) != 1 {
+			t.Errorf("%s: group %s, scope %s, %d versions", f.Filename, crd.Spec.Group, crd.Spec.Scope, len(crd.Spec.Versions))
+			continue
+		}
+		v := crd.Spec.Versions[0]
+		if v.Name != v1alpha1.Version || !v.Served || !v.Storage || v.Subresources == nil || v.Subresources.Status == nil ||
+			v.Schema == nil || v.Schema.OpenAPIV3Schema == nil || v.Schema.OpenAPIV3Schema.Properties["spec"].Type != "object" {
+			t.Errorf("%s: version %s served %v storage %v, status subresource and spec schema required", f.Filename, v.Name, v.Served, v.Storage)
+		}
+	}
+	want := map[string]bool{"servicelevelobjectives.slokit.dev": true, "gamedays.slokit.dev": true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the chart's CRDs are %v, want %v", got, want)
+	}
+}
+
+// The rendered objects fit together as a cluster would join them: the metrics
+// Service selects the operator's pods and targets the container port the operator
+// binds its metrics to; the ServiceMonitor selects that Service and scrapes its port;
+// the PodDisruptionBudget selects the pods and exists only with more than one replica;
+// the probes reach the probe address; the pod's termination grace period is longer
+// than the operator's graceful shutdown (a SIGKILL must not cut a run's cleanup).
+func TestChartWiring(t *testing.T) {
+	objs := render(t, map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "kube-prometheus-stack"}}})
+	var (
+		dep *appsv1.Deployment
+		svc *corev1.Service
+		sm  *monitoringv1.ServiceMonitor
+		pdb *policyv1.PodDisruptionBudget
+	)
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			dep = o
+		case *corev1.Service:
+			svc = o
+		case *monitoringv1.ServiceMonitor:
+			sm = o
+		case *policyv1.PodDisruptionBudget:
+			pdb = o
+		}
+	}
+	if dep == nil || svc == nil || sm == nil || pdb == nil {
+		t.Fatalf("Deployment %v, Service %v, ServiceMonitor %v, PodDisruptionBudget %v", dep != nil, svc != nil, sm != nil, pdb != nil)
+	}
+	pod := dep.Spec.Template
+	c := pod.Spec.Containers[0]
+	selects := func(sel map[string]string, labels map[string]string) bool {
+		return len(sel) > 0 && labelsMatch(sel, labels)
+	}
+	if !selects(dep.Spec.Selector.MatchLabels, pod.Labels) {
+		t.Errorf("the Deployment's selector %v does not select its pods %v", dep.Spec.Selector.MatchLabels, pod.Labels)
+	}
+	port := func(name string) int32 {
+		for _, p := range c.Ports {
+			if p.Name == name {
+				return p.ContainerPort
+			}
+		}
+		t.Errorf("no container port %q in %+v", name, c.Ports)
+		return 0
+	}
+	arg := func(flag string) string {
+		for _, a := range c.Args {
+			if v, ok := strings.CutPrefix(a, flag+"="); ok {
+				return v
+			}
+		}
+		t.Errorf("no %s in %v", flag, c.Args)
+		return ""
+	}
+	if m, p := arg("--metrics-bind-address"), port("metrics"); m != fmt.Sprintf(":%d", p) {
+		t.Errorf("metrics bound to %q, container port metrics %d", m, p)
+	}
+	if m, p := arg("--health-probe-bind-address"), port("probes"); m != fmt.Sprintf(":%d", p) {
+		t.Errorf("probes bound to %q, container port probes %d", m, p)
+	}
+	for _, pr := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		if pr == nil || pr.HTTPGet == nil || pr.HTTPGet.Port.StrVal != "probes" {
+			t.Errorf("probe %+v does not reach the probes port", pr)
+		}
+	}
+	if !selects(svc.Spec.Selector, pod.Labels) || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.StrVal != "metrics" || svc.Namespace != dep.Namespace {
+		t.Errorf("metrics Service %+v does not reach the pods' metrics port", svc.Spec)
+	}
+	if len(sm.Spec.Endpoints) != 1 || len(svc.Spec.Ports) != 1 {
+		t.Fatalf("ServiceMonitor endpoints %+v, Service ports %+v: one each", sm.Spec.Endpoints, svc.Spec.Ports)
+	}
+	if !selects(sm.Spec.Selector.MatchLabels, svc.Labels) || sm.Namespace != svc.Namespace || sm.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name {
+		t.Errorf("ServiceMonitor selector %v, namespace %s, port %q do not scrape Service %s (labels %v, port %q)",
+			sm.Spec.Selector.MatchLabels, sm.Namespace, sm.Spec.Endpoints[0].Port, svc.Namespace, svc.Labels, svc.Spec.Ports[0].Name)
+	}
+	if sm.Labels["release"] != "kube-prometheus-stack" || sm.Spec.Endpoints[0].Interval != "30s" {
+		t.Errorf("ServiceMonitor labels %v, interval %q: serviceMonitor.labels and interval not applied", sm.Labels, sm.Spec.Endpoints[0].Interval)
+	}
+	if !selects(pdb.Spec.Selector.MatchLabels, pod.Labels) || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || *dep.Spec.Replicas < 2 {
+		t.Errorf("PodDisruptionBudget %+v for %d replicas", pdb.Spec, *dep.Spec.Replicas)
+	}
+	grace, err := time.ParseDuration(arg("--graceful-shutdown"))
+	if err != nil || pod.Spec.TerminationGracePeriodSeconds == nil {
+		t.Errorf("--graceful-shutdown %v, terminationGracePeriodSeconds %v", err, pod.Spec.TerminationGracePeriodSeconds)
+	} else if tg := time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second; tg <= grace {
+		t.Errorf("terminationGracePeriodSeconds %s is not longer than --graceful-shutdown %s", tg, grace)
+	}
+	// No ServiceMonitor unless asked (its CRD may be absent); no PDB for one replica
+	// (it would block every drain) or when disabled.
+	for _, values := range []map[string]any{{"replicas": 1}, {"podDisruptionBudget": map[string]any{"enabled": false}}} {
+		for _, o := range render(t, values) {
+			switch o.(type) {
+			case *policyv1.PodDisruptionBudget, *monitoringv1.ServiceMonitor, *corev1.Service:
+				t.Errorf("values %v render %T %s", values, o, o.GetName())
+			}
+		}
+	}
+}
+
+func labelsMatch(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -285,6 +285,30 @@ func (l *lab) gameDay(t *testing.T, name string, timeout time.Duration, what str
 	}
 }
 
+// waitEvents polls the Events about the GameDay name until they contain every want
+// (Events are sent asynchronously by the recorder) and returns them.
+func (l *lab) waitEvents(t *testing.T, name string, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ev := l.events(t, name)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(ev, w) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("events lack %q after 20s:\n%s", missing, ev)
+			return ev
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func finished(gd *v1alpha1.GameDay) bool {
 	return len(gd.Status.Runs) > 0 && len(gd.Status.Active) == 0
 }
@@ -334,6 +358,10 @@ func (l *lab) checkPassed(t *testing.T, gd *v1alpha1.GameDay) v1alpha1.GameDayRu
 	if owner := cm.OwnerReferences; len(owner) != 1 || owner[0].UID != gd.UID {
 		t.Errorf("report owners %+v", owner)
 	}
+	// The report as the apiserver returns it imports into the store slokit serve reads.
+	if _, imported := importReports(t, cm); len(imported) != 1 || imported[0].RunID != res.RunID || imported[0].Outcome != chaos.Pass {
+		t.Errorf("report ConfigMap %s imported as %+v", cm.Name, imported)
+	}
 	var left cmv1.HTTPChaosList
 	if err := l.c.List(context.Background(), &left, client.InNamespace(l.ns)); err != nil || len(left.Items) != 0 {
 		t.Errorf("Chaos Mesh objects left: %d (%v)", len(left.Items), err)
@@ -353,11 +381,12 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-// TestGameDayRuns is the GameDay proof on the real tier, in three acts sharing one
+// TestGameDayRuns is the GameDay proof on the real tier, in four acts sharing one
 // Prometheus and workload: a one-shot run records its verdict; a scheduled GameDay
 // runs at its time on a fake clock (the apiserver, Prometheus and runner real); an
 // operator killed mid-run leaves its fault, and the next operator removes it by the
-// run's label and records the run as aborted.
+// run's label and records the run as aborted; an operator stopped gracefully (SIGTERM:
+// its context ends) interrupts its run, removes the fault and records the run itself.
 func TestGameDayRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real Prometheus game days (~3 min)")
@@ -367,6 +396,7 @@ func TestGameDayRuns(t *testing.T) {
 	t.Run("one-shot run records its verdict", func(t *testing.T) { l.oneShot(t) })
 	t.Run("scheduled run starts at its time", func(t *testing.T) { l.scheduled(t) })
 	t.Run("operator killed mid-run is cleaned up by the next", func(t *testing.T) { l.killed(t) })
+	t.Run("graceful shutdown interrupts the run and removes its fault", func(t *testing.T) { l.shutdown(t) })
 }
 
 func (l *lab) oneShot(t *testing.T) {
@@ -389,12 +419,7 @@ func (l *lab) oneShot(t *testing.T) {
 	if c := condition2(done.Status.Conditions, v1alpha1.ConditionValid); c.Status != metav1.ConditionTrue {
 		t.Errorf("Valid %+v", c)
 	}
-	ev := l.events(t, gd.Name)
-	for _, want := range []string{"Normal RunStarted: run " + run.ID, "Normal RunFinished: run " + run.ID + ": PASS"} {
-		if !strings.Contains(ev, want) {
-			t.Errorf("events lack %q:\n%s", want, ev)
-		}
-	}
+	l.waitEvents(t, gd.Name, "Normal RunStarted: run "+run.ID, "Normal RunFinished: run "+run.ID+": PASS")
 	// Nothing reruns a generation that ran.
 	time.Sleep(2 * time.Second)
 	if g := l.gameDay(t, gd.Name, time.Second, "", func(*v1alpha1.GameDay) bool { return true }); len(g.Status.Active)+len(g.Status.Runs) != 1 {
@@ -503,12 +528,50 @@ func (l *lab) killed(t *testing.T) {
 	if l.faultOn.Load() {
 		t.Error("the workload still fails")
 	}
-	if ev := l.events(t, gd.Name); !strings.Contains(ev, "Warning OperatorLost: run "+runID+" aborted") {
-		t.Errorf("events:\n%s", ev)
-	}
+	l.waitEvents(t, gd.Name, "Warning OperatorLost: run "+runID+" aborted")
 	time.Sleep(2 * time.Second) // the aborted generation is not run again
 	if g := l.gameDay(t, gd.Name, time.Second, "", func(*v1alpha1.GameDay) bool { return true }); len(g.Status.Active) != 0 {
 		t.Errorf("the new operator reran the game day: %+v", g.Status.Active)
 	}
 	t.Logf("MEASURED: %s", run.Message)
+}
+
+// shutdown stops an operator gracefully while its run waits for the page: the manager
+// returns only after the run removed its fault and recorded itself as interrupted.
+func (l *lab) shutdown(t *testing.T) {
+	ctx := context.Background()
+	stop := l.manager(t, l.cfg, Config{GameDays: true, GameDayPrometheus: l.prom.URL, GracefulShutdown: 30 * time.Second})
+	gd := labGameDay(l.ns, "stopped")
+	if err := l.c.Create(ctx, gd); err != nil {
+		t.Fatal(err)
+	}
+	mid := l.gameDay(t, gd.Name, 3*time.Minute, "in phase expect", func(g *v1alpha1.GameDay) bool {
+		return len(g.Status.Active) == 1 && g.Status.Active[0].Phase == "expect"
+	})
+	runID := mid.Status.Active[0].ID
+	if !l.faultOn.Load() {
+		t.Fatal("the fault is not in place in phase expect")
+	}
+	begin := time.Now()
+	stop() // returns once the manager's runnables, the run among them, have ended
+	took := time.Since(begin)
+	g := l.gameDay(t, gd.Name, time.Second, "", func(*v1alpha1.GameDay) bool { return true })
+	if len(g.Status.Active) != 0 || len(g.Status.Runs) != 1 {
+		t.Fatalf("after the graceful shutdown: active %+v, runs %+v", g.Status.Active, g.Status.Runs)
+	}
+	run := g.Status.Runs[0]
+	if run.ID != runID || run.Outcome != string(chaos.Interrupted) || run.Cause != string(chaos.CauseInterrupted) || run.CompletionTime == nil {
+		t.Errorf("run %+v, want %s interrupted", run, runID)
+	}
+	var left cmv1.HTTPChaosList
+	if err := l.c.List(ctx, &left, client.InNamespace(l.ns), client.MatchingLabels{chaosmesh.LabelRunID: runID}); err != nil || len(left.Items) != 0 {
+		t.Errorf("fault objects left after the shutdown: %d (%v)", len(left.Items), err)
+	}
+	if l.faultOn.Load() {
+		t.Error("the workload still fails after the shutdown")
+	}
+	if ev := l.events(t, gd.Name); !strings.Contains(ev, "RunFinished: run "+runID) {
+		t.Errorf("no RunFinished event for %s:\n%s", runID, ev)
+	}
+	t.Logf("MEASURED: graceful shutdown in phase expect took %s; run %s %s (%s)", took.Round(time.Millisecond), run.ID, run.Outcome, run.Message)
 }

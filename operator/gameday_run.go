@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -75,6 +77,13 @@ func (p *runPool) done(key types.NamespacedName, id string) {
 		delete(p.runs, key)
 	}
 	p.wg.Done()
+}
+
+// stopping says whether the manager is shutting down (the runs' parent context ended).
+func (p *runPool) stopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ctx != nil && p.ctx.Err() != nil
 }
 
 // cancel interrupts key's runs (all of them when why is "").
@@ -204,7 +213,33 @@ func (r *GameDayReconciler) finish(ctx context.Context, gd *v1alpha1.GameDay, ru
 	if done.Outcome != string(chaos.Pass) {
 		typ = corev1.EventTypeWarning
 	}
-	r.event(gd, typ, ReasonRunFinished, "Verdict", fmt.Sprintf("run %s: %s%s %s", run.ID, strings.ToUpper(done.Outcome), causeSuffix(done.Cause), done.Message))
+	note := fmt.Sprintf("run %s: %s%s %s", run.ID, strings.ToUpper(done.Outcome), causeSuffix(done.Cause), done.Message)
+	if !r.pool.stopping() {
+		r.event(gd, typ, ReasonRunFinished, "Verdict", note)
+		return
+	}
+	// The manager stops its event broadcaster right after the runs: an Event queued
+	// there now would be lost, so the verdict of a run ended by shutdown is written here.
+	if err := r.eventNow(ctx, gd, typ, ReasonRunFinished, "Verdict", note); err != nil {
+		r.Log.Warn("recording the run's verdict Event", "gameday", key, "run", run.ID, "err", err)
+	}
+}
+
+// eventNow creates an events.k8s.io Event synchronously, as the recorder would have.
+func (r *GameDayReconciler) eventNow(ctx context.Context, gd *v1alpha1.GameDay, typ, reason, action, note string) error {
+	if len(note) > 1000 {
+		note = note[:1000] + "…"
+	}
+	host, _ := os.Hostname()
+	now := metav1.NowMicro()
+	ev := &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", gd.Name, now.UnixNano()), Namespace: gd.Namespace},
+		EventTime:  now, ReportingController: Name, ReportingInstance: Name + "-" + cmp(host, "unknown"),
+		Action: action, Reason: reason, Type: typ, Note: note,
+		Regarding: corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion().String(), Kind: "GameDay",
+			Namespace: gd.Namespace, Name: gd.Name, UID: gd.UID},
+	}
+	return r.Direct.Create(ctx, ev)
 }
 
 func causeSuffix(c string) string {

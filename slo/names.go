@@ -50,8 +50,33 @@ const NoDataSuffix = "NoData"
 // and range selectors ("5m", "1h", "30d", "1h30m").
 func FormatWindow(d time.Duration) string { return model.Duration(d).String() }
 
-// RuleGroupName is the name of the rule group holding o's rules.
+// ParseWindow reads a window in Prometheus duration syntax, as FormatWindow writes it
+// and LabelWindow values carry it ("5m", "1d12h"): the one inverse of FormatWindow.
+func ParseWindow(s string) (time.Duration, error) {
+	d, err := model.ParseDuration(s)
+	return time.Duration(d), err
+}
+
+// RuleGroupName is the name of the one rule group holding all of o's rules, used where
+// one SLO is evaluated on its own (embedded engines, promtool tests, the web UI). Generated
+// rule files group by service instead (ServiceGroupName).
 func RuleGroupName(o Objective) string { return "slokit-" + o.ID() }
+
+// ServiceGroupName is the name of the rule group that evaluates, every eval, the fast
+// recording rules and the alerts of the SLOs of service evaluated at that interval:
+// "slokit-<service>", or "slokit-<service>-<eval>" when the service's SLOs use several
+// evaluation intervals (byInterval). The group of their long rules adds LongGroupSuffix.
+func ServiceGroupName(service string, eval time.Duration, byInterval bool) string {
+	if byInterval {
+		return "slokit-" + service + "-" + FormatWindow(eval)
+	}
+	return "slokit-" + service
+}
+
+// LongGroupSuffix ends the name of the group holding a service's long rules (the
+// base-window rates, the windows derived from them and the budget), evaluated every
+// Objective.LongEvaluation.
+const LongGroupSuffix = "-long"
 
 // DashboardUID is the uid of o's Grafana detail dashboard; alert annotations link to
 // /d/<uid>?var-service=<service>&var-slo=<slo>. It is "slokit-<service>-<slo>", or, when

@@ -19,25 +19,34 @@ import (
 //   - Bad-event series created lazily (the first error ever) are counted from their first
 //     sample: rate() ignores a series' first value, so each raw window adds the first
 //     value (min_over_time) of every bad series that did not exist a window ago.
-//   - Events and latency SLIs record the bad and total per-second rates over the base
-//     window (MetricBadRate, MetricTotalRate). Windows longer than the base, and the
-//     period, are derived from them: sum_over_time(bad[W]) / sum_over_time(total[W]), a
-//     ratio of sums of traffic (never an average of ratios). The recorded base rate is
-//     itself a raw read, so a gap shorter than the base window is carried into every
-//     long window (at weight 1 − gap/base once it is older than the base window). Its
-//     smear, up to one base window at W's edges, would delay detection, so the bad side
-//     is floored by the exact count of the last base window (bad_base × base).
-//   - Raw SLIs have only a ratio template, so every window is the template over it.
+//   - The long rules run in a slower group (LongEvaluation, 2m30s for a 30s evaluation):
+//     events and latency SLIs record the bad and total per-second rates over the base
+//     window (MetricBadRate, MetricTotalRate) there, and windows longer than the base, and
+//     the period, are derived from them: sum_over_time(bad[W]) / sum_over_time(total[W]),
+//     a ratio of sums of traffic (never an average of ratios). Each recorded base rate is
+//     itself a raw read, so a gap shorter than the base window is carried into every long
+//     window (at weight 1 − gap/base once it is older than the base window). Recording it
+//     every 2m30s instead of every 30s makes the period window read a fifth of the
+//     samples, a fifth as often; every event inside W is still counted once, whatever the
+//     spacing. The sums smear events by up to one base window at W's edges, which would
+//     delay detection, so the bad side is floored by the exact count of the last base
+//     window (bad_base × the number of samples in the last base window).
+//   - Raw SLIs have only a ratio template, so every window is the template over it; the
+//     long ones run in the slower group too.
 //
 // Absent data: a missing bad-event series counts as zero bad events (`or vector(0)`); a
 // missing total series yields no burn rate at all (the no-data alert covers it), and zero
 // traffic yields NaN; neither can fire a burn-rate alert.
 
 // RecordingGroup returns o's recording rules as one rule group named RuleGroupName(o),
-// evaluated every o.Evaluation(). Alerting rules are appended to the same group by the
-// alerts package, so the alerts read the burn rates computed in the same evaluation. A
-// global objective's group is for Thanos Ruler, with partial_response_strategy abort: a
-// cluster missing from a query fails the evaluation rather than record a partial ratio.
+// evaluated every o.Evaluation(): the fast rules, then the long ones (RecordingRuleSets).
+// Generated rule files put the long rules of a service in their own slower group
+// (alerts.RuleFile); one group per SLO serves embedded engines, promtool (where every
+// group is evaluated at every step) and global objectives, and gives the same burn rates
+// without the slower group's lag. Alerting rules are appended to the same group by the
+// alerts package. A global objective's group is for Thanos Ruler, with
+// partial_response_strategy abort: a cluster missing from a query fails the evaluation
+// rather than record a partial ratio.
 func RecordingGroup(o Objective) (RuleGroup, error) {
 	rules, err := RecordingRules(o)
 	if err != nil {
@@ -50,9 +59,19 @@ func RecordingGroup(o Objective) (RuleGroup, error) {
 	return g, nil
 }
 
-// RecordingRules returns o's recording rules in evaluation order: the base-window event
-// rates (events and latency SLIs), MetricBurnRate for every window in o.BurnWindows(),
-// then MetricBudgetRemaining over the period. Every expression is valid PromQL in the
+// RecordingRules returns o's recording rules in evaluation order: the fast ones, then the
+// long ones (see RecordingRuleSets).
+func RecordingRules(o Objective) ([]Rule, error) {
+	fast, long, err := recordingRules(o, false)
+	return append(fast, long...), err
+}
+
+// RecordingRuleSets returns o's recording rules split by the group that evaluates them.
+// fast, every o.Evaluation(): MetricBurnRate over every window up to the base window,
+// read from the raw counters, in one rule (recordWindows). long, every
+// o.LongEvaluation(): the base-window event rates (events and latency SLIs),
+// MetricBurnRate over every longer window (a rule each, recordEach), then
+// MetricBudgetRemaining over the period. Every expression is valid PromQL in the
 // Prometheus printer's canonical form.
 //
 // Expressions are assembled from parts already in that form: the SLI's selectors (each
@@ -61,14 +80,14 @@ func RecordingGroup(o Objective) (RuleGroup, error) {
 // for raw SLI templates, every expression is parsed and printed by the Prometheus parser
 // instead. Tests assert that both ways give the same bytes and that every generated
 // expression parses to itself.
-func RecordingRules(o Objective) ([]Rule, error) {
+func RecordingRuleSets(o Objective) (fast, long []Rule, err error) {
 	return recordingRules(o, false)
 }
 
-// recordingRules is RecordingRules; parseAll forces every expression through the parser.
-func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
+// recordingRules is RecordingRuleSets; parseAll forces every expression through the parser.
+func recordingRules(o Objective, parseAll bool) (fast, long []Rule, err error) {
 	if err := checkGeneratable(o); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := newRuleBuilder(o)
 	nums := promNumber
@@ -76,57 +95,97 @@ func recordingRules(o Objective, parseAll bool) ([]Rule, error) {
 		nums = FormatFloat
 	}
 	budget := nums(o.ErrorBudget())
+	base := o.BaseWindow()
+	short, longer := splitWindows(o.BurnWindows(), base)
 	if o.SLI.Raw != nil {
-		for _, w := range o.BurnWindows() {
-			b.record(MetricBurnRate, "("+ExpandWindow(o.SLI.Raw.ErrorRatio, w)+") / "+budget, w)
-		}
+		raw := func(w time.Duration) string { return "(" + ExpandWindow(o.SLI.Raw.ErrorRatio, w) + ") / " + budget }
+		b.recordWindows(short, raw)
+		b.setLong(true)
+		b.recordEach(longer, raw)
 		b.record(MetricBudgetRemaining, "1 - (("+ExpandWindow(o.SLI.Raw.ErrorRatio, o.Period)+") / "+budget+")", 0)
 		return b.done()
 	}
 	parts := eventParts(o)
 	// Global expressions (max without …) are printed by the parser.
 	b.canonical = !parseAll && !o.IsGlobal() && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
-	base := o.BaseWindow()
-	bad, total := parts.rates(base)
-	b.record(MetricBadRate, bad, base)
-	b.record(MetricTotalRate, total, base)
-	d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base),
-		floor: nums(float64(base) / float64(o.Evaluation()))}
-	for _, w := range o.BurnWindows() {
-		switch {
-		case w < base:
-			b.record(MetricBurnRate, parts.ratio(w)+" / "+budget, w)
-		case w == base:
-			b.record(MetricBurnRate, d.bad+" / "+d.total+" / "+budget, w)
-		default:
-			b.record(MetricBurnRate, d.ratio(w)+" / "+budget, w)
-		}
-	}
-	period := d.bad + " / " + d.total
-	switch {
-	case o.Period < base:
-		period = parts.ratio(o.Period)
-	case o.Period > base:
+	b.recordWindows(short, func(w time.Duration) string { return parts.ratio(w) + " / " + budget })
+	b.setLong(true)
+	period := parts.ratio(o.Period)
+	if o.Period > base {
+		bad, total := parts.rates(base)
+		b.record(MetricBadRate, bad, base)
+		b.record(MetricTotalRate, total, base)
+		d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base), base: FormatWindow(base)}
+		b.recordEach(longer, func(w time.Duration) string { return d.ratio(w) + " / " + budget })
 		period = d.ratio(o.Period)
 	}
 	b.record(MetricBudgetRemaining, "1 - ("+period+" / "+budget+")", 0)
 	return b.done()
 }
 
+// splitWindows splits ws (ascending) into the windows up to base and those above it.
+func splitWindows(ws []time.Duration, base time.Duration) (upTo, above []time.Duration) {
+	for i, w := range ws {
+		if w > base {
+			return ws[:i], ws[i:]
+		}
+	}
+	return ws, nil
+}
+
+// recordWindows records MetricBurnRate over every window of ws with ONE rule:
+//
+//	label_replace(<burn over w1>, "slokit_window", "w1", "", "") or label_replace(<burn over w2>, …) or …
+//
+// Each series still carries its window in LabelWindow, exactly as one rule per window
+// would write it; one rule instead of one per window spares Prometheus a query, an
+// appender commit and a rule-evaluation wait per window, which is most of what a cheap
+// rule costs. Nothing is recorded for no windows. Only one rule of an SLO may be written
+// this way: two rules recording the same metric with the same static labels are
+// duplicates to `promtool check rules` (its lint compares names and static labels, not
+// what the expressions produce), so the long windows use recordEach.
+func (b *ruleBuilder) recordWindows(ws []time.Duration, burn func(time.Duration) string) {
+	if len(ws) == 0 {
+		return
+	}
+	var e strings.Builder
+	for i, w := range ws {
+		if i > 0 {
+			e.WriteString(" or ")
+		}
+		e.WriteString("label_replace(")
+		e.WriteString(burn(w))
+		e.WriteString(`, "` + LabelWindow + `", "` + FormatWindow(w) + `", "", "")`)
+	}
+	b.record(MetricBurnRate, e.String(), 0)
+}
+
+// recordEach records MetricBurnRate over every window of ws with one rule per window,
+// its window a static label (the long group's windows: evaluated a fifth as often, so a
+// rule each costs little).
+func (b *ruleBuilder) recordEach(ws []time.Duration, burn func(time.Duration) string) {
+	for _, w := range ws {
+		b.record(MetricBurnRate, burn(w), w)
+	}
+}
+
 // derived builds the ratio over a window longer than the base from the recorded base rates.
 type derived struct {
 	bad, total string
-	// floor is base / evaluation interval, as a number.
-	floor string
+	// base is the base window, as written in a range selector.
+	base string
 }
 
-// ratio is (sum_over_time(bad[w]) > bad * k or bad * k) / sum_over_time(total[w]) with
-// k = base / evaluation interval. Each sum, times the evaluation interval, is a count of
-// events (smeared by one base window at w's edges); bad × base is the exact count of the
-// last base window, a floor the bad side never drops below.
+// ratio is (sum_over_time(bad[w]) > floor or floor) / sum_over_time(total[w]) with
+// floor = bad * count_over_time(bad[base]). Each sum, times the recording interval, is a
+// count of events (smeared by one base window at w's edges); bad × base is the exact
+// count of the last base window, which in the sum's units is bad times the number of
+// samples in the last base window: a floor the bad side never drops below, whatever
+// interval the rules are evaluated at (promtool and the embedded engine evaluate every
+// group at every step).
 func (d derived) ratio(w time.Duration) string {
 	r := "[" + FormatWindow(w) + "]"
-	floor := d.bad + " * " + d.floor
+	floor := d.bad + " * count_over_time(" + d.bad + "[" + d.base + "])"
 	return "(sum_over_time(" + d.bad + r + ") > " + floor + " or " + floor + ") / sum_over_time(" + d.total + r + ")"
 }
 
@@ -391,9 +450,11 @@ func latencySelectors(l LatencySLI) (count, bucket string) {
 
 // ruleBuilder collects rules and the first error.
 type ruleBuilder struct {
-	o     Objective
-	p     parser.Parser
-	rules []Rule
+	o          Objective
+	p          parser.Parser
+	fast, long []Rule
+	// inLong sends the next rules to long.
+	inLong bool
 	// canonical is set while the expressions recorded are built from canonical parts
 	// and need no parsing.
 	canonical bool
@@ -403,8 +464,11 @@ type ruleBuilder struct {
 
 func newRuleBuilder(o Objective) *ruleBuilder {
 	return &ruleBuilder{o: o, p: parser.NewParser(parser.Options{}), labels: RuleLabels(o),
-		rules: make([]Rule, 0, 16)}
+		fast: make([]Rule, 0, 8), long: make([]Rule, 0, 8)}
 }
+
+// setLong sends the rules recorded next to the long group (or back to the fast one).
+func (b *ruleBuilder) setLong(long bool) { b.inLong = long }
 
 func (b *ruleBuilder) sel(metric string, w time.Duration) string {
 	return SeriesSelector(b.o, metric, w)
@@ -430,15 +494,20 @@ func (b *ruleBuilder) record(metric, expr string, w time.Duration) {
 	if w > 0 {
 		labels[LabelWindow] = FormatWindow(w)
 	}
-	b.rules = append(b.rules, Rule{Record: metric, Expr: canon, Labels: labels})
+	r := Rule{Record: metric, Expr: canon, Labels: labels}
+	if b.inLong {
+		b.long = append(b.long, r)
+	} else {
+		b.fast = append(b.fast, r)
+	}
 }
 
 // done returns the rules recorded, or the first error.
-func (b *ruleBuilder) done() ([]Rule, error) {
+func (b *ruleBuilder) done() (fast, long []Rule, err error) {
 	if b.err != nil {
-		return nil, b.err
+		return nil, nil, b.err
 	}
-	return b.rules, nil
+	return b.fast, b.long, nil
 }
 
 // CanonicalExpr parses expr with p and returns it as the Prometheus printer writes it.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/slokit/slokit/internal/golden"
@@ -22,32 +23,48 @@ func eventsObjective(period time.Duration) Objective {
 }
 
 // TestRatioWindowSources pins which windows are exact (raw rate()) and which are derived
-// from the recorded shortest-window rates, for the 30d period and a scaled 7d one.
+// from the recorded base-window rates, and which group evaluates each, for the 30d
+// period and a scaled 7d one.
 func TestRatioWindowSources(t *testing.T) {
 	for _, tc := range []struct {
 		period time.Duration
 		want   string // window:source, in order
 	}{
-		{30 * 24 * time.Hour, "5m:raw 30m:raw 1h:raw 2h:raw 6h:recorded 1d:derived 3d:derived"},
-		{7 * 24 * time.Hour, "2m:raw 7m:raw 14m:raw 28m:raw 1h24m:raw 5h36m:recorded 16h48m:derived"},
+		{30 * 24 * time.Hour, "5m:raw 30m:raw 1h:raw 2h:raw 6h:raw | 1d:derived 3d:derived"},
+		{7 * 24 * time.Hour, "2m:raw 7m:raw 14m:raw 28m:raw 1h24m:raw 5h36m:raw | 16h48m:derived"},
 	} {
-		rules, err := RecordingRules(eventsObjective(tc.period))
+		fast, long, err := RecordingRuleSets(eventsObjective(tc.period))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, r := range rules {
+		for i, r := range append(fast, long...) {
+			if i == len(fast) {
+				got = append(got, "|")
+			}
 			if r.Record != MetricBurnRate {
 				continue
 			}
-			src := "raw"
-			switch {
-			case strings.HasPrefix(r.Expr, "(sum_over_time("):
-				src = "derived"
-			case strings.HasPrefix(r.Expr, MetricBadRate+"{"):
-				src = "recorded"
+			// The fast windows share one rule, each named by label_replace; the long
+			// ones have a rule each, named by its static label (promtool's duplicate lint).
+			w, static := r.Labels[LabelWindow]
+			if static == (i < len(fast)) {
+				t.Errorf("%s: static %s=%q in the wrong group", r.Expr, LabelWindow, w)
 			}
-			got = append(got, r.Labels[LabelWindow]+":"+src)
+			branches := []windowBranch{{w, r.Expr}}
+			if !static {
+				branches = windowBranches(t, r.Expr)
+			}
+			for _, br := range branches {
+				src := "raw"
+				switch {
+				case strings.HasPrefix(br.expr, "(sum_over_time("):
+					src = "derived"
+				case strings.Contains(br.expr, "slokit:"):
+					src = "recorded"
+				}
+				got = append(got, br.window+":"+src)
+			}
 		}
 		if g := strings.Join(got, " "); g != tc.want {
 			t.Errorf("period %s:\n got %s\nwant %s", FormatWindow(tc.period), g, tc.want)
@@ -90,4 +107,37 @@ func TestFormatFloatAndExpandWindow(t *testing.T) {
 	if got := ExpandWindow("rate(x[{{.window}}]) / rate(y[{{ .window }}])", 90*time.Minute); got != "rate(x[1h30m]) / rate(y[1h30m])" {
 		t.Errorf("ExpandWindow: %s", got)
 	}
+}
+
+type windowBranch struct{ window, expr string }
+
+// windowBranches splits a burn-rate rule's expression, label_replace(<burn>,
+// "slokit_window", "<w>", "", "") or …, into its windows and their expressions.
+func windowBranches(t *testing.T, expr string) []windowBranch {
+	t.Helper()
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []windowBranch
+	var walk func(e parser.Expr)
+	walk = func(e parser.Expr) {
+		if b, ok := e.(*parser.BinaryExpr); ok && b.Op == parser.LOR {
+			walk(b.LHS)
+			walk(b.RHS)
+			return
+		}
+		c, ok := e.(*parser.Call)
+		if !ok || c.Func.Name != "label_replace" || len(c.Args) != 5 {
+			t.Fatalf("%s is not label_replace(…, %q, …)", e, LabelWindow)
+		}
+		dst, w := c.Args[1].(*parser.StringLiteral), c.Args[2].(*parser.StringLiteral)
+		src, re := c.Args[3].(*parser.StringLiteral), c.Args[4].(*parser.StringLiteral)
+		if dst.Val != LabelWindow || src.Val != "" || re.Val != "" {
+			t.Fatalf("%s does not set %s", e, LabelWindow)
+		}
+		out = append(out, windowBranch{w.Val, c.Args[0].String()})
+	}
+	walk(e)
+	return out
 }

@@ -40,7 +40,8 @@ func ClusterRecordingRules(o Objective) ([]Rule, error) {
 			b.record(MetricClusterBurnRate, parts.clusterRatio(w)+" / "+budget, w)
 		}
 	}
-	return b.done()
+	rules, _, err := b.done() // all recorded in the one (fast) set
+	return rules, err
 }
 
 // clusterRatio is the error ratio over w per cluster (p.by set). A cluster with traffic

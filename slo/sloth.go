@@ -1,9 +1,7 @@
 package slo
 
 import (
-	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/slokit/slokit/internal/strictyaml"
@@ -356,26 +354,22 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 		return SLI{Raw: &RawSLI{ErrorRatio: q}}
 	}
 	ep := strictyaml.Join(path, "events")
-	bad := w.templateAt(s.ErrorQuery, s.EventsNode, strictyaml.Join(ep, s.keys.errorQuery), "the bad events query")
-	total := w.templateAt(s.TotalQuery, s.EventsNode, strictyaml.Join(ep, s.keys.totalQuery), "the total events query")
+	bad, badExpr := w.templateExprAt(s.ErrorQuery, s.EventsNode, strictyaml.Join(ep, s.keys.errorQuery), "the bad events query")
+	total, totalExpr := w.templateExprAt(s.TotalQuery, s.EventsNode, strictyaml.Join(ep, s.keys.totalQuery), "the total events query")
 	if bad == "" || total == "" {
 		return SLI{}
 	}
 	// sum(rate(S[{{.window}}])) over both counters is exactly an events SLI: the same
 	// ratio, and slokit can then derive long windows from short recorded rates.
-	if b, ok := w.sumRateSelector(bad); ok {
-		if t, ok := w.sumRateSelector(total); ok {
+	if b, ok := sumRateSelector(badExpr); ok {
+		if t, ok := sumRateSelector(totalExpr); ok {
 			return SLI{Events: &EventsSLI{Bad: b, Total: t}}
 		}
 	}
 	// (error_query) / (total_query), built on the PromQL AST and printed canonically.
 	// Sloth accepts two queries grouped differently (their ratio is empty): warn.
-	if b, err := w.promql().ParseExpr(strings.ReplaceAll(bad, WindowPlaceholder, windowSentinel)); err == nil {
-		if t, err := w.promql().ParseExpr(strings.ReplaceAll(total, WindowPlaceholder, windowSentinel)); err == nil {
-			if msg := groupMismatch(b, t); msg != "" {
-				w.Warnf(s.EventsNode, ep, "the error query: %s", msg)
-			}
-		}
+	if msg := groupMismatch(badExpr, totalExpr); msg != "" {
+		w.Warnf(s.EventsNode, ep, "the error query: %s", msg)
 	}
 	t, err := w.ratioTemplateCheck(bad, total, false, false)
 	if err != nil {
@@ -385,24 +379,38 @@ func (w *walker) convertSlothSLI(s slothSLO, path string) SLI {
 	return SLI{Raw: &RawSLI{ErrorRatio: t}}
 }
 
-// sumRateTemplate matches sum(rate(…[{{.window}}])) or sum(increase(…)), optionally in
-// parentheses; the inner part must then parse as a plain selector.
-var sumRateTemplate = regexp.MustCompile(`^\(?\s*sum\s*\(\s*(?:rate|increase)\s*\(\s*(.+?)\s*\[\{\{\.window\}\}\]\s*\)\s*\)\s*\)?$`)
-
-// sumRateSelector returns S when query is sum(rate(S[{{.window}}])) with S a plain
-// series selector (increase instead of rate gives the same ratio).
-func (w *walker) sumRateSelector(query string) (string, bool) {
-	q := strings.TrimSpace(query)
-	// query already parsed as PromQL, so its parentheses balance.
-	m := sumRateTemplate.FindStringSubmatch(q)
-	if m == nil || strings.Count(q, "(") != strings.Count(q, ")") {
+// sumRateSelector returns S when e (a template parsed with windowSentinel as its window)
+// is sum(rate(S[{{.window}}])) or sum(increase(…)), optionally in parentheses, with S a
+// plain series selector (increase instead of rate gives the same ratio).
+func sumRateSelector(e parser.Expr) (string, bool) {
+	for {
+		p, ok := e.(*parser.ParenExpr)
+		if !ok {
+			break
+		}
+		e = p.Expr
+	}
+	agg, ok := e.(*parser.AggregateExpr)
+	if !ok || agg.Op != parser.SUM || agg.Without || len(agg.Grouping) > 0 || agg.Param != nil {
 		return "", false
 	}
-	expr, err := w.promql().ParseExpr(m[1])
-	if err != nil {
+	inner := agg.Expr
+	for {
+		p, ok := inner.(*parser.ParenExpr)
+		if !ok {
+			break
+		}
+		inner = p.Expr
+	}
+	call, ok := inner.(*parser.Call)
+	if !ok || (call.Func.Name != "rate" && call.Func.Name != "increase") || len(call.Args) != 1 {
 		return "", false
 	}
-	vs, ok := expr.(*parser.VectorSelector)
+	ms, ok := call.Args[0].(*parser.MatrixSelector)
+	if !ok || ms.Range != sentinelRange {
+		return "", false
+	}
+	vs, ok := ms.VectorSelector.(*parser.VectorSelector)
 	if !ok || vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
 		return "", false
 	}

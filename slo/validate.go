@@ -393,54 +393,56 @@ const WindowPlaceholder = "{{.window}}"
 // templateAt validates an error-ratio PromQL template with {{.window}}, rendered with a
 // 5m window and parsed. It returns the template with the placeholder normalised.
 func (w *walker) templateAt(s scalar, parent *yaml.Node, path, what string) string {
+	t, _ := w.templateExprAt(s, parent, path, what)
+	return t
+}
+
+// templateExprAt is templateAt that also returns the template's syntax tree, parsed with
+// windowSentinel as the window (nil when the template is invalid). The template is
+// parsed once; only an invalid one is parsed again, with a 5m window, for the message.
+func (w *walker) templateExprAt(s scalar, parent *yaml.Node, path, what string) (string, parser.Expr) {
 	if !s.set() || strings.TrimSpace(s.Value) == "" {
 		w.Missing(parent, path, "required: %s in PromQL using {{.window}}, like sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))", what)
-		return ""
+		return "", nil
 	}
 	if s.Tag != "!!str" {
 		w.Errf(s.Node, path, "must be a PromQL expression, got %s", strictyaml.KindName(s.Node))
-		return ""
+		return "", nil
 	}
 	t := windowPlaceholder.ReplaceAllString(strings.TrimSpace(s.Value), WindowPlaceholder)
 	if !strings.Contains(t, WindowPlaceholder) {
 		w.Errf(s.Node, path, "must use {{.window}} as the range of its selectors, like rate(x[{{.window}}]), so that every alert window gets its own value")
-		return ""
+		return "", nil
 	}
 	rendered := strings.ReplaceAll(t, WindowPlaceholder, "5m")
 	if strings.Contains(rendered, "{{") {
 		w.Errf(s.Node, path, "only the {{.window}} placeholder is supported")
-		return ""
+		return "", nil
 	}
-	expr, err := w.promql().ParseExpr(rendered)
+	expr, err := w.promql().ParseExpr(strings.ReplaceAll(t, WindowPlaceholder, windowSentinel))
 	if err != nil {
-		w.Errf(s.Node, path, "invalid PromQL (with {{.window}} = 5m): %v", err)
-		return ""
+		if _, err5m := w.promql().ParseExpr(rendered); err5m != nil {
+			w.Errf(s.Node, path, "invalid PromQL (with {{.window}} = 5m): %v", err5m)
+			return "", nil
+		}
+		w.Errf(s.Node, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
+		return "", nil
 	}
 	if typ := expr.Type(); typ != parser.ValueTypeVector && typ != parser.ValueTypeScalar {
 		w.Errf(s.Node, path, "must evaluate to an instant vector, got a %s", typ)
-		return ""
+		return "", nil
 	}
-	return w.canonicalTemplate(t, s.Node, path)
+	printed := expr.String()
+	if strings.Count(printed, windowSentinel) == strings.Count(t, WindowPlaceholder) && windowRanges(expr) == strings.Count(t, WindowPlaceholder) {
+		return strings.ReplaceAll(printed, windowSentinel, WindowPlaceholder), expr
+	}
+	w.Errf(s.Node, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
+	return "", nil
 }
 
 // windowSentinel stands in for {{.window}} while a template is parsed and printed back:
 // a valid range no real rule uses, printed by Prometheus exactly as written.
 var windowSentinel = model.Duration(5555*24*time.Hour + 5*time.Hour + 55*time.Minute + 55*time.Second).String()
-
-// canonicalTemplate returns the template as the Prometheus parser prints it (comments
-// and layout dropped), with {{.window}} put back, so that the generator can wrap it
-// safely: a "# comment" in the user's text would swallow what follows it.
-func (w *walker) canonicalTemplate(t string, n *yaml.Node, path string) string {
-	expr, err := w.promql().ParseExpr(strings.ReplaceAll(t, WindowPlaceholder, windowSentinel))
-	if err == nil {
-		printed := expr.String()
-		if strings.Count(printed, windowSentinel) == strings.Count(t, WindowPlaceholder) && windowRanges(expr) == strings.Count(t, WindowPlaceholder) {
-			return strings.ReplaceAll(printed, windowSentinel, WindowPlaceholder)
-		}
-	}
-	w.Errf(n, path, "cannot use {{.window}} here: it must be the range of a selector or subquery, like rate(x[{{.window}}])")
-	return ""
-}
 
 // windowRanges counts the range selectors and subqueries whose range is the window
 // placeholder: {{.window}} anywhere else (an offset, a label value) is not a window.

@@ -82,6 +82,36 @@ func (o Objective) Evaluation() time.Duration {
 	return o.Scrape()
 }
 
+// LongGroupMaxInterval bounds the interval of the long-window rule group: below
+// Prometheus' 5m lookback, so that the alerts, evaluated more often, always find the
+// latest long-window burn rates (Pyrra evaluates its period window every 2m30s too).
+const LongGroupMaxInterval = 150 * time.Second
+
+// LongGroupFactor is how many evaluation intervals the long-window group waits between
+// evaluations, at most (see LongEvaluation).
+const LongGroupFactor = 5
+
+// LongEvaluation is the interval of the group holding o's long windows (the base-window
+// rates, the windows derived from them and the period's budget): LongGroupFactor
+// evaluation intervals, reduced to a multiple of the evaluation interval no longer than
+// LongGroupMaxInterval, and never below one evaluation interval. 2m30s for the default 30s.
+func (o Objective) LongEvaluation() time.Duration {
+	ev := o.Evaluation()
+	k := min(LongGroupFactor, int(LongGroupMaxInterval/ev))
+	return ev * time.Duration(max(k, 1))
+}
+
+// LongGroupLag is what evaluating o's long rules and ticket alert in their own group adds
+// to their detection and reset: one LongEvaluation, or nothing when it equals the
+// evaluation interval (then one group holds every rule) and for a global objective (one
+// group per SLO on Thanos Ruler).
+func (o Objective) LongGroupLag() time.Duration {
+	if l := o.LongEvaluation(); l > o.Evaluation() && !o.IsGlobal() {
+		return l
+	}
+	return 0
+}
+
 // MinWindow is the shortest rate() window o may use: MinScrapesPerWindow scrapes.
 func (o Objective) MinWindow() time.Duration { return MinScrapesPerWindow * o.Scrape() }
 

@@ -62,7 +62,7 @@ var paramKeys = []string{"kind", "namespace", "name", "spec", "injectTimeout", "
 // The Fault is nil when any error is found.
 func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
 	c := &checker{strictyaml.New(file, 0)}
-	n := resolve(params)
+	n := c.Resolve(resolve(params))
 	if n == nil || n.Kind != yaml.MappingNode {
 		c.errorf(n, "", "the chaosmesh fault parameters must be a mapping with kind and spec (and optionally namespace, name, injectTimeout, removeTimeout)")
 		return nil, c.Diagnostics()
@@ -75,7 +75,7 @@ func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
 		if !present {
 			continue
 		}
-		v = resolve(v)
+		v = c.Resolve(v)
 		switch key {
 		case "kind":
 			kindNode = v
@@ -103,10 +103,10 @@ func ParseFault(file string, params *yaml.Node) (*Fault, slo.Diagnostics) {
 		}
 	}
 	if kindNode == nil {
-		c.errorf(n, "kind", "missing: name the Chaos Mesh kind (%s)", strings.Join(kindNames(), ", "))
+		c.missing(n, "kind", "the Chaos Mesh kind, one of %s", strings.Join(kindNames(), ", "))
 	}
 	if specNode == nil {
-		c.errorf(n, "spec", "missing: give the Chaos Mesh spec inline, as in the custom resource")
+		c.missing(n, "spec", "the Chaos Mesh spec inline, as in the custom resource")
 	}
 	k, ok := kindNamed(f.Kind)
 	if !ok || specNode == nil {
@@ -147,7 +147,7 @@ func (c *checker) semantics(k kind, f *Fault, spec *yaml.Node) {
 	sel := podSelector(f.Object)
 	selNode := mapValue(spec, "selector")
 	if selNode == nil {
-		c.errorf(spec, "spec.selector", "missing: a selector of the target pods (labelSelectors, expressionSelectors or pods)")
+		c.missing(spec, "spec.selector", "a selector of the target pods (labelSelectors, expressionSelectors or pods)")
 	} else {
 		s := sel.Selector
 		if len(s.LabelSelectors) == 0 && len(s.ExpressionSelectors) == 0 && len(s.Pods) == 0 &&
@@ -171,7 +171,7 @@ func (c *checker) semantics(k kind, f *Fault, spec *yaml.Node) {
 		}
 	}
 	if mapValue(spec, "mode") == nil {
-		c.errorf(spec, "spec.mode", "missing: one of one, all, fixed, fixed-percent, random-max-percent")
+		c.missing(spec, "spec.mode", "one of one, all, fixed, fixed-percent, random-max-percent")
 	}
 	if v := mapValue(spec, "remoteCluster"); v != nil {
 		c.errorf(v, "spec.remoteCluster", "remote clusters are not supported by slokit's chaosmesh backend")
@@ -199,14 +199,14 @@ func (c *checker) semantics(k kind, f *Fault, spec *yaml.Node) {
 	}
 	if f.Kind == v1alpha1.KindPodChaos && f.Action == string(v1alpha1.PodFailureAction) {
 		if v := mapValue(spec, "duration"); v == nil {
-			c.errorf(spec, "spec.duration", "missing: Chaos Mesh requires a duration for pod-failure; make it longer than the game day's inject phase, slokit removes the fault earlier")
+			c.missing(spec, "spec.duration", "Chaos Mesh requires a duration for pod-failure; make it longer than the game day's inject phase, slokit removes the fault earlier")
 		}
 	}
 }
 
 func (c *checker) str(n *yaml.Node, path string, dst *string) bool {
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
-		c.errorf(n, path, "must be a string")
+		c.errorf(n, path, "must be a string, got %s", strictyaml.KindName(n))
 		return false
 	}
 	*dst = n.Value

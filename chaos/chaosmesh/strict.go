@@ -28,7 +28,13 @@ type checker struct {
 const paramsPath = "fault.params"
 
 func (c *checker) errorf(n *yaml.Node, path, format string, args ...any) {
-	c.Errf(n, join(paramsPath, path), format, args...)
+	c.Errf(n, strictyaml.Join(paramsPath, path), format, args...)
+}
+
+// missing reports a required field that is absent, in the style of every slokit file:
+// "required: what to give".
+func (c *checker) missing(n *yaml.Node, path, format string, args ...any) {
+	c.Missing(n, strictyaml.Join(paramsPath, path), "required: "+format, args...)
 }
 
 var (
@@ -38,8 +44,8 @@ var (
 
 // check reports where n does not fit t; path is the field path shown to the user.
 func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
-	n = resolve(n)
-	if isNull(n) {
+	n = c.Resolve(n)
+	if strictyaml.IsNull(n) {
 		return // null is accepted for every field, as by the apiserver's JSON decoding
 	}
 	for t.Kind() == reflect.Pointer {
@@ -51,26 +57,29 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			c.errorf(n, path, "must be a mapping, got %s", describe(n))
+			c.errorf(n, path, "must be a mapping, got %s", strictyaml.KindName(n))
 			return
 		}
 		fields := jsonFields(t)
-		vals, _ := c.Fields(n, join(paramsPath, path), slices.Sorted(maps.Keys(fields))...)
+		vals, _ := c.Fields(n, strictyaml.Join(paramsPath, path), slices.Sorted(maps.Keys(fields))...)
 		for _, name := range slices.Sorted(maps.Keys(vals)) {
-			c.check(vals[name], fields[name].Type, join(path, name))
+			c.check(vals[name], fields[name].Type, strictyaml.Join(path, name))
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			c.errorf(n, path, "must be a mapping, got %s", describe(n))
+			c.errorf(n, path, "must be a mapping, got %s", strictyaml.KindName(n))
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := resolve(n.Content[i]), n.Content[i+1]
+			k, v := c.Resolve(n.Content[i]), n.Content[i+1]
+			if k == nil {
+				return // the node budget is spent (reported once)
+			}
 			if k.Kind != yaml.ScalarNode {
-				c.errorf(k, path, "keys must be strings, got %s", describe(k))
+				c.errorf(k, path, "keys must be strings, got %s", strictyaml.KindName(k))
 				continue
 			}
-			c.check(v, t.Elem(), join(path, k.Value))
+			c.check(v, t.Elem(), strictyaml.Join(path, k.Value))
 		}
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -78,7 +87,7 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			c.errorf(n, path, "must be a list, got %s", describe(n))
+			c.errorf(n, path, "must be a list, got %s", strictyaml.KindName(n))
 			return
 		}
 		for i, item := range n.Content {
@@ -106,12 +115,14 @@ func (c *checker) scalar(n *yaml.Node, tag, path, want string) {
 		return
 	}
 	if tag == "!!str" && n.Kind == yaml.ScalarNode {
-		c.errorf(n, path, "must be a string, got %s; quote it: %q", describe(n), n.Value)
+		c.errorf(n, path, "must be a string, got %s; quote it: %q", strictyaml.KindName(n), n.Value)
 		return
 	}
-	c.errorf(n, path, "must be %s, got %s", want, describe(n))
+	c.errorf(n, path, "must be %s, got %s", want, strictyaml.KindName(n))
 }
 
+// resolve follows aliases and unwraps a document, without the node budget: for locate and
+// mapValue, which look up paths in a spec the checker has already walked under it.
 func resolve(n *yaml.Node) *yaml.Node {
 	for n != nil && (n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode) {
 		if n.Kind == yaml.AliasNode {
@@ -123,19 +134,6 @@ func resolve(n *yaml.Node) *yaml.Node {
 		}
 	}
 	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-func describe(n *yaml.Node) string { return strictyaml.KindName(n) }
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
 
 // jsonFields maps the JSON names of t's fields to the fields, flattening inline structs.
@@ -213,9 +211,9 @@ func locate(spec *yaml.Node, specType reflect.Type, errPath string) (*yaml.Node,
 		}
 		v := mapValue(n, name)
 		if v == nil {
-			return n, join(path, name)
+			return n, strictyaml.Join(path, name)
 		}
-		n, path = v, join(path, name)
+		n, path = v, strictyaml.Join(path, name)
 	}
 	return n, path
 }

@@ -101,18 +101,19 @@ func (s *Source) HistoryCovers(ctx context.Context, o slo.Objective, d time.Dura
 	return len(vec) > 0, nil
 }
 
-// BurnRates returns the latest slokit:slo_burn:rate of o per slokit_window label.
-// Windows without traffic (NaN: no events, so no ratio) are left out.
-func (s *Source) BurnRates(ctx context.Context, o slo.Objective) (map[string]float64, error) {
+// BurnRates returns the latest slokit:slo_burn:rate of o per window (its slokit_window
+// label, parsed). Windows without traffic (NaN: no events, so no ratio) and series
+// without a window label slokit could have written are left out.
+func (s *Source) BurnRates(ctx context.Context, o slo.Objective) (map[time.Duration]float64, error) {
 	vec, err := s.query(ctx, selector(slo.MetricBurnRate, o))
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]float64, len(vec))
+	out := make(map[time.Duration]float64, len(vec))
 	for _, smp := range vec {
-		w := string(smp.Metric[slo.LabelWindow])
+		w, err := slo.ParseWindow(string(smp.Metric[slo.LabelWindow]))
 		v := float64(smp.Value)
-		if w == "" || math.IsNaN(v) || math.IsInf(v, 0) {
+		if err != nil || w <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
 		out[w] = v
@@ -142,9 +143,9 @@ func (s *Source) Alerts(ctx context.Context, o slo.Objective) ([]chaos.AlertStat
 	if err != nil {
 		return nil, fmt.Errorf("reading alerts from %s: %w", s.alertsURL, err)
 	}
-	tiers := map[string]slo.SeverityName{}
+	tiers := map[time.Duration]slo.SeverityName{}
 	for _, w := range o.Windows() {
-		tiers[slo.FormatWindow(w.Long)] = w.Severity
+		tiers[w.Long] = w.Severity
 	}
 	var out []chaos.AlertState
 	for _, a := range res.Alerts {
@@ -155,7 +156,7 @@ func (s *Source) Alerts(ctx context.Context, o slo.Objective) ([]chaos.AlertStat
 		if a.State != v1.AlertStatePending && a.State != v1.AlertStateFiring {
 			continue
 		}
-		w := string(l[slo.LabelWindow])
+		w, _ := slo.ParseWindow(string(l[slo.LabelWindow])) // 0 when absent or not slokit's
 		sev, ok := tiers[w]
 		if !ok {
 			sev = slo.SeverityName(l[slo.LabelSeverity])

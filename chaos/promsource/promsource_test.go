@@ -33,6 +33,9 @@ const rules = `groups:
     expr: vector(2)
     labels: {slokit_service: shortlink, slokit_slo: redirect-availability, slokit_window: 1h}
   - record: slokit:slo_burn:rate
+    expr: vector(0.5)
+    labels: {slokit_service: shortlink, slokit_slo: redirect-availability, slokit_window: 1d12h}
+  - record: slokit:slo_burn:rate
     expr: vector(0) / vector(0)
     labels: {slokit_service: shortlink, slokit_slo: redirect-availability, slokit_window: 3d}
   - record: slokit:slo_burn:rate
@@ -71,7 +74,7 @@ rule_files: [rules.yml]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	o := objective()
-	var burn map[string]float64
+	var burn map[time.Duration]float64
 	var alerts []chaos.AlertState
 	for {
 		burn, err = s.BurnRates(ctx, o)
@@ -82,7 +85,7 @@ rule_files: [rules.yml]
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(burn) == 2 && len(alerts) == 2 {
+		if len(burn) == 3 && len(alerts) == 2 {
 			break
 		}
 		select {
@@ -91,8 +94,9 @@ rule_files: [rules.yml]
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	// The NaN 3d window (no traffic) and the other SLO's series are left out.
-	if want := map[string]float64{"5m": 12.5, "1h": 2}; !reflect.DeepEqual(burn, want) {
+	// The NaN 3d window (no traffic) and the other SLO's series are left out; a window
+	// label like 1d12h is read as the duration it is.
+	if want := map[time.Duration]float64{5 * time.Minute: 12.5, time.Hour: 2, 36 * time.Hour: 0.5}; !reflect.DeepEqual(burn, want) {
 		t.Errorf("burn rates %v, want %v", burn, want)
 	}
 	for i := range alerts {
@@ -103,8 +107,8 @@ rule_files: [rules.yml]
 	}
 	// The page was relabelled severity=critical: its tier (slokit_window=1h) still says page.
 	want := []chaos.AlertState{
-		{Name: "ShortlinkRedirectAvailability", Severity: slo.Page, Window: "1h", State: "firing"},
-		{Name: "ShortlinkRedirectAvailability", Severity: slo.Ticket, Window: "1d", State: "pending"},
+		{Name: "ShortlinkRedirectAvailability", Severity: slo.Page, Window: time.Hour, State: "firing"},
+		{Name: "ShortlinkRedirectAvailability", Severity: slo.Ticket, Window: 24 * time.Hour, State: "pending"},
 	}
 	if !reflect.DeepEqual(alerts, want) {
 		t.Errorf("alerts\n got %+v\nwant %+v", alerts, want)
@@ -175,7 +179,7 @@ func TestSplitReadsAlertsFromTheAlertsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	burn, err := s.BurnRates(ctx, objective())
-	if err != nil || burn["5m"] != 3 {
+	if err != nil || burn[5*time.Minute] != 3 {
 		t.Errorf("burn rates %v, %v; want 5m: 3 from Query", burn, err)
 	}
 	alerts, err := s.Alerts(ctx, objective())

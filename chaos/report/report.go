@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/slokit/slokit/chaos"
 	"github.com/slokit/slokit/slo"
 )
@@ -123,8 +121,8 @@ func windowsOf(res *chaos.Result) []string {
 
 // windowLess orders window labels by length ("5m" < "1h" < "1d12h" < "3d").
 func windowLess(a, b string) bool {
-	da, ea := model.ParseDuration(a)
-	db, eb := model.ParseDuration(b)
+	da, ea := slo.ParseWindow(a)
+	db, eb := slo.ParseWindow(b)
 	if ea != nil || eb != nil {
 		return a < b
 	}

@@ -248,3 +248,41 @@ func TestRulesCatchAWrongEdge(t *testing.T) {
 		}
 	}
 }
+
+// noKubeNever are the packages a slokit built with -tags slokit_nok8s must not contain:
+// the Kubernetes client, controller-runtime, Chaos Mesh, Helm and prometheus-operator,
+// and slokit's own Kubernetes code. (k8s.io/apimachinery's label validation stays: the
+// --label flag of generate checks keys and values with it.)
+var noKubeNever = []string{
+	"k8s.io/client-go/", "k8s.io/api/", "k8s.io/apiextensions-apiserver/", "sigs.k8s.io/", "github.com/chaos-mesh/",
+	"helm.sh/", "github.com/prometheus-operator/",
+	module + "/internal/kube", module + "/operator", module + "/chaos/chaosmesh",
+}
+
+// TestNoKubeBuildLeavesKubernetesOut lists what `go build -tags slokit_nok8s ./cmd/slokit`
+// links and fails on any package of the Kubernetes stack; the default build must still
+// have them, or the check proves nothing.
+func TestNoKubeBuildLeavesKubernetesOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lists the dependencies of both builds")
+	}
+	deps := func(tags ...string) []string {
+		args := append([]string{"list", "-deps"}, tags...)
+		out, err := exec.Command("go", append(args, module+"/cmd/slokit")...).Output()
+		if err != nil {
+			t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+		}
+		return strings.Fields(string(out))
+	}
+	kube := func(p string) bool {
+		return slices.ContainsFunc(noKubeNever, func(bad string) bool { return strings.HasPrefix(p, bad) })
+	}
+	for _, p := range deps("-tags", "slokit_nok8s") {
+		if kube(p) {
+			t.Errorf("-tags slokit_nok8s links %s: the Kubernetes stack must stay out of that build (see docs/architecture.md)", p)
+		}
+	}
+	if n := len(slices.DeleteFunc(deps(), func(p string) bool { return !kube(p) })); n < 50 {
+		t.Errorf("the default build links %d Kubernetes packages; want the whole stack (apply, operator, chaosmesh)", n)
+	}
+}

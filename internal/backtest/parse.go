@@ -203,14 +203,28 @@ func (d *decoder) scenario(n *yaml.Node, path string) (Scenario, bool) {
 				sc.Segments = append(sc.Segments, g)
 			}
 		}
-		if dur := sc.Duration(); dur > MaxScenarioDuration {
-			d.errf(segs, path+".segments", "last %s in total; at most %s is allowed", fmtDur(dur), fmtDur(MaxScenarioDuration))
+		if total, over := boundedTotal(sc.Segments); over {
+			d.errf(segs, path+".segments", "last %s in total; at most %s is allowed", total, fmtDur(MaxScenarioDuration))
 		}
 	}
 	if v := f["expect"]; v != nil {
 		sc.Expect = d.expect(v, path+".expect")
 	}
 	return sc, len(d.Diags) == before
+}
+
+// boundedTotal adds the segments' durations without overflowing (segments of centuries
+// each would wrap time.Duration around to a negative length): the total as text, and
+// whether it passes MaxScenarioDuration.
+func boundedTotal(segs []Segment) (string, bool) {
+	var total time.Duration
+	for _, g := range segs {
+		if g.Duration > math.MaxInt64-total {
+			return "more than " + fmtDur(total), true
+		}
+		total += g.Duration
+	}
+	return fmtDur(total), total > MaxScenarioDuration
 }
 
 func (d *decoder) scrape(n *yaml.Node, path string) Scrape {

@@ -96,8 +96,18 @@ func FuzzParseScenarios(f *testing.F) {
 				t.Fatalf("accepted duration %v", d)
 			}
 			for _, g := range sc.Segments {
-				if g.BadRatio < 0 || g.BadRatio > 1 || g.Traffic < 0 {
+				if g.BadRatio < 0 || g.BadRatio > 1 || g.Traffic < 0 || g.Duration <= 0 {
 					t.Fatalf("accepted segment %+v", g)
+				}
+			}
+			m := sc.Scrape
+			if m.Interval < 0 || m.Offset < 0 || m.Jitter < 0 || m.Interval > 0 && (m.Offset >= m.Interval || m.Jitter >= m.Interval) ||
+				m.Instances < 0 || m.Instances > 1000 || sc.Traffic < 0 {
+				t.Fatalf("accepted scrape model %+v", m)
+			}
+			for i := 1; i < len(m.Buckets); i++ {
+				if m.Buckets[i] <= m.Buckets[i-1] || m.Buckets[0] <= 0 {
+					t.Fatalf("accepted bucket layout %v", m.Buckets)
 				}
 			}
 		}

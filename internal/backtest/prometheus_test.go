@@ -37,6 +37,9 @@ type promCase struct {
 	// truth[key][k] says whether any instance of the alert key (alertname|severity) was
 	// active (pending or firing: the expression returned it) at evaluation k.
 	truth map[string][]bool
+	// loose[key][k] marks evaluations within 4 of an ill-conditioned firing of key (see
+	// illConditioned), where Prometheus 2's left-closed windows may move the crossing.
+	loose map[string][]bool
 	steps int
 }
 
@@ -105,9 +108,20 @@ func (c *promCase) slokitTruth(t *testing.T, opts Options) []inputSeries {
 	if err := eng.Run(context.Background(), Epoch, Epoch.Add(c.sc.Duration())); err != nil {
 		t.Fatal(err)
 	}
+	c.loose = map[string][]bool{}
 	for _, r := range c.group.Rules {
 		if r.Alert != "" {
 			c.truth[alertKey(r.Alert, r.Labels)] = make([]bool, c.steps)
+			c.loose[alertKey(r.Alert, r.Labels)] = make([]bool, c.steps)
+		}
+	}
+	for _, tr := range trs {
+		l := c.loose[alertKey(tr.Name, tr.Labels)]
+		if l != nil && illConditioned(tr, c.o, opts.EvalInterval) {
+			k := int(tr.At.Sub(Epoch) / opts.EvalInterval)
+			for j := max(0, k-4); j <= min(c.steps-1, k+4); j++ {
+				l[j] = true
+			}
 		}
 	}
 	next := 0
@@ -386,8 +400,9 @@ func agreementCases(t *testing.T) []*promCase {
 // expressions are finally evaluated with query_range. A step may disagree only within
 // one evaluation interval of a transition slokit measured (Prometheus 2's range
 // selectors include the sample at the window's left edge, which for series recorded at
-// every evaluation is one sample more in the derived windows); the test reports how many
-// steps agree.
+// every evaluation is one sample more in the derived windows), or within four of an
+// ill-conditioned firing (illConditioned: a burn that barely crosses its threshold, where
+// that one sample moves the crossing further); the test reports how many steps agree.
 func TestRunningPrometheusAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus three times; not in -short")
@@ -429,7 +444,7 @@ func TestRunningPrometheusAgrees(t *testing.T) {
 		t.Logf("stage %d: %d recorded samples of %d series", st+1, n, len(rec))
 	}
 	prom := startOn(t, blockDirs...)
-	total, agree, transitions, shifted, active := 0, 0, 0, 0, 0
+	total, agree, transitions, shifted, active, loose := 0, 0, 0, 0, 0, 0
 	for _, c := range cases {
 		for _, r := range c.group.Rules {
 			if r.Alert == "" {
@@ -457,6 +472,10 @@ func TestRunningPrometheusAgrees(t *testing.T) {
 				}
 				shifted++
 				near := (k > 0 && ours[k-1] != ours[k]) || (k+1 < len(ours) && ours[k+1] != ours[k])
+				if !near && c.loose[key][k] {
+					near = true
+					loose++
+				}
 				if !near {
 					t.Errorf("%s %s %s: at %s slokit says %v, Prometheus %v, not next to a transition",
 						c.o.Name, c.sc.Name, key, fmtDur(time.Duration(k)*opts.EvalInterval), ours[k], theirs[k])
@@ -464,8 +483,8 @@ func TestRunningPrometheusAgrees(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("running Prometheus 2.42 vs slokit's fast evaluator: %d cases, %d of %d alert-rule evaluations agree (%.4f%%; %d with the alert active in Prometheus); %d transitions, %d steps differ next to one",
-		len(cases), agree, total, 100*float64(agree)/float64(total), active, transitions, shifted)
+	t.Logf("running Prometheus 2.42 vs slokit's fast evaluator: %d cases, %d of %d alert-rule evaluations agree (%.4f%%; %d with the alert active in Prometheus); %d transitions, %d steps differ next to one (%d of them up to 4 steps from an ill-conditioned firing)",
+		len(cases), agree, total, 100*float64(agree)/float64(total), active, transitions, shifted, loose)
 	if transitions < len(cases) {
 		t.Errorf("only %d transitions over %d cases: the comparison proves too little", transitions, len(cases))
 	}

@@ -52,6 +52,9 @@ func TestWriteRepository(t *testing.T) {
 	if dir == "" {
 		t.Skip("SLOKIT_REPO_DIR not set")
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	writeRepository(t, dir, 1000)
 }
 

@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -333,7 +332,7 @@ func (p *progressPrinter) print(pr chaos.Progress) {
 	if len(pr.Alerts) > 0 {
 		var a []string
 		for _, s := range pr.Alerts {
-			a = append(a, fmt.Sprintf("%s/%s %s", s.Severity, s.Window, s.State))
+			a = append(a, slo.Window{Severity: s.Severity, Long: s.Window}.Name()+" "+s.State)
 		}
 		line += "  alerts " + strings.Join(a, ", ")
 	}
@@ -360,23 +359,10 @@ func (p *progressPrinter) done() {
 }
 
 // formatBurn lists burn rates by window length: "5m=12.3 30m=4.1 1h=2 1d12h=0.5 30d=0.1".
-func formatBurn(burn map[string]float64) string {
-	type wb struct {
-		d model.Duration
-		s string
-	}
-	ws := make([]wb, 0, len(burn))
-	for w, v := range burn {
-		d, err := model.ParseDuration(w)
-		if err != nil {
-			d = model.Duration(math.MaxInt64) // an odd label sorts last
-		}
-		ws = append(ws, wb{d, fmt.Sprintf("%s=%.3g", w, v)})
-	}
-	sort.Slice(ws, func(i, j int) bool { return ws[i].d < ws[j].d || ws[i].d == ws[j].d && ws[i].s < ws[j].s })
-	out := make([]string, len(ws))
-	for i, x := range ws {
-		out[i] = x.s
+func formatBurn(burn map[time.Duration]float64) string {
+	out := make([]string, 0, len(burn))
+	for _, w := range slices.Sorted(maps.Keys(burn)) {
+		out = append(out, fmt.Sprintf("%s=%.3g", slo.FormatWindow(w), burn[w]))
 	}
 	return strings.Join(out, " ")
 }
@@ -422,7 +408,7 @@ func writePlan(w io.Writer, path string, p *chaos.Plan) {
 	if ss.NoAlerts {
 		quiet = " and no alert active"
 	}
-	fmt.Fprintf(w, "  steady state: %s burn ≤ %g%s (waiting up to %s)\n", ss.Window, ss.MaxBurnRate, quiet, ss.Wait)
+	fmt.Fprintf(w, "  steady state: %s burn ≤ %g%s (waiting up to %s)\n", slo.FormatWindow(ss.Window), ss.MaxBurnRate, quiet, ss.Wait)
 	for _, x := range p.Expect {
 		how := "set in the file"
 		if x.WithinPredicted {
@@ -445,7 +431,7 @@ func writePlan(w io.Writer, path string, p *chaos.Plan) {
 		hold = p.Hold.String()
 	}
 	fmt.Fprintf(w, "  fault held: %s\n", hold)
-	fmt.Fprintf(w, "  recovery: %s burn < %g and no alert firing within %s\n", p.Recovery.Window, p.Recovery.BurnRateBelow, p.Recovery.Within)
+	fmt.Fprintf(w, "  recovery: %s burn < %g and no alert firing within %s\n", slo.FormatWindow(p.Recovery.Window), p.Recovery.BurnRateBelow, p.Recovery.Within)
 	writePlanMitigation(w, p.Mitigation)
 	fmt.Fprintf(w, "  guardrails: at most %.0f%% of the period's budget, timeout %s\n", 100*p.MaxBudget, p.Timeout)
 }

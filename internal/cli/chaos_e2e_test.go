@@ -364,8 +364,8 @@ expect: [{severity: page}]
 // quietSignals is a healthy SLO with no alerts.
 type quietSignals struct{}
 
-func (quietSignals) BurnRates(context.Context, slo.Objective) (map[string]float64, error) {
-	return map[string]float64{"5m": 0.1, "1h": 0.1}, nil
+func (quietSignals) BurnRates(context.Context, slo.Objective) (map[time.Duration]float64, error) {
+	return map[time.Duration]float64{5 * time.Minute: 0.1, time.Hour: 0.1}, nil
 }
 
 func (quietSignals) Alerts(context.Context, slo.Objective) ([]chaos.AlertState, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slokit/slokit/chaos"
+	"github.com/slokit/slokit/slo"
 )
 
 // writePlanMitigation prints the mitigation step of a plan; nothing without one.
@@ -15,7 +16,7 @@ func writePlanMitigation(w io.Writer, m *chaos.PlannedMitigation) {
 		return
 	}
 	fmt.Fprintf(w, "  mitigation %s: `%s` active within %s of injection; then, fault still in, %s burn < %g within %s; released within %s of removal\n",
-		m.Name, m.Active, m.Within, m.ReliefWindow, m.ReliefBelow, m.ReliefWithin, m.ReleaseWithin)
+		m.Name, m.Active, m.Within, slo.FormatWindow(m.ReliefWindow), m.ReliefBelow, m.ReliefWithin, m.ReleaseWithin)
 }
 
 // writeMitigationText prints the mitigation step's measured times; nothing without one.

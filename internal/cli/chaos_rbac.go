@@ -1,3 +1,5 @@
+//go:build !slokit_nok8s
+
 package cli
 
 import (
@@ -38,13 +40,3 @@ namespace; nothing cluster-wide. deploy/rbac/ holds the same for namespace short
 }
 
 var errNoNamespace = errors.New("rbac needs --namespace: the namespace the game day's faults are created in")
-
-// addChaosSubcommand adds sub under root's "chaos" command.
-func addChaosSubcommand(root, sub *cobra.Command) {
-	for _, c := range root.Commands() {
-		if c.Name() == "chaos" {
-			c.AddCommand(sub)
-			return
-		}
-	}
-}

@@ -54,14 +54,18 @@ func recordRun(ctx context.Context, e *env, flag string, res *chaos.Result, sour
 func newChaosImportCmd(e *env) *cobra.Command {
 	var db string
 	cmd := &cobra.Command{
-		Use:   "import RESULT.json...",
-		Short: "Add existing game-day results (chaos run --result, the demo's result.json) to the game-day store",
-		Long: `Import the JSON results written by 'slokit chaos run --result FILE' or 'slokit demo'
-into the game-day store that 'slokit serve' reads. A run already in the store (same run
-ID) is replaced, so importing twice is harmless. Every file is tried; each problem is
-reported with file:line:col and the exit code is 3 if any file was not a valid result.`,
+		Use:   "import FILE...",
+		Short: "Add existing game-day results (chaos run --result, the demo's result.json, the operator's report ConfigMaps) to the game-day store",
+		Long: `Import game-day results into the store that 'slokit serve' reads: the JSON results
+written by 'slokit chaos run --result FILE' or 'slokit demo' (gzipped or not), and the
+report ConfigMaps the operator keeps for each GameDay run, as 'kubectl get configmaps
+-o json' prints them (one ConfigMap or a List; each one's result.json or
+result.json.gz). A run already in the store (same run ID) is replaced, so importing
+twice is harmless. Every file is tried; each problem is reported with file:line:col and
+the exit code is 3 if any result was not imported.`,
 		Example: `  slokit chaos import slokit-demo/result.json
-  slokit chaos import --store team.db results/*.json`,
+  slokit chaos import --store team.db results/*.json
+  slokit chaos import runs.json   # runs.json: kubectl get configmaps -A -l slokit.dev/run-id -o json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := storePath(db)
@@ -86,13 +90,14 @@ func importResults(ctx context.Context, e *env, path string, files []string) err
 	defer s.Close()
 	bad := 0
 	for _, f := range files {
-		res, err := s.ImportFile(ctx, f)
+		runs, err := s.ImportFile(ctx, f)
+		for _, res := range runs {
+			fmt.Fprintf(e.stdout, "%s: imported run %s (%s on %s/%s, %s)\n", f, res.RunID, res.GameDay, res.Service, res.SLO, res.Outcome)
+		}
 		if err != nil {
 			fmt.Fprintln(e.stderr, err)
 			bad++
-			continue
 		}
-		fmt.Fprintf(e.stdout, "%s: imported run %s (%s on %s/%s, %s)\n", f, res.RunID, res.GameDay, res.Service, res.SLO, res.Outcome)
 	}
 	if bad > 0 {
 		return &CodeError{Code: ExitInvalid, Err: fmt.Errorf("%d of %d file(s) not imported into %s", bad, len(files), path)}

@@ -79,3 +79,41 @@ func TestChaosImport(t *testing.T) {
 		t.Errorf("--store none: exit %d, want %d", code, ExitUsage)
 	}
 }
+
+// The operator's report ConfigMaps, as kubectl prints them, import run by run: the good
+// one is recorded and printed, the bad one named with its position inside its result.
+func TestChaosImportConfigMaps(t *testing.T) {
+	dir := t.TempDir()
+	res := &chaos.Result{RunID: "op1", GameDay: "checkout-outage", Service: "shop", SLO: "checkout",
+		Outcome: chaos.Pass, StartedAt: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
+	good, _ := json.Marshal(res)
+	cm := func(name, result string) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "shop"},
+			"data": map[string]string{"result.json": result}}
+	}
+	list, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List",
+		"items": []any{cm("checkout-outage-op1", string(good)), cm("checkout-outage-op2", "{\n  \"runId\": 7\n}")}})
+	path := filepath.Join(dir, "runs.json")
+	if err := os.WriteFile(path, list, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "gd.db")
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"chaos", "import", "--store", db, path}, nil, &stdout, &stderr); code != ExitInvalid {
+		t.Errorf("exit %d, want %d", code, ExitInvalid)
+	}
+	if want := path + ": imported run op1 (checkout-outage on shop/checkout, pass)\n"; stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	if want := path + ": ConfigMap shop/checkout-outage-op2 result.json:2:12: runId: want string, got JSON number"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if runs, _ := s.List(context.Background(), store.Filter{}); len(runs) != 1 || runs[0].Source != "import "+path+": ConfigMap shop/checkout-outage-op1" {
+		t.Errorf("store holds %+v", runs)
+	}
+}

@@ -42,6 +42,9 @@ func chaosMain(args ...string) (code int, stdout, stderr string) {
 // TestChaosValidateSampleGameDays keeps the shipped game days valid and pins the plan
 // slokit prints for them: predictions, deadlines, guardrails.
 func TestChaosValidateSampleGameDays(t *testing.T) {
+	if !kubeBuilt {
+		t.Skip("built with -tags slokit_nok8s: the chaosmesh sample needs the default build; nokube.txtar covers this build")
+	}
 	files, _ := filepath.Glob(filepath.Join("..", "..", "sample-service", "gamedays", "*.yaml"))
 	if len(files) < 3 {
 		t.Fatalf("want the sample game days, got %v", files)
@@ -128,15 +131,15 @@ func TestRunExitCodes(t *testing.T) {
 func TestProgressPlain(t *testing.T) {
 	var b bytes.Buffer
 	p := newProgressPrinter(&b, true)
-	burn := map[string]float64{"1h": 2, "3d": 0.1, "5m": 24.5, "30m": 4}
+	burn := map[time.Duration]float64{time.Hour: 2, 72 * time.Hour: 0.1, 5 * time.Minute: 24.5, 30 * time.Minute: 4, 36 * time.Hour: 0.5}
 	for s := 1; s <= 11; s++ {
 		p.print(chaos.Progress{Phase: chaos.PhaseExpect, Elapsed: time.Duration(s) * time.Second, Burn: burn, Spent: 0.0123})
 	}
 	p.print(chaos.Progress{Phase: chaos.PhaseExpect, Elapsed: 12 * time.Second, Event: "page/1h firing"})
 	p.done()
-	want := "[     1s] expect    burn 5m=24.5 30m=4 1h=2 3d=0.1  budget 1.23%\n" +
-		"[     6s] expect    burn 5m=24.5 30m=4 1h=2 3d=0.1  budget 1.23%\n" +
-		"[    11s] expect    burn 5m=24.5 30m=4 1h=2 3d=0.1  budget 1.23%\n" +
+	want := "[     1s] expect    burn 5m=24.5 30m=4 1h=2 1d12h=0.5 3d=0.1  budget 1.23%\n" +
+		"[     6s] expect    burn 5m=24.5 30m=4 1h=2 1d12h=0.5 3d=0.1  budget 1.23%\n" +
+		"[    11s] expect    burn 5m=24.5 30m=4 1h=2 1d12h=0.5 3d=0.1  budget 1.23%\n" +
 		"[    12s] expect    page/1h firing\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)

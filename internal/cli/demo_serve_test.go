@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slokit/slokit/internal/testutil"
+	"github.com/slokit/slokit/internal/testutil/browsertest"
 )
 
 // checkDemoUI waits for demo --serve to print its URL (or to exit early), then reads the
@@ -66,6 +67,38 @@ func checkDemoUI(t *testing.T, stderr *testutil.SyncBuffer, done chan int) {
 	if resp.StatusCode != 200 || !strings.Contains(string(page), `id="verdict">PASS<`) {
 		t.Errorf("game-day page: %d", resp.StatusCode)
 	}
+	t.Run("in Chromium", func(t *testing.T) { browseDemo(t, base, d.GameDays[0].RunID) })
+}
+
+// browseDemo opens the pages demo --serve prints in Chromium, as a new user does: no
+// console error, the SLO's burn drawn against its threshold, the alert that fired in
+// the history, the passing game day; screenshots in $SLOKIT_E2E_ARTIFACTS/demo.
+func browseDemo(t *testing.T, base, runID string) {
+	b := browsertest.New(t, browsertest.ArtifactsDir(t, "demo", t.TempDir()))
+	b.Open(t, base+"?range=15m", "#slos", "demo-overview")
+	if s := browsertest.Eval[string](t, b, `document.querySelector('tr[data-slo="shortlink/redirect-availability"]').dataset.state`); s == "nodata" {
+		t.Errorf("the demo's SLO shows no data")
+	}
+	b.CheckConsole(t, "overview", false)
+	b.Open(t, base+"slo/shortlink/redirect-availability?range=15m", "#tiers", "demo-slo")
+	if n := browsertest.Eval[int](t, b, `document.querySelectorAll('figure.chart svg path.line').length`); n < 4 {
+		t.Errorf("%d chart lines drawn, want the burn rates (1m, 5s), the budget and the SLI", n)
+	}
+	if n := browsertest.Eval[int](t, b, `document.querySelectorAll('figure.chart svg line.threshold').length`); n < 1 {
+		t.Error("no threshold line on the burn chart")
+	}
+	if s := browsertest.Eval[string](t, b, `[...document.querySelectorAll('#alert-history tbody tr')].map(r => r.textContent).join('|')`); !strings.Contains(s, "page/1mfiring") {
+		t.Errorf("alert history lacks page/1m firing: %q", s)
+	}
+	if n := browsertest.Eval[int](t, b, `document.querySelectorAll('table.runs tr[data-run][data-outcome="pass"]').length`); n != 1 {
+		t.Errorf("%d passing game days on the SLO page, want 1", n)
+	}
+	b.CheckConsole(t, "SLO page", false)
+	b.Open(t, base+"gamedays/"+runID, "#verdict", "demo-gameday")
+	if v := browsertest.Eval[string](t, b, `document.querySelector('#verdict').textContent`); v != "PASS" {
+		t.Errorf("verdict %q", v)
+	}
+	b.CheckConsole(t, "game-day page", false)
 }
 
 func getJSONTest(t *testing.T, url string, v any) {

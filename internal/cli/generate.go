@@ -341,6 +341,9 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 				src := "raw, exact"
 				if p.Derived {
 					src = "derived from " + slo.FormatWindow(o.BaseWindow()) + " rates"
+					if lag := o.LongGroupLag(); lag > 0 {
+						src += ", every " + slo.FormatWindow(lag)
+					}
 				}
 				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\t%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
@@ -352,17 +355,9 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 	return tw.Flush()
 }
 
-// ruleCounts counts o's rules and alerting rules: its Prometheus group, or for a global
-// objective its two Thanos Ruler groups.
+// ruleCounts counts o's rules and alerting rules in every group alerts generates for it.
 func ruleCounts(o slo.Objective, opts alerts.Options) (rules, alerting int, err error) {
-	var groups []slo.RuleGroup
-	if o.IsGlobal() {
-		groups, err = alerts.ThanosGroups(o, opts)
-	} else {
-		var g slo.RuleGroup
-		g, err = alerts.Group(o, opts)
-		groups = []slo.RuleGroup{g}
-	}
+	groups, err := alerts.Groups(o, opts)
 	for _, g := range groups {
 		for _, r := range g.Rules {
 			rules++

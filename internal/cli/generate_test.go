@@ -39,7 +39,7 @@ func TestGenerateValidateExitCodes(t *testing.T) {
 		{[]string{"generate", "-f", filepath.Join(dir, "missing.yaml")}, ExitFailure, "", "cannot read the spec", false},
 		{[]string{"validate"}, ExitUsage, "", "validate needs at least one spec FILE", false},
 		{[]string{"generate", "-q", "-f", shortlink}, ExitOK, "record: slokit:slo_burn:rate", "", true},
-		{[]string{"generate", "-f", shortlink}, ExitOK, "alert: ShortlinkRedirectAvailability", "13 rules (10 recording, 3 alerting)", true},
+		{[]string{"generate", "-f", shortlink}, ExitOK, "alert: ShortlinkRedirectAvailability", "9 rules (6 recording, 3 alerting)", true},
 		{[]string{"generate", "-f", bad}, ExitInvalid, "", `unknown field "extra"`, false},
 		{[]string{"generate"}, ExitUsage, "", "no spec files", false},
 		{[]string{"generate", "-f", shortlink, "-o", "nagios"}, ExitUsage, "", `unknown output format "nagios"`, false},
@@ -91,10 +91,14 @@ func TestGenerateOutDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []string{"slokit-shortlink-redirect-availability", "slokit-shortlink-extra"} {
-		if !strings.Contains(string(data), "name: "+g+"\n") {
-			t.Errorf("shortlink.rules.yaml lacks group %s", g)
+	// One pair of groups for the service, holding the SLOs of both files.
+	for _, want := range []string{"name: slokit-shortlink\n", "name: slokit-shortlink-long\n", "slokit_slo: redirect-availability\n", "slokit_slo: extra\n"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("shortlink.rules.yaml lacks %q", want)
 		}
+	}
+	if n := strings.Count(string(data), "  - name: "); n != 2 {
+		t.Errorf("shortlink.rules.yaml holds %d groups, want 2", n)
 	}
 }
 

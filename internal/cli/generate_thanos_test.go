@@ -41,7 +41,7 @@ func TestGenerateThanos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(prom), "partial_response") || !strings.Contains(string(prom), "slokit-shortlink-api-availability") ||
+	if strings.Contains(string(prom), "partial_response") || !strings.Contains(string(prom), "slokit_slo: api-availability") ||
 		strings.Contains(string(prom), "redirect-availability") {
 		t.Errorf("shortlink.rules.yaml must hold only the per-cluster SLO, without Thanos fields:\n%s", firstLines(string(prom)))
 	}

@@ -1,3 +1,5 @@
+//go:build !slokit_nok8s
+
 package cli
 
 import (
@@ -6,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/slokit/slokit/alerts"
@@ -51,7 +54,12 @@ generation or on a cron schedule (CronJob semantics). Phases and verdicts go to 
 GameDay's status, the report to a ConfigMap, start and verdict to Events. A run left
 behind by a killed operator is cleaned up by the next one from its labels.
 
-  slokit operator --leader-elect --rule-label release=kube-prometheus-stack`,
+Replicas with --leader-elect share a Lease; only the leader reconciles. /healthz and
+/readyz (--health-probe-bind-address) serve the kubelet's probes, /metrics
+(--metrics-bind-address) controller-runtime's metrics. Logs are log/slog records on
+stderr, controller-runtime's and client-go's included. SIGTERM stops it cleanly: running
+reconciles and game-day runs (removing their faults) get --graceful-shutdown, the Lease
+is released, and the exit status is 0.`,
 		Example: `  slokit operator --kubeconfig ~/.kube/config --metrics-bind-address 0 --log-format text
   slokit operator --leader-elect --rule-label release=kube-prometheus-stack --watch-namespace shop
   slokit operator --leader-elect --gamedays --gameday-prometheus http://prometheus-operated.monitoring:9090`,
@@ -71,8 +79,8 @@ behind by a killed operator is cleaned up by the next one from its labels.
 	fl.IntVar(&f.cfg.Concurrency, "concurrency", 4, "objects reconciled at once")
 	fl.Var(f.labels, "rule-label", "Kubernetes label `KEY=VALUE` on each PrometheusRule, like release=kube-prometheus-stack for its rule selector (repeatable)")
 	fl.StringVar(&f.grafana, "grafana-url", "", "Grafana base `URL`: alerts get a dashboard_url annotation, as with slokit generate")
-	fl.DurationVar(&f.cfg.GracefulShutdown, "graceful-shutdown", 30*time.Second, "how long running reconciles may finish after SIGTERM")
-	fl.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
+	fl.DurationVar(&f.cfg.GracefulShutdown, "graceful-shutdown", 30*time.Second, "after SIGTERM, how long running reconciles and game-day runs (removing their faults) may take")
+	fl.StringVar(&f.logFormat, "log-format", "json", "log `FORMAT`: json or text")
 	fl.BoolVar(&f.sloth, "sloth", false, "also read Sloth's PrometheusServiceLevel objects (sloth.slok.dev/v1) into PrometheusRules slokit-sloth-NAME; objects whose status Sloth's controller writes are left to it")
 	fl.BoolVar(&f.pyrra, "pyrra", false, "also read Pyrra's ServiceLevelObjective objects (pyrra.dev/v1alpha1) into PrometheusRules slokit-pyrra-NAME; objects Pyrra's controller handles are left to it")
 	fl.BoolVar(&f.cfg.GameDays, "gamedays", false, "run slokit.dev GameDay objects (Chaos Mesh faults in the GameDay's namespace; needs the chart's gameDays.enabled RBAC)")
@@ -92,6 +100,11 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 		return &usageError{fmt.Errorf("--log-format is json or text, not %q", f.logFormat)}
 	}
 	log := slog.New(h).With("component", "operator")
+	// controller-runtime's packages log through its own logger, client-go's (leader
+	// election, reflectors) through klog: route both to ours, so that every line on
+	// stderr is one structured record.
+	ctrl.SetLogger(operator.Logr(log))
+	klog.SetLogger(operator.Logr(log))
 	cfg, _, err := kube.Config(f.ko)
 	if err != nil {
 		return err
@@ -110,8 +123,6 @@ func runOperator(cmd *cobra.Command, e *env, f *operatorFlags) error {
 	if f.pyrra {
 		c.Foreign = append(c.Foreign, operator.Pyrra)
 	}
-	// controller-runtime's packages log through its own logger; route them to ours too.
-	ctrl.SetLogger(operator.Logr(log))
 	mgr, err := operator.NewManager(cfg, c)
 	if err != nil {
 		return err

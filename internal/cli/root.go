@@ -110,12 +110,10 @@ that inject a fault and prove, with measured times, that the right alert fired.
 	root.AddCommand(newChaosCmd(e))
 	root.AddCommand(newTestCmd(e))
 	root.AddCommand(newDemoCmd(e))
-	root.AddCommand(newApplyCmd(e))
 	root.AddCommand(newServeCmd(e))
-	root.AddCommand(newOperatorCmd(e))
 	root.AddCommand(newInitCmd(e))
 	root.AddCommand(newSpecTopic())
-	addChaosSubcommand(root, newChaosRBACCmd(e))
+	addKubeCommands(root, e)
 	addChaosSubcommand(root, newChaosImportCmd(e))
 	rejectUnknownSubcommands(root)
 	addExamples(root)
@@ -128,4 +126,14 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return &usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
 	}
 	return nil
+}
+
+// addChaosSubcommand adds sub under root's "chaos" command.
+func addChaosSubcommand(root, sub *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() == "chaos" {
+			c.AddCommand(sub)
+			return
+		}
+	}
 }

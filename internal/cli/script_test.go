@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,6 +35,13 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("EXAMPLES", examples)
 			return nil
+		},
+		// [kube] is true unless the binary is built with -tags slokit_nok8s.
+		Condition: func(cond string) (bool, error) {
+			if cond != "kube" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			return kubeBuilt, nil
 		},
 	})
 }

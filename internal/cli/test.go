@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -155,10 +156,7 @@ func runTest(ctx context.Context, e *env, f testFlags) error {
 	if len(jobs) == 0 {
 		return errors.New("nothing to test: no SLO with an events or latency SLI was selected")
 	}
-	opts := backtest.Options{EvalInterval: f.interval, ScrapeInterval: f.scrape, Engine: f.engine, ForeignRules: f.rules != "", Logger: e.log}
-	if opts.ScrapeInterval == 0 {
-		opts.ScrapeInterval = f.interval
-	}
+	opts := backtest.Options{EvalInterval: f.interval, ScrapeInterval: cmp.Or(f.scrape, f.interval), Engine: f.engine, ForeignRules: f.rules != "", Logger: e.log}
 	// Replays allocate much short-lived memory: trade heap for less GC (-17% CPU).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	began := time.Now()

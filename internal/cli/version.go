@@ -31,6 +31,7 @@ type buildInfo struct {
 	Module   string // the main module's path
 	Go       string // the toolchain, like go1.26.7
 	Platform string // GOOS/GOARCH
+	NoKube   bool   // built with -tags slokit_nok8s
 }
 
 // pseudoRev matches the revision at the end of a pseudo-version such as
@@ -85,8 +86,14 @@ func (b buildInfo) write(w io.Writer) error {
 	if b.Modified {
 		commit += ", modified"
 	}
-	_, err := fmt.Fprintf(w, "slokit %s\n  commit  %s\n  module  %s\n  go      %s %s\n", b.Version, commit, b.Module, b.Go, b.Platform)
-	return err
+	if _, err := fmt.Fprintf(w, "slokit %s\n  commit  %s\n  module  %s\n  go      %s %s\n", b.Version, commit, b.Module, b.Go, b.Platform); err != nil {
+		return err
+	}
+	if b.NoKube {
+		_, err := fmt.Fprintln(w, "  build   -tags slokit_nok8s: without apply, operator, chaos rbac and the chaosmesh backend")
+		return err
+	}
+	return nil
 }
 
 func newVersionCmd(e *env) *cobra.Command {
@@ -102,6 +109,7 @@ func newVersionCmd(e *env) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			bi, _ := debug.ReadBuildInfo()
 			info := readBuildInfo(bi, Version, Commit)
+			info.NoKube = !kubeBuilt
 			if short {
 				_, err := fmt.Fprintln(e.stdout, info.Version)
 				return err

@@ -66,4 +66,12 @@ func TestVersionText(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
+	b.Reset()
+	info.NoKube = true
+	if err := info.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want += "  build   -tags slokit_nok8s: without apply, operator, chaos rbac and the chaosmesh backend\n"; b.String() != want {
+		t.Errorf("without Kubernetes: got\n%s\nwant\n%s", b.String(), want)
+	}
 }

@@ -140,6 +140,10 @@ func rulesOf(spec []byte, interval time.Duration) (slo.RuleFile, error) {
 	if err != nil {
 		return slo.RuleFile{}, fmt.Errorf("demo: generating rules: %w", err)
 	}
+	// The long group too: the demo's compressed time has no room for its slower pace.
+	for i := range rf.Groups {
+		rf.Groups[i].Interval = slo.FormatWindow(interval)
+	}
 	return rf, nil
 }
 
@@ -480,7 +484,8 @@ type WarmUpStatus struct {
 	// Elapsed is the time since WarmUp began; Filled how much of Fill has passed since
 	// the SLO's burn rate first appeared.
 	Elapsed, Filled, Fill time.Duration
-	Burn                  map[string]float64
+	// Burn is the latest burn rate per window.
+	Burn map[time.Duration]float64
 	// Err is why the signals could not be read at this poll, or nil.
 	Err error
 }
@@ -499,7 +504,7 @@ func WarmUp(ctx context.Context, sig chaos.Signals, o slo.Objective, window, fil
 		burn, err := sig.BurnRates(ctx, o)
 		now := time.Now()
 		if err == nil {
-			if _, ok := burn[slo.FormatWindow(window)]; ok && first.IsZero() {
+			if _, ok := burn[window]; ok && first.IsZero() {
 				first = now
 			}
 		}

@@ -156,11 +156,11 @@ type seriesAfter struct {
 	reads atomic.Int32
 }
 
-func (s *seriesAfter) BurnRates(context.Context, slo.Objective) (map[string]float64, error) {
+func (s *seriesAfter) BurnRates(context.Context, slo.Objective) (map[time.Duration]float64, error) {
 	if s.reads.Add(1) < s.n {
-		return map[string]float64{"5s": 0}, nil
+		return map[time.Duration]float64{5 * time.Second: 0}, nil
 	}
-	return map[string]float64{"5s": 0, "1m": 0}, nil
+	return map[time.Duration]float64{5 * time.Second: 0, time.Minute: 0}, nil
 }
 
 func (s *seriesAfter) Alerts(context.Context, slo.Objective) ([]chaos.AlertState, error) {

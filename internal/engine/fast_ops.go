@@ -2,7 +2,9 @@ package engine
 
 import (
 	"math"
+	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -35,8 +37,46 @@ func (f *fastEval) call(x *parser.Call) (fval, error) {
 		return fval{vec: []fser{s}}, nil
 	case "absent":
 		return f.absent(x.Args[0])
+	case "label_replace":
+		return f.labelSet(x.Args)
 	}
 	return fval{}, errUnsupported
+}
+
+// labelSet is label_replace(v, dst, repl, "", "") with a literal repl: the empty regex
+// matches the empty source label of every series, so dst is set to repl (removed when
+// repl is empty) everywhere; the metric name stays. slokit's burn-rate rules name their
+// windows this way. Any other label_replace is left to the engine.
+func (f *fastEval) labelSet(args parser.Expressions) (fval, error) {
+	if len(args) != 5 {
+		return fval{}, errUnsupported
+	}
+	var lit [4]string
+	for i := range lit {
+		s, ok := args[i+1].(*parser.StringLiteral)
+		if !ok {
+			return fval{}, errUnsupported
+		}
+		lit[i] = s.Val
+	}
+	dst, repl := lit[0], lit[1]
+	if lit[2] != "" || lit[3] != "" || strings.Contains(repl, "$") || !model.LabelName(dst).IsValidLegacy() {
+		return fval{}, errUnsupported
+	}
+	v, err := f.eval(args[0])
+	if err != nil || v.sc != nil {
+		return fval{}, errUnsupported
+	}
+	for i := range v.vec {
+		b := labels.NewBuilder(v.vec[i].lset)
+		if repl == "" {
+			b.Del(dst)
+		} else {
+			b.Set(dst, repl)
+		}
+		v.vec[i].lset = b.Labels()
+	}
+	return mergeSame(v)
 }
 
 // absent is 1 where its argument has no series, labelled by the argument's equality

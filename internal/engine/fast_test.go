@@ -48,6 +48,10 @@ var fastExprs = []string{
 	`sum(min_over_time(c_total{code="500"}[1h]) unless c_total{code="500"} offset 1h) / 3600 or vector(0)`,
 	`(sum_over_time(g[1h]) > g * 720 or g * 720) / ignoring(kind) sum_over_time(h[1h])`,
 	`max_over_time(g[10m] offset -5m)`,
+	`(sum_over_time(g[1h]) > g * count_over_time(g[10m]) or g * count_over_time(g[10m])) / ignoring(kind) sum_over_time(h[1h])`,
+	`label_replace(sum(rate(c_total[5m])), "slokit_window", "5m", "", "") or label_replace(sum(rate(c_total[1h])), "slokit_window", "1h", "", "")`,
+	`label_replace(g, "kind", "", "", "")`,
+	`label_replace(c_total{code="500"}, "code", "x", "", "")`,
 	// Left to the PromQL engine:
 	`c_total @ 100`,
 	`histogram_quantile(0.9, c_total)`,

@@ -19,7 +19,7 @@ import (
 // overview can be used with the keyboard alone (skip link, filters, sort, an SLO's page),
 // with a visible focus ring. Each check first proves on a planted defect that it can fail.
 func browseAccessibility(t *testing.T, b *browser, base, runID string) {
-	b.open(t, base+"/", "#slos", "")
+	b.Open(t, base+"/", "#slos", "")
 	plantedDefects(t, b)
 	for _, page := range []struct{ path, sel string }{
 		{"/", "#slos"},
@@ -33,7 +33,7 @@ func browseAccessibility(t *testing.T, b *browser, base, runID string) {
 		{"/slo/shop/nope", "#problems"},
 		{"/?sort=sideways", "#problems"},
 	} {
-		b.open(t, base+page.path, page.sel, "")
+		b.Open(t, base+page.path, page.sel, "")
 		for _, p := range axUnnamed(t, b) {
 			t.Errorf("%s: no accessible name: %s", page.path, p)
 		}
@@ -48,7 +48,7 @@ func browseAccessibility(t *testing.T, b *browser, base, runID string) {
 		if n := eval[int](t, b, `document.querySelectorAll('h1').length`); n != 1 {
 			t.Errorf("%s: %d h1 headings, want 1", page.path, n)
 		}
-		b.checkConsole(t, page.path, true)
+		b.CheckConsole(t, page.path, true)
 	}
 	t.Run("keyboard", func(t *testing.T) { browseKeyboard(t, b, base) })
 }
@@ -79,7 +79,7 @@ var axNamedRoles = map[string]bool{"link": true, "button": true, "textbox": true
 // name, whose computed name is empty.
 func axUnnamed(t *testing.T, b *browser) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
 	defer cancel()
 	res, err := chromedp.Call(ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
 	if err != nil {
@@ -187,7 +187,7 @@ func press(t *testing.T, b *browser, keys ...string) focused {
 func typeKeys(t *testing.T, b *browser, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
-		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(k)); err != nil {
+		if err := chromedp.Do(b.Ctx, chromedp.KeyEvent(k)); err != nil {
 			t.Fatalf("key %q: %v", k, err)
 		}
 	}
@@ -198,7 +198,7 @@ func typeKeys(t *testing.T, b *browser, keys ...string) {
 // a state is chosen with the arrow keys and applied with Enter, and an SLO's page is
 // opened with Enter on its link.
 func browseKeyboard(t *testing.T, b *browser, base string) {
-	b.open(t, base+"/?sort=name", "#slos", "")
+	b.Open(t, base+"/?sort=name", "#slos", "")
 	if f := press(t, b, kb.Tab); !strings.Contains(f.Desc, "Skip to content") || !f.Ring {
 		t.Fatalf("first Tab focuses %+v, want the skip link with a focus ring", f)
 	}
@@ -243,14 +243,14 @@ func browseKeyboard(t *testing.T, b *browser, base string) {
 	}
 	typeKeys(t, b, kb.Enter)
 	waitFor(t, b, `location.pathname === '/slo/shop/checkout-availability' && document.readyState === 'complete'`)
-	b.checkConsole(t, "keyboard", false)
+	b.CheckConsole(t, "keyboard", false)
 }
 
 // waitFor polls a JavaScript condition for up to 10 seconds.
 func waitFor(t *testing.T, b *browser, cond string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
+		if ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
 			return
 		}
 	}

@@ -28,10 +28,16 @@ type Detail struct {
 	Labels        map[string]string `json:"labels"`
 	// BurnRates are the tiers' windows over the range; BudgetRemaining covers the period;
 	// SLI is the good-event ratio on the shortest window over the range.
-	BurnRates     []NamedSeries   `json:"burnRates"`
-	BudgetHistory []Point         `json:"budgetHistory"`
-	SLI           []Point         `json:"sli"`
-	AlertHistory  []AlertSpan     `json:"alertHistory"`
+	BurnRates     []NamedSeries `json:"burnRates"`
+	BudgetHistory []Point       `json:"budgetHistory"`
+	SLI           []Point       `json:"sli"`
+	AlertHistory  []AlertSpan   `json:"alertHistory"`
+	// AlertStep is the alert history's resolution: a span covers each step in which the
+	// tier was seen pending or firing.
+	AlertStep model.Duration `json:"alertStep"`
+	// BudgetSpan is how far back BudgetHistory reaches: the period, or the history
+	// Prometheus holds when that is shorter.
+	BudgetSpan    model.Duration  `json:"budgetSpan"`
 	Predictions   []PredictionRow `json:"predictions"`
 	Rules         string          `json:"rules"`
 	Runbook       string          `json:"runbook,omitempty"`
@@ -109,17 +115,19 @@ func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (
 	now := s.now()
 	prom := &counted{Prom: s.prom}
 	since, _ := s.readCoverage(ctx)
-	inst, ranges, err := s.fetchDetail(ctx, prom, e, now, rng)
+	span := budgetSpan(e, since, now)
+	inst, ranges, err := s.fetchDetail(ctx, prom, e, now, rng, span)
 	inst.at, inst.since = now, since
 	o := e.O
 	d := &Detail{Row: newRow(e, inst), GeneratedAt: now, Prometheus: s.cfg.Prometheus, Range: model.Duration(rng),
+		BudgetSpan:    model.Duration(span),
 		ObjectiveText: e.objectiveText(), SLIKind: o.SLI.Kind(), Labels: o.Labels,
 		Runbook: e.Runbook, Dashboard: e.Dashboard, GameDays: []store.Run{}}
 	if err != nil {
 		d.Error = err.Error()
 	}
 	d.BurnRates, d.BudgetHistory, d.SLI = ranges.burn, ranges.budget, ranges.sli
-	d.AlertHistory = ranges.alerts
+	d.AlertHistory, d.AlertStep = ranges.alerts, model.Duration(chartStep(rng))
 	d.Predictions = predictions(o)
 	rules, rerr := generatedRules(o, s.cfg.GrafanaURL)
 	if rerr != nil {
@@ -135,7 +143,7 @@ func (s *Server) buildDetail(ctx context.Context, e *entry, rng time.Duration) (
 		}
 	}
 	d.LastBacktest, d.LastBacktestError = s.lastBacktest(ctx, e)
-	d.charts(e, now, rng)
+	d.charts(e, now, rng, span)
 	d.Queries = int(prom.n.Load())
 	return d, nil
 }
@@ -150,13 +158,13 @@ type detailRanges struct {
 
 // fetchDetail asks Prometheus seven things at once: the overview's three instant reads
 // for this SLO, the burn rates, the budget over the period, the SLI and ALERTS.
-func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.Time, rng time.Duration) (overviewData, detailRanges, error) {
+func (s *Server) fetchDetail(ctx context.Context, prom Prom, e *entry, now time.Time, rng, span time.Duration) (overviewData, detailRanges, error) {
 	o := e.O
 	inst := overviewData{alerts: map[string]string{}}
 	var rs detailRanges
-	step := max(time.Second, (rng / 120).Round(time.Second))
+	step := chartStep(rng)
 	win := v1.Range{Start: now.Add(-rng), End: now, Step: step}
-	period := v1.Range{Start: now.Add(-o.Period), End: now, Step: max(time.Second, (o.Period / 120).Round(time.Second))}
+	period := v1.Range{Start: now.Add(-span), End: now, Step: chartStep(span)}
 	var burnM, alertsM []Series
 	err := runAll(
 		func() (err error) {
@@ -234,7 +242,14 @@ func first(m map[string][]Point) []Point {
 	return nil
 }
 
+// chartStep is the step of the range charts: 120 points over rng, at least a second.
+func chartStep(rng time.Duration) time.Duration {
+	return max(time.Second, (rng / 120).Round(time.Second))
+}
+
 // alertSpans turns ALERTS samples into spans of pending or firing per tier, newest first.
+// A sample at t is max_over_time over (t − step, t], so a span starts one step before
+// its first sample: an alert seen at one step only is a span of one step, not an instant.
 func alertSpans(e *entry, m []Series, step time.Duration, now time.Time) []AlertSpan {
 	tiers := map[string]string{}
 	for _, t := range e.Tiers {
@@ -260,7 +275,7 @@ func alertSpans(e *entry, m []Series, step time.Duration, now time.Time) []Alert
 			}
 			if cur == nil {
 				span := base
-				span.From = t
+				span.From = t.Add(-step)
 				cur = &span
 			}
 			last = t
@@ -300,8 +315,19 @@ func generatedRules(o slo.Objective, grafana string) (string, error) {
 	return string(b), nil
 }
 
-// charts draws the three timelines.
-func (d *Detail) charts(e *entry, now time.Time, rng time.Duration) {
+// budgetSpan is how far back the budget chart reaches: the period, or when Prometheus
+// holds less history, the history read by the coverage ladder up to its next rung (the
+// reading is a lower bound within a factor 1.5), so that the chart shows the budget's
+// course rather than a dot at the right edge of an empty period.
+func budgetSpan(e *entry, since map[string]time.Time, now time.Time) time.Duration {
+	if c := coverageOf(e, since, now); c != nil && c.Partial {
+		return min(e.O.Period, max(time.Minute, (c.History*3/2).Round(time.Second)))
+	}
+	return e.O.Period
+}
+
+// charts draws the three timelines; the budget's over span.
+func (d *Detail) charts(e *entry, now time.Time, rng, span time.Duration) {
 	from := now.Add(-rng)
 	burn := &chart{ID: "burn", Title: "Burn rate per window", From: from, To: now,
 		Desc: fmt.Sprintf("Burn rate of %s/%s over the last %s for windows %s; dashed lines are each tier's threshold.",
@@ -319,7 +345,7 @@ func (d *Detail) charts(e *entry, now time.Time, rng time.Duration) {
 	}
 	d.BurnChart = burn.SVG()
 	one := 1.0
-	budget := &chart{ID: "budget", Title: "Error budget remaining over the period", From: now.Add(-e.O.Period), To: now,
+	budget := &chart{ID: "budget", Title: "Error budget remaining over the period", From: now.Add(-span), To: now,
 		Desc:   fmt.Sprintf("Fraction of the %s error budget left, traffic-weighted over the period; below 0 it is overspent.", d.Period),
 		Series: []series{{Name: "budget remaining", Points: d.BudgetHistory}},
 		HLines: []hline{{Y: 0, Label: "budget exhausted"}},

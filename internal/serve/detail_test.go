@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/internal/backtest"
 )
 
@@ -132,7 +133,37 @@ func TestPartialBudget(t *testing.T) {
 		t.Error("the overview does not flag the partial budgets")
 	}
 	_, page = get(t, f.http.URL+"/slo/shop/checkout-availability")
-	if !strings.Contains(page, `id="budget-partial"`) {
+	if !strings.Contains(page, `id="budget-partial"`) || !strings.Contains(page, "The chart shows the last ") {
 		t.Error("the SLO page does not flag the partial budget")
+	}
+	// The budget chart spans the history held, not the whole period: about 120 points
+	// of the budget's course instead of one at the right edge.
+	var d Detail
+	getJSON(t, f.http.URL+"/api/slo/shop/checkout-availability", &d)
+	if span := time.Duration(d.BudgetSpan); span < 45*time.Minute || span > 3*time.Hour || len(d.BudgetHistory) < 60 {
+		t.Errorf("budget chart over %v with %d points, want the hour held in about 120", span, len(d.BudgetHistory))
+	}
+}
+
+// An alert seen at one step only is a span of one step (max_over_time covers the step
+// before each sample), and a gap of more than a step ends a span.
+func TestAlertSpansStep(t *testing.T) {
+	cat, err := newCatalog(loadSpecs(t), alerts.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cat.entries[0]
+	t0 := time.Date(2026, 12, 5, 2, 53, 0, 0, time.UTC)
+	step := 10 * time.Second
+	at := func(k int) Point { return Point{T: t0.Add(time.Duration(k) * step), V: 1} }
+	m := []Series{{Labels: Labels{Window: e.Tiers[0].Long, AlertState: "firing", Severity: "page"},
+		Points: []Point{at(0), at(5), at(6), at(7)}}}
+	var got []string
+	for _, s := range alertSpans(e, m, step, t0.Add(time.Hour)) {
+		got = append(got, s.Tier+" "+s.From.Format("15:04:05")+"-"+s.To.Format("15:04:05"))
+	}
+	want := "page/10m 02:53:40-02:54:10 page/10m 02:52:50-02:53:00"
+	if strings.Join(got, " ") != want {
+		t.Errorf("spans %q, want %q", got, want)
 	}
 }

@@ -95,18 +95,21 @@ func position(file string, data []byte, off int64) string {
 	return fmt.Sprintf("%s:%d:%d", file, line, col)
 }
 
-// ImportFile reads one result.json and records it with source "import <file>".
-func (s *Store) ImportFile(ctx context.Context, path string) (*chaos.Result, error) {
+// ImportFile reads a file ParseFile takes (a result, gzipped or not, or the operator's
+// report ConfigMaps) and records each result with source "import <where>". It returns
+// the results recorded, and an error for those that were not.
+func (s *Store) ImportFile(ctx context.Context, path string) ([]*chaos.Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("importing a result: %w", err)
 	}
-	res, err := ParseResult(path, data)
-	if err != nil {
-		return nil, err
+	imps, perr := ParseFile(path, data)
+	var out []*chaos.Result
+	for _, imp := range imps {
+		if err := s.Record(ctx, imp.Result, "import "+imp.From); err != nil {
+			return out, errors.Join(perr, err)
+		}
+		out = append(out, imp.Result)
 	}
-	if err := s.Record(ctx, res, "import "+path); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return out, perr
 }

@@ -197,7 +197,7 @@ func TestImportFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := s.ImportFile(ctx, path)
-	if err != nil || res.RunID != "imp1" {
+	if err != nil || len(res) != 1 || res[0].RunID != "imp1" {
 		t.Fatalf("import: %v", err)
 	}
 	runs, _ := s.List(ctx, Filter{})

@@ -254,8 +254,8 @@ func TestHelmPrometheusRuleIsGenerated(t *testing.T) {
 			}
 		}
 	}
-	if len(m.rule.Spec.Groups) != 6 || alertsN != 18 || records == 0 {
-		t.Errorf("PrometheusRule: %d groups, %d alerts, %d records; want 6 groups (one per SLO) with a page, a ticket and a no-data alert each", len(m.rule.Spec.Groups), alertsN, records)
+	if len(m.rule.Spec.Groups) != 2 || alertsN != 18 || records == 0 {
+		t.Errorf("PrometheusRule: %d groups, %d alerts, %d records; want 2 groups (the service's fast and long ones) with a page, a ticket and a no-data alert for each of the 6 SLOs", len(m.rule.Spec.Groups), alertsN, records)
 	}
 }
 

@@ -1,6 +1,8 @@
 // Command synth produces the synthetic workload of the rule-cost benchmark: a Sloth
-// prometheus/v1 spec of N SLOs, days of OpenMetrics history to backfill, and a /metrics
-// target that continues the same counters live.
+// prometheus/v1 spec of N SLOs (read unchanged by slokit) and the same SLOs for Pyrra,
+// the raw counters' history for bench/rules/blocks to backfill, a /metrics target that
+// continues the same counters live, and the measurements (samples touched per rule, and
+// a snapshot of every recorded series to backfill as steady-state history).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -100,41 +103,53 @@ func (w workload) specV1(out io.Writer, global bool, scrape time.Duration) error
 	return b.Flush()
 }
 
-// backfill writes OpenMetrics history from start to end every step: the raw counters,
-// and the shortest-window series each generator records from them and later reads over
-// long windows (slokit's 5m bad and total rates, Sloth's 5m error ratio), with the values
-// the rules compute for these constant rates. Without that history a derived 30d window
-// would read a few minutes of samples and cost nothing.
-func (w workload) backfill(out io.Writer, start, end time.Time, step time.Duration) error {
-	b := bufio.NewWriterSize(out, 1<<20)
-	// OpenMetrics wants counter families named without _total; as a gauge the name stays.
-	fmt.Fprint(b, "# HELP http_requests_total Requests.\n# TYPE http_requests_total gauge\n")
-	w.eachSeries(func(labels string, rate float64) {
-		for t := start; !t.After(end); t = t.Add(step) {
-			fmt.Fprintf(b, "http_requests_total{%s} %g %d\n", labels, w.counter(t, rate), t.Unix())
-		}
-	})
-	bad := float64(w.pods) * errRate
-	total := float64(w.pods) * (okRate + errRate)
-	gauge := func(name string, each func(s int) (labels string, v float64)) {
-		fmt.Fprintf(b, "# HELP %s Recorded.\n# TYPE %s gauge\n", name, name)
-		for s := 0; s < w.slos; s++ {
-			labels, v := each(s)
-			for t := start; !t.After(end); t = t.Add(step) {
-				fmt.Fprintf(b, "%s{%s} %g %d\n", name, labels, v, t.Unix())
-			}
-		}
+// pyrra writes the same SLOs as Pyrra v0.10 ServiceLevelObjective documents.
+func (w workload) pyrra(out io.Writer) error {
+	b := bufio.NewWriter(out)
+	for s := 0; s < w.slos; s++ {
+		fmt.Fprintf(b, `---
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata:
+  name: availability-%d
+  namespace: bench
+spec:
+  target: "99.9"
+  window: 30d
+  indicator:
+    ratio:
+      errors:
+        metric: http_requests_total{job="bench",route="/r%d",code=~"5.."}
+      total:
+        metric: http_requests_total{job="bench",route="/r%d"}
+`, s, s, s)
 	}
-	slokit := func(s int) string {
-		return fmt.Sprintf(`slokit_service="bench",slokit_slo="availability-%d",slokit_window="5m"`, s)
-	}
-	gauge("slokit:sli_bad:rate", func(s int) (string, float64) { return slokit(s), bad })
-	gauge("slokit:sli_total:rate", func(s int) (string, float64) { return slokit(s), total })
-	gauge("slo:sli_error:ratio_rate5m", func(s int) (string, float64) {
-		return fmt.Sprintf(`sloth_id="bench-availability-%d",sloth_service="bench",sloth_slo="availability-%d",sloth_window="5m"`, s, s), bad / total
-	})
-	fmt.Fprint(b, "# EOF\n")
 	return b.Flush()
+}
+
+// histSeries is one series for bench/rules/blocks: its sample at t is Value + Rate·(t − Origin).
+type histSeries struct {
+	Labels map[string]string `json:"labels"`
+	Value  float64           `json:"value,omitempty"`
+	Rate   float64           `json:"rate,omitempty"`
+	Origin int64             `json:"origin,omitempty"`
+	Step   int64             `json:"step"`
+}
+
+// counters writes the raw counters as histSeries lines, sampled every step.
+func (w workload) counters(out io.Writer, step time.Duration) error {
+	b := bufio.NewWriter(out)
+	enc := json.NewEncoder(b)
+	var err error
+	w.eachSeries(func(labels string, rate float64) {
+		m := map[string]string{"__name__": "http_requests_total"}
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			m[k] = strings.Trim(v, `"`)
+		}
+		err = errors.Join(err, enc.Encode(histSeries{Labels: m, Rate: rate, Origin: w.origin.Unix(), Step: int64(step.Seconds())}))
+	})
+	return errors.Join(err, b.Flush())
 }
 
 // serve exposes the counters at the current time until ctx ends.
@@ -163,59 +178,142 @@ func (w workload) serve(ctx context.Context, addr string) error {
 	return nil
 }
 
-// querySamples evaluates every rule expression of the groups of rulesFile whose name ends
-// with suffix once, now, through the HTTP API with stats=all, and returns the samples the
-// engine touched in total (totalQueryableSamples) and the number of rules: a measure of
-// evaluation cost that does not depend on how busy the machine is.
-func querySamples(ctx context.Context, base, rulesFile, suffix string) (total int64, rules int, err error) {
-	data, err := os.ReadFile(rulesFile)
-	if err != nil {
-		return 0, 0, err
-	}
-	var f struct {
-		Groups []struct {
-			Name  string `yaml:"name"`
-			Rules []struct {
-				Expr string `yaml:"expr"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(data, &f); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", rulesFile, err)
-	}
-	for _, g := range f.Groups {
-		if !strings.HasSuffix(g.Name, suffix) {
-			continue
-		}
-		for _, r := range g.Rules {
-			n, err := queryStats(ctx, base, r.Expr)
-			if err != nil {
-				return 0, 0, fmt.Errorf("group %s: %w", g.Name, err)
-			}
-			total += n
-			rules++
-		}
-	}
-	return total, rules, nil
+// ruleFile is the part of a Prometheus rule file (YAML, or Pyrra's JSON) the bench reads.
+type ruleFile struct {
+	Groups []struct {
+		Name     string `yaml:"name"`
+		Interval string `yaml:"interval"`
+		Rules    []struct {
+			Record string            `yaml:"record"`
+			Expr   string            `yaml:"expr"`
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
 }
 
-func queryStats(ctx context.Context, base, expr string) (int64, error) {
+func readRules(path string) (ruleFile, error) {
+	var f ruleFile
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	if err := yaml.Unmarshal(data, &f); err != nil {
+		return f, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// interval is a group's evaluation interval, def when it sets none.
+func interval(s string, def time.Duration) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		// Prometheus durations also allow d, w, y; the bench's groups use none of them.
+		return 0, fmt.Errorf("interval %q: %w", s, err)
+	}
+	return d, nil
+}
+
+// querySamples evaluates every rule expression of rulesFile once, now, through the HTTP
+// API with stats=all and returns the samples the engine touched (totalQueryableSamples),
+// each rule's weighted by def / its group's interval (what one evaluation cycle of def
+// costs on average: a group evaluated every 2m30s costs a fifth per 30s cycle), plus the
+// number of rules and groups. Samples touched do not depend on how busy the machine is.
+func querySamples(ctx context.Context, base, rulesFile string, def time.Duration) (total float64, rules, groups int, err error) {
+	f, err := readRules(rulesFile)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, g := range f.Groups {
+		iv, err := interval(g.Interval, def)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		for _, r := range g.Rules {
+			n, _, err := query(ctx, base, r.Expr)
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("group %s: %w", g.Name, err)
+			}
+			total += float64(n) * def.Seconds() / iv.Seconds()
+			rules++
+		}
+		groups++
+	}
+	return total, rules, groups, nil
+}
+
+// snapshot writes, for every recording rule of rulesFile, the series it records now (its
+// expression's result with the rule's name and labels) as histSeries lines sampled at its
+// group's interval, for bench/rules/blocks to backfill as steady-state history. It
+// returns how many series it wrote.
+func snapshot(ctx context.Context, out io.Writer, base, rulesFile string, def time.Duration) (int, error) {
+	f, err := readRules(rulesFile)
+	if err != nil {
+		return 0, err
+	}
+	b := bufio.NewWriter(out)
+	enc := json.NewEncoder(b)
+	n := 0
+	for _, g := range f.Groups {
+		iv, err := interval(g.Interval, def)
+		if err != nil {
+			return 0, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		for _, r := range g.Rules {
+			if r.Record == "" {
+				continue
+			}
+			_, vec, err := query(ctx, base, r.Expr)
+			if err != nil {
+				return 0, fmt.Errorf("group %s: %w", g.Name, err)
+			}
+			for _, s := range vec {
+				m := s.Metric
+				m["__name__"] = r.Record
+				for k, v := range r.Labels {
+					m[k] = v
+				}
+				v, err := strconv.ParseFloat(s.Value[1].(string), 64)
+				if err != nil {
+					return 0, fmt.Errorf("%s: %w", r.Record, err)
+				}
+				if err := enc.Encode(histSeries{Labels: m, Value: v, Step: int64(iv.Seconds())}); err != nil {
+					return 0, err
+				}
+				n++
+			}
+		}
+	}
+	return n, b.Flush()
+}
+
+type sample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+// query runs expr now with stats=all: the samples it touched and its instant vector.
+func query(ctx context.Context, base, expr string) (int64, []sample, error) {
 	q := url.Values{"query": {expr}, "stats": {"all"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/query", strings.NewReader(q.Encode()))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	var body struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`
 		Data   struct {
-			Stats struct {
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
+			Stats      struct {
 				Samples struct {
 					TotalQueryableSamples int64 `json:"totalQueryableSamples"`
 				} `json:"samples"`
@@ -223,12 +321,18 @@ func queryStats(ctx context.Context, base, expr string) (int64, error) {
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if body.Status != "success" {
-		return 0, fmt.Errorf("query %q: %s", expr, body.Error)
+		return 0, nil, fmt.Errorf("query %q: %s", expr, body.Error)
 	}
-	return body.Data.Stats.Samples.TotalQueryableSamples, nil
+	var vec []sample
+	if body.Data.ResultType == "vector" {
+		if err := json.Unmarshal(body.Data.Result, &vec); err != nil {
+			return 0, nil, err
+		}
+	}
+	return body.Data.Stats.Samples.TotalQueryableSamples, vec, nil
 }
 
 func main() {
@@ -241,45 +345,51 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: synth spec|backfill|serve [flags]")
+		return errors.New("usage: synth spec|pyrra|counters|serve|samples|snapshot [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	slos := fs.Int("slos", 20, "number of SLOs")
 	pods := fs.Int("pods", 10, "pods per SLO route (two series each: code 200 and 500)")
 	origin := fs.Int64("origin", 0, "Unix time at which the counters are zero")
-	end := fs.Int64("end", 0, "backfill: Unix time of the last sample")
-	days := fs.Duration("history", 72*time.Hour, "backfill: length of history")
-	step := fs.Duration("step", time.Minute, "backfill: sample interval (scrape and rule evaluation interval)")
+	step := fs.Duration("step", 30*time.Second, "counters: sample interval; samples, snapshot: the default group interval")
 	addr := fs.String("listen", "127.0.0.1:0", "serve: address")
-	prom := fs.String("prometheus", "http://127.0.0.1:9090", "samples: Prometheus base URL")
-	rulesFile := fs.String("rules", "", "samples: rule file")
-	group := fs.String("group", "", "samples: only groups whose name ends with this")
+	prom := fs.String("prometheus", "http://127.0.0.1:9090", "samples, snapshot: Prometheus base URL")
+	rulesFile := fs.String("rules", "", "samples, snapshot: rule file")
 	v1 := fs.Bool("v1", false, "spec: write a slokit/v1 spec (scope: cluster) instead of Sloth's prometheus/v1")
 	global := fs.Bool("global", false, "spec: write a slokit/v1 spec whose SLOs have scope: global (Thanos Ruler)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	w := workload{slos: *slos, pods: *pods, origin: time.Unix(*origin, 0)}
+	ctx := context.Background()
 	switch args[0] {
 	case "spec":
 		if *v1 || *global {
 			return w.specV1(os.Stdout, *global, *step)
 		}
 		return w.spec(os.Stdout)
-	case "backfill":
-		e := time.Unix(*end, 0)
-		return w.backfill(os.Stdout, e.Add(-*days), e, *step)
+	case "pyrra":
+		return w.pyrra(os.Stdout)
+	case "counters":
+		return w.counters(os.Stdout, *step)
 	case "samples":
-		total, rules, err := querySamples(context.Background(), *prom, *rulesFile, *group)
+		total, rules, groups, err := querySamples(ctx, *prom, *rulesFile, *step)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%d %d\n", total, rules)
+		fmt.Printf("%.0f %d %d\n", total, rules, groups)
+		return nil
+	case "snapshot":
+		n, err := snapshot(ctx, os.Stdout, *prom, *rulesFile, *step)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s: %d recorded series\n", *rulesFile, n)
 		return nil
 	case "serve":
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return w.serve(ctx, *addr)
 	}
-	return fmt.Errorf("unknown mode %q: use spec, backfill, samples or serve", args[0])
+	return fmt.Errorf("unknown mode %q: use spec, pyrra, counters, serve, samples or snapshot", args[0])
 }
