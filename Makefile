@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X github.com/slokit/slokit/internal/cli.Version=$(VERSION) -
 # make test pipes go test through the summariser: bash for pipefail.
 SHELL     := bash
 
-.PHONY: help build build-nok8s install test test-nok8s vulncheck test-unit test-e2e bench bench-rules bench-generate bench-throughput fuzz golden demo lint example
+.PHONY: help build build-nok8s install test test-nok8s vulncheck test-unit test-e2e bench bench-rules bench-generate bench-thanos bench-throughput fuzz golden demo lint example
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ bench-rules: ## rule evaluation cost in one real Prometheus: slokit vs Sloth vs 
 
 bench-generate: ## validate + generate of 5,000 SLOs against Sloth v0.16's generate, same run: time, memory, output size
 	bash bench/generate/run.sh
+
+bench-thanos: ## rule evaluation cost of N global SLOs in Thanos Ruler vs per cluster in Prometheus
+	THANOS=$$(bash .ci/thanos.sh) $(GO) run ./bench/thanos
 
 bench-throughput: ## shortlink requests/s with and without sli instrumentation under wrk
 	bash bench/throughput/run.sh

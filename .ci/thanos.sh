@@ -30,6 +30,14 @@ if [[ -x $BIN ]]; then
 fi
 
 mkdir -p "$DIR"
+# One build per machine at a time: a second caller waits and then finds the binary.
+exec 9>"$DIR/.lock"
+flock 9
+if [[ -x $BIN ]]; then
+  log "$THANOS_VERSION cached at $BIN (built while waiting for the lock)"
+  echo "$BIN"
+  exit 0
+fi
 start=$(date +%s)
 log "building $THANOS_VERSION into $DIR (first run on this machine; many CPU-minutes)"
 work=$(mktemp -d)

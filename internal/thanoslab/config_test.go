@@ -95,3 +95,19 @@ func TestProcLifecycle(t *testing.T) {
 		t.Errorf("unexpectedExit: %v", err)
 	}
 }
+
+// TestFreeAddrNeverTwice: the ports handed to components are distinct within the
+// process, even when the kernel offers a just-closed port again.
+func TestFreeAddrNeverTwice(t *testing.T) {
+	seen := map[string]bool{}
+	for range 300 {
+		a, err := freeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[a] {
+			t.Fatalf("freeAddr returned %s twice", a)
+		}
+		seen[a] = true
+	}
+}

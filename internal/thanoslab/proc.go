@@ -146,12 +146,32 @@ func (p *proc) tail(n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
+// handedOut is every address freeAddr has returned in this process. The kernel may offer
+// a port again as soon as freeAddr's probe listener closes, before the component given it
+// binds it: two labs starting side by side in one test binary did collide (a Query and
+// another lab's sidecar on one port). Ports are never handed out twice; the set is
+// process-wide because the labs sharing the port space are.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns a 127.0.0.1 address whose port was free a moment ago and that no
+// other component of this process was given.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("finding a free port: %w", err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("finding a free port: 100 offered ports were all handed out before")
 }

@@ -1,16 +1,18 @@
 package thanoslab_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/chaos/promsource"
+	"github.com/slokit/slokit/internal/cli"
 	"github.com/slokit/slokit/internal/demo"
 	"github.com/slokit/slokit/internal/testutil"
 	"github.com/slokit/slokit/internal/thanoslab"
@@ -20,30 +22,63 @@ import (
 // loadRate is each cluster's load in requests per second (8 in 10 are redirects).
 const loadRate = 20
 
-// globalSpec is the demo's SLO spec (98% over 12h, page at 14.4× over 1m and 5s).
+// globalSpecYAML is the demo's SLO (98% over 12h, page at 14.4× over 1m and 5s) with
+// scope global: one SLO over both clusters, evaluated by Thanos Ruler. Its no-data wait
+// (also ClusterMissing's for:) is 10s so that a lost cluster is reported within the test.
+const globalSpecYAML = `version: slokit/v1
+service: shortlink
+labels: {team: platform}
+scrapeInterval: 1s
+slos:
+  - name: redirect-availability
+    objective: 98
+    period: 12h
+    scope: global
+    sli:
+      events:
+        bad: http_requests_total{service="shortlink",route="GET /{code}",code=~"5.."}
+        total: http_requests_total{service="shortlink",route="GET /{code}"}
+    alerting:
+      name: ShortlinkRedirectAvailability
+      page: {labels: {severity: page}}
+      ticket: {disabled: true}
+      noData: {for: 10s}
+      windows:
+        - {severity: page, long: 1m, short: 5s, burnRate: 14.4}
+`
+
+// globalSpec is globalSpecYAML.
 func globalSpec(t *testing.T) []byte {
 	t.Helper()
-	return demo.SLOSpec()
+	return []byte(globalSpecYAML)
 }
 
-// globalSLO returns the SLO of globalSpec and the rule file Thanos Ruler evaluates for it
-// over every cluster.
+// globalSLO returns the SLO of globalSpec and its Thanos Ruler rule file, written by
+// 'slokit generate -o thanos'.
 func globalSLO(t *testing.T) (slo.Objective, []byte) {
 	t.Helper()
-	o, err := demo.Objective()
-	if err != nil {
+	svc, ds := slo.Parse("slos.yaml", globalSpec(t))
+	if err := ds.Err(); err != nil {
 		t.Fatal(err)
 	}
-	o.ScrapeInterval, o.EvaluationInterval = time.Second, time.Second
-	rf, err := demo.Rules(time.Second)
-	if err != nil {
+	o := svc.Objectives[0]
+	if !o.IsGlobal() {
+		t.Fatalf("%s is not global", o.ID())
+	}
+	spec := filepath.Join(t.TempDir(), "slos.yaml")
+	if err := os.WriteFile(spec, globalSpec(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := yaml.Marshal(rf)
-	if err != nil {
-		t.Fatal(err)
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main(t.Context(), []string{"generate", "-q", "-f", spec, "-o", "thanos"}, nil, &stdout, &stderr); code != cli.ExitOK {
+		t.Fatalf("slokit generate -o thanos: exit %d\n%s", code, stderr.String())
 	}
-	return o, b
+	for _, want := range []string{"partial_response_strategy: abort", "partial_response_strategy: warn", o.ClusterMissingAlertName(), o.NotEvaluatedAlertName()} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("the Thanos rule file lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	return o, stdout.Bytes()
 }
 
 // pageWindow is o's page tier.
@@ -64,16 +99,18 @@ func pageWindow(t *testing.T, o slo.Objective) slo.Window {
 // global SLO's rules, sending to the Debian Alertmanager. Every redirect of cluster a
 // fails: the global error ratio is a's share of the traffic (about 0.5), and the page
 // must fire through the ruler within the predicted detection time plus the lag the
-// prediction includes, and reach Alertmanager. Then cluster b's sidecar is killed: the
-// ruler must not go on evaluating a one-cluster view as if it were global.
+// prediction includes (one scrape, one evaluation and the Thanos delay), and reach
+// Alertmanager. The rules are slokit's own 'generate -o thanos' output. Then cluster b's
+// sidecar is killed: the ruler must not go on evaluating a one-cluster view as if it were
+// global; ClusterMissing must name b and NotEvaluated must page, both in Alertmanager.
 func TestGlobalSLOPagesThroughThanosRuler(t *testing.T) {
 	if testing.Short() {
-		t.Skip("real Thanos topology (~3 min)")
+		t.Skip("real Thanos topology (~5 min)")
 	}
 	testutil.Thanos(t) // skip (or fail) at once when the binaries are missing
 	testutil.Binary(t, "prometheus")
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 7*time.Minute)
 	defer cancel()
 	am := testutil.StartAlertmanager(t, alertmanagerConfig)
 	o, rules := globalSLO(t)
@@ -99,7 +136,6 @@ func TestGlobalSLOPagesThroughThanosRuler(t *testing.T) {
 		t.Fatalf("a's share %.2f of the traffic cannot fire the page (threshold %.3f)", share, pred.Threshold)
 	}
 	a.redirectErrors(t, 100)
-	start := time.Now()
 	tolerance := 10 * time.Second // a loaded 2-core CI machine: scheduling, Query fan-out
 	detect, err := waitFor(ctx, pred.DetectBy()+tolerance, 250*time.Millisecond, func() (bool, error) {
 		return firing(ctx, lab, o.AlertName(), "page")
@@ -108,21 +144,21 @@ func TestGlobalSLOPagesThroughThanosRuler(t *testing.T) {
 		t.Fatalf("the global page did not fire through Thanos Ruler: %v (predicted %s + lag %s for global error ratio %.2f)",
 			err, pred.Detect.Round(time.Second/10), pred.Lag, share)
 	}
-	t.Logf("global page fired through Thanos Ruler after %s: predicted %s (%.2f × %s / %.2f) + lag %s = %s",
-		detect.Round(time.Second/10), pred.Detect.Round(time.Second/10), pred.Threshold, w.Long, share, pred.Lag, pred.DetectBy().Round(time.Second/10))
+	t.Logf("MEASURED global page fired through Thanos Ruler %s after the fault: predicted %s (%.3f × %s / %.2f) + lag %s (of which Thanos %s) = %s",
+		detect.Round(time.Second/10), pred.Detect.Round(time.Second/10), pred.Threshold, w.Long, share, pred.Lag, pred.GlobalDelay, pred.DetectBy().Round(time.Second/10))
 	if detect < pred.Detect-5*time.Second {
 		t.Errorf("the page fired after %s, more than 5s before the predicted %s: the global ratio is not what the maths says", detect, pred.Detect)
 	}
-	if _, err := waitFor(ctx, 15*time.Second, 250*time.Millisecond, func() (bool, error) {
+	if took, err := waitFor(ctx, 15*time.Second, 250*time.Millisecond, func() (bool, error) {
 		got, err := amAlerts(ctx, am.URL)
 		return got[o.AlertName()], err
 	}); err != nil {
 		t.Errorf("Alertmanager never received %s from the ruler: %v", o.AlertName(), err)
+	} else {
+		t.Logf("MEASURED Alertmanager holds the page %s after the fault", (detect + took).Round(time.Second/10))
 	}
-	reportSince := time.Since(start)
-	_ = reportSince
 
-	partialResponse(t, ctx, lab)
+	partialResponse(t, ctx, lab, o, am.URL)
 }
 
 // clusterShare is cluster's share of the SLO's total events over the last 30s, read
@@ -162,9 +198,11 @@ func firing(ctx context.Context, lab *thanoslab.Lab, name, severity string) (boo
 
 // partialResponse kills cluster b's sidecar and checks what docs/thanos.md promises: a
 // query that must see every cluster (abort) fails and says which store is missing; one
-// that accepts a partial view answers with a warning; and the ruler's abort-strategy
-// rules report the failed evaluation instead of recording a one-cluster ratio.
-func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab) {
+// that accepts a partial view answers with a warning; a Query with non-strict endpoints
+// answers silently without b; the ruler's abort group reports failed evaluations
+// instead of recording a one-cluster ratio; ClusterMissing names b and NotEvaluated
+// becomes pending once the global burn rate has gone unrecorded for its window.
+func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab, o slo.Objective, am string) {
 	t.Helper()
 	// A second Query over the same sidecars as ordinary (non-strict) endpoints: the
 	// configuration docs/thanos.md warns against.
@@ -218,6 +256,65 @@ func partialResponse(t *testing.T, ctx context.Context, lab *thanoslab.Lab) {
 	if err != nil {
 		t.Errorf("the ruler went on evaluating without cluster b: %v", err)
 	}
-	t.Logf("ruler reported the lost cluster %s after the kill", took.Round(time.Second/10))
-	_ = killed
+	t.Logf("ruler reports failed evaluations of the abort group %s after the kill (checked %s after)", time.Since(killed).Round(time.Second/10), took.Round(time.Second/10))
+	if firingPage, _ := firing(ctx, lab, o.AlertName(), "page"); firingPage {
+		t.Logf("the page fired before the loss is still listed firing by the ruler (its state is frozen while the abort group fails)")
+	}
+
+	// ClusterMissing (for: the no-data wait, 10s) names b, and reaches Alertmanager.
+	if _, err := waitFor(ctx, 30*time.Second, 250*time.Millisecond, func() (bool, error) {
+		return alertIs(ctx, lab, o.ClusterMissingAlertName(), map[string]string{"cluster": "b"}, "firing")
+	}); err != nil {
+		t.Errorf("%s{cluster=\"b\"} did not fire: %v", o.ClusterMissingAlertName(), err)
+	}
+	missing := time.Since(killed)
+	if _, err := waitFor(ctx, 15*time.Second, 250*time.Millisecond, func() (bool, error) {
+		got, err := amAlerts(ctx, am)
+		return got[o.ClusterMissingAlertName()], err
+	}); err != nil {
+		t.Errorf("Alertmanager never received %s: %v", o.ClusterMissingAlertName(), err)
+	}
+	// NotEvaluated: no global burn rate recorded for its window W (the abort group recorded
+	// nothing on the partial view), then for: W; a page, so it must reach Alertmanager.
+	window := o.NotEvaluatedWindow()
+	if _, err := waitFor(ctx, window+20*time.Second, 500*time.Millisecond, func() (bool, error) {
+		return alertIs(ctx, lab, o.NotEvaluatedAlertName(), nil, "pending")
+	}); err != nil {
+		t.Errorf("%s never became pending after the global burn rate stopped: %v", o.NotEvaluatedAlertName(), err)
+	}
+	pending := time.Since(killed)
+	if _, err := waitFor(ctx, window+20*time.Second, 500*time.Millisecond, func() (bool, error) {
+		if ok, err := alertIs(ctx, lab, o.NotEvaluatedAlertName(), map[string]string{slo.LabelSeverity: "page"}, "firing"); !ok || err != nil {
+			return false, err
+		}
+		got, err := amAlerts(ctx, am)
+		return got[o.NotEvaluatedAlertName()], err
+	}); err != nil {
+		t.Errorf("%s (a page) did not fire and reach Alertmanager: %v", o.NotEvaluatedAlertName(), err)
+	}
+	t.Logf("MEASURED cluster b lost: %s{cluster=\"b\"} firing %s after the kill (for: 10s); %s pending %s and firing in Alertmanager %s after (window and for: %s each)",
+		o.ClusterMissingAlertName(), missing.Round(time.Second/10), o.NotEvaluatedAlertName(), pending.Round(time.Second/10),
+		time.Since(killed).Round(time.Second/10), window)
+}
+
+// alertIs reports whether the ruler lists alert name, with the given labels, in state
+// (pending counts firing too).
+func alertIs(ctx context.Context, lab *thanoslab.Lab, name string, labels map[string]string, state string) (bool, error) {
+	al, err := lab.RulerAlerts(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range al {
+		if a.Labels["alertname"] != name || (a.State != state && !(state == "pending" && a.State == "firing")) {
+			continue
+		}
+		ok := true
+		for k, v := range labels {
+			ok = ok && a.Labels[k] == v
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
