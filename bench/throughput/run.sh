@@ -55,18 +55,29 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 declare -A port pid aport
 start() { # name instrument
-  local name=$1 instrument=$2 p
-  p=$(free_port)
-  aport[$name]=$(free_port)
-  "$work/shortlink" -addr "127.0.0.1:$p" -admin-addr "127.0.0.1:${aport[$name]}" -db "$work/$name.db" \
-    -instrument="$instrument" -drain-delay 0 -log-level warn 2>"$work/$name.log" &
-  pids+=($!)
-  pid[$name]=$!
-  port[$name]=$p
-  for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$p/readyz" >/dev/null && break
-    sleep 0.1
+  local name=$1 instrument=$2 p try
+  # A free port can be taken by another process between the pick and the bind (CI runs
+  # many servers at once): a service that exits with "address already in use" is
+  # started again on new ports.
+  for try in 1 2 3 4 5; do
+    p=$(free_port)
+    aport[$name]=$(free_port)
+    "$work/shortlink" -addr "127.0.0.1:$p" -admin-addr "127.0.0.1:${aport[$name]}" -db "$work/$name.db" \
+      -instrument="$instrument" -drain-delay 0 -log-level warn 2>"$work/$name.log" &
+    pid[$name]=$!
+    port[$name]=$p
+    for _ in $(seq 100); do
+      curl -fs "http://127.0.0.1:$p/readyz" >/dev/null && break
+      kill -0 "${pid[$name]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    if ! kill -0 "${pid[$name]}" 2>/dev/null && grep -q 'address already in use' "$work/$name.log"; then
+      echo "$name: port taken between pick and bind (try $try), picking again" >&2
+      continue
+    fi
+    break
   done
+  pids+=("${pid[$name]}")
   curl -fs "http://127.0.0.1:$p/readyz" >/dev/null || { cat "$work/$name.log" >&2; exit 1; }
   : >"$work/$name.codes"
   for i in $(seq "$LINKS"); do
