@@ -1,3 +1,5 @@
+//go:build !slokit_nok8s
+
 package cli
 
 import (
