@@ -180,7 +180,30 @@ func TestRenderRuleFile(t *testing.T) {
 	bad.Objectives[3].Labels = map[string]string{"slokit_x": "y"} // reserved: cannot generate
 	bad.Objectives[2].Labels = map[string]string{"slokit_z": "y"}
 	checkRenderRuleFile(t, []*slo.Service{&bad})
+	for _, s := range append([]*slo.Service{&bad, &mixed, &global}, all...) {
+		checkCheck(t, s)
+	}
+	badGlobal := global
+	badGlobal.Objectives = []slo.Objective{global.Objectives[0]}
+	badGlobal.Objectives[0].Labels = map[string]string{"slokit_x": "y"}
+	checkCheck(t, &badGlobal)
 	clash := *all[0]
 	clash.Name = all[0].Name + "-long"
 	checkRenderRuleFile(t, []*slo.Service{all[0], &clash})
+}
+
+// checkCheck asserts that Check returns the error of RuleFile, else of ThanosRuleFile, for
+// s alone (validate's check before Check existed).
+func checkCheck(t *testing.T, s *slo.Service) {
+	t.Helper()
+	var want error
+	if _, err := RuleFile([]*slo.Service{s}, Options{}); err != nil {
+		want = err
+	} else if _, err := ThanosRuleFile([]*slo.Service{s}, Options{}); err != nil {
+		want = err
+	}
+	got := Check(s, Options{})
+	if (got == nil) != (want == nil) || got != nil && got.Error() != want.Error() {
+		t.Fatalf("Check(%s) = %v, RuleFile/ThanosRuleFile say %v", s.Name, got, want)
+	}
 }
