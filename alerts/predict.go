@@ -50,6 +50,10 @@ type Prediction struct {
 	Derived bool
 	// Source is how the tier's long window is computed (slo.Objective.WindowPlan).
 	Source slo.WindowSource
+	// RulesLag and ResetRulesLag are the parts of Lag and ResetLag beyond one scrape and
+	// one evaluation interval (which a game day's tolerance covers): what the rules'
+	// construction adds (the long group's interval, half the base window, Thanos' delay).
+	RulesLag, ResetRulesLag time.Duration
 }
 
 // DetectBy is the latest time the tier should fire after the fault starts: Detect + Lag.
@@ -90,6 +94,8 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 	if p.Derived && p.Detect > base {
 		p.Lag += base / 2
 	}
+	p.RulesLag = p.Lag - o.Scrape() - o.Evaluation()
+	p.ResetRulesLag = p.ResetLag - o.Scrape() - o.Evaluation()
 	return p
 }
 
