@@ -112,34 +112,22 @@ func mergeByName(in []*slo.Service) []*slo.Service {
 // instead of one per SLO: each group costs Prometheus nine self-metric series and a
 // goroutine. A rule that fails to evaluate does not stop the others of its group.
 func ServiceGroups(s *slo.Service, opts Options) ([]slo.RuleGroup, error) {
-	var evals []time.Duration
-	byEval := map[time.Duration][]slo.Objective{}
-	for _, o := range s.Objectives {
-		if o.IsGlobal() {
-			continue // Thanos Ruler's: ThanosRuleFile
-		}
-		ev := o.Evaluation()
-		if _, ok := byEval[ev]; !ok {
-			evals = append(evals, ev)
-		}
-		byEval[ev] = append(byEval[ev], o)
-	}
+	built := buildObjectives(s.Objectives, opts, false)
+	evals, byEval := byEvaluation(s.Objectives)
 	var out []slo.RuleGroup
 	for _, ev := range evals {
-		os := byEval[ev]
+		idx := byEval[ev]
+		first := s.Objectives[idx[0]]
 		name := slo.ServiceGroupName(s.Name, ev, len(evals) > 1)
 		fast := slo.RuleGroup{Name: name, Interval: slo.FormatWindow(ev)}
-		long := slo.RuleGroup{Name: name + slo.LongGroupSuffix, Interval: slo.FormatWindow(os[0].LongEvaluation())}
-		merge := os[0].LongEvaluation() == ev
-		for _, o := range os {
-			fr, lr, err := slo.RecordingRuleSets(o)
-			if err != nil {
-				return nil, err
+		long := slo.RuleGroup{Name: name + slo.LongGroupSuffix, Interval: slo.FormatWindow(first.LongEvaluation())}
+		merge := first.LongEvaluation() == ev
+		for _, i := range idx {
+			b := built[i]
+			if b.err != nil {
+				return nil, b.err
 			}
-			as, err := alertSet(o, opts, false)
-			if err != nil {
-				return nil, err
-			}
+			fr, lr, as := b.fast, b.long, b.alerts
 			if merge {
 				fast.Rules = append(append(append(fast.Rules, fr...), lr...), as.all()...)
 				continue

@@ -105,17 +105,7 @@ func (r *ForeignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		r.event(obj, corev1.EventTypeWarning, ReasonGenerationFailed, "Generate", err.Error())
 		return ctrl.Result{}, nil
 	}
-	got := &monitoringv1.PrometheusRule{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: obj.GetNamespace()}}
-	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, got, func() error {
-		if got.Labels == nil {
-			got.Labels = map[string]string{}
-		}
-		for k, v := range want.Labels {
-			got.Labels[k] = v
-		}
-		got.Spec = want.Spec
-		return controllerutil.SetControllerReference(obj, got, r.Scheme)
-	})
+	op, err := applyRule(ctx, r.Client, r.Scheme, obj, want)
 	if err != nil {
 		r.event(obj, corev1.EventTypeWarning, ReasonApplyFailed, "Apply", err.Error())
 		return ctrl.Result{}, err

@@ -97,17 +97,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 // apply creates or updates rule, owned by obj, and records the outcome.
 func (r *Reconciler) apply(ctx context.Context, obj *v1alpha1.ServiceLevelObjective, want *monitoringv1.PrometheusRule) error {
-	got := &monitoringv1.PrometheusRule{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: obj.Namespace}}
-	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, got, func() error {
-		if got.Labels == nil {
-			got.Labels = map[string]string{}
-		}
-		for k, v := range want.Labels {
-			got.Labels[k] = v
-		}
-		got.Spec = want.Spec
-		return controllerutil.SetControllerReference(obj, got, r.Scheme)
-	})
+	op, err := applyRule(ctx, r.Client, r.Scheme, obj, want)
 	if err != nil {
 		msg := fmt.Sprintf("PrometheusRule %s: %v", want.Name, err)
 		r.setCondition(obj, v1alpha1.ConditionRulesApplied, false, ReasonApplyFailed, msg)
@@ -180,4 +170,21 @@ func statusEqual(a, b *v1alpha1.ServiceLevelObjectiveStatus) bool {
 		}
 	}
 	return true
+}
+
+// applyRule creates or updates want in owner's namespace, owned by owner: it sets want's
+// labels (keeping labels others added) and replaces the spec. Both reconcilers apply
+// through it.
+func applyRule(ctx context.Context, c client.Client, scheme *runtime.Scheme, owner client.Object, want *monitoringv1.PrometheusRule) (controllerutil.OperationResult, error) {
+	got := &monitoringv1.PrometheusRule{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: owner.GetNamespace()}}
+	return controllerutil.CreateOrUpdate(ctx, c, got, func() error {
+		if got.Labels == nil {
+			got.Labels = map[string]string{}
+		}
+		for k, v := range want.Labels {
+			got.Labels[k] = v
+		}
+		got.Spec = want.Spec
+		return controllerutil.SetControllerReference(owner, got, scheme)
+	})
 }

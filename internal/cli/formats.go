@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -40,10 +41,21 @@ type genInput struct {
 	Oncall oncallFlags
 }
 
-// genFile is one generated file.
+// genFile is one generated file: Data, or, when Write is set, what Write writes (large
+// rule files are streamed rather than held in memory).
 type genFile struct {
-	Name string
-	Data []byte
+	Name  string
+	Data  []byte
+	Write func(io.Writer) error
+}
+
+// writeTo writes f's content to w.
+func (f genFile) writeTo(w io.Writer) error {
+	if f.Write != nil {
+		return f.Write(w)
+	}
+	_, err := w.Write(f.Data)
+	return err
 }
 
 // outputFormats lists the formats of `slokit generate -o`, the first being the default.

@@ -108,7 +108,7 @@ func runGenerate(e *env, f generateFlags) error {
 		if len(files) != 1 {
 			return &usageError{fmt.Errorf("-o %s writes %d files: pass --out DIR", format.name, len(files))}
 		}
-		if _, err := e.stdout.Write(files[0].Data); err != nil {
+		if err := files[0].writeTo(e.stdout); err != nil {
 			return err
 		}
 	} else {
@@ -124,7 +124,7 @@ func runGenerate(e *env, f generateFlags) error {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return fmt.Errorf("create the output directory: %w", err)
 			}
-			if err := os.WriteFile(p, file.Data, 0o644); err != nil {
+			if err := writeFile(p, file); err != nil {
 				return fmt.Errorf("write %s: %w", p, err)
 			}
 			fmt.Fprintf(e.stderr, "wrote %s\n", p)
@@ -134,6 +134,22 @@ func runGenerate(e *env, f generateFlags) error {
 		return printSummary(e.stderr, in.Services, in.Alerts)
 	}
 	return nil
+}
+
+// writeFile writes file to path p (mode 0644), like os.WriteFile.
+func writeFile(p string, file genFile) error {
+	if file.Write == nil {
+		return os.WriteFile(p, file.Data, 0o644)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := file.Write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // checkOutDir rejects an --out that names a file rather than the directory the files
@@ -212,15 +228,12 @@ func splitRuleFiles(in genInput, has func([]*slo.Service) bool,
 	return names, files, nil
 }
 
-// marshalRuleFiles renders files as rule files named <name><suffix>.
+// marshalRuleFiles renders files as rule files named <name><suffix>, streamed by
+// alerts.WriteRuleFile when written.
 func marshalRuleFiles(names []string, files []slo.RuleFile, suffix string) ([]genFile, error) {
 	out := make([]genFile, len(files))
 	for i, f := range files {
-		data, err := alerts.MarshalRuleFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = genFile{Name: names[i] + suffix, Data: data}
+		out[i] = genFile{Name: names[i] + suffix, Write: func(w io.Writer) error { return alerts.WriteRuleFile(w, f) }}
 	}
 	return out, nil
 }

@@ -24,6 +24,24 @@ import (
 // unchanged in length, when g holds a value this writer does not handle.
 func AppendRuleGroupYAML(dst []byte, g slo.RuleGroup, indent int) (out []byte, ok bool) {
 	start := len(dst)
+	if dst, ok = AppendRuleGroupHead(dst, g, indent); !ok {
+		return dst[:start], false
+	}
+	for _, r := range g.Rules {
+		if dst, ok = AppendRule(dst, r, indent+4); !ok {
+			return dst[:start], false
+		}
+	}
+	return dst, true
+}
+
+// AppendRuleGroupHead appends what AppendRuleGroupYAML writes before g's rules: the
+// sequence item's name, interval and partial_response_strategy, and "rules:". It reports
+// false, with dst unchanged in length, for a group without rules or a value this writer
+// does not handle. The rules follow as AppendRule items at column indent+4; yaml.v3
+// writes each rule of a block sequence independently of its neighbours.
+func AppendRuleGroupHead(dst []byte, g slo.RuleGroup, indent int) (out []byte, ok bool) {
+	start := len(dst)
 	if len(g.Rules) == 0 {
 		return dst[:start], false
 	}
@@ -45,11 +63,16 @@ func AppendRuleGroupYAML(dst []byte, g slo.RuleGroup, indent int) (out []byte, o
 		}
 	}
 	dst = appendKey(dst, indent+2, "rules")
-	dst = append(dst, '\n')
-	for _, r := range g.Rules {
-		if dst, ok = appendRule(dst, r, indent+4); !ok {
-			return dst[:start], false
-		}
+	return append(dst, '\n'), true
+}
+
+// AppendRule appends r as an item of a block sequence whose "- " starts at column indent,
+// as yaml.v3 writes it. It reports false, with dst unchanged in length, when r holds a
+// value this writer does not handle.
+func AppendRule(dst []byte, r slo.Rule, indent int) (out []byte, ok bool) {
+	start := len(dst)
+	if dst, ok = appendRule(dst, r, indent); !ok {
+		return dst[:start], false
 	}
 	return dst, true
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/slokit/slokit/alerts"
 	"github.com/slokit/slokit/internal/cli"
 	"github.com/slokit/slokit/internal/testutil"
+	"github.com/slokit/slokit/internal/testutil/imagetest"
 	"github.com/slokit/slokit/slo"
 )
 
@@ -307,14 +308,14 @@ func TestHelmRenderOverrides(t *testing.T) {
 // TestChartMatchesImage: the pod's user is the image's USER and the container port the
 // one the image exposes.
 func TestChartMatchesImage(t *testing.T) {
-	df := parseDockerfile(t)
-	final := df.stages[len(df.stages)-1]
+	df := imagetest.Parse(t, dockerfilePath)
+	final := df.Stages[len(df.Stages)-1]
 	m := render(t, nil)
 	pod := m.deploy.Spec.Template.Spec
-	if u := final.last("USER"); u != fmt.Sprintf("%d:%d", *pod.SecurityContext.RunAsUser, *pod.SecurityContext.RunAsGroup) {
+	if u := final.LastArgs("user"); u != fmt.Sprintf("%d:%d", *pod.SecurityContext.RunAsUser, *pod.SecurityContext.RunAsGroup) {
 		t.Errorf("image USER %q, pod runs as %d:%d", u, *pod.SecurityContext.RunAsUser, *pod.SecurityContext.RunAsGroup)
 	}
-	if p := final.last("EXPOSE"); p != fmt.Sprint(pod.Containers[0].Ports[0].ContainerPort) {
+	if p := final.LastArgs("expose"); p != fmt.Sprint(pod.Containers[0].Ports[0].ContainerPort) {
 		t.Errorf("image EXPOSE %q, pod port %d", p, pod.Containers[0].Ports[0].ContainerPort)
 	}
 }

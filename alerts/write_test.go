@@ -1,0 +1,104 @@
+package alerts
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slokit/slokit/slo"
+)
+
+// checkWriteRuleFile asserts that WriteRuleFile writes MarshalRuleFile's bytes, and both
+// yaml.v3's alone (one Encode of the whole file).
+func checkWriteRuleFile(t *testing.T, f slo.RuleFile) {
+	t.Helper()
+	want, err := marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := MarshalRuleFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("MarshalRuleFile differs from yaml.v3\ngot:\n%s\nwant:\n%s", got, want)
+	}
+	var b bytes.Buffer
+	if err := WriteRuleFile(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Fatalf("WriteRuleFile differs from yaml.v3\ngot:\n%s\nwant:\n%s", b.Bytes(), want)
+	}
+}
+
+// TestWriteRuleFileExamples compares WriteRuleFile with yaml.v3 on the bundled examples'
+// rule files, and on a file of many SLOs (several rounds of parallel chunks).
+func TestWriteRuleFileExamples(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no examples under ../examples")
+	}
+	var all []*slo.Service
+	for _, spec := range files {
+		svcs, ds := slo.LoadFiles(spec)
+		if err := ds.Err(); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, svcs...)
+	}
+	f, err := RuleFile(all, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWriteRuleFile(t, f)
+
+	big := *all[0]
+	big.Objectives = nil
+	for i := range 300 {
+		o := all[0].Objectives[i%len(all[0].Objectives)]
+		o.Name = o.Name + "-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "-" + strings.Repeat("y", i/26)
+		big.Objectives = append(big.Objectives, o)
+	}
+	if f, err = RuleFile([]*slo.Service{&big}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Groups[0].Rules); n < 4*rulesPerChunk {
+		t.Fatalf("the big file's first group has %d rules, want several chunks", n)
+	}
+	checkWriteRuleFile(t, f)
+}
+
+// TestWriteRuleFileFallbacks covers the values ruleyaml leaves to yaml.v3: a rule it does
+// not handle among rules it does (encoded alone), and a group head it does not handle
+// (the group encoded whole), and a file without groups.
+func TestWriteRuleFileFallbacks(t *testing.T) {
+	ok := slo.Rule{Record: "a:b", Expr: `sum(rate(x{a="b"}[5m]))`, Labels: map[string]string{"slokit_window": "5m"}}
+	odd := []slo.Rule{
+		{Alert: "A", Expr: "up == 0", Labels: map[string]string{"Team": "x", "severity": "page"}},
+		{Alert: "B", Expr: "up\n== 0", Annotations: map[string]string{"description": "two\nlines", "summary": ""}},
+		{Alert: "C", Expr: "vector(1)", For: "5m", Annotations: map[string]string{"tier": "007", "x": strings.Repeat("long words ", 20)}},
+		{Record: "d", Expr: "- 1", Labels: map[string]string{"k": "true", "é": "\t"}},
+	}
+	var rules []slo.Rule
+	for i := range 3 * rulesPerChunk {
+		if i%17 == 3 {
+			rules = append(rules, odd[i%len(odd)])
+		} else {
+			rules = append(rules, ok)
+		}
+	}
+	for _, f := range []slo.RuleFile{
+		{},
+		{Groups: []slo.RuleGroup{{Name: "slokit-a", Interval: "30s", Rules: rules}}},
+		{Groups: []slo.RuleGroup{
+			{Name: "007", Rules: []slo.Rule{ok, odd[0]}},
+			{Name: "g", Interval: "1m", PartialResponseStrategy: "warn", Rules: odd},
+			{Name: "empty"},
+			{Name: "two\nlines", Rules: rules[:5]},
+		}},
+	} {
+		checkWriteRuleFile(t, f)
+	}
+}
