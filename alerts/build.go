@@ -69,6 +69,7 @@ func byEvaluation(objs []slo.Objective) (evals []time.Duration, byEval map[time.
 // The per-cluster objectives are built in parallel, and the first error in the order
 // ServiceGroups builds them in is returned, as RuleFile does.
 func Check(s *slo.Service, opts Options) error {
+	opts.checkOnly = true
 	built := buildObjectives(s.Objectives, opts, true)
 	evals, byEval := byEvaluation(s.Objectives)
 	for _, ev := range evals {

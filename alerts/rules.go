@@ -23,6 +23,9 @@ type Options struct {
 	// RunbookURL returns the runbook_url of o's alerts when the spec sets none in its
 	// annotations. Nil: DefaultRunbookURL.
 	RunbookURL func(o slo.Objective) string
+	// checkOnly is set by Check: the rules are built for their errors only, so the
+	// annotations (which cannot fail) are left out.
+	checkOnly bool
 }
 
 // DefaultRunbookURL is the runbook path used when neither the spec nor Options give one:
@@ -267,6 +270,9 @@ func isCanonical(expr string) bool {
 
 // noDataAnnotations are the no-data alert's annotations; spec annotations win.
 func noDataAnnotations(o slo.Objective, sels []string, opts Options) map[string]string {
+	if opts.checkOnly {
+		return nil
+	}
 	m := map[string]string{
 		AnnotationSummary: o.Service + "/" + o.Name + ": no SLI data for " + slo.FormatWindow(o.NoDataFor()) +
 			"; its burn-rate alerts cannot fire",
@@ -329,6 +335,9 @@ func alertExpr(p parser.Parser, o slo.Objective, tiers []slo.Window) (string, er
 
 // annotations merges spec annotations (severity over SLO) over slokit's defaults.
 func annotations(o slo.Objective, cfg slo.Severity, tiers []slo.Window, opts Options) map[string]string {
+	if opts.checkOnly {
+		return nil
+	}
 	period := slo.FormatWindow(o.Period)
 	remaining := slo.SeriesSelector(o, slo.MetricBudgetRemaining, 0)
 	tierText := make([]string, len(tiers))

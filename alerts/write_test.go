@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slokit/slokit/slo"
 )
@@ -100,5 +101,109 @@ func TestWriteRuleFileFallbacks(t *testing.T) {
 		}},
 	} {
 		checkWriteRuleFile(t, f)
+	}
+}
+
+// checkRenderRuleFile asserts that RenderRuleFile writes the bytes of MarshalRuleFile of
+// RuleFile, or returns the same error.
+func checkRenderRuleFile(t *testing.T, services []*slo.Service) {
+	t.Helper()
+	f, wantErr := RuleFile(services, Options{})
+	r, err := RenderRuleFile(services, Options{})
+	if wantErr != nil || err != nil {
+		if wantErr == nil || err == nil || err.Error() != wantErr.Error() {
+			t.Fatalf("RenderRuleFile error %v, RuleFile error %v", err, wantErr)
+		}
+		return
+	}
+	want, err := MarshalRuleFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	n, err := r.WriteTo(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), want) || n != int64(len(want)) {
+		t.Fatalf("RenderRuleFile (%d bytes reported) differs from MarshalRuleFile(RuleFile)\ngot:\n%s\nwant:\n%s", n, b.Bytes(), want)
+	}
+}
+
+// TestRenderRuleFile compares RenderRuleFile with RuleFile and MarshalRuleFile: the
+// examples, services split over several inputs, several evaluation intervals (one whose
+// long group is merged into the fast one), global objectives, no objectives, and errors.
+func TestRenderRuleFile(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	var all []*slo.Service
+	for _, spec := range files {
+		svcs, ds := slo.LoadFiles(spec)
+		if err := ds.Err(); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, svcs...)
+	}
+	if len(all) < 2 {
+		t.Fatalf("want several example services, got %d", len(all))
+	}
+	checkRenderRuleFile(t, all)
+	checkRenderRuleFile(t, nil)
+
+	mixed := *all[0]
+	mixed.Objectives = nil
+	for i, o := range append(append([]slo.Objective(nil), all[0].Objectives...), all[1].Objectives...) {
+		o.Service = mixed.Name
+		switch i % 4 {
+		case 1:
+			o.EvaluationInterval = time.Minute
+		case 2:
+			o.EvaluationInterval = slo.LongGroupMaxInterval // long group merged into the fast one
+		}
+		mixed.Objectives = append(mixed.Objectives, o)
+	}
+	split := mixed
+	split.Objectives = mixed.Objectives[:2]
+	rest := mixed
+	rest.Objectives = mixed.Objectives[2:]
+	checkRenderRuleFile(t, []*slo.Service{&mixed})
+	checkRenderRuleFile(t, []*slo.Service{&split, all[1], &rest})
+
+	global := *all[0]
+	global.Objectives = append([]slo.Objective(nil), all[0].Objectives...)
+	global.Objectives[0].Scope.Global = true
+	checkRenderRuleFile(t, []*slo.Service{&global})
+	global.Objectives = global.Objectives[:1]
+	checkRenderRuleFile(t, []*slo.Service{&global})
+
+	bad := mixed
+	bad.Objectives = append([]slo.Objective(nil), mixed.Objectives...)
+	bad.Objectives[3].Labels = map[string]string{"slokit_x": "y"} // reserved: cannot generate
+	bad.Objectives[2].Labels = map[string]string{"slokit_z": "y"}
+	checkRenderRuleFile(t, []*slo.Service{&bad})
+	for _, s := range append([]*slo.Service{&bad, &mixed, &global}, all...) {
+		checkCheck(t, s)
+	}
+	badGlobal := global
+	badGlobal.Objectives = []slo.Objective{global.Objectives[0]}
+	badGlobal.Objectives[0].Labels = map[string]string{"slokit_x": "y"}
+	checkCheck(t, &badGlobal)
+	clash := *all[0]
+	clash.Name = all[0].Name + "-long"
+	checkRenderRuleFile(t, []*slo.Service{all[0], &clash})
+}
+
+// checkCheck asserts that Check returns the error of RuleFile, else of ThanosRuleFile, for
+// s alone (validate's check before Check existed).
+func checkCheck(t *testing.T, s *slo.Service) {
+	t.Helper()
+	var want error
+	if _, err := RuleFile([]*slo.Service{s}, Options{}); err != nil {
+		want = err
+	} else if _, err := ThanosRuleFile([]*slo.Service{s}, Options{}); err != nil {
+		want = err
+	}
+	got := Check(s, Options{})
+	if (got == nil) != (want == nil) || got != nil && got.Error() != want.Error() {
+		t.Fatalf("Check(%s) = %v, RuleFile/ThanosRuleFile say %v", s.Name, got, want)
 	}
 }

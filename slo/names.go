@@ -3,6 +3,7 @@ package slo
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -47,8 +48,47 @@ const (
 const NoDataSuffix = "NoData"
 
 // FormatWindow renders d in Prometheus duration syntax, as used in LabelWindow values
-// and range selectors ("5m", "1h", "30d", "1h30m").
-func FormatWindow(d time.Duration) string { return model.Duration(d).String() }
+// and range selectors ("5m", "1h", "30d", "1h30m"): exactly model.Duration(d).String()
+// (tests compare them), without its fmt.Sprintf per unit; rule building calls it for
+// every window of every rule.
+func FormatWindow(d time.Duration) string {
+	ms := int64(d / time.Millisecond)
+	if ms == 0 {
+		return "0s"
+	}
+	var buf [40]byte
+	b := buf[:0]
+	if ms < 0 {
+		b, ms = append(b, '-'), -ms
+	}
+	for _, u := range windowUnits {
+		if u.exact && ms%u.ms != 0 {
+			continue
+		}
+		if v := ms / u.ms; v > 0 {
+			b = strconv.AppendInt(b, v, 10)
+			b = append(b, u.name...)
+			ms -= v * u.ms
+		}
+	}
+	return string(b)
+}
+
+// windowUnits are model.Duration's units, largest first; years and weeks only when they
+// divide the rest exactly ("90d", not "12w6d").
+var windowUnits = [...]struct {
+	name  string
+	ms    int64
+	exact bool
+}{
+	{"y", 1000 * 60 * 60 * 24 * 365, true},
+	{"w", 1000 * 60 * 60 * 24 * 7, true},
+	{"d", 1000 * 60 * 60 * 24, false},
+	{"h", 1000 * 60 * 60, false},
+	{"m", 1000 * 60, false},
+	{"s", 1000, false},
+	{"ms", 1, false},
+}
 
 // ParseWindow reads a window in Prometheus duration syntax, as FormatWindow writes it
 // and LabelWindow values carry it ("5m", "1d12h"): the one inverse of FormatWindow.

@@ -357,7 +357,8 @@ func recordedSeries(r slo.Rule, m model.Matrix) []omSeries {
 // agreementCases are the SLO × scenario pairs compared with the running Prometheus: a
 // representative subset by default (every scrape-model and silent-condition scenario on
 // an events SLO, the latency ones on a latency SLO), every built-in scenario on the four
-// shortlink SLOs with SLOKIT_AGREE_ALL=1.
+// shortlink SLOs with SLOKIT_AGREE_ALL=1, or on the SLOs it lists
+// (SLOKIT_AGREE_ALL=redirect-latency,create-latency), a shard small enough to backfill.
 func agreementCases(t *testing.T) []*promCase {
 	slos := shortlink(t)
 	var out []*promCase
@@ -370,8 +371,15 @@ func agreementCases(t *testing.T) []*promCase {
 		}
 		out = append(out, &promCase{o: iso, sc: agreementScenario(sc, 30*time.Second), group: g})
 	}
-	if os.Getenv("SLOKIT_AGREE_ALL") == "1" {
-		for _, name := range []string{"redirect-availability", "redirect-latency", "create-availability", "create-latency"} {
+	if all := os.Getenv("SLOKIT_AGREE_ALL"); all != "" && all != "0" {
+		names := []string{"redirect-availability", "redirect-latency", "create-availability", "create-latency"}
+		if all != "1" {
+			names = strings.Split(all, ",") // one shard: SLOKIT_AGREE_ALL=create-latency
+		}
+		for _, name := range names {
+			if _, ok := slos[name]; !ok {
+				t.Fatalf("SLOKIT_AGREE_ALL=%s: no shortlink SLO %q (1 runs all four)", all, name)
+			}
 			for _, sc := range Builtin(slos[name]) {
 				if !sc.LatencyOnly || slos[name].SLI.Latency != nil {
 					add(slos[name], sc)

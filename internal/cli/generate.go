@@ -194,13 +194,43 @@ func printDiagnostics(w io.Writer, ds slo.Diagnostics) {
 	}
 }
 
-// ruleFiles returns the Prometheus rule files of the per-cluster SLOs: one per service
-// that has any, or a single one holding every service when writing to stdout.
-func ruleFiles(in genInput) ([]string, []slo.RuleFile, error) {
-	return splitRuleFiles(in, alerts.HasPerCluster, alerts.RuleFile)
+// renderRuleFiles returns the Prometheus rule files of the per-cluster SLOs: one per
+// service that has any (<service>.rules.yaml), or a single one holding every service
+// when writing to stdout. alerts.RenderRuleFile builds and renders them SLO by SLO in
+// parallel, to the bytes alerts.MarshalRuleFile gives for alerts.RuleFile.
+func renderRuleFiles(in genInput) ([]genFile, error) {
+	if in.Stdout {
+		r, err := alerts.RenderRuleFile(in.Services, in.Alerts)
+		if err != nil {
+			return nil, err
+		}
+		return []genFile{{Name: ".rules.yaml", Write: writeWith(r)}}, nil
+	}
+	var out []genFile
+	for _, s := range in.Services {
+		one := []*slo.Service{s}
+		if !alerts.HasPerCluster(one) {
+			continue
+		}
+		r, err := alerts.RenderRuleFile(one, in.Alerts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, genFile{Name: s.Name + ".rules.yaml", Write: writeWith(r)})
+	}
+	return out, nil
 }
 
-// thanosRuleFiles is ruleFiles for the global SLOs' Thanos Ruler files.
+// writeWith adapts an io.WriterTo to genFile.Write.
+func writeWith(r io.WriterTo) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := r.WriteTo(w)
+		return err
+	}
+}
+
+// thanosRuleFiles returns the global SLOs' Thanos Ruler files: one per service that has
+// any, or a single one holding every service when writing to stdout.
 func thanosRuleFiles(in genInput) ([]string, []slo.RuleFile, error) {
 	return splitRuleFiles(in, alerts.HasGlobal, alerts.ThanosRuleFile)
 }
@@ -250,15 +280,11 @@ func prometheusFormat() outputFormat {
 			if in.Stdout && alerts.HasGlobal(in.Services) {
 				return nil, errGlobalToStdout
 			}
-			names, files, err := ruleFiles(in)
-			if err != nil {
-				return nil, err
-			}
-			out, err := marshalRuleFiles(names, files, ".rules.yaml")
+			out, err := renderRuleFiles(in)
 			if err != nil || in.Stdout {
 				return out, err
 			}
-			names, files, err = thanosRuleFiles(in)
+			names, files, err := thanosRuleFiles(in)
 			if err != nil {
 				return nil, err
 			}

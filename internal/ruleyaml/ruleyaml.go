@@ -194,6 +194,10 @@ func appendScalar(dst []byte, s string) ([]byte, bool) {
 		s[0] == ' ' || s[len(s)-1] == ' '
 	for i := 0; i < len(s); {
 		c := s[i]
+		if i > 0 && !scalarSpecial[c] {
+			i++ // the common case: a byte that matters only as the first one
+			continue
+		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if !printableRune(r, size) {
@@ -241,6 +245,15 @@ func appendScalar(dst []byte, s string) ([]byte, bool) {
 	dst = append(dst, s...)
 	return append(dst, '\'', '\n'), true
 }
+
+// scalarSpecial marks the bytes appendScalar looks at after a scalar's first byte:
+// control characters, DEL, non-ASCII, ':' and '#'.
+var scalarSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == 0x7f || c >= utf8.RuneSelf || c == ':' || c == '#'
+	}
+	return t
+}()
 
 // printableRune reports whether yaml.v3 writes the non-ASCII rune r (of size bytes)
 // as is, with no escape, and treats it as an ordinary character (not a line break).

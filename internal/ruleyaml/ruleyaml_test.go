@@ -234,3 +234,30 @@ func TestDecimalWithLetter(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendRuleGroupYAML writes an events SLO's recording group plus an alert, the
+// bulk of a generated rule file, into a reused buffer.
+func BenchmarkAppendRuleGroupYAML(b *testing.B) {
+	g, err := slo.RecordingGroup(slo.Objective{
+		Service: "shop", Name: "checkout", Target: 0.999, Period: 30 * 24 * time.Hour,
+		SLI: slo.SLI{Events: &slo.EventsSLI{
+			Bad:   `http_requests_total{code=~"5..",job="shop",route="/checkout"}`,
+			Total: `http_requests_total{job="shop",route="/checkout"}`,
+		}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.Rules = append(g.Rules, slo.Rule{Alert: "ShopCheckout", Expr: "vector(1)",
+		Labels:      map[string]string{"severity": "page"},
+		Annotations: map[string]string{"summary": `{{ $labels.slokit_slo }}: burning {{ printf "%.1f" $value }}× too fast`, "runbook_url": "runbooks/shop-checkout.md"}})
+	var buf []byte
+	var ok bool
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, ok = AppendRuleGroupYAML(buf[:0], g, 2); !ok {
+			b.Fatal("group not handled")
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
