@@ -30,22 +30,30 @@ type Prediction struct {
 	// Lag is the most the generated rules add to Detect, beside the maths: one scrape
 	// interval (the counter's sample), one evaluation interval, for a global objective
 	// its GlobalDelay (Thanos Query's fan-out and the ruler's phase), one interval of the
-	// long group (LongGroupLag, 2m30s for 30s; none for a global objective) for a ticket
-	// tier (its alert runs in that group) or a long window derived from the base window's
-	// recorded rates (Derived, recorded there), and, for a derived window when Detect
-	// exceeds the base window, half the base window (the recorded rates smear the count by
-	// up to one base window). Zero when Fires is false.
+	// long group (LongGroupLag, 2m30s for 30s; none when one group holds every rule and
+	// for a global objective) for a ticket tier (its alert runs in that group) or a page
+	// tier reading a window computed there (slo.Objective.WindowLag: the base window,
+	// divided from the recorded base rates, a derived window, or a raw window only
+	// ticket tiers read), and, for a derived window when Detect exceeds the base window,
+	// half the base window (the recorded rates smear the count by up to one base window).
+	// Zero when Fires is false.
 	Lag time.Duration
 	// ResetLag is the most the generated rules add to Reset: one scrape and one
-	// evaluation interval (short windows are read from the raw counters), plus
-	// GlobalDelay for a global objective and one interval of the long group for a ticket
-	// tier.
+	// evaluation interval, plus GlobalDelay for a global objective, plus one interval of
+	// the long group for a ticket tier or for a page tier whose short window (the one
+	// that ends the condition) is computed in the long group.
 	ResetLag time.Duration
 	// GlobalDelay is the part of Lag and ResetLag that Thanos adds (Objective.GlobalDelay);
 	// zero for per-cluster objectives.
 	GlobalDelay time.Duration
 	// Derived reports whether the tier's long window is derived from the base window.
 	Derived bool
+	// Source is how the tier's long window is computed (slo.Objective.WindowPlan).
+	Source slo.WindowSource
+	// RulesLag and ResetRulesLag are the parts of Lag and ResetLag beyond one scrape and
+	// one evaluation interval (which a game day's tolerance covers): what the rules'
+	// construction adds (the long group's interval, half the base window, Thanos' delay).
+	RulesLag, ResetRulesLag time.Duration
 }
 
 // DetectBy is the latest time the tier should fire after the fault starts: Detect + Lag.
@@ -68,19 +76,26 @@ func Predict(o slo.Objective, w slo.Window, e float64) Prediction {
 	p.Reset = scale(w.Short, 1-th/e)
 	p.BudgetAtDetect = o.BudgetAtFire(w)
 	base := o.BaseWindow()
-	p.Derived = w.Long > base
+	p.Source = o.WindowSourceOf(w.Long)
+	p.Derived = p.Source == slo.Derived
 	p.GlobalDelay = o.GlobalDelay()
 	p.ResetLag = o.Scrape() + o.Evaluation() + p.GlobalDelay
-	if w.Severity == slo.Ticket {
-		p.ResetLag += o.LongGroupLag()
-	}
 	p.Lag = p.ResetLag
-	if p.Derived && w.Severity != slo.Ticket {
+	if w.Severity == slo.Ticket {
+		// The ticket alert runs in the long group, after every window it reads.
 		p.Lag += o.LongGroupLag()
+		p.ResetLag += o.LongGroupLag()
+	} else {
+		// The page alert reads a window computed in the long group as that group last
+		// recorded it. The short window ends the condition, so only its lag delays the reset.
+		p.Lag += max(o.WindowLag(w.Long), o.WindowLag(w.Short))
+		p.ResetLag += o.WindowLag(w.Short)
 	}
 	if p.Derived && p.Detect > base {
 		p.Lag += base / 2
 	}
+	p.RulesLag = p.Lag - o.Scrape() - o.Evaluation()
+	p.ResetRulesLag = p.ResetLag - o.Scrape() - o.Evaluation()
 	return p
 }
 

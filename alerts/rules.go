@@ -104,10 +104,13 @@ func mergeByName(in []*slo.Service) []*slo.Service {
 
 // ServiceGroups returns the rule groups of s: per evaluation interval its SLOs use (most
 // use one), a group named slo.ServiceGroupName evaluated at that interval holding, SLO
-// after SLO, the fast recording rules (raw windows) then the page and no-data alerts (so
-// they read burn rates of the same evaluation), and a group of the same name plus
-// slo.LongGroupSuffix, evaluated every LongEvaluation (2m30s for 30s), holding the long
-// recording rules (base-window rates, derived windows, budget) then the ticket alert.
+// after SLO, the fast recording rules (the raw windows the page and no-data alerts read,
+// slo.WindowPlan) then the page and no-data alerts (so they read those burn rates of the
+// same evaluation), and a group of the same name plus slo.LongGroupSuffix, evaluated
+// every LongEvaluation (2m30s for 30s), holding the long recording rules (base-window
+// rates, the base window's burn rate divided from them, the raw windows only ticket
+// tiers read, derived windows, budget) then the ticket alert. A page tier reading a
+// window of the long group sees it up to one long interval old (alerts.Predict adds it).
 // When the two intervals are equal, one group holds everything. Two groups per service
 // instead of one per SLO: each group costs Prometheus nine self-metric series and a
 // goroutine. A rule that fails to evaluate does not stop the others of its group.
@@ -166,7 +169,7 @@ func rules(o slo.Objective, opts Options, parseAll bool) ([]slo.Rule, error) {
 }
 
 // alertRules are an SLO's alerting rules by the group that evaluates them: page and no data
-// with the raw windows, ticket with the long ones (ServiceGroups).
+// in the fast group, ticket in the long one (ServiceGroups).
 type alertRules struct{ page, ticket, noData []slo.Rule }
 
 func (a alertRules) all() []slo.Rule {
@@ -201,8 +204,8 @@ func burnRules(p parser.Parser, o slo.Objective, opts Options) ([]slo.Rule, erro
 	return append(page, ticket...), err
 }
 
-// burnRuleSets are burnRules split by severity: the page alert (read from the fast
-// group's windows) and the ticket alert (evaluated in the long group).
+// burnRuleSets are burnRules split by severity: the page alert (evaluated in the fast
+// group) and the ticket alert (evaluated in the long group).
 func burnRuleSets(p parser.Parser, o slo.Objective, opts Options) (page, ticket []slo.Rule, err error) {
 	for _, sev := range slo.Severities() {
 		tiers := o.TiersOf(sev)

@@ -147,12 +147,14 @@ func TestRulesPerSLO(t *testing.T) {
 		o          slo.Objective
 		fast, long int
 	}{
-		// fast: the raw windows up to 6h in one rule, page, no-data; long: 2 base
-		// rates, the 1d and 3d windows, budget remaining, ticket.
-		{goodObjective(), 3, 6},
-		{latencyObjective(), 3, 6},
-		// 7d period, long: its one window above the base (16h48m), budget remaining, ticket.
-		{rawObjective(), 3, 3},
+		// fast: the page tiers' raw windows under 6h (5m, 30m, 1h) in one rule, page,
+		// no-data; long: 2 base rates, the 2h window (read only by the ticket tier), 6h
+		// (divided from the base rates), the 1d and 3d windows, budget remaining, ticket.
+		{goodObjective(), 3, 8},
+		{latencyObjective(), 3, 8},
+		// 7d period, raw SLI: fast: the page tiers' windows (2m, 7m, 14m, 1h24m) in one
+		// rule; long: the ticket-only windows 28m, 5h36m and 16h48m, budget remaining, ticket.
+		{rawObjective(), 3, 5},
 	} {
 		g, err := alerts.Group(tc.o, alerts.Options{})
 		if err != nil {
@@ -385,11 +387,11 @@ func TestRuleFileServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Groups) != 2 || f.Groups[0].Name != "slokit-shop" || f.Groups[1].Name != "slokit-shop-long" || len(f.Groups[0].Rules) != 6 || len(f.Groups[1].Rules) != 12 {
+	if len(f.Groups) != 2 || f.Groups[0].Name != "slokit-shop" || f.Groups[1].Name != "slokit-shop-long" || len(f.Groups[0].Rules) != 6 || len(f.Groups[1].Rules) != 16 {
 		for _, g := range f.Groups {
 			t.Logf("%s: %d rules", g.Name, len(g.Rules))
 		}
-		t.Errorf("want slokit-shop (6 rules) and slokit-shop-long (12) holding both SLOs")
+		t.Errorf("want slokit-shop (6 rules) and slokit-shop-long (16) holding both SLOs")
 	}
 	c := goodObjective()
 	c.Service = "shop-long"

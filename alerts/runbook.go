@@ -65,7 +65,10 @@ func Runbook(o slo.Objective, opts Options) ([]byte, error) {
 			Fires:     p.Fires,
 		}
 		if p.Fires {
-			row.Detect, row.Reset = rbDuration(p.Detect), rbDuration(p.Reset)
+			// The maths, then the latest time the rules should fire and reset: the
+			// scrape and evaluation intervals and the long group's lag (Predict).
+			row.Detect = rbDuration(p.Detect) + " (by " + rbDuration(p.DetectBy()) + ")"
+			row.Reset = rbDuration(p.Reset) + " (by " + rbDuration(p.ResetBy()) + ")"
 		}
 		if n := OneFailurePagesBelow(o, w); n > 1 {
 			row.OneFailure = fmt.Sprintf("%.0f", n)
@@ -348,5 +351,6 @@ a flapping alert quiet: a burn rate that keeps crossing the threshold is spendin
   whatever e is; it never fires when e ≤ B × {{.Budget}}.
 - Once the fault stops it resets after S × (1 − B × {{.Budget}} / e), S being the short
   window. Measured times add one scrape and one rule-evaluation interval{{with .Global}}, and
-  {{.Delay}} for Thanos{{end}}.
+  {{.Delay}} for Thanos{{end}}, and, for a tier whose alert or windows run in the slower long
+  rule group, up to one interval of that group: the table's "by" times include them.
 `))

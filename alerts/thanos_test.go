@@ -59,8 +59,8 @@ func TestThanosGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(prom.Groups) != 2 || prom.Groups[0].Name != "slokit-shortlink" || prom.Groups[1].Name != "slokit-shortlink-long" ||
-		len(prom.Groups[0].Rules)+len(prom.Groups[1].Rules) != 9 || !strings.Contains(prom.Groups[0].Rules[0].Expr, `route="/api"`) {
-		t.Fatalf("Prometheus file groups = %+v, want the service's two groups with only the per-cluster SLO's 9 rules", prom.Groups)
+		len(prom.Groups[0].Rules)+len(prom.Groups[1].Rules) != 11 || !strings.Contains(prom.Groups[0].Rules[0].Expr, `route="/api"`) {
+		t.Fatalf("Prometheus file groups = %+v, want the service's two groups with only the per-cluster SLO's 11 rules", prom.Groups)
 	}
 	pdata, err := alerts.MarshalRuleFile(prom)
 	if err != nil {

@@ -60,7 +60,9 @@ type PlannedExpectation struct {
 	Tiers []slo.Window
 	// Within is the deadline measured from injection.
 	Within time.Duration
-	// WithinPredicted is true when Within is the prediction plus tolerance.
+	// WithinPredicted is true when Within is the prediction plus the rules' lag
+	// (alerts.Prediction.RulesLag: the long group's interval for a window or an alert
+	// there) plus tolerance.
 	WithinPredicted bool
 	// Predicted is the fastest matching tier's predicted detection time; 0 when unknown.
 	Predicted time.Duration
@@ -184,6 +186,7 @@ func (pl *planner) expectation(i int, e Expectation) (PlannedExpectation, bool) 
 		return PlannedExpectation{}, false
 	}
 	pe := PlannedExpectation{Selector: e.AlertSelector, Tiers: tiers, Within: e.Within}
+	var deadline time.Duration
 	if p.ErrorRatio > 0 {
 		var reachable []slo.Window
 		for _, w := range tiers {
@@ -205,8 +208,14 @@ func (pl *planner) expectation(i int, e Expectation) (PlannedExpectation, bool) 
 		}
 		pe.Tiers = reachable
 		for j, w := range reachable {
-			if det := detect(o, w, p.ErrorRatio); j == 0 || det < pe.Predicted {
-				pe.Predicted = det
+			pr := alerts.Predict(o, w, p.ErrorRatio)
+			if j == 0 || pr.Detect < pe.Predicted {
+				pe.Predicted = pr.Detect
+			}
+			// The deadline also waits for what the rules add beyond sampling (a window or
+			// an alert in the long group): the tier that can fire first, lags included.
+			if by := pr.Detect + pr.RulesLag; j == 0 || by < deadline {
+				deadline = by
 			}
 		}
 	}
@@ -215,7 +224,7 @@ func (pl *planner) expectation(i int, e Expectation) (PlannedExpectation, bool) 
 			d.Errf(at, path+".within", "required when the fault's error ratio is unknown: set expectedErrorRatio so slokit can predict the detection time, or set within")
 			return PlannedExpectation{}, false
 		}
-		pe.Within, pe.WithinPredicted = pe.Predicted+p.Tolerance, true
+		pe.Within, pe.WithinPredicted = deadline+p.Tolerance, true
 	}
 	if p.Hold > 0 && pe.Predicted > 0 && pe.Predicted > p.Hold {
 		d.Warnf(at, path, "predicted to fire after %s but fault.duration holds the fault only %s", fmtDur(pe.Predicted), fmtDur(p.Hold))
@@ -248,7 +257,7 @@ func (pl *planner) resets() time.Duration {
 	var slowest time.Duration
 	for _, w := range o.Tiers() {
 		if r, ok := fires(w); ok {
-			slowest = max(slowest, r)
+			slowest = max(slowest, r+alerts.Predict(o, w, p.ErrorRatio).ResetRulesLag)
 		}
 	}
 	return slowest

@@ -86,6 +86,22 @@ func TestPreparePredictions(t *testing.T) {
 	}
 }
 
+// TestPrepareDeadlineIncludesLongGroupLag: page/6h reads its 6h burn rate from the long
+// group (recorded every 2m30s), so its default deadline waits that much longer than the
+// maths' 259s plus tolerance.
+func TestPrepareDeadlineIncludesLongGroupLag(t *testing.T) {
+	o := goodObjective()
+	lag := o.LongGroupLag()
+	if lag <= 0 {
+		t.Fatalf("long-group lag %s, want > 0 for a %s evaluation", lag, o.Evaluation())
+	}
+	p := plan(t, strings.Replace(gameDayYAML, "- severity: page", "- {severity: page, window: 6h}", 1), o)
+	e := p.Expect[0]
+	if e.Predicted != 259*time.Second || e.Within != 259*time.Second+lag+10*time.Second || !e.WithinPredicted {
+		t.Errorf("page/6h: predicted %s within %s, want 4m19s within 4m19s + %s + 10s tolerance", e.Predicted, e.Within, lag)
+	}
+}
+
 func TestPrepareRejects(t *testing.T) {
 	disabled := goodObjective()
 	disabled.Alerting.Page.Disabled = true

@@ -13,9 +13,12 @@ import (
 // How the recording rules are built (docs/rules.md has the long form and the proofs):
 //
 //   - Every burn window up to the base window (BaseWindow: the longest tier window up to
-//     RawWindowLimit, 6h for a 30d period) is read from the raw counters at every
-//     evaluation. Counters carry the events of a scrape gap or a Prometheus restart, so
-//     those windows count them exactly as soon as scraping resumes.
+//     RawWindowLimit, 6h for a 30d period) is read from the raw counters. Counters carry
+//     the events of a scrape gap or a Prometheus restart, so those windows count them
+//     exactly as soon as scraping resumes. Only the windows the fast group's alerts read
+//     (page tiers, and a raw SLI's no-data window) are read there, at every evaluation;
+//     the base window's burn rate divides the base rates the long group records, and the
+//     windows only the ticket alert reads are read in the long group (WindowPlan).
 //   - Bad-event series created lazily (the first error ever) are counted from their first
 //     sample: rate() ignores a series' first value, so each raw window adds the first
 //     value (min_over_time) of every bad series that did not exist a window ago.
@@ -32,7 +35,8 @@ import (
 //     delay detection, so the bad side is floored by the exact count of the last base
 //     window (bad_base × the number of samples in the last base window).
 //   - Raw SLIs have only a ratio template, so every window is the template over it; the
-//     long ones run in the slower group too.
+//     windows the fast group's alerts do not read, and those above the base, run in the
+//     slower group.
 //
 // Absent data: a missing bad-event series counts as zero bad events (`or vector(0)`); a
 // missing total series yields no burn rate at all (the no-data alert covers it), and zero
@@ -66,13 +70,14 @@ func RecordingRules(o Objective) ([]Rule, error) {
 	return append(fast, long...), err
 }
 
-// RecordingRuleSets returns o's recording rules split by the group that evaluates them.
-// fast, every o.Evaluation(): MetricBurnRate over every window up to the base window,
-// read from the raw counters, in one rule (recordWindows). long, every
-// o.LongEvaluation(): the base-window event rates (events and latency SLIs),
-// MetricBurnRate over every longer window (a rule each, recordEach), then
-// MetricBudgetRemaining over the period. Every expression is valid PromQL in the
-// Prometheus printer's canonical form.
+// RecordingRuleSets returns o's recording rules split by the group that evaluates them
+// (WindowPlan). fast, every o.Evaluation(): MetricBurnRate over the FastRaw windows, read
+// from the raw counters, in one rule (recordWindows). long, every o.LongEvaluation(): the
+// base-window event rates (events and latency SLIs), MetricBurnRate over every other
+// window, ascending (a rule each, with a static window label: the base window divides
+// the recorded rates, longer windows are derived from them, shorter ones read the raw
+// counters), then MetricBudgetRemaining over the period. Every expression is valid
+// PromQL in the Prometheus printer's canonical form.
 //
 // Expressions are assembled from parts already in that form: the SLI's selectors (each
 // parsed once here and checked to print back unchanged), slokit's own series selectors,
@@ -95,42 +100,42 @@ func recordingRules(o Objective, parseAll bool) (fast, long []Rule, err error) {
 		nums = FormatFloat
 	}
 	budget := nums(o.ErrorBudget())
-	base := o.BaseWindow()
-	short, longer := splitWindows(o.BurnWindows(), base)
+	plan := o.WindowPlan()
 	if o.SLI.Raw != nil {
 		raw := func(w time.Duration) string { return "(" + ExpandWindow(o.SLI.Raw.ErrorRatio, w) + ") / " + budget }
-		b.recordWindows(short, raw)
+		b.recordWindows(plan.Fast, raw)
 		b.setLong(true)
-		b.recordEach(longer, raw)
+		b.recordEach(plan.Long, raw)
 		b.record(MetricBudgetRemaining, "1 - (("+ExpandWindow(o.SLI.Raw.ErrorRatio, o.Period)+") / "+budget+")", 0)
 		return b.done()
 	}
 	parts := eventParts(o)
 	// Global expressions (max without …) are printed by the parser.
 	b.canonical = !parseAll && !o.IsGlobal() && (parts.native || canonicalSelector(b.p, parts.bad) && canonicalSelector(b.p, parts.total))
-	b.recordWindows(short, func(w time.Duration) string { return parts.ratio(w) + " / " + budget })
+	burn := func(w time.Duration) string { return parts.ratio(w) + " / " + budget }
+	b.recordWindows(plan.Fast, burn)
 	b.setLong(true)
-	period := parts.ratio(o.Period)
-	if o.Period > base {
-		bad, total := parts.rates(base)
-		b.record(MetricBadRate, bad, base)
-		b.record(MetricTotalRate, total, base)
-		d := derived{bad: b.sel(MetricBadRate, base), total: b.sel(MetricTotalRate, base), base: FormatWindow(base)}
-		b.recordEach(longer, func(w time.Duration) string { return d.ratio(w) + " / " + budget })
-		period = d.ratio(o.Period)
+	if !plan.Rates {
+		b.recordEach(plan.Long, burn)
+		b.record(MetricBudgetRemaining, "1 - ("+parts.ratio(o.Period)+" / "+budget+")", 0)
+		return b.done()
 	}
-	b.record(MetricBudgetRemaining, "1 - ("+period+" / "+budget+")", 0)
-	return b.done()
-}
-
-// splitWindows splits ws (ascending) into the windows up to base and those above it.
-func splitWindows(ws []time.Duration, base time.Duration) (upTo, above []time.Duration) {
-	for i, w := range ws {
-		if w > base {
-			return ws[:i], ws[i:]
+	bad, total := parts.rates(plan.Base)
+	b.record(MetricBadRate, bad, plan.Base)
+	b.record(MetricTotalRate, total, plan.Base)
+	d := derived{bad: b.sel(MetricBadRate, plan.Base), total: b.sel(MetricTotalRate, plan.Base), base: FormatWindow(plan.Base)}
+	for _, w := range plan.Long {
+		switch plan.Source[w] {
+		case BaseRates:
+			b.record(MetricBurnRate, d.bad+" / "+d.total+" / "+budget, w)
+		case Derived:
+			b.record(MetricBurnRate, d.ratio(w)+" / "+budget, w)
+		default:
+			b.record(MetricBurnRate, burn(w), w)
 		}
 	}
-	return ws, nil
+	b.record(MetricBudgetRemaining, "1 - ("+d.ratio(o.Period)+" / "+budget+")", 0)
+	return b.done()
 }
 
 // recordWindows records MetricBurnRate over every window of ws with ONE rule:

@@ -191,3 +191,114 @@ func sortedWindows(seen map[time.Duration]bool) []time.Duration {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// WindowSource is how, and in which rule group, the burn rate over one window is computed
+// (Objective.WindowSourceOf; docs/rules.md, "Which windows are computed where").
+type WindowSource int
+
+// The four ways a burn window is computed.
+const (
+	// FastRaw: read from the raw counters in the fast group, at every evaluation (the
+	// windows the page and no-data alerts read, shorter than the base window).
+	FastRaw WindowSource = iota
+	// LongRaw: read from the raw counters in the long group, every LongEvaluation (the
+	// windows only the ticket alert reads).
+	LongRaw
+	// BaseRates: the base window, the recorded bad rate over it divided by the recorded
+	// total rate, in the long group right after it records them.
+	BaseRates
+	// Derived: longer than the base window, summed from the recorded base rates in the
+	// long group.
+	Derived
+)
+
+// String names s: "fast raw", "long raw", "base rates" or "derived".
+func (s WindowSource) String() string {
+	switch s {
+	case LongRaw:
+		return "long raw"
+	case BaseRates:
+		return "base rates"
+	case Derived:
+		return "derived"
+	}
+	return "fast raw"
+}
+
+// WindowPlan lists o's burn windows by the group that computes them (RecordingRuleSets).
+type WindowPlan struct {
+	// Fast are the windows computed in the fast group (all FastRaw), ascending.
+	Fast []time.Duration
+	// Long are the windows computed in the long group (LongRaw, BaseRates, Derived),
+	// ascending.
+	Long []time.Duration
+	// Base is BaseWindow. Rates reports whether the long group records the bad and total
+	// rates over it: events and latency SLIs whose period is longer than the base window.
+	Base  time.Duration
+	Rates bool
+	// Source is how each window is computed.
+	Source map[time.Duration]WindowSource
+}
+
+// WindowPlan says where each of o's burn windows is computed:
+//
+//   - a window longer than the base window is derived from the recorded base rates
+//     (Derived; raw SLIs, which record no rates, read their template over it: LongRaw);
+//   - the base window's burn rate divides the recorded base rates (BaseRates) when they
+//     are recorded;
+//   - a shorter window (or the base window without recorded rates) is read from the raw
+//     counters in the fast group when an enabled page tier reads it (or, for a raw SLI,
+//     when it is the shortest window, which the no-data alert watches): FastRaw; else in
+//     the long group, where only the ticket alert reads it: LongRaw.
+//
+// A global objective (one group per SLO on Thanos Ruler) reads every window up to the base
+// raw (FastRaw) and derives the longer ones.
+func (o Objective) WindowPlan() WindowPlan {
+	base := o.BaseWindow()
+	p := WindowPlan{Base: base, Rates: o.SLI.Raw == nil && o.Period > base, Source: map[time.Duration]WindowSource{}}
+	ws := o.BurnWindows()
+	fast := map[time.Duration]bool{}
+	for _, t := range o.TiersOf(Page) {
+		fast[t.Long], fast[t.Short] = true, true
+	}
+	if o.SLI.Raw != nil && !o.Alerting.NoData.Disabled {
+		fast[ws[0]] = true
+	}
+	for _, w := range ws {
+		var s WindowSource
+		switch {
+		case w > base && p.Rates:
+			s = Derived
+		case w > base:
+			s = LongRaw
+		case o.IsGlobal():
+			s = FastRaw
+		case w == base && p.Rates:
+			s = BaseRates
+		case fast[w]:
+			s = FastRaw
+		default:
+			s = LongRaw
+		}
+		p.Source[w] = s
+		if s == FastRaw {
+			p.Fast = append(p.Fast, w)
+		} else {
+			p.Long = append(p.Long, w)
+		}
+	}
+	return p
+}
+
+// WindowSourceOf is how the burn rate over w, one of BurnWindows, is computed (WindowPlan).
+func (o Objective) WindowSourceOf(w time.Duration) WindowSource { return o.WindowPlan().Source[w] }
+
+// WindowLag is how old the burn rate over w can be when the fast group's alerts read it,
+// beside the scrape and evaluation intervals: LongGroupLag for a window computed in the
+// long group, nothing for one computed in the fast group.
+func (o Objective) WindowLag(w time.Duration) time.Duration {
+	if o.WindowSourceOf(w) == FastRaw {
+		return 0
+	}
+	return o.LongGroupLag()
+}

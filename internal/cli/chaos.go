@@ -413,6 +413,9 @@ func writePlan(w io.Writer, path string, p *chaos.Plan) {
 		how := "set in the file"
 		if x.WithinPredicted {
 			how = "predicted + " + p.Tolerance.String() + " tolerance"
+			if lag := x.Within - x.Predicted - p.Tolerance; lag > 0 {
+				how = "predicted + " + lag.String() + " rules' lag + " + p.Tolerance.String() + " tolerance"
+			}
 		}
 		pred := "unknown"
 		if x.Predicted > 0 {

@@ -73,7 +73,7 @@ func testDemoCommand(t *testing.T) {
 	}
 	res := readResult(t, filepath.Join(dir, "result.json"))
 	checkDemoResult(t, "lab", res)
-	for _, want := range []string{"predicted detection 35s, reset 2s; deadline 50s", "warm-up", "phase inject",
+	for _, want := range []string{"predicted detection 35s, reset 2s; deadline 55s (predicted + 5s rules' lag + 15s tolerance)", "warm-up", "phase inject",
 		"fault injected", "page/1m firing", "fault removed", "page/1m resolved", "recovered",
 		"report written to " + filepath.Join(dir, "report.html"), "stopped: load ("} {
 		if !strings.Contains(stderr.String(), want) {

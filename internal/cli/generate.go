@@ -377,13 +377,7 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 					lowest = fmt.Sprintf(">%s× (error ratio >%s%%)", slo.FormatFloat(b),
 						slo.FormatFloat(roundTo(o.Threshold(win)*100, 4)))
 				}
-				src := "raw, exact"
-				if p.Derived {
-					src = "derived from " + slo.FormatWindow(o.BaseWindow()) + " rates"
-					if lag := o.LongGroupLag(); lag > 0 {
-						src += ", every " + slo.FormatWindow(lag)
-					}
-				}
+				src := windowSourceText(o, p.Source)
 				fmt.Fprintf(tw, "  %s\t%s/%s\t%s×\t%s\t%s\t%s\t%s\t%s events/%s\t%s\n",
 					win.Severity, slo.FormatWindow(win.Long), slo.FormatWindow(win.Short),
 					slo.FormatFloat(win.BurnRate), fires, reset, spent, lowest,
@@ -392,6 +386,25 @@ func printSummary(w io.Writer, services []*slo.Service, opts alerts.Options) err
 		}
 	}
 	return tw.Flush()
+}
+
+// windowSourceText says how a tier's long window is computed, for the prediction table:
+// "raw, exact" in the fast group; "raw", "recorded 6h rates" or "derived from 6h rates"
+// plus ", every 2m30s" when the long group computes it at its own interval.
+func windowSourceText(o slo.Objective, src slo.WindowSource) string {
+	base := slo.FormatWindow(o.BaseWindow())
+	text := map[slo.WindowSource]string{slo.FastRaw: "raw, exact", slo.LongRaw: "raw",
+		slo.BaseRates: "recorded " + base + " rates", slo.Derived: "derived from " + base + " rates"}[src]
+	if src == slo.FastRaw {
+		return text
+	}
+	if lag := o.LongGroupLag(); lag > 0 {
+		return text + ", every " + slo.FormatWindow(lag)
+	}
+	if src == slo.LongRaw {
+		return "raw, exact"
+	}
+	return text
 }
 
 // ruleCounts counts o's rules and alerting rules in every group alerts generates for it.

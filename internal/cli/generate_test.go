@@ -39,7 +39,7 @@ func TestGenerateValidateExitCodes(t *testing.T) {
 		{[]string{"generate", "-f", filepath.Join(dir, "missing.yaml")}, ExitFailure, "", "cannot read the spec", false},
 		{[]string{"validate"}, ExitUsage, "", "validate needs at least one spec FILE", false},
 		{[]string{"generate", "-q", "-f", shortlink}, ExitOK, "record: slokit:slo_burn:rate", "", true},
-		{[]string{"generate", "-f", shortlink}, ExitOK, "alert: ShortlinkRedirectAvailability", "9 rules (6 recording, 3 alerting)", true},
+		{[]string{"generate", "-f", shortlink}, ExitOK, "alert: ShortlinkRedirectAvailability", "11 rules (8 recording, 3 alerting)", true},
 		{[]string{"generate", "-f", bad}, ExitInvalid, "", `unknown field "extra"`, false},
 		{[]string{"generate"}, ExitUsage, "", "no spec files", false},
 		{[]string{"generate", "-f", shortlink, "-o", "nagios"}, ExitUsage, "", `unknown output format "nagios"`, false},
