@@ -114,6 +114,8 @@ func mergeByName(in []*slo.Service) []*slo.Service {
 // When the two intervals are equal, one group holds everything. Two groups per service
 // instead of one per SLO: each group costs Prometheus nine self-metric series and a
 // goroutine. A rule that fails to evaluate does not stop the others of its group.
+// RenderRuleFile (what `slokit generate` writes) lays out the same groups from the same
+// per-SLO rules; TestRenderRuleFile compares the two: change both together.
 func ServiceGroups(s *slo.Service, opts Options) ([]slo.RuleGroup, error) {
 	built := buildObjectives(s.Objectives, opts, false)
 	evals, byEval := byEvaluation(s.Objectives)
