@@ -93,3 +93,8 @@ func identPrefix(s string, metric bool) (ident, rest string) {
 	}
 	return s[:i], s[i:]
 }
+
+// PrintedSelector reports, without the Prometheus parser, that sel is a plain series
+// selector written exactly as the Prometheus printer writes it. It is conservative:
+// false means "parse to find out".
+func PrintedSelector(sel string) bool { return printedSelector(sel) }

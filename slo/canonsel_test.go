@@ -46,15 +46,22 @@ func TestPrintedSelector(t *testing.T) {
 }
 
 // FuzzPrintedSelector: whatever printedSelector accepts, the Prometheus parser parses as
-// a plain selector its printer writes back unchanged.
+// a plain selector its printer writes back unchanged, alone and inside absent().
 func FuzzPrintedSelector(f *testing.F) {
 	for _, s := range printedSelectorSeeds {
 		f.Add(s)
 	}
 	p := parser.NewParser(parser.Options{})
 	f.Fuzz(func(t *testing.T, s string) {
-		if printedSelector(s) && !parsedCanonical(p, s) {
+		if !printedSelector(s) {
+			return
+		}
+		if !parsedCanonical(p, s) {
 			t.Errorf("printedSelector(%q) = true, but the parser and printer disagree", s)
+		}
+		// alerts' no-data rule embeds such a selector in absent() without parsing.
+		if out, err := CanonicalExpr(p, "absent("+s+")"); err != nil || out != "absent("+s+")" {
+			t.Errorf("absent(%s) prints as %q (%v)", s, out, err)
 		}
 	})
 }
