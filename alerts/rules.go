@@ -114,6 +114,8 @@ func mergeByName(in []*slo.Service) []*slo.Service {
 // When the two intervals are equal, one group holds everything. Two groups per service
 // instead of one per SLO: each group costs Prometheus nine self-metric series and a
 // goroutine. A rule that fails to evaluate does not stop the others of its group.
+// RenderRuleFile (what `slokit generate` writes) lays out the same groups from the same
+// per-SLO rules; TestRenderRuleFile compares the two: change both together.
 func ServiceGroups(s *slo.Service, opts Options) ([]slo.RuleGroup, error) {
 	built := buildObjectives(s.Objectives, opts, false)
 	evals, byEval := byEvaluation(s.Objectives)
@@ -247,7 +249,7 @@ func noDataRule(p parser.Parser, o slo.Objective, opts Options) (slo.Rule, error
 	expr := strings.Join(parts, " or ")
 	// The selectors are the SLI's, validated and printed by the Prometheus parser, or
 	// slokit's own; only objectives built in code may need printing.
-	if p != nil || (o.SLI.Events != nil && !isCanonical(expr)) {
+	if p != nil || (o.SLI.Events != nil && !printedAbsent(sels) && !isCanonical(expr)) {
 		var err error
 		if expr, err = slo.CanonicalExpr(parser.NewParser(parser.Options{}), expr); err != nil {
 			return slo.Rule{}, err
@@ -261,6 +263,10 @@ func noDataRule(p parser.Parser, o slo.Objective, opts Options) (slo.Rule, error
 		Annotations: noDataAnnotations(o, sels, opts),
 	}, nil
 }
+
+// printedAbsent reports, without parsing, that absent() of sels prints back to itself:
+// one selector in the printer's own form (slo.PrintedSelector).
+func printedAbsent(sels []string) bool { return len(sels) == 1 && slo.PrintedSelector(sels[0]) }
 
 // isCanonical reports whether expr prints back to itself.
 func isCanonical(expr string) bool {

@@ -69,6 +69,13 @@ func TestWriteRuleFileExamples(t *testing.T) {
 		t.Fatalf("the big file's first group has %d rules, want several chunks", n)
 	}
 	checkWriteRuleFile(t, f)
+	// Many SLOs: RenderRuleFile and Check run them on several goroutines (go test -race).
+	checkRenderRuleFile(t, []*slo.Service{&big})
+	checkCheck(t, &big)
+	big.Objectives[250].Labels = map[string]string{"slokit_x": "y"}
+	big.Objectives[40].Labels = map[string]string{"slokit_y": "y"}
+	checkRenderRuleFile(t, []*slo.Service{&big})
+	checkCheck(t, &big)
 }
 
 // TestWriteRuleFileFallbacks covers the values ruleyaml leaves to yaml.v3: a rule it does

@@ -208,8 +208,13 @@ func promNumber(v float64) string {
 
 // canonicalSelector reports whether sel parses as a plain instant vector selector (no
 // offset or @ modifier) that the Prometheus printer writes back unchanged, so that
-// expressions may embed it as is.
+// expressions may embed it as is. The usual printed form is recognised without parsing.
 func canonicalSelector(p parser.Parser, sel string) bool {
+	return printedSelector(sel) || parsedCanonical(p, sel)
+}
+
+// parsedCanonical is canonicalSelector by the Prometheus parser and printer.
+func parsedCanonical(p parser.Parser, sel string) bool {
 	e, err := p.ParseExpr(sel)
 	if err != nil {
 		return false

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Generation speed: slokit validate + generate against Sloth v0.16's generate, on one
-# Sloth prometheus/v1 file of $SLOS availability SLOs that both read unchanged.
+# Generation speed: slokit validate + generate against Sloth v0.16's generate (and its
+# validate), on one Sloth prometheus/v1 file of $SLOS availability SLOs that both read
+# unchanged.
 #
 #   bash bench/generate/run.sh         # or: make bench-generate
 #
 # Builds slokit and bench/rules/synth (which writes the spec), and Sloth v0.16.0 from the
 # Go module proxy (.ci/sloth.sh, cached). One warm-up round, then $RUNS paired rounds,
-# each running `slokit validate`, `slokit generate` and `sloth generate` one after the
-# other, timed by /usr/bin/time (wall seconds and peak RSS). Reports the medians, the
-# median of the per-round ratios (slokit validate+generate) / Sloth (pairing keeps the
-# ratio meaningful when the machine's speed drifts), peak memory and output bytes per SLO.
+# each running `slokit validate`, `slokit generate`, `sloth generate` and `sloth validate`
+# one after the other, timed by /usr/bin/time (wall seconds and peak RSS). Reports the
+# medians, the median of the per-round ratios (slokit validate+generate) / Sloth generate
+# and (slokit validate+generate) / (Sloth validate+generate) (pairing keeps the ratios
+# meaningful when the machine's speed drifts), peak memory and output bytes per SLO.
 #
 # Knobs (environment): SLOS (5000), RUNS (5), SLOTH (a sloth binary; built when empty),
 # KEEP=1 keeps the work directory.
@@ -39,15 +41,17 @@ round() {
 	timed validate "$W/slokit" validate "$W/spec.yaml"
 	timed generate "$W/slokit" generate -q -f "$W/spec.yaml" --out "$W/out"
 	timed sloth "$SLOTH" generate -i "$W/spec.yaml" -o "$W/sloth.rules.yaml"
+	timed sloth_validate "$SLOTH" validate -i "$W/spec.yaml"
 }
 echo "== warm-up round, then $RUNS paired rounds ($SLOS SLOs)" >&2
 round
-rm -f "$W/validate" "$W/generate" "$W/sloth"
+rm -f "$W/validate" "$W/generate" "$W/sloth" "$W/sloth_validate"
 for _ in $(seq "$RUNS"); do round; done
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 col() { cut -d' ' -f"$2" "$W/$1" | median; }
 RATIO=$(paste -d' ' "$W/validate" "$W/generate" "$W/sloth" | awk '{print ($1 + $3) / $5}' | median)
+BOTH_RATIO=$(paste -d' ' "$W/validate" "$W/generate" "$W/sloth" "$W/sloth_validate" | awk '{print ($1 + $3) / ($5 + $7)}' | median)
 GEN_RATIO=$(paste -d' ' "$W/generate" "$W/sloth" | awk '{print $1 / $3}' | median)
 SLOKIT_BYTES=$(cat "$W"/out/*.rules.yaml | wc -c)
 SLOTH_BYTES=$(wc -c <"$W/sloth.rules.yaml")
@@ -57,4 +61,6 @@ printf '| command | wall s (median) | peak RSS MiB (median) | output bytes per S
 printf '| slokit validate | %s | %.0f | – |\n' "$(col validate 1)" "$(echo "$(col validate 2) / 1024" | bc -l)"
 printf '| slokit generate | %s | %.0f | %d |\n' "$(col generate 1)" "$(echo "$(col generate 2) / 1024" | bc -l)" $((SLOKIT_BYTES / SLOS))
 printf '| Sloth v0.16 generate | %s | %.0f | %d |\n' "$(col sloth 1)" "$(echo "$(col sloth 2) / 1024" | bc -l)" $((SLOTH_BYTES / SLOS))
+printf '| Sloth v0.16 validate | %s | %.0f | – |\n' "$(col sloth_validate 1)" "$(echo "$(col sloth_validate 2) / 1024" | bc -l)"
 printf '\nslokit (validate + generate) / Sloth: %.3f (median of per-round ratios); generate alone / Sloth: %.3f\n' "$RATIO" "$GEN_RATIO"
+printf 'slokit (validate + generate) / Sloth (validate + generate): %.3f (median of per-round ratios)\n' "$BOTH_RATIO"

@@ -237,7 +237,7 @@ func writeResultText(w io.Writer, res *chaos.Result) error {
 	for _, x := range res.Expectations {
 		allowed := chaosSecs(&x.WithinSeconds)
 		if x.WithinPredicted {
-			allowed += " = predicted + tolerance"
+			allowed += " = predicted + rules' lag + tolerance"
 		}
 		if x.DetectedSeconds != nil {
 			fmt.Fprintf(&b, "  expect %-12s fired %s after %s (predicted %s, allowed %s)  %s\n",
