@@ -140,7 +140,11 @@ func (p *Process) startLocked(context.Context) error {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	p.cmd, p.exited, p.killed, p.paused, p.started = cmd, exited, false, false, true
 	if f := p.stateFile(); f != "" {
-		if err := os.WriteFile(f, []byte(strconv.Itoa(cmd.Process.Pid)), 0o600); err != nil {
+		rec := strconv.Itoa(cmd.Process.Pid)
+		if st := startTime(cmd.Process.Pid); st != 0 {
+			rec += " " + strconv.FormatUint(st, 10)
+		}
+		if err := os.WriteFile(f, []byte(rec), 0o600); err != nil {
 			p.log.Warn("process: cannot record the command's pid for cleanup", "file", f, "err", err)
 		}
 	}
@@ -282,14 +286,24 @@ func (p *Process) Remove(ctx context.Context) error {
 }
 
 // endRecordedGroup ends the process group a crashed run started: SIGCONT and SIGTERM,
-// then SIGKILL after 5s. It checks first that the group's leader still runs the
-// configured program, so a recycled PID is never signalled; the state file goes either way.
+// then SIGKILL after 5s. It checks first that the group's leader is the process the run
+// started, so a recycled PID is never signalled; the state file goes either way. The
+// check compares the leader's start time with the recorded one: it holds through an exec
+// (`sh -c '…; exec server'`) and while the leader is a zombie. A record without a start
+// time (an older slokit) falls back to comparing the leader's program name.
 func (p *Process) endRecordedGroup(pid int) error {
+	_, want := p.recorded()
 	defer os.Remove(p.stateFile())
 	if err := syscall.Kill(-pid, 0); err != nil {
 		return nil // the group is gone
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+	if want != 0 {
+		// 0: the leader was reaped, but the group (which keeps its number from reuse)
+		// still has members the run started.
+		if got := startTime(pid); got != 0 && got != want {
+			return fmt.Errorf("process: pid %d started at tick %d, not at the recorded %d: not the command slokit started, not signalling it (recycled pid?)", pid, got, want)
+		}
+	} else if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
 		argv0, _, _ := strings.Cut(string(b), "\x00")
 		if filepath.Base(argv0) != filepath.Base(p.cfg.Command[0]) {
 			return fmt.Errorf("process: pid %d runs %q, not %q: not signalling it (recycled pid?)", pid, argv0, p.cfg.Command[0])
@@ -316,19 +330,54 @@ func (p *Process) stopWatchdog() {
 }
 
 func (p *Process) recordedPID() int {
+	pid, _ := p.recorded()
+	return pid
+}
+
+// recorded reads the state file: the command's PID and, when known, its start time.
+func (p *Process) recorded() (pid int, start uint64) {
 	f := p.stateFile()
 	if f == "" {
-		return 0
+		return 0, 0
 	}
 	b, err := os.ReadFile(f)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0, 0
+	}
+	pid, err = strconv.Atoi(fields[0])
 	if err != nil || pid <= 1 {
+		return 0, 0
+	}
+	if len(fields) > 1 {
+		start, _ = strconv.ParseUint(fields[1], 10, 64)
+	}
+	return pid, start
+}
+
+// startTime is a process's start time in clock ticks after boot (/proc/<pid>/stat, field
+// 22), which an exec does not change and a recycled PID does not share; 0 when unknown.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
 		return 0
 	}
-	return pid
+	i := strings.LastIndexByte(string(b), ')') // the name in parentheses may hold spaces
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
+	if len(f) < 20 {
+		return 0
+	}
+	v, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 // Close resumes and stops the command slokit started (SIGTERM, then SIGKILL after 5s)

@@ -353,3 +353,83 @@ func TestProcessOutputFile(t *testing.T) {
 		t.Error("command still running after Close")
 	}
 }
+
+// TestProcessCleanupAfterLeaderExec: a crashed run's command whose leader has exec'd
+// another program (`sh -c '…; exec sleep'`) is still recognised by its recorded start
+// time and its group ended.
+func TestProcessCleanupAfterLeaderExec(t *testing.T) {
+	dir := t.TempDir()
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sh, -c, \"sleep 30 & exec sleep 31\"]\n")
+	b := ProcessBackend{StateDir: dir}
+	run := chaos.Run{ID: "exec1", GameDay: "gd"}
+	inj, err := b.New(params, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := inj.(*Process)
+	if err := crashed.startLocked(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pgid := crashed.PID()
+	defer syscall.Kill(-pgid, syscall.SIGKILL)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pgid)); strings.HasPrefix(string(b), "sleep\x00") {
+			break // the leader now runs sleep, not sh
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leader never exec'd sleep")
+		}
+	}
+	if _, start := crashed.recorded(); start == 0 {
+		t.Fatal("the state file records no start time")
+	}
+	again, err := b.New(params, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.(*Process).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if syscall.Kill(-pgid, 0) == nil {
+		// The leader is a zombie of this test process until reaped; its group may hold only it.
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pgid)); !strings.Contains(string(st), ") Z ") {
+			t.Fatalf("the command group survived cleanup: %s", st)
+		}
+	}
+}
+
+// TestProcessCleanupRefusesOtherStart: a recorded PID whose process started at another
+// time (a recycled PID) is never signalled, and the state file goes.
+func TestProcessCleanupRefusesOtherStart(t *testing.T) {
+	dir := t.TempDir()
+	params := parse(t, ProcessBackend{}, "action: pause\ncommand: [sleep, \"30\"]\n")
+	b := ProcessBackend{StateDir: dir}
+	run := chaos.Run{ID: "recycled1", GameDay: "gd"}
+	inj, err := b.New(params, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := inj.(*Process)
+	// An unrelated group leader that got the recorded PID: same program, other start time.
+	cmd := exec.Command("sleep", "30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	other := cmd.Process.Pid
+	if err := os.WriteFile(p.stateFile(), []byte(fmt.Sprintf("%d %d", other, startTime(other)+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = p.endRecordedGroup(other)
+	if err == nil || !strings.Contains(err.Error(), "not the command slokit started") {
+		t.Fatalf("err = %v, want a refusal naming the start time", err)
+	}
+	time.Sleep(100 * time.Millisecond) // a SIGTERM, had one been sent, has taken effect
+	if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", other)); strings.Contains(string(st), ") Z ") || strings.Contains(string(st), ") T ") {
+		t.Errorf("the unrelated process was signalled: %s", st)
+	}
+	if _, err := os.Stat(p.stateFile()); !os.IsNotExist(err) {
+		t.Errorf("state file left: %v", err)
+	}
+}
