@@ -412,13 +412,9 @@ func MarshalRuleFile(f slo.RuleFile) ([]byte, error) {
 		if out, ok = ruleyaml.AppendRuleGroupYAML(out, g, 2); ok {
 			continue
 		}
-		b, err := marshalYAML(slo.RuleFile{Groups: []slo.RuleGroup{g}})
+		rest, err := groupYAMLv3(g)
 		if err != nil {
 			return nil, err
-		}
-		rest, ok := bytes.CutPrefix(b, []byte("groups:\n"))
-		if !ok {
-			return nil, fmt.Errorf("rule group %s: unexpected YAML encoding", g.Name)
 		}
 		out = append(out, rest...)
 	}
